@@ -1,0 +1,1 @@
+"""ghnbench harness: the `bench` command line."""

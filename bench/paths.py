@@ -1,0 +1,15 @@
+"""Where ghnbench keeps its files by default."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    """Root of ghnbench's files: $GHNBENCH_HOME, else ~/.cache/ghnbench."""
+    return Path(os.environ.get("GHNBENCH_HOME") or Path.home() / ".cache" / "ghnbench")
+
+
+def graph_root() -> Path:
+    """Default folder of the graph cache."""
+    return home() / "graphs"

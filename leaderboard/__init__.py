@@ -1,0 +1,1 @@
+"""leaderboard: result records, tables and plots (issue 5)."""
