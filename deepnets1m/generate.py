@@ -14,7 +14,6 @@ from tqdm.auto import tqdm
 from .atomic import atomic_write
 from .cache import cache_dir, pack_shard, shard_path, write_shard
 from .net import spec_graph
-from .spec import ArchSpec
 from .splits import sample, split_config
 
 @dataclass

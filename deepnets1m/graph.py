@@ -104,6 +104,7 @@ class GraphBatch:
     ptr: torch.Tensor  # [G + 1], node offsets
     graphs: list[ArchGraph]
     max_hops: int
+    cache: dict = field(default_factory=dict, repr=False)  # backends' converted structures, built once
 
     @classmethod
     def from_graphs(cls, graphs: list[ArchGraph], max_hops: int = DEFAULT_MAX_HOPS) -> GraphBatch:

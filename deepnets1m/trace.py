@@ -6,7 +6,6 @@ import operator
 import warnings
 from dataclasses import dataclass
 
-import torch
 import torch.fx as fx
 from torch import nn
 

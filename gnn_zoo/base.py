@@ -1,0 +1,72 @@
+"""Core: the interface every GNN core implements, whatever its backend."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from deepnets1m.graph import GraphBatch
+
+
+class Core(nn.Module):
+    """forward(x [N, hidden], batch) -> [N, hidden]. Subclasses set `backend` and `name`.
+
+    Cores of one GNN share their weights across backends: `pyg_renames` lists (own name
+    fragment, PyG name fragment) pairs and `pyg_transposed` the own parameters stored
+    transposed relative to PyG, so `load_state_from` copies weights between backends.
+    """
+
+    backend: str = ""
+    name: str = ""
+    uses_virtual_edges = False
+    pyg_renames: tuple[tuple[str, str], ...] = ()
+    pyg_transposed: tuple[str, ...] = ()
+
+    def __init__(self, hidden: int, layers: int) -> None:
+        super().__init__()
+        if hidden < 1 or layers < 1:
+            raise ValueError(f"hidden and layers must be positive, got hidden={hidden}, layers={layers}")
+        self.hidden = hidden
+        self.layers = layers
+
+    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def pyg_state_dict(self) -> dict[str, torch.Tensor]:
+        """State dict with the names and layouts of this GNN's PyG core."""
+        out = {}
+        for key, value in self.state_dict().items():
+            if any(key.endswith(t) for t in self.pyg_transposed):
+                value = value.t()
+            for own, pyg in self.pyg_renames:
+                key = key.replace(own, pyg)
+            out[key] = value
+        return out
+
+    def load_state_from(self, other: Core) -> None:
+        """Copy the weights of `other`, the same GNN on any backend."""
+        if other.name != self.name:
+            raise ValueError(f"cannot load {other.name!r} weights into a {self.name!r} core")
+        self.load_pyg_state_dict(other.pyg_state_dict())
+
+    def load_pyg_state_dict(self, pyg_state: dict[str, torch.Tensor]) -> None:
+        """Load weights given with PyG names and layouts (as pyg_state_dict returns them)."""
+        state = {}
+        for key, value in pyg_state.items():
+            for own, pyg in self.pyg_renames:
+                key = key.replace(pyg, own)
+            if any(key.endswith(t) for t in self.pyg_transposed):
+                value = value.t()
+            state[key] = value
+        self.load_state_dict(state)
+
+
+def residual_mlp(hidden: int) -> nn.Sequential:
+    """Linear -> ReLU -> Linear, the MLP used inside several cores."""
+    return nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+
+
+def head_width(hidden: int, heads: int, gnn: str) -> int:
+    """Per-head width so that `heads` concatenated heads are `hidden` wide."""
+    if hidden % heads:
+        raise ValueError(f"{gnn} needs hidden ({hidden}) divisible by heads ({heads})")
+    return hidden // heads

@@ -1,0 +1,1 @@
+"""GNN core implementations, one file per GNN per backend."""

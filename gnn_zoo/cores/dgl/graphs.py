@@ -1,0 +1,36 @@
+"""GraphBatch -> batched DGL graphs, built once per batch and kept in batch.cache."""
+from __future__ import annotations
+
+import dgl
+import torch
+
+from deepnets1m.graph import GraphBatch
+
+
+def batched(batch: GraphBatch, src: torch.Tensor, dst: torch.Tensor) -> dgl.DGLGraph:
+    """One DGL graph over the batch's nodes with these edges, carrying per-graph node/edge counts
+    (edges must be grouped by graph, as GraphBatch keeps them)."""
+    g = dgl.graph((src, dst), num_nodes=batch.num_nodes)
+    g.set_batch_num_nodes(batch.ptr.diff())
+    g.set_batch_num_edges(torch.bincount(batch.batch[src], minlength=batch.num_graphs))
+    return g
+
+
+def directed_graph(batch: GraphBatch) -> dgl.DGLGraph:
+    """The real edges, as they are."""
+    if "dgl_directed" not in batch.cache:
+        batch.cache["dgl_directed"] = batched(batch, *batch.edge_index)
+    return batch.cache["dgl_directed"]
+
+
+def undirected_graph(batch: GraphBatch, self_loops: bool = False) -> dgl.DGLGraph:
+    """The real edges in both directions, plus a self-loop per node if asked (as PyG's
+    GCNConv/GATConv add them)."""
+    key = f"dgl_undirected_{self_loops}"
+    if key not in batch.cache:
+        src, dst = batch.edge_index
+        n = torch.arange(batch.num_nodes) if self_loops else torch.zeros(0, dtype=torch.long)
+        both = torch.cat([src, dst, n]), torch.cat([dst, src, n])
+        order = torch.argsort(batch.batch[both[0]], stable=True)  # keep edges grouped by graph
+        batch.cache[key] = batched(batch, both[0][order], both[1][order])
+    return batch.cache[key]

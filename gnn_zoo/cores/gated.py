@@ -1,0 +1,23 @@
+"""What the GatedGNN (GHN-2) cores of both backends share: weights, and the message function."""
+from __future__ import annotations
+
+from torch import nn
+
+from ..base import Core, residual_mlp
+
+
+class GatedGNNBase(Core):
+    """GHN-2's gated GNN: per round, a forward sweep over the DAG in topological order, then a
+    backward sweep on the reversed DAG. A node's message sums MLP(h_u) over its real
+    predecessors u and MLP_sp(h_u) / s_uv over its virtual ones (s_uv = hop distance, 2..s);
+    the node then updates h_v <- GRU(message, h_v). Nodes of one level are updated together.
+    The MLPs and the GRU are shared by both sweeps and all rounds."""
+
+    name = "gatedgnn"
+    uses_virtual_edges = True
+
+    def __init__(self, hidden: int, layers: int = 1) -> None:
+        super().__init__(hidden, layers)
+        self.mlp = residual_mlp(hidden)
+        self.mlp_sp = residual_mlp(hidden)
+        self.gru = nn.GRUCell(hidden, hidden)

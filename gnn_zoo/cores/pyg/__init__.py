@@ -1,0 +1,1 @@
+"""PyTorch Geometric implementations of the cores."""

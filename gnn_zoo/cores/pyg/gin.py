@@ -1,0 +1,28 @@
+"""gin on PyG: residual stack of GINConv (sum aggregation, MLP update) over the undirected graph."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import GINConv
+
+from deepnets1m.graph import GraphBatch
+
+from ...base import Core, residual_mlp
+from .graphs import undirected_edges
+
+
+class GIN(Core):
+    """x <- x + relu(MLP(x + sum of neighbours)), `layers` times (eps = 0, as GIN-0)."""
+
+    backend, name = "pyg", "gin"
+
+    def __init__(self, hidden: int, layers: int = 2) -> None:
+        super().__init__(hidden, layers)
+        self.convs = nn.ModuleList(GINConv(residual_mlp(hidden)) for _ in range(layers))
+
+    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+        edges = undirected_edges(batch)
+        for conv in self.convs:
+            x = x + F.relu(conv(x, edges))
+        return x

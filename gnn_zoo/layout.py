@@ -1,0 +1,82 @@
+"""What the GHN needs to know of each graph: node shape features and each parameter's role."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from deepnets1m.graph import ArchGraph, GraphBatch
+from deepnets1m.node_types import NODE_TYPE_ID
+
+NORM_TYPES = (NODE_TYPE_ID["bn"], NODE_TYPE_ID["ln"])
+BIAS_TYPE = NODE_TYPE_ID["bias"]
+ROLES = ("weight", "classifier", "classifier_bias", "norm_weight", "vector")
+
+
+@dataclass
+class ParamSlot:
+    """One parameter to predict: which graph, its name and shape, the node it is decoded from."""
+
+    graph: int
+    name: str
+    shape: tuple[int, ...]
+    node: int  # index in the batch
+    role: str
+
+    @property
+    def fan_in(self) -> int:
+        """Inputs feeding one output unit (in-channels x kernel size)."""
+        return max(1, math.prod(self.shape[1:]))
+
+
+def classifier_node(graph: ArchGraph, num_classes: int) -> int | None:
+    """The last node owning a 2-D weight with `num_classes` rows (the classification layer)."""
+    for p in reversed(range(len(graph.param_shapes))):
+        shape = graph.param_shapes[p]
+        if len(shape) == 2 and shape[0] == num_classes:
+            return int(graph.param_node[p])
+    return None
+
+
+def param_slots(batch: GraphBatch, num_classes: int) -> list[ParamSlot]:
+    """Every parameter of every graph in the batch with its decoding role (built once per batch)."""
+    key = ("ghn_slots", num_classes)
+    if key in batch.cache:
+        return batch.cache[key]
+    slots = []
+    for gi, (graph, offset) in enumerate(zip(batch.graphs, batch.ptr.tolist())):
+        types = graph.node_types.tolist()
+        owners = graph.param_node.tolist()
+        cls = classifier_node(graph, num_classes)
+        seen_norm: set[int] = set()
+        for name, shape, node in zip(graph.param_names, graph.param_shapes, owners):
+            if node == cls and len(shape) == 2:
+                role = "classifier"
+            elif cls is not None and types[node] == BIAS_TYPE and node == cls + 1:
+                role, node = "classifier_bias", cls
+            elif len(shape) >= 2:
+                role = "weight"
+            elif types[node] in NORM_TYPES and node not in seen_norm:
+                role = "norm_weight"
+                seen_norm.add(node)
+            else:
+                role = "vector"
+            slots.append(ParamSlot(gi, name, tuple(shape), node + offset, role))
+    batch.cache[key] = slots
+    return slots
+
+
+def node_shapes(batch: GraphBatch) -> torch.Tensor:
+    """[N, 4] shape of each node's first parameter (out, in, kh, kw); zeros for missing dims."""
+    if "ghn_shapes" not in batch.cache:
+        out = torch.zeros(batch.num_nodes, 4, dtype=torch.long)
+        for graph, offset in zip(batch.graphs, batch.ptr.tolist()):
+            done: set[int] = set()
+            for shape, node in zip(graph.param_shapes, graph.param_node.tolist()):
+                if node not in done:
+                    done.add(node)
+                    dims = list(shape[:3]) + ([math.prod(shape[3:])] if len(shape) > 3 else [])
+                    out[node + offset, : len(dims)] = torch.tensor(dims)
+        batch.cache["ghn_shapes"] = out
+    return batch.cache["ghn_shapes"]

@@ -1,0 +1,68 @@
+"""Registry of GNN cores in the style of timm/PyG: `create(name, backend, ...)`, `available()`.
+
+A new GNN plugs in with one file per backend and one line in CORES (or `register` at run time).
+Implementations are imported lazily, so DGL is only imported when a dgl core is created.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .base import Core
+
+BACKENDS = ("pyg", "dgl")
+
+# name -> backend -> "module:Class"
+CORES: dict[str, dict[str, str]] = {
+    "gatedgnn": {"pyg": "gnn_zoo.cores.pyg.gatedgnn:GatedGNN", "dgl": "gnn_zoo.cores.dgl.gatedgnn:GatedGNN"},
+    "gcn": {"pyg": "gnn_zoo.cores.pyg.gcn:GCN", "dgl": "gnn_zoo.cores.dgl.gcn:GCN"},
+    "gat": {"pyg": "gnn_zoo.cores.pyg.gat:GAT", "dgl": "gnn_zoo.cores.dgl.gat:GAT"},
+    "gin": {"pyg": "gnn_zoo.cores.pyg.gin:GIN", "dgl": "gnn_zoo.cores.dgl.gin:GIN"},
+    "transformer": {"pyg": "gnn_zoo.cores.pyg.transformer:GraphTransformer",
+                    "dgl": "gnn_zoo.cores.dgl.transformer:GraphTransformer"},
+    "mlp": {"pyg": "gnn_zoo.cores.mlp:MLPCore", "dgl": "gnn_zoo.cores.mlp:MLPCore"},
+}
+
+DGL_INSTALL_HINT = (
+    "DGL's last Linux release on PyPI (dgl==2.1.0) works only with torch==2.2.1: install it in its "
+    "own environment with `pip install 'ghnbench[dgl]'` (or use `tox -e dgl`), with DGLBACKEND=pytorch"
+)
+
+
+class BackendUnavailable(ImportError):
+    """The backend library of a core is not importable here; the message says how to install it."""
+
+
+def register(name: str, backend: str, target: str) -> None:
+    """Register `target` ("module:Class", a Core subclass) as GNN `name` for `backend`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    CORES.setdefault(name, {})[backend] = target
+
+
+def available() -> dict[str, tuple[str, ...]]:
+    """Registered GNN names and the backends each one has."""
+    return {name: tuple(b for b in BACKENDS if b in impls) for name, impls in CORES.items()}
+
+
+def core_class(name: str, backend: str) -> type[Core]:
+    """The Core subclass registered for (name, backend)."""
+    if name not in CORES:
+        raise ValueError(f"unknown GNN {name!r}; available: {', '.join(CORES)}")
+    if backend not in CORES[name]:
+        raise ValueError(f"unknown backend {backend!r} for GNN {name!r}; available: {', '.join(CORES[name])}")
+    module_name, cls_name = CORES[name][backend].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except (ImportError, OSError) as err:  # a DGL built for another torch fails loading its libraries
+        if backend == "dgl":
+            raise BackendUnavailable(f"GNN {name!r} with backend 'dgl' needs DGL, which failed to import ({err}). "
+                                     f"{DGL_INSTALL_HINT}") from err
+        raise
+    return getattr(module, cls_name)
+
+
+def create(name: str, backend: str = "pyg", hidden: int = 64, layers: int = 1, **kwargs) -> Core:
+    """A GNN core of width `hidden` with `layers` rounds/layers; extra kwargs go to the core."""
+    core = core_class(name, backend)(hidden=hidden, layers=layers, **kwargs)
+    core.backend = core.backend or backend  # backend-free cores (mlp) take the one asked for
+    return core

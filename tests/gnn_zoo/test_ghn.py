@@ -1,0 +1,99 @@
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from deepnets1m import build_net, sample, to_graph
+from gnn_zoo import GHN
+from gnn_zoo.decoder import tile, tile_into
+
+GNNS = ["gatedgnn", "gcn", "gat", "gin", "transformer", "mlp"]
+
+
+@pytest.mark.parametrize("core", GNNS)
+def test_predict_covers_every_parameter(core, graphs):
+    ghn = GHN(core, hidden=32, num_classes=1000)
+    preds = ghn.predict(ghn.batch(graphs))
+    for graph, pred in zip(graphs, preds):
+        assert list(pred) == graph.param_names
+        for name, shape in zip(graph.param_names, graph.param_shapes):
+            assert pred[name].shape == shape and torch.isfinite(pred[name]).all(), name
+
+
+def test_predicted_parameters_are_differentiable(graphs):
+    ghn = GHN("gatedgnn", hidden=32, num_classes=10)
+    preds = ghn.predict(ghn.batch(graphs[:2]))
+    sum(v.square().sum() for p in preds for v in p.values()).backward()
+    for part in ("type_embed", "core.gru", "decoder.channels", "decoder.norm_weight", "decoder.class_embed"):
+        grads = [p.grad for n, p in ghn.named_parameters() if n.startswith(part)]
+        assert grads and all(g is not None and g.abs().sum() > 0 for g in grads), part
+
+
+def test_ghn_writes_into_a_module_without_breaking_it():
+    torch.manual_seed(0)
+    net = build_net(sample("val", 0), num_classes=10)
+    net.train()
+    net.classifier.bias.requires_grad_(False)
+    buffers = {k: v.clone() for k, v in net.named_buffers()}
+    ghn = GHN("gcn", hidden=32, num_classes=10)
+    expected = ghn.predict(ghn.batch([to_graph(net)]))[0]
+    assert ghn(net) is net
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(p, expected[name], atol=1e-6, rtol=1e-6)
+    assert net.training and not net.classifier.bias.requires_grad
+    assert all(torch.equal(v, buffers[k]) for k, v in net.named_buffers())
+    out = net(torch.randn(4, 3, 32, 32))
+    assert out.shape == (4, 10) and torch.isfinite(out).all()
+
+
+def test_parameter_roles_and_normalisation():
+    net = torchvision.models.resnet18(num_classes=10)
+    GHN("mlp", hidden=32, num_classes=10)(net)
+    assert ((net.bn1.weight > 0) & (net.bn1.weight < 2)).all()  # 2 sigmoid
+    assert (net.bn1.bias.abs() < 1).all() and (net.fc.bias.abs() < 1).all()  # tanh
+    assert len(set(net.fc.weight[:, 0].tolist())) == 10  # classifier rows differ per class
+    # the fan-in scaling: a 3x3 conv over 512 channels gets smaller weights than one over 64
+    assert net.layer4[1].conv1.weight.std() < net.layer1[0].conv1.weight.std() / 2
+
+
+def test_user_module_with_unusual_layers():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 12, (1, 9), groups=3)
+            self.attn = nn.MultiheadAttention(12, 3, batch_first=True)
+            self.ln = nn.LayerNorm(12)
+            self.pos = nn.Parameter(torch.zeros(1, 16, 12))
+            self.head = nn.Linear(12, 5)
+
+        def forward(self, x):
+            t = self.conv(x).flatten(2).transpose(1, 2)[:, :16] + self.pos
+            t = self.ln(self.attn(t, t, t)[0])
+            return self.head(t.mean(1))
+
+    net = Net()
+    GHN("transformer", hidden=32, num_classes=5)(net)
+    assert torch.isfinite(net(torch.randn(2, 3, 4, 12))).all()
+
+
+@pytest.mark.parametrize("shape", [(7,), (130,), (64, 64), (100, 30), (3, 200, 5, 5), (65, 129, 1, 7), (1, 197, 768)])
+def test_tile_into_equals_tile(shape):
+    block = torch.randn(64) if len(shape) == 1 else torch.randn(64, 64, *shape[2:])
+    dst = torch.empty(shape)
+    tile_into(dst, block)
+    assert torch.equal(dst, tile(block, shape))
+
+
+def test_checkpoint_round_trip_and_corrupt_file(tmp_path, graphs):
+    ghn = GHN("gatedgnn", hidden=32, num_classes=10, layers=2)
+    ghn.save(tmp_path / "ghn.pt")
+    again = GHN.load(tmp_path / "ghn.pt")
+    assert again.config == ghn.config
+    batch = ghn.batch(graphs[:1])
+    for name, value in ghn.predict(batch)[0].items():
+        assert torch.equal(again.predict(batch)[0][name], value)
+    (tmp_path / "bad.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="not a readable GHN checkpoint"):
+        GHN.load(tmp_path / "bad.pt")
+    with pytest.raises(FileNotFoundError):
+        GHN.load(tmp_path / "missing.pt")
