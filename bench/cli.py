@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 from deepnets1m.splits import SPLIT_NAMES
 
-from .paths import graph_root
+from .paths import checkpoint_root, graph_root, results_root
+
+DEVICES = ("cpu", "cuda")
 
 
 def add_generate(sub: argparse._SubParsersAction) -> None:
@@ -44,10 +48,213 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
+    """Options shared by run, train, eval and predict."""
+    from gnn_zoo import BACKENDS, available
+
+    from .data import DATASETS
+    from .presets import PRESETS
+
+    p.add_argument("--gnn", required=True, choices=sorted(available()), help="GNN core of the GHN")
+    p.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
+    if split:
+        p.add_argument("--split", required=True, choices=SPLIT_NAMES, help="DeepNets-1M split to evaluate on")
+    p.add_argument("--dataset", default="digits", choices=DATASETS, help="image data (default: embedded digits)")
+    p.add_argument("--data-dir", default=None, help="folder holding cifar10/cifar100/imagenet files")
+    p.add_argument("--preset", default="tiny", choices=sorted(PRESETS), help="settings (default tiny: CPU, minutes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", choices=DEVICES)
+    p.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")
+    p.add_argument("--results", default=None, help="result records folder (default $GHNBENCH_HOME/results)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    for flag, kind in (("steps", int), ("meta-batch", int), ("batch-size", int), ("hidden", int), ("layers", int),
+                       ("lr", float), ("max-train-params", float), ("eval-nets", int), ("eval-images", int),
+                       ("sgd-steps", int), ("sgd-nets", int)):
+        p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {flag.replace('-', '_')}")
+
+
+def setup(args: argparse.Namespace):
+    """Data, preset and training spec of a run/train/eval/predict command."""
+    import torch
+
+    from .data import load_data
+    from .presets import get_preset
+    from .train import TrainSpec
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
+    overrides = {k: getattr(args, k) for k in ("steps", "meta_batch", "batch_size", "hidden", "layers", "lr",
+                                               "max_train_params", "eval_nets", "eval_images", "sgd_steps",
+                                               "sgd_nets")}
+    preset = get_preset(args.preset, **overrides)
+    data = load_data(args.dataset, args.data_dir)
+    return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
+
+
+def train_step(args, data, spec):
+    """Train, resume or reuse the GHN of `spec`; returns the TrainReport."""
+    from .train import train
+
+    report = train(spec, data, Path(args.checkpoints or checkpoint_root()), args.device,
+                   progress=not args.no_progress)
+    verb = "reused" if report.resumed_from == report.steps else "trained"
+    print(f"{verb} GHN ({spec.gnn}/{spec.backend}, {report.steps} steps, {report.seconds:.0f} s, "
+          f"{report.skipped} skipped): {report.checkpoint}")
+    return report
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run `bench train`."""
+    data, _, spec = setup(args)
+    train_step(args, data, spec)
+    return 0
+
+
+def evaluate_and_record(args, data, preset, spec, ckpt: Path, train_seconds: float | None) -> int:
+    """Evaluate the GHN in `ckpt` on args.split, print the summary and write the record."""
+    from gnn_zoo import GHN
+
+    from .evaluate import evaluate
+    from .records import hardware, git_commit, now, versions, write_record
+
+    ghn = GHN.load(ckpt, backend=args.backend)
+    result = evaluate(ghn, args.split, data, preset, args.seed, args.device, progress=not args.no_progress)
+    metrics = result.metrics()
+    record = {
+        "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": args.split,
+        "dataset": args.dataset, "preset": preset.name, "seed": args.seed, "metrics": metrics,
+        "archs": result.rows, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+        "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
+        "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
+        "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
+    }
+    path = write_record(args.results or results_root(), record)
+    print(format_metrics(args.split, metrics, preset.sgd_steps))
+    print(f"record: {path}")
+    return 0
+
+
+def metrics_mean(rows: list[dict], key: str) -> float:
+    """Mean of one column of the per-architecture rows."""
+    return sum(r[key] for r in rows) / len(rows)
+
+
+def format_metrics(split: str, metrics: dict, k: int) -> str:
+    """A small table: method, mean +- stderr, max, number of architectures."""
+    names = {"ghn": "GHN (predicted, no training)", "random_init": "random init", "sgd": f"{k} SGD steps from random init"}
+    lines = [f"{split}: top-1 accuracy (%)", f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'nets':>5}"]
+    for m, s in metrics.items():
+        lines.append(f"  {names[m]:34} {s['mean']:7.2f} {s['stderr']:7.2f} {s['max']:7.2f} {s['n']:5d}")
+    return "\n".join(lines)
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """Run `bench run`: train (or reuse), evaluate on the split, write the record."""
+    data, preset, spec = setup(args)
+    report = train_step(args, data, spec)
+    return evaluate_and_record(args, data, preset, spec, report.checkpoint, report.seconds)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Run `bench eval`: evaluate an already trained GHN."""
+    from .train import load_checkpoint
+
+    data, preset, spec = setup(args)
+    ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
+    if not ckpt.exists():
+        raise ValueError(f"no trained GHN at {ckpt}; train it first with `bench train --gnn {args.gnn} "
+                         f"--backend {args.backend} --dataset {args.dataset} --preset {args.preset} --seed {args.seed}` "
+                         f"(or use `bench run`)")
+    state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None, "seconds": None}
+    if state["step"] is not None and state["step"] < preset.steps:
+        raise ValueError(f"{ckpt} stopped at step {state['step']} of {preset.steps}; finish it with `bench train` first")
+    return evaluate_and_record(args, data, preset, spec, ckpt, state["seconds"])
+
+
+def load_model(name: str, num_classes: int, in_channels: int, image_size: int):
+    """A torchvision model by name, or a user's module given as path/to/file.py:Class or pkg.mod:Class."""
+    import importlib
+    import importlib.util
+    import inspect
+
+    from deepnets1m.predefined import build_predefined
+
+    if ":" not in name:
+        return build_predefined(name, num_classes, in_channels, image_size)
+    where, attr = name.rsplit(":", 1)
+    if where.endswith(".py"):
+        if not Path(where).exists():
+            raise ValueError(f"--model {name}: no file {where}")
+        module_spec = importlib.util.spec_from_file_location(Path(where).stem, where)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(where)
+    factory = getattr(module, attr, None)
+    if factory is None:
+        raise ValueError(f"--model {name}: {where} has no attribute {attr!r}")
+    accepts = inspect.signature(factory).parameters
+    return factory(num_classes=num_classes) if "num_classes" in accepts else factory()
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Run `bench predict`: predict a model's parameters and report its accuracy."""
+    import torch
+
+    from deepnets1m import to_graph
+    from gnn_zoo import GHN
+
+    from .evaluate import accuracy
+    from .train import train
+
+    data, preset, spec = setup(args)
+    ckpt = Path(args.ckpt) if args.ckpt else train(spec, data, Path(args.checkpoints or checkpoint_root()),
+                                                   args.device, progress=not args.no_progress).checkpoint
+    ghn = GHN.load(ckpt, backend=args.backend).to(args.device).eval()
+    from deepnets1m.predefined import min_image_size
+
+    size = args.image_size or (data.image_size if ":" in args.model else max(data.image_size, min_image_size(args.model)))
+    torch.manual_seed(args.seed)
+    model = load_model(args.model, data.num_classes, data.in_channels, size).to(args.device)
+    graph = to_graph(model)  # a clear error here names unsupported modules
+    images = data.eval_batches(preset.eval_images, preset.eval_batch)
+    random_acc = accuracy(model, images, size, torch.device(args.device))
+    t0 = time.perf_counter()
+    ghn(model)
+    latency = time.perf_counter() - t0
+    ghn_acc = accuracy(model, images, size, torch.device(args.device))
+    print(f"{args.model}: {graph.num_params / 1e6:.2f}M parameters in {graph.num_nodes} nodes, predicted in "
+          f"{1000 * latency:.0f} ms by {ckpt.name}")
+    print(f"  top-1 on {len(sum((list(y) for _, y in images), []))} {args.dataset} eval images: "
+          f"predicted {ghn_acc:.2f}%, random init {random_acc:.2f}%")
+    if args.save:
+        torch.save(model.state_dict(), args.save)
+        print(f"  parameters saved to {args.save}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     p = argparse.ArgumentParser(prog="bench", description="ghnbench: benchmark GNNs inside graph hypernetworks")
     sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="train a GHN with a GNN core (or reuse it), evaluate it on a split, record it")
+    add_run_options(run, split=True)
+    run.set_defaults(func=run_run)
+    tr = sub.add_parser("train", help="train (or resume) a GHN on DeepNets-1M train architectures")
+    add_run_options(tr, split=False)
+    tr.set_defaults(func=run_train)
+    ev = sub.add_parser("eval", help="evaluate a trained GHN on a split and record it")
+    add_run_options(ev, split=True)
+    ev.add_argument("--ckpt", default=None, help="GHN checkpoint (default: the one `bench train` wrote)")
+    ev.set_defaults(func=run_eval)
+    pr = sub.add_parser("predict", help="predict the parameters of a torchvision model or your own module")
+    add_run_options(pr, split=False)
+    pr.add_argument("--model", required=True, help="torchvision name (resnet50, vit_b_16, ...), file.py:Class or pkg.mod:Class")
+    pr.add_argument("--ckpt", default=None, help="GHN checkpoint (default: train/reuse the --gnn/--preset one)")
+    pr.add_argument("--image-size", type=int, default=None,
+                    help="resize images to this side (default: the data set's; at least 32 for torchvision models)")
+    pr.add_argument("--save", default=None, help="save the predicted state_dict here")
+    pr.set_defaults(func=run_predict)
     add_generate(sub)
     return p
 

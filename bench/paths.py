@@ -13,3 +13,13 @@ def home() -> Path:
 def graph_root() -> Path:
     """Default folder of the graph cache."""
     return home() / "graphs"
+
+
+def checkpoint_root() -> Path:
+    """Default folder of GHN checkpoints."""
+    return home() / "checkpoints"
+
+
+def results_root() -> Path:
+    """Default folder of result records."""
+    return home() / "results"

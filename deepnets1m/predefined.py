@@ -14,15 +14,22 @@ PREDEFINED: dict[str, int] = {
 }
 
 
+def min_image_size(name: str) -> int:
+    """Smallest input side torchvision model `name` handles (32 unless listed in PREDEFINED)."""
+    return PREDEFINED.get(name, 32)
+
+
 def build_predefined(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    """torchvision model `name` with a `num_classes` head and an `in_channels` stem."""
+    """torchvision model `name` (any of torchvision.models.list_models(); the ood-predefined split
+    uses PREDEFINED) with a `num_classes` head and an `in_channels` stem."""
     import torchvision
 
-    if name not in PREDEFINED:
-        raise ValueError(f"unknown predefined model {name!r}; available: {', '.join(PREDEFINED)}")
-    if image_size < PREDEFINED[name]:
+    if name not in torchvision.models.list_models():
+        raise ValueError(f"unknown torchvision model {name!r}; the ood-predefined split has {', '.join(PREDEFINED)}, "
+                         f"and any of torchvision.models.list_models() can be built")
+    if image_size < min_image_size(name):
         raise ValueError(
-            f"{name} needs images of at least {PREDEFINED[name]}x{PREDEFINED[name]} pixels, got "
+            f"{name} needs images of at least {min_image_size(name)}x{min_image_size(name)} pixels, got "
             f"{image_size}: resize the inputs (e.g. image_size=32) before building it"
         )
     kwargs = {}

@@ -50,7 +50,8 @@ class GraphTracer(fx.Tracer):
 
 
 def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGraph:
-    """Typed computational graph of `module` (traced in eval mode; its training flag is restored).
+    """Typed computational graph of `module` (traced in eval mode; every submodule's training flag
+    is restored afterwards).
 
     Node types come from module classes (Conv/Linear -> conv, or the `ghn_node_type` of the
     nearest enclosing block such as SepConv; BatchNorm -> bn; LayerNorm/GroupNorm -> ln;
@@ -59,7 +60,7 @@ def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGrap
     positional embedding and class token) become pos_enc nodes; other parametric leaves become
     `extendable` nodes. A class in `leaf_modules` is not traced into: it becomes one node.
     """
-    was_training = module.training
+    modes = [(m, m.training) for m in module.modules()]  # restored one by one: modes may be mixed
     module.eval()
     try:
         traced = GraphTracer(leaf_modules).trace(module)
@@ -71,7 +72,8 @@ def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGrap
             "node (type 'extendable' if it has parameters)."
         ) from err
     finally:
-        module.train(was_training)
+        for m, mode in modes:
+            m.training = mode
     return FxConverter(module).convert(traced)
 
 

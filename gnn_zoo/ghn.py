@@ -83,13 +83,13 @@ class GHN(nn.Module):
             tile_into(params[slot.name], block.to(params[slot.name].device))
         return module
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Checkpoint: config + weights, the core's in its PyG layout so any backend can load it;
-        written atomically."""
+    def save(self, path: str | os.PathLike, **extra) -> None:
+        """Checkpoint: config + weights, the core's in its PyG layout so any backend can load it,
+        plus any `extra` entries (tensors and plain data); written atomically."""
         state = {k: v for k, v in self.state_dict().items() if not k.startswith("core.")}
         state.update({f"core.{k}": v for k, v in self.core.pyg_state_dict().items()})
         with atomic_write(path) as f:
-            torch.save({"format": "ghnbench-ghn-1", "config": self.config, "state_dict": state}, f)
+            torch.save({"format": "ghnbench-ghn-1", "config": self.config, "state_dict": state, **extra}, f)
 
     @classmethod
     def load(cls, path: str | os.PathLike, backend: str | None = None, map_location="cpu") -> GHN:
@@ -100,7 +100,8 @@ class GHN(nn.Module):
         except FileNotFoundError:
             raise
         except Exception as err:
-            raise ValueError(f"{path} is not a readable GHN checkpoint ({err}); re-train it or point to another "
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise ValueError(f"{path} is not a readable GHN checkpoint ({reason}); re-train it or point to another "
                              f"file") from err
         ghn = cls(**{**config, "backend": backend or config["backend"]})
         core = {k[5:]: v for k, v in state.items() if k.startswith("core.")}

@@ -1,4 +1,7 @@
+import json
+
 import pytest
+import torch
 
 from bench.cli import main
 from deepnets1m.cache import GraphCache
@@ -32,3 +35,76 @@ def test_unknown_split_lists_the_choices(capsys):
 def test_out_of_range_n_is_reported(tmp_path, capsys):
     assert main(["generate", "--split", "val", "--n", "501", "--root", str(tmp_path)]) == 2
     assert "between 1 and 500" in capsys.readouterr().err
+
+
+FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
+        "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--max-train-params", "5e5", "--no-progress"]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_run_trains_evaluates_and_records(home, capsys):
+    assert main(["run", "--gnn", "gcn", "--split", "ood-wide", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "trained GHN (gcn/pyg, 2 steps" in out and "ood-wide: top-1 accuracy" in out
+    assert "GHN (predicted, no training)" in out and "random init" in out and "1 SGD steps" in out
+    record_path = home / "results" / "gcn_pyg_ood-wide_digits_tiny_0.json"
+    record = json.loads(record_path.read_text())
+    assert record["metrics"]["ghn"]["n"] == 2 and len(record["archs"]) == 2
+    assert record["versions"]["torch"] and record["hardware"]["cores"] and record["ghn_params"] > 0
+    # a second run on another split reuses the trained GHN
+    assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
+    assert "reused GHN" in capsys.readouterr().out
+
+
+def test_eval_needs_a_trained_ghn(home, capsys):
+    assert main(["eval", "--gnn", "gin", "--split", "val", *FAST]) == 2
+    assert "train it first with `bench train --gnn gin" in capsys.readouterr().err
+    assert main(["train", "--gnn", "gin", *FAST]) == 0
+    assert main(["eval", "--gnn", "gin", "--split", "val", *FAST]) == 0
+    assert (home / "results" / "gin_pyg_val_digits_tiny_0.json").exists()
+
+
+def test_predict_torchvision_and_user_models(home, tmp_path, capsys):
+    assert main(["predict", "--gnn", "mlp", "--model", "resnet18", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "resnet18: 11.18M parameters in 53 nodes" in out and "predicted" in out and "random init" in out
+    user = tmp_path / "mynet.py"
+    user.write_text(
+        "import torch.nn as nn\n"
+        "class Net(nn.Sequential):\n"
+        "    def __init__(self, num_classes):\n"
+        "        super().__init__(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),\n"
+        "                         nn.Flatten(), nn.Linear(8, num_classes))\n"
+    )
+    saved = tmp_path / "pred.pt"
+    assert main(["predict", "--gnn", "mlp", "--model", f"{user}:Net", "--save", str(saved), *FAST]) == 0
+    assert "parameters saved to" in capsys.readouterr().out
+    assert set(torch.load(saved, weights_only=True)) >= {"0.weight", "5.bias"}
+
+
+def test_predict_reports_unsupported_modules(home, tmp_path, capsys):
+    user = tmp_path / "branchy.py"
+    user.write_text(
+        "import torch.nn as nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(64, 10)\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x.flatten(1)) if x.sum() > 0 else self.fc(x.flatten(1) * 2)\n"
+    )
+    assert main(["predict", "--gnn", "mlp", "--model", f"{user}:Net", *FAST]) == 2
+    assert "leaf_modules" in capsys.readouterr().err
+
+
+def test_bad_options_are_clear(home, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--gnn", "gcnn", "--split", "val"])
+    assert "invalid choice: 'gcnn'" in capsys.readouterr().err
+    assert main(["run", "--gnn", "gcn", "--split", "val", "--dataset", "cifar10", *FAST]) == 2
+    assert "cifar-10-python.tar.gz" in capsys.readouterr().err

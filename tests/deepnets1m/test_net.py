@@ -52,5 +52,5 @@ def test_predefined_bad_inputs_are_clear_errors():
         build_net(ArchSpec(predefined="resnet50"), 10, 1, 8)
     with pytest.raises(ValueError, match="divisible by 16"):
         build_net(ArchSpec(predefined="vit_b_16"), 10, 3, 40)
-    with pytest.raises(ValueError, match="unknown predefined model 'alexnet'.*resnet50"):
-        build_net(ArchSpec(predefined="alexnet"), 10, 3, 32)
+    with pytest.raises(ValueError, match="unknown torchvision model 'resnet51'.*resnet50"):
+        build_net(ArchSpec(predefined="resnet51"), 10, 3, 32)

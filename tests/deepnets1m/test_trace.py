@@ -54,10 +54,14 @@ def test_vit_graph():
     assert counts["concat"] == 1 and counts["sum"] == 1 + 2 * 12
 
 
-def test_training_flag_is_restored(resnet50):
+def test_training_flags_are_restored(resnet50):
     resnet50.train()
     to_graph(resnet50)
-    assert resnet50.training
+    assert all(m.training for m in resnet50.modules())
+    resnet50.eval()
+    resnet50.bn1.train()  # mixed modes, as in evaluation with batch statistics
+    to_graph(resnet50)
+    assert resnet50.bn1.training and not resnet50.training and not resnet50.layer1[0].bn1.training
 
 
 class Unusual(nn.Module):

@@ -90,8 +90,9 @@ def test_checkpoint_round_trip_and_corrupt_file(tmp_path, graphs):
     again = GHN.load(tmp_path / "ghn.pt")
     assert again.config == ghn.config
     batch = ghn.batch(graphs[:1])
+    loaded = again.predict(batch)[0]
     for name, value in ghn.predict(batch)[0].items():
-        assert torch.equal(again.predict(batch)[0][name], value)
+        assert torch.equal(loaded[name], value)
     (tmp_path / "bad.pt").write_bytes(b"\x00garbage")
     with pytest.raises(ValueError, match="not a readable GHN checkpoint"):
         GHN.load(tmp_path / "bad.pt")

@@ -1,0 +1,199 @@
+"""Image data sets: digits (embedded, scikit-learn), CIFAR-10/100 and ImageNet from --data-dir."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class DataNotFound(FileNotFoundError):
+    """A data set that is not on disk; the message says where to get it and where to put it."""
+
+
+@dataclass
+class ImageData:
+    """Train and eval images of one data set, as normalised float batches."""
+
+    name: str
+    num_classes: int
+    in_channels: int
+    image_size: int
+
+    def train_batches(self, batch_size: int, seed: int, start_step: int = 0) -> Iterator[Batch]:
+        """Endless shuffled (and augmented) training batches from step `start_step` on; the same
+        for the same seed, so a resumed run sees the batches an uninterrupted one would."""
+        raise NotImplementedError
+
+    def eval_batches(self, max_images: int, batch_size: int) -> list[Batch]:
+        """The first `max_images` evaluation images in a fixed order, in batches."""
+        raise NotImplementedError
+
+
+@dataclass
+class TensorData(ImageData):
+    """A data set held in memory: uint8 or float images [N, C, H, W] and labels."""
+
+    train_x: torch.Tensor = None
+    train_y: torch.Tensor = None
+    eval_x: torch.Tensor = None
+    eval_y: torch.Tensor = None
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    scale: float = 255.0  # raw value of full intensity
+    augment: bool = False  # random 4-px-padded crops and horizontal flips (CIFAR)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor(self.mean).view(1, -1, 1, 1)
+        std = torch.tensor(self.std).view(1, -1, 1, 1)
+        return (x.float() / self.scale - mean) / std
+
+    def train_batches(self, batch_size: int, seed: int, start_step: int = 0) -> Iterator[Batch]:
+        per_epoch = len(self.train_y) // batch_size
+        step = start_step
+        while True:
+            epoch, k = divmod(step, per_epoch)
+            order = torch.randperm(len(self.train_y), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+            idx = order[k * batch_size : (k + 1) * batch_size]
+            x = self.normalise(self.train_x[idx])
+            if self.augment:
+                x = self.augmented(x, torch.Generator().manual_seed(seed * 1_000_003 + step))
+            yield x, self.train_y[idx]
+            step += 1
+
+    def augmented(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """Random crops of the 4-px zero-padded images and random horizontal flips."""
+        b, c, h, w = x.shape
+        padded = F.pad(x, (4, 4, 4, 4))
+        dy, dx = torch.randint(0, 9, (2, b), generator=g)
+        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+        out = padded[torch.arange(b)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+        flip = torch.rand(b, generator=g) < 0.5
+        out[flip] = out[flip].flip(-1)
+        return out
+
+    def eval_batches(self, max_images: int, batch_size: int) -> list[Batch]:
+        n = min(max_images, len(self.eval_y))
+        return [(self.normalise(self.eval_x[i : min(i + batch_size, n)]), self.eval_y[i : min(i + batch_size, n)])
+                for i in range(0, n, batch_size)]
+
+
+def digits() -> TensorData:
+    """scikit-learn's 8x8 handwritten digits (1,797 images, shipped with the package): a fixed
+    80/20 split, 1,437 train and 360 eval images."""
+    from sklearn.datasets import load_digits
+
+    raw = load_digits()
+    x = torch.tensor(raw.images, dtype=torch.float32)[:, None]
+    y = torch.tensor(raw.target, dtype=torch.long)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    train, held_out = order[:1437], order[1437:]
+    mean, std = (x[train] / 16).mean().item(), (x[train] / 16).std().item()
+    return TensorData("digits", 10, 1, 8, x[train], y[train], x[held_out], y[held_out], (mean,), (std,), 16.0)
+
+
+def cifar(data_dir: str | os.PathLike | None, classes: int) -> TensorData:
+    """CIFAR-10/100 in torchvision's on-disk format under `data_dir` (never downloaded)."""
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    cls, folder = (CIFAR10, "cifar-10-batches-py") if classes == 10 else (CIFAR100, "cifar-100-python")
+    name = f"cifar{classes}"
+    if data_dir is None:
+        raise DataNotFound(f"{name} needs --data-dir DIR holding {folder}/ (see below)\n{cifar_hint(classes)}")
+    try:
+        train, test = cls(str(data_dir), train=True), cls(str(data_dir), train=False)
+    except RuntimeError as err:
+        raise DataNotFound(f"{name} not found or corrupt in {data_dir} ({err})\n{cifar_hint(classes)}") from err
+
+    def as_tensors(ds) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets, dtype=torch.long)
+
+    (tx, ty), (ex, ey) = as_tensors(train), as_tensors(test)
+    return TensorData(name, classes, 3, 32, tx, ty, ex, ey, CIFAR_MEAN, CIFAR_STD, 255.0, augment=True)
+
+
+def cifar_hint(classes: int) -> str:
+    """How to get CIFAR-10/100 onto this machine."""
+    archive = "cifar-10-python.tar.gz" if classes == 10 else "cifar-100-python.tar.gz"
+    return (f"Download {archive} from https://www.cs.toronto.edu/~kriz/cifar.html on a machine with internet, "
+            f"then `tar xzf {archive} -C DIR` and pass --data-dir DIR.")
+
+
+@dataclass
+class FolderData(ImageData):
+    """ImageNet-style folders read with torchvision's ImageFolder: DIR/train/<class>/*, DIR/val/<class>/*."""
+
+    root: Path = None
+    workers: int = 4
+
+    def loader(self, split: str, batch_size: int, shuffle: bool, seed: int = 0):
+        from torchvision import datasets, transforms
+
+        if split == "train":
+            tf = [transforms.RandomResizedCrop(self.image_size), transforms.RandomHorizontalFlip()]
+        else:
+            tf = [transforms.Resize(int(self.image_size * 8 / 7)), transforms.CenterCrop(self.image_size)]
+        tf += [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+        ds = datasets.ImageFolder(str(self.root / split), transforms.Compose(tf))
+        g = torch.Generator().manual_seed(seed)
+        return torch.utils.data.DataLoader(ds, batch_size, shuffle=shuffle, generator=g, num_workers=self.workers,
+                                           drop_last=shuffle)
+
+    def train_batches(self, batch_size: int, seed: int, start_step: int = 0) -> Iterator[Batch]:
+        """As ImageData's; a resumed run re-reads the partial epoch's skipped batches (slow but
+        the same order; the random crops differ)."""
+        skip, epoch = start_step, 0
+        while True:
+            torch.manual_seed(seed * 100_003 + epoch)  # the random crops and flips
+            for batch in self.loader("train", batch_size, shuffle=True, seed=seed * 100_003 + epoch):
+                if skip:
+                    skip -= 1
+                    continue
+                yield batch
+            epoch += 1
+
+    def eval_batches(self, max_images: int, batch_size: int) -> list[Batch]:
+        out, seen = [], 0
+        for x, y in self.loader("val", batch_size, shuffle=False):
+            out.append((x[: max_images - seen], y[: max_images - seen]))
+            seen += len(out[-1][1])
+            if seen >= max_images:
+                break
+        return out
+
+
+def imagenet(data_dir: str | os.PathLike | None) -> FolderData:
+    """ILSVRC-2012 prepared for ImageFolder under `data_dir`."""
+    hint = ("ImageNet needs --data-dir DIR with DIR/train/<wnid>/*.JPEG and DIR/val/<wnid>/*.JPEG (ILSVRC-2012 "
+            "from https://image-net.org, validation images sorted into class folders).")
+    if data_dir is None:
+        raise DataNotFound(hint)
+    root = Path(data_dir)
+    for split in ("train", "val"):
+        if not (root / split).is_dir() or not any((root / split).iterdir()):
+            raise DataNotFound(f"{root / split} is missing or empty. {hint}")
+    classes = len([d for d in (root / "train").iterdir() if d.is_dir()])
+    return FolderData("imagenet", classes, 3, 224, root)
+
+
+DATASETS = ("digits", "cifar10", "cifar100", "imagenet")
+
+
+def load_data(name: str, data_dir: str | os.PathLike | None = None) -> ImageData:
+    """The data set `name` (digits needs no data_dir)."""
+    if name == "digits":
+        return digits()
+    if name in ("cifar10", "cifar100"):
+        return cifar(data_dir, 10 if name == "cifar10" else 100)
+    if name == "imagenet":
+        return imagenet(data_dir)
+    raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")

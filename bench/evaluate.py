@@ -1,0 +1,97 @@
+"""Evaluating predicted parameters: accuracy with no gradient step, against random init and
+k SGD steps from random init, on the same architectures and images."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from deepnets1m import SPLITS, sample, spec_graph
+from gnn_zoo import GHN
+
+from .data import Batch, ImageData
+from .nets import batch_stat_mode, fit_input, input_size, make_net
+from .presets import Preset
+
+METHODS = ("ghn", "random_init", "sgd")
+
+
+@torch.no_grad()
+def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torch.device) -> float:
+    """Top-1 accuracy in %, BatchNorm on each batch's own statistics (see batch_stat_mode)."""
+    batch_stat_mode(net)
+    correct = total = 0
+    for x, y in batches:
+        out = net(fit_input(x.to(device), size))
+        correct += int((out.argmax(1) == y.to(device)).sum())
+        total += len(y)
+    return 100.0 * correct / total
+
+
+def sgd_steps(net: torch.nn.Module, data: ImageData, steps: int, lr: float, seed: int, size: int,
+              device: torch.device) -> None:
+    """`steps` steps of SGD (momentum 0.9, batch 64) from the net's current parameters."""
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    for _, (x, y) in zip(range(steps), data.train_batches(64, seed)):
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(net(fit_input(x.to(device), size)), y.to(device)).backward()
+        opt.step()
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Mean, standard error of the mean and max."""
+    n = len(values)
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+    return {"mean": mean, "stderr": math.sqrt(var / n), "max": max(values), "n": n}
+
+
+@dataclass
+class EvalResult:
+    """Per-architecture rows and per-method summaries of one split."""
+
+    split: str
+    rows: list[dict] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """summary() of each method over the architectures that have it."""
+        return {m: summary([r[m] for r in self.rows if r.get(m) is not None]) for m in METHODS
+                if any(r.get(m) is not None for r in self.rows)}
+
+
+def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 0, device: str = "cpu",
+             progress: bool = True) -> EvalResult:
+    """Evaluate `ghn` on the first preset.eval_nets architectures of `split`."""
+    dev = torch.device(device)
+    ghn = ghn.to(dev).eval()
+    n = SPLITS[split].size if preset.eval_nets is None else min(preset.eval_nets, SPLITS[split].size)
+    images = data.eval_batches(preset.eval_images, preset.eval_batch)
+    result = EvalResult(split)
+    for i in tqdm(range(n), desc=f"eval {split}", unit="net", disable=not progress):
+        spec = sample(split, i)
+        size = input_size(spec, data.image_size)
+        torch.manual_seed(seed * 1_000_003 + i)  # the random init of net i
+        net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev)
+        random_init = {k: v.clone() for k, v in net.state_dict().items()}
+        row = {"index": i, "arch": spec.predefined or f"{split}/{i}",
+               "params": spec_graph(spec, data.num_classes, data.in_channels, size).num_params,
+               "random_init": accuracy(net, images, size, dev)}
+        if preset.sgd_steps and (preset.sgd_nets is None or i < preset.sgd_nets):
+            net.load_state_dict(random_init)
+            sgd_steps(net, data, preset.sgd_steps, preset.sgd_lr, seed, size, dev)
+            row["sgd"] = accuracy(net, images, size, dev)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        ghn(net)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        row["predict_ms"] = 1000 * (time.perf_counter() - t0)
+        row["ghn"] = accuracy(net, images, size, dev)
+        result.rows.append(row)
+    return result

@@ -1,0 +1,48 @@
+"""Building evaluation/training networks and running them the way GHN evaluation needs."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepnets1m import ArchSpec, build_net
+from deepnets1m.predefined import min_image_size
+
+
+def input_size(spec: ArchSpec, image_size: int) -> int:
+    """Side the images are resized to for `spec`: torchvision models need at least 32 px
+    (digits are 8 px); DeepNets-1M nets take the data set's size."""
+    if spec.predefined is None:
+        return image_size
+    return max(image_size, min_image_size(spec.predefined))
+
+
+def make_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int,
+             device: torch.device | str = "cpu", init: bool = True) -> nn.Module:
+    """build_net on `device`; with init=False parameters are left uninitialised (to be
+    predicted), which skips the costly random init."""
+    size = input_size(spec, image_size)
+    if init:
+        return build_net(spec, num_classes, in_channels, size).to(device)
+    with torch.device("meta"):
+        net = build_net(spec, num_classes, in_channels, size)
+    net = net.to_empty(device=device)
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+    return net
+
+
+def batch_stat_mode(net: nn.Module) -> nn.Module:
+    """Eval mode, except BatchNorm, which normalises with the batch's own statistics (as in the
+    GHN papers' evaluation of predicted parameters; dropout and stochastic depth are off)."""
+    net.eval()
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.train()
+    return net
+
+
+def fit_input(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize a batch to size x size (bilinear) when it is not already."""
+    return x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)

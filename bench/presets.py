@@ -1,0 +1,70 @@
+"""Presets: training and evaluation settings as data; any field can be overridden by a flag."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything a run's training and evaluation depend on, besides gnn/backend/dataset/seed."""
+
+    name: str
+    hidden: int  # GHN width
+    layers: int  # GNN rounds (gatedgnn) or layers
+    meta_batch: int  # architectures per training step (m)
+    batch_size: int  # images per training step, shared by the m architectures
+    steps: int
+    lr: float
+    weight_decay: float
+    grad_clip: float
+    lr_milestones: tuple[float, ...]  # fractions of `steps` where the LR is multiplied by 0.1
+    max_train_params: float | None  # skip train architectures larger than this (CPU budget); None: all
+    max_hops: int  # s, the virtual-edge range of gatedgnn
+    eval_nets: int | None  # first N architectures of the split; None: all of it
+    eval_images: int  # first N evaluation images
+    eval_batch: int  # BN batch statistics are computed over batches of this size
+    sgd_steps: int  # the k of the "k SGD steps from random init" baseline (0: skip it)
+    sgd_nets: int | None  # run that baseline on the first N evaluated nets only (it costs k training steps each)
+    sgd_lr: float
+    amp: bool  # bfloat16 autocast on CUDA
+    ckpt_every: int
+
+    def training_fields(self) -> dict:
+        """The fields a trained GHN depends on (a checkpoint is reused only if they all match)."""
+        keep = ("hidden", "layers", "meta_batch", "batch_size", "steps", "lr", "weight_decay", "grad_clip",
+                "lr_milestones", "max_train_params", "max_hops", "amp")
+        return {k: getattr(self, k) for k in keep}
+
+
+PRESETS: dict[str, Preset] = {
+    # CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU
+    # second than a larger meta-batch), a slice of each split
+    "tiny": Preset("tiny", hidden=32, layers=1, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
+                   grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_hops=50, eval_nets=10,
+                   eval_images=100, eval_batch=100, sgd_steps=10, sgd_nets=5, sgd_lr=0.05, amp=False, ckpt_every=50),
+    # one GPU or a patient CPU
+    "small": Preset("small", hidden=64, layers=1, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
+                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6, max_hops=50,
+                    eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, sgd_lr=0.05, amp=True,
+                    ckpt_every=250),
+    # GHN-2's published CIFAR-10 settings: hidden 32, T = 1, s = 50, meta-batch 64 architectures on
+    # 64 images, Adam lr 1e-3, weight decay 1e-5, gradient clipping 5, 300 epochs (781 steps
+    # each at batch 64) with the LR divided by 10 at epochs 200 and 250; every split evaluated whole
+    "paper": Preset("paper", hidden=32, layers=1, meta_batch=64, batch_size=64, steps=300 * 781, lr=1e-3,
+                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(200 / 300, 250 / 300), max_train_params=None,
+                    max_hops=50, eval_nets=None, eval_images=10_000, eval_batch=64, sgd_steps=100, sgd_nets=None,
+                    sgd_lr=0.05,
+                    amp=True, ckpt_every=1000),
+}
+
+
+def get_preset(name: str, **overrides) -> Preset:
+    """Preset `name` with the non-None `overrides` applied."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; available: {', '.join(PRESETS)}")
+    fields = {f.name for f in dataclasses.fields(Preset)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise ValueError(f"unknown preset fields {sorted(unknown)}")
+    return dataclasses.replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,63 @@
+"""Result records: one JSON file per (gnn, backend, split, dataset, preset, seed) run, written atomically."""
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+from deepnets1m.atomic import atomic_write
+
+SCHEMA = "ghnbench-record-1"
+RECORD_KEYS = ("gnn", "backend", "split", "dataset", "preset", "seed")
+
+
+def record_name(record: dict) -> str:
+    """File name of a record: its identifying fields joined."""
+    return "_".join(str(record[k]) for k in RECORD_KEYS) + ".json"
+
+
+def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
+    """Write `record` atomically into `results_dir` (replacing the same run's earlier record)."""
+    path = Path(results_dir) / record_name(record)
+    with atomic_write(path, "w") as f:
+        json.dump(record, f, indent=1)
+    return path
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and of the libraries a result depends on (None: not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("ghnbench", "torch", "torchvision", "torch-geometric", "dgl", "numpy", "scipy"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def git_commit() -> str | None:
+    """Commit of the ghnbench checkout this code runs from, if it is one."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def hardware(device: str) -> dict:
+    """CPU, core count and, on CUDA, the GPU name."""
+    info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "device": device}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def now() -> str:
+    """UTC time stamp, ISO 8601."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

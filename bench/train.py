@@ -1,0 +1,169 @@
+"""Meta-training a GHN on DeepNets-1M train architectures (GHN-2 recipe), resumable."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+from tqdm.auto import tqdm
+
+from deepnets1m import SPLITS, sample, spec_graph
+from deepnets1m.splits import REFERENCE_CONFIG
+from gnn_zoo import GHN
+
+from .data import ImageData
+from .nets import fit_input, input_size, make_net
+from .presets import Preset
+
+MAX_CONSECUTIVE_SKIPS = 20
+
+
+class TrainingDiverged(RuntimeError):
+    """Too many consecutive non-finite losses or gradients."""
+
+
+@dataclass
+class TrainSpec:
+    """What identifies a trained GHN: a checkpoint is reused only for an identical TrainSpec."""
+
+    gnn: str
+    backend: str
+    dataset: str
+    preset: Preset
+    seed: int
+
+    def key(self) -> str:
+        """Short stable hash of everything training depends on (the backend's weights are
+        interchangeable, but its optimizer state is not, so it is part of the key)."""
+        blob = json.dumps([self.gnn, self.backend, self.dataset, self.seed, self.preset.training_fields()],
+                          sort_keys=True, default=str)
+        return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+    def checkpoint(self, root: Path) -> Path:
+        """Path of this run's checkpoint under `root`."""
+        return Path(root) / f"{self.gnn}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_{self.key()}.pt"
+
+
+def train_architectures(seed: int, step: int, count: int, max_params: float | None) -> list:
+    """The `count` train architectures of step `step`: a pure function of (seed, step), so a
+    resumed run sees the same stream; archs above `max_params` (at CIFAR-10 size) are skipped."""
+    rng = np.random.default_rng([seed, step, 17])
+    out = []
+    while len(out) < count:
+        spec = sample("train", int(rng.integers(SPLITS["train"].size)))
+        if max_params is None or spec_graph(spec, **REFERENCE_CONFIG).num_params <= max_params:
+            out.append(spec)
+    return out
+
+
+@dataclass
+class TrainReport:
+    """What a training call did."""
+
+    checkpoint: Path
+    steps: int
+    seconds: float  # total training time, over all resumed sessions
+    skipped: int
+    final_loss: float
+    resumed_from: int
+
+
+def lr_factor(preset: Preset, step: int) -> float:
+    """Multi-step LR decay: x0.1 at each milestone fraction of the steps."""
+    return 0.1 ** sum(step >= m * preset.steps for m in preset.lr_milestones)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A training checkpoint (weights_only), with a clear error when it is unreadable."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"checkpoint {path} is unreadable ({reason}); delete it to train again") from err
+    if "train" not in ckpt:
+        raise ValueError(f"{path} is not a ghnbench training checkpoint; delete it to train again")
+    return ckpt
+
+
+def build_ghn(spec: TrainSpec, num_classes: int, device: torch.device) -> GHN:
+    """A fresh GHN for this training spec."""
+    p = spec.preset
+    return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=p.layers, num_classes=num_classes,
+               max_hops=p.max_hops).to(device)
+
+
+def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True) -> TrainReport:
+    """Train (or resume, or just return) the GHN of `spec`; checkpoints are written atomically
+    every preset.ckpt_every steps and at the end."""
+    p, dev = spec.preset, torch.device(device)
+    path = spec.checkpoint(root)
+    torch.manual_seed(spec.seed)
+    ghn = build_ghn(spec, data.num_classes, dev)
+    opt = torch.optim.Adam(ghn.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    start, seconds, skipped, loss_value = 0, 0.0, 0, float("nan")
+    if path.exists():
+        ckpt = load_checkpoint(path)
+        ghn = GHN.load(path, map_location=dev).to(dev)
+        opt = torch.optim.Adam(ghn.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+        opt.load_state_dict(ckpt["train"]["optimizer"])
+        start, seconds = ckpt["train"]["step"], ckpt["train"]["seconds"]
+        skipped, loss_value = ckpt["train"]["skipped"], ckpt["train"]["loss"] or float("nan")
+    resumed_from = start
+    images = data.train_batches(p.batch_size, spec.seed, start)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if p.amp and dev.type == "cuda"
+                else contextlib.nullcontext())
+    ghn.train()
+    consecutive = 0
+    t0 = time.perf_counter()
+    bar = tqdm(range(start, p.steps), initial=start, total=p.steps, desc=f"train {spec.gnn}/{spec.backend}",
+               unit="step", disable=not progress)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = p.lr * lr_factor(p, step)
+        x, y = next(images)
+        x, y = x.to(dev), y.to(dev)
+        specs = train_architectures(spec.seed, step, p.meta_batch, p.max_train_params)
+        graphs = [spec_graph(s, data.num_classes, data.in_channels, input_size(s, data.image_size)) for s in specs]
+        nets = [make_net(s, data.num_classes, data.in_channels, data.image_size, dev, init=False) for s in specs]
+        with autocast:
+            preds = ghn.predict(ghn.batch(graphs))
+            losses = [F.cross_entropy(functional_call(net, params, (fit_input(x, input_size(s, data.image_size)),)), y)
+                      for net, params, s in zip(nets, preds, specs)]
+            loss = torch.stack(losses).mean()
+        opt.zero_grad(set_to_none=True)
+        ok = bool(torch.isfinite(loss))
+        if ok:
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(ghn.parameters(), p.grad_clip)
+            ok = bool(torch.isfinite(grad_norm))
+        if ok:
+            opt.step()
+            consecutive, loss_value = 0, loss.item()
+        else:
+            skipped, consecutive = skipped + 1, consecutive + 1
+            if consecutive > MAX_CONSECUTIVE_SKIPS:
+                raise TrainingDiverged(f"{consecutive} consecutive non-finite steps at step {step}; lower --lr "
+                                       f"(now {p.lr}) or --grad-clip; the last good checkpoint is {path}")
+        bar.set_postfix(loss=f"{loss_value:.3f}", skipped=skipped)
+        done = step + 1
+        if done % p.ckpt_every == 0 or done == p.steps:
+            save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value)
+    seconds += time.perf_counter() - t0
+    if start == p.steps:
+        seconds = load_checkpoint(path)["train"]["seconds"]
+    return TrainReport(path, p.steps, seconds, skipped, loss_value, resumed_from)
+
+
+def save_checkpoint(path: Path, ghn: GHN, opt: torch.optim.Optimizer, step: int, seconds: float, skipped: int,
+                    loss: float) -> None:
+    """GHN checkpoint (loadable by GHN.load) plus the optimizer and progress, written atomically."""
+    ghn.save(path, train={"step": step, "optimizer": opt.state_dict(), "seconds": seconds, "skipped": skipped,
+                          "loss": loss if math.isfinite(loss) else None})

@@ -1,0 +1,98 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from bench.data import DataNotFound, load_data
+
+
+def test_digits_is_embedded_and_deterministic():
+    data = load_data("digits")
+    assert (data.num_classes, data.in_channels, data.image_size) == (10, 1, 8)
+    a, b = data.train_batches(32, seed=3), data.train_batches(32, seed=3)
+    for _ in range(50):  # crosses an epoch boundary (1437 // 32 = 44 batches)
+        (xa, ya), (xb, yb) = next(a), next(b)
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    x, y = next(data.train_batches(32, seed=4))
+    assert not torch.equal(y, ya)
+    evals = data.eval_batches(1000, 100)
+    assert sum(len(y) for _, y in evals) == 360 and abs(float(x.mean())) < 0.5
+
+
+def test_resumed_batches_continue_the_stream():
+    data = load_data("digits")
+    stream = data.train_batches(64, seed=1)
+    batches = [next(stream) for _ in range(30)]
+    resumed = next(data.train_batches(64, seed=1, start_step=25))
+    assert torch.equal(resumed[0], batches[25][0])
+
+
+def write_cifar(root, classes, n_train=40, n_test=20):
+    """Tiny CIFAR files in torchvision's real on-disk format (pickled dicts of uint8 rows)."""
+    rng = np.random.default_rng(0)
+    label_key = "labels" if classes == 10 else "fine_labels"
+
+    def batch(n):
+        return {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), label_key: rng.integers(0, classes, n).tolist()}
+
+    if classes == 10:
+        folder, files = root / "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)]
+        test_name, meta = "test_batch", ("batches.meta", {"label_names": [f"c{i}" for i in range(10)]})
+    else:
+        folder, files = root / "cifar-100-python", ["train"]
+        test_name, meta = "test", ("meta", {"fine_label_names": [f"c{i}" for i in range(100)]})
+    folder.mkdir(parents=True)
+    for name in files:
+        (folder / name).write_bytes(pickle.dumps(batch(n_train // len(files))))
+    (folder / test_name).write_bytes(pickle.dumps(batch(n_test)))
+    (folder / meta[0]).write_bytes(pickle.dumps(meta[1]))
+
+
+@pytest.fixture
+def no_md5(monkeypatch):
+    """torchvision checks the real archives' md5 sums, which tiny test files cannot match."""
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    for cls in (CIFAR10, CIFAR100):
+        monkeypatch.setattr(cls, "train_list", [[f, None] for f, _ in cls.train_list])
+        monkeypatch.setattr(cls, "test_list", [[f, None] for f, _ in cls.test_list])
+        monkeypatch.setattr(cls, "meta", {**cls.meta, "md5": None})
+
+
+@pytest.mark.parametrize("classes", [10, 100])
+def test_cifar_from_data_dir(tmp_path, no_md5, classes):
+    write_cifar(tmp_path, classes)
+    data = load_data(f"cifar{classes}", tmp_path)
+    assert (data.num_classes, data.in_channels, data.image_size) == (classes, 3, 32)
+    x, y = next(data.train_batches(8, seed=0))
+    assert x.shape == (8, 3, 32, 32) and y.max() < classes
+    assert sum(len(y) for _, y in data.eval_batches(100, 7)) == 20
+
+
+def test_missing_data_says_how_to_get_it(tmp_path):
+    with pytest.raises(DataNotFound, match="cifar-10-python.tar.gz.*--data-dir"):
+        load_data("cifar10", tmp_path)
+    with pytest.raises(DataNotFound, match="needs --data-dir"):
+        load_data("cifar100")
+    with pytest.raises(DataNotFound, match="train is missing or empty.*ImageFolder|train is missing"):
+        load_data("imagenet", tmp_path)
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
+        load_data("mnist")
+
+
+def test_imagenet_folders(tmp_path):
+    for split in ("train", "val"):
+        for c in range(2):
+            folder = tmp_path / split / f"n0000{c}"
+            folder.mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(np.full((40, 50, 3), 40 * i + 100 * c, dtype=np.uint8)).save(folder / f"{i}.png")
+    data = load_data("imagenet", tmp_path)
+    data.workers = 0
+    assert data.num_classes == 2
+    x, y = next(data.train_batches(4, seed=0))
+    assert x.shape == (4, 3, 224, 224)
+    evals = data.eval_batches(5, 4)
+    assert [len(y) for _, y in evals] == [4, 1]

@@ -1,0 +1,65 @@
+import math
+
+import pytest
+import torch
+
+from bench.data import load_data
+from bench.evaluate import accuracy, evaluate, summary
+from bench.nets import batch_stat_mode, make_net
+from bench.presets import get_preset
+from deepnets1m import sample
+from gnn_zoo import GHN
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_data("digits")
+
+
+def test_summary_statistics():
+    s = summary([10.0, 20.0, 30.0])
+    assert s["mean"] == 20.0 and s["max"] == 30.0 and s["n"] == 3
+    assert math.isclose(s["stderr"], 10.0 / math.sqrt(3))
+    assert summary([5.0])["stderr"] == 0.0
+
+
+def test_batch_stat_mode_uses_batch_statistics_and_nothing_random():
+    net = make_net(sample("ood-predefined", 4), 10, 3, 32)  # efficientnet: dropout + stochastic depth
+    batch_stat_mode(net)
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and all(m.training for m in bns)
+    assert not any(m.training for m in net.modules() if isinstance(m, torch.nn.Dropout))
+    x = torch.randn(8, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net(x), net(x))
+
+
+def test_evaluate_rows_and_determinism(digits):
+    preset = get_preset("tiny", eval_nets=3, eval_images=50, eval_batch=50, sgd_steps=2, sgd_nets=2)
+    ghn = GHN("mlp", hidden=16, num_classes=10)
+    a = evaluate(ghn, "ood-bnfree", digits, preset, seed=1, progress=False)
+    b = evaluate(ghn, "ood-bnfree", digits, preset, seed=1, progress=False)
+    assert [r["arch"] for r in a.rows] == ["ood-bnfree/0", "ood-bnfree/1", "ood-bnfree/2"]
+    for ra, rb in zip(a.rows, b.rows):
+        for key in ("ghn", "random_init", "params"):
+            assert ra[key] == rb[key]
+    assert [("sgd" in r) for r in a.rows] == [True, True, False]
+    metrics = a.metrics()
+    assert set(metrics) == {"ghn", "random_init", "sgd"} and metrics["sgd"]["n"] == 2
+    assert all(0 <= r["ghn"] <= 100 and r["predict_ms"] > 0 for r in a.rows)
+
+
+def test_predefined_models_run_on_upsampled_digits(digits):
+    preset = get_preset("tiny", eval_nets=1, eval_images=20, eval_batch=20, sgd_steps=0)
+    result = evaluate(GHN("gcn", hidden=16, num_classes=10), "ood-predefined", digits, preset, progress=False)
+    assert result.rows[0]["arch"] == "resnet50" and "sgd" not in result.rows[0]
+
+
+def test_accuracy_counts_correct_predictions():
+    class Fixed(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.one_hot(x[:, 0, 0, 0].long(), 3).float()
+
+    x = torch.zeros(4, 1, 2, 2)
+    x[:, 0, 0, 0] = torch.tensor([0, 1, 2, 2])
+    assert accuracy(Fixed(), [(x, torch.tensor([0, 1, 2, 0]))], 2, torch.device("cpu")) == 75.0

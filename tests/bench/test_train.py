@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from bench.data import load_data
+from bench.presets import get_preset
+from bench.train import TrainingDiverged, TrainSpec, load_checkpoint, train, train_architectures
+from gnn_zoo import GHN
+
+TINY = dict(steps=4, meta_batch=2, batch_size=16, hidden=16, max_train_params=5e5, ckpt_every=2)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_data("digits")
+
+
+def spec(gnn="gcn", **kw):
+    return TrainSpec(gnn, "pyg", "digits", get_preset("tiny", **{**TINY, **kw}), seed=0)
+
+
+def weights(path):
+    return GHN.load(path).state_dict()
+
+
+def test_train_writes_a_loadable_checkpoint(tmp_path, digits):
+    report = train(spec(), digits, tmp_path, progress=False)
+    assert report.checkpoint.exists() and report.steps == 4 and report.skipped == 0
+    assert 0 < report.final_loss < 10
+    ckpt = load_checkpoint(report.checkpoint)
+    assert ckpt["train"]["step"] == 4 and ckpt["config"]["core"] == "gcn"
+    assert GHN.load(report.checkpoint).config["hidden"] == 16
+
+
+def test_training_is_deterministic_and_resume_matches(tmp_path, digits):
+    full = train(spec(), digits, tmp_path / "a", progress=False)
+    half = train(spec(steps=2), digits, tmp_path / "b", progress=False)
+    # continue the 2-step run to 4 steps: same key except steps, so copy it into place
+    resumed_path = spec().checkpoint(tmp_path / "b")
+    half.checkpoint.rename(resumed_path)
+    resumed = train(spec(), digits, tmp_path / "b", progress=False)
+    assert resumed.resumed_from == 2
+    again = train(spec(), digits, tmp_path / "c", progress=False)
+    for key, value in weights(full.checkpoint).items():
+        assert torch.equal(weights(again.checkpoint)[key], value), key  # same seed, same result
+        torch.testing.assert_close(weights(resumed.checkpoint)[key], value, atol=1e-6, rtol=1e-5)
+
+
+def test_finished_checkpoint_is_reused(tmp_path, digits):
+    first = train(spec(), digits, tmp_path, progress=False)
+    stamp = first.checkpoint.stat().st_mtime_ns
+    second = train(spec(), digits, tmp_path, progress=False)
+    assert second.resumed_from == 4 and first.checkpoint.stat().st_mtime_ns == stamp
+
+
+def test_other_settings_get_another_checkpoint(tmp_path):
+    assert spec().checkpoint(tmp_path) != spec(lr=1e-4).checkpoint(tmp_path)
+    assert spec().checkpoint(tmp_path) != spec("gat").checkpoint(tmp_path)
+    assert spec().checkpoint(tmp_path) == spec(eval_nets=3).checkpoint(tmp_path)  # evaluation-only field
+
+
+def test_architecture_stream_is_a_function_of_seed_and_step():
+    a = train_architectures(0, 7, 3, 5e5)
+    assert a == train_architectures(0, 7, 3, 5e5) and a != train_architectures(0, 8, 3, 5e5)
+
+
+def test_nan_steps_are_skipped_then_abort(tmp_path, digits, monkeypatch):
+    monkeypatch.setattr("bench.train.MAX_CONSECUTIVE_SKIPS", 2)
+    original = GHN.predict
+
+    def poisoned(self, batch):
+        return [{k: v * float("nan") for k, v in p.items()} for p in original(self, batch)]
+
+    monkeypatch.setattr(GHN, "predict", poisoned)
+    with pytest.raises(TrainingDiverged, match="lower --lr"):
+        train(spec(), digits, tmp_path, progress=False)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, digits):
+    path = spec().checkpoint(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="unreadable.*delete it"):
+        train(spec(), digits, tmp_path, progress=False)
