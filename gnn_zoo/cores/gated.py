@@ -3,7 +3,18 @@ from __future__ import annotations
 
 from torch import nn
 
+from deepnets1m.graph import GraphBatch
+
 from ..base import Core, residual_mlp
+
+
+def check_dag(batch: GraphBatch) -> None:
+    """gatedgnn sweeps in topological order: every edge must go from a lower to a higher node id
+    (as deepnets1m numbers nodes); anything else is a clear error, not a silent wrong answer."""
+    if batch.edge_index.numel() and not bool((batch.edge_index[0] < batch.edge_index[1]).all()):
+        raise ValueError("gatedgnn needs a DAG with nodes in topological order (every edge from a lower to a "
+                         "higher id), as deepnets1m.to_graph builds it; this graph has a backward edge or a cycle. "
+                         "Use an order-free core (gcn, gat, gin, transformer, mlp) for it.")
 
 
 class GatedGNNBase(Core):

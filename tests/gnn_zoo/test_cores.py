@@ -88,3 +88,10 @@ def test_bad_sizes_are_clear_errors():
         create("transformer", "pyg", hidden=10, heads=4)
     with pytest.raises(ValueError, match="must be positive"):
         create("gcn", "pyg", hidden=0)
+
+
+def test_gatedgnn_refuses_graphs_out_of_topological_order(graphs):
+    g = graphs[0]
+    flipped = dataclasses.replace(g, edge_index=g.edge_index.flip(0), _virtual={})
+    with pytest.raises(ValueError, match="topological order"):
+        create("gatedgnn", "pyg", hidden=8)(torch.randn(g.num_nodes, 8), GraphBatch.from_graphs([flipped], max_hops=0))

@@ -1,4 +1,6 @@
 """PyG vs DGL: with the same weights every core gives the same output (runs in `tox -e dgl`)."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -52,3 +54,10 @@ def test_ghn_checkpoint_moves_across_backends(tmp_path, graphs):
     a, b = ghn.predict(batch)[0], other.predict(other.batch(graphs[-1:]))[0]
     for name in a:
         torch.testing.assert_close(b[name], a[name], atol=1e-5, rtol=1e-5)
+
+
+def test_dgl_gatedgnn_refuses_graphs_out_of_topological_order(graphs):
+    g = graphs[0]
+    flipped = dataclasses.replace(g, edge_index=g.edge_index.flip(0), _virtual={})
+    with pytest.raises(ValueError, match="topological order"):
+        create("gatedgnn", "dgl", hidden=8)(torch.randn(g.num_nodes, 8), GraphBatch.from_graphs([flipped], max_hops=0))

@@ -9,13 +9,14 @@ import torch
 
 from deepnets1m.graph import GraphBatch
 
-from ..gated import GatedGNNBase
+from ..gated import GatedGNNBase, check_dag
 from .graphs import batched
 
 
 def gated_graphs(batch: GraphBatch) -> tuple[dgl.DGLGraph, dgl.DGLGraph]:
     """Real + virtual edges with edata 'inv_dist' (0 for real edges), and the reversed graph."""
     if "dgl_gated" not in batch.cache:
+        check_dag(batch)
         src = torch.cat([batch.edge_index[0], batch.virtual_index[0]])
         dst = torch.cat([batch.edge_index[1], batch.virtual_index[1]])
         inv_dist = torch.cat([torch.zeros(batch.edge_index.shape[1]), 1.0 / batch.virtual_dist.float()])
