@@ -110,7 +110,7 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def evaluate_and_record(args, data, preset, spec, ckpt: Path, train_seconds: float | None) -> int:
+def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | None) -> int:
     """Evaluate the GHN in `ckpt` on args.split, print the summary and write the record."""
     from gnn_zoo import GHN
 
@@ -152,7 +152,7 @@ def run_run(args: argparse.Namespace) -> int:
     """Run `bench run`: train (or reuse), evaluate on the split, write the record."""
     data, preset, spec = setup(args)
     report = train_step(args, data, spec)
-    return evaluate_and_record(args, data, preset, spec, report.checkpoint, report.seconds)
+    return evaluate_and_record(args, data, preset, report.checkpoint, report.seconds)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -168,7 +168,7 @@ def run_eval(args: argparse.Namespace) -> int:
     state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None, "seconds": None}
     if state["step"] is not None and state["step"] < preset.steps:
         raise ValueError(f"{ckpt} stopped at step {state['step']} of {preset.steps}; finish it with `bench train` first")
-    return evaluate_and_record(args, data, preset, spec, ckpt, state["seconds"])
+    return evaluate_and_record(args, data, preset, ckpt, state["seconds"])
 
 
 def load_model(name: str, num_classes: int, in_channels: int, image_size: int):

@@ -156,9 +156,8 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         done = step + 1
         if done % p.ckpt_every == 0 or done == p.steps:
             save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value)
-    seconds += time.perf_counter() - t0
-    if start == p.steps:
-        seconds = load_checkpoint(path)["train"]["seconds"]
+    if start < p.steps:  # a finished checkpoint that was only reused adds no training time
+        seconds += time.perf_counter() - t0
     return TrainReport(path, p.steps, seconds, skipped, loss_value, resumed_from)
 
 
