@@ -11,6 +11,10 @@ from deepnets1m.splits import SPLIT_NAMES
 from .paths import checkpoint_root, graph_root, results_root
 
 DEVICES = ("cpu", "cuda")
+# preset fields that run/train/eval/predict accept as --flags
+PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
+                ("lr", float), ("max_train_params", float), ("eval_nets", int), ("eval_images", int),
+                ("sgd_steps", int), ("sgd_nets", int))
 
 
 def add_generate(sub: argparse._SubParsersAction) -> None:
@@ -67,10 +71,9 @@ def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")
     p.add_argument("--results", default=None, help="result records folder (default $GHNBENCH_HOME/results)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    for flag, kind in (("steps", int), ("meta-batch", int), ("batch-size", int), ("hidden", int), ("layers", int),
-                       ("lr", float), ("max-train-params", float), ("eval-nets", int), ("eval-images", int),
-                       ("sgd-steps", int), ("sgd-nets", int)):
-        p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {flag.replace('-', '_')}")
+    for field, kind in PRESET_FLAGS:
+        flag = field.replace("_", "-")
+        p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
 
 
 def setup(args: argparse.Namespace):
@@ -83,9 +86,7 @@ def setup(args: argparse.Namespace):
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
-    overrides = {k: getattr(args, k) for k in ("steps", "meta_batch", "batch_size", "hidden", "layers", "lr",
-                                               "max_train_params", "eval_nets", "eval_images", "sgd_steps",
-                                               "sgd_nets")}
+    overrides = {field: getattr(args, field) for field, _ in PRESET_FLAGS}
     preset = get_preset(args.preset, **overrides)
     data = load_data(args.dataset, args.data_dir)
     return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)

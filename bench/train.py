@@ -106,16 +106,14 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     p, dev = spec.preset, torch.device(device)
     path = spec.checkpoint(root)
     torch.manual_seed(spec.seed)
-    ghn = build_ghn(spec, data.num_classes, dev)
+    resume = load_checkpoint(path) if path.exists() else None
+    ghn = GHN.load(path, map_location=dev).to(dev) if resume else build_ghn(spec, data.num_classes, dev)
     opt = torch.optim.Adam(ghn.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     start, seconds, skipped, loss_value = 0, 0.0, 0, float("nan")
-    if path.exists():
-        ckpt = load_checkpoint(path)
-        ghn = GHN.load(path, map_location=dev).to(dev)
-        opt = torch.optim.Adam(ghn.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-        opt.load_state_dict(ckpt["train"]["optimizer"])
-        start, seconds = ckpt["train"]["step"], ckpt["train"]["seconds"]
-        skipped, loss_value = ckpt["train"]["skipped"], ckpt["train"]["loss"] or float("nan")
+    if resume:
+        state = resume["train"]
+        opt.load_state_dict(state["optimizer"])
+        start, seconds, skipped, loss_value = state["step"], state["seconds"], state["skipped"], state["loss"] or float("nan")
     resumed_from = start
     images = data.train_batches(p.batch_size, spec.seed, start)
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if p.amp and dev.type == "cuda"

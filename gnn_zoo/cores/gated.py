@@ -1,6 +1,7 @@
 """What the GatedGNN (GHN-2) cores of both backends share: weights, and the message function."""
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from deepnets1m.graph import GraphBatch
@@ -15,6 +16,16 @@ def check_dag(batch: GraphBatch) -> None:
         raise ValueError("gatedgnn needs a DAG with nodes in topological order (every edge from a lower to a "
                          "higher id), as deepnets1m.to_graph builds it; this graph has a backward edge or a cycle. "
                          "Use an order-free core (gcn, gat, gin, transformer, mlp) for it.")
+
+
+def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Real then virtual edges: (src, dst, inv_dist) with inv_dist 0 for real edges, 1/hops for
+    virtual ones; checks the DAG order first."""
+    check_dag(batch)
+    src = torch.cat([batch.edge_index[0], batch.virtual_index[0]])
+    dst = torch.cat([batch.edge_index[1], batch.virtual_index[1]])
+    inv_dist = torch.cat([torch.zeros(batch.edge_index.shape[1]), 1.0 / batch.virtual_dist.float()])
+    return src, dst, inv_dist
 
 
 class GatedGNNBase(Core):

@@ -9,20 +9,15 @@ import torch
 
 from deepnets1m.graph import GraphBatch
 
-from ..gated import GatedGNNBase, check_dag
+from ..gated import GatedGNNBase, gated_edges
 from .graphs import batched
 
 
 def gated_graphs(batch: GraphBatch) -> tuple[dgl.DGLGraph, dgl.DGLGraph]:
     """Real + virtual edges with edata 'inv_dist' (0 for real edges), and the reversed graph."""
     if "dgl_gated" not in batch.cache:
-        check_dag(batch)
-        src = torch.cat([batch.edge_index[0], batch.virtual_index[0]])
-        dst = torch.cat([batch.edge_index[1], batch.virtual_index[1]])
-        inv_dist = torch.cat([torch.zeros(batch.edge_index.shape[1]), 1.0 / batch.virtual_dist.float()])
-        order = torch.argsort(batch.batch[src], stable=True)  # edges grouped by graph
-        g = batched(batch, src[order], dst[order])
-        g.edata["inv_dist"] = inv_dist[order][:, None]
+        src, dst, inv_dist = gated_edges(batch)
+        g = batched(batch, src, dst, {"inv_dist": inv_dist[:, None]})
         batch.cache["dgl_gated"] = (g, dgl.reverse(g, copy_edata=True))
     return batch.cache["dgl_gated"]
 

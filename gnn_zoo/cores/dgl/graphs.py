@@ -7,12 +7,16 @@ import torch
 from deepnets1m.graph import GraphBatch
 
 
-def batched(batch: GraphBatch, src: torch.Tensor, dst: torch.Tensor) -> dgl.DGLGraph:
-    """One DGL graph over the batch's nodes with these edges, carrying per-graph node/edge counts
-    (edges must be grouped by graph, as GraphBatch keeps them)."""
-    g = dgl.graph((src, dst), num_nodes=batch.num_nodes)
+def batched(batch: GraphBatch, src: torch.Tensor, dst: torch.Tensor,
+            edata: dict[str, torch.Tensor] | None = None) -> dgl.DGLGraph:
+    """One DGL graph over the batch's nodes with these edges (and per-edge data), grouped by graph
+    and carrying per-graph node/edge counts, as dgl.batch would build it."""
+    order = torch.argsort(batch.batch[src], stable=True)
+    g = dgl.graph((src[order], dst[order]), num_nodes=batch.num_nodes)
     g.set_batch_num_nodes(batch.ptr.diff())
     g.set_batch_num_edges(torch.bincount(batch.batch[src], minlength=batch.num_graphs))
+    for key, value in (edata or {}).items():
+        g.edata[key] = value[order]
     return g
 
 
@@ -30,7 +34,5 @@ def undirected_graph(batch: GraphBatch, self_loops: bool = False) -> dgl.DGLGrap
     if key not in batch.cache:
         src, dst = batch.edge_index
         n = torch.arange(batch.num_nodes) if self_loops else torch.zeros(0, dtype=torch.long)
-        both = torch.cat([src, dst, n]), torch.cat([dst, src, n])
-        order = torch.argsort(batch.batch[both[0]], stable=True)  # keep edges grouped by graph
-        batch.cache[key] = batched(batch, both[0][order], both[1][order])
+        batch.cache[key] = batched(batch, torch.cat([src, dst, n]), torch.cat([dst, src, n]))
     return batch.cache[key]

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from deepnets1m.graph import GraphBatch
 
-from ..gated import GatedGNNBase, check_dag
+from ..gated import GatedGNNBase, gated_edges
 
 Sweep = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
 
@@ -43,14 +43,12 @@ def gated_plan(batch: GraphBatch) -> tuple[Sweep, Sweep]:
     the message table viewed as [2N, hidden]: row 2u holds MLP(h_u), row 2u+1 MLP_sp(h_u), so a
     real edge gathers row 2u and a virtual one row 2u+1 with weight 1/hops."""
     if "pyg_gated" not in batch.cache:
-        check_dag(batch)
-        n, real, virtual = batch.num_nodes, batch.edge_index.numpy(), batch.virtual_index.numpy()
-        src, dst = np.concatenate([real[0], virtual[0]]), np.concatenate([real[1], virtual[1]])
-        weight = np.concatenate([np.ones(real.shape[1]), 1.0 / batch.virtual_dist.numpy()]).astype(np.float32)
-        is_virtual = (np.arange(len(src)) >= real.shape[1]).astype(np.int64)
+        src, dst, inv_dist = (t.numpy() for t in gated_edges(batch))
+        is_virtual = (inv_dist > 0).astype(np.int64)
+        weight = np.where(is_virtual, inv_dist, 1.0).astype(np.float32)
         batch.cache["pyg_gated"] = (
             sweep_plan(batch.level.numpy(), 2 * src + is_virtual, dst, weight),
-            sweep_plan(reverse_levels(batch.edge_index, n), 2 * dst + is_virtual, src, weight),
+            sweep_plan(reverse_levels(batch.edge_index, batch.num_nodes), 2 * dst + is_virtual, src, weight),
         )
     return batch.cache["pyg_gated"]
 
