@@ -4,13 +4,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from deepnets1m.splits import SPLIT_NAMES
 
+from .leaderboard_cmd import add_leaderboard
 from .paths import checkpoint_root, graph_root, results_root
+from .sweep import add_sweep
 
 DEVICES = ("cpu", "cuda")
+# raised inside torch_geometric's own imports, not by anything a user can change
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 # preset fields that run/train/eval/predict accept as --flags
 PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
                 ("lr", float), ("max_train_params", float), ("eval_nets", int), ("eval_images", int),
@@ -52,21 +57,40 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+EVAL_SPLITS = tuple(s for s in SPLIT_NAMES if s != "train")
+
+
+def parse_splits(text: str) -> tuple[str, ...]:
+    """`--split` value: one split, a comma-separated list, or `all` (every evaluation split)."""
+    names = EVAL_SPLITS if text == "all" else tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [n for n in names if n not in EVAL_SPLITS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown split {', '.join(bad) or repr(text)}; choose from "
+                                         f"{', '.join(EVAL_SPLITS)} (comma-separated) or all")
+    return names
+
+
 def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
     """Options shared by run, train, eval and predict."""
     from gnn_zoo import BACKENDS, available
 
-    from .data import DATASETS
-    from .presets import PRESETS
-
     p.add_argument("--gnn", required=True, choices=sorted(available()), help="GNN core of the GHN")
     p.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
     if split:
-        p.add_argument("--split", required=True, choices=SPLIT_NAMES, help="DeepNets-1M split to evaluate on")
+        p.add_argument("--split", required=True, type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
+                       help=f"DeepNets-1M split(s) to evaluate on: {', '.join(EVAL_SPLITS)}, a comma list, or all")
+    p.add_argument("--seed", type=int, default=0, help="seed of the GHN training and of the evaluated nets' init")
+    add_common_options(p)
+
+
+def add_common_options(p: argparse.ArgumentParser) -> None:
+    """Data, preset, device and folder options shared by run, train, eval, predict and sweep."""
+    from .data import DATASETS
+    from .presets import PRESETS
+
     p.add_argument("--dataset", default="digits", choices=DATASETS, help="image data (default: embedded digits)")
     p.add_argument("--data-dir", default=None, help="folder holding cifar10/cifar100/imagenet files")
     p.add_argument("--preset", default="tiny", choices=sorted(PRESETS), help="settings (default tiny: CPU, minutes)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", choices=DEVICES)
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")
     p.add_argument("--results", default=None, help="result records folder (default $GHNBENCH_HOME/results)")
@@ -93,11 +117,19 @@ def setup(args: argparse.Namespace):
 
 
 def train_step(args, data, spec):
-    """Train, resume or reuse the GHN of `spec`; returns the TrainReport."""
+    """Train, resume or reuse the GHN of `spec`; returns the TrainReport (None on ranks other
+    than 0 of a multi-process run: they only help train)."""
+    from .distributed import setup as join, teardown
     from .train import train
 
-    report = train(spec, data, Path(args.checkpoints or checkpoint_root()), args.device,
-                   progress=not args.no_progress)
+    ctx = join(args.device)
+    try:
+        report = train(spec, data, Path(args.checkpoints or checkpoint_root()), args.device,
+                       progress=not args.no_progress, ctx=ctx)
+    finally:
+        teardown(ctx)
+    if not ctx.main:
+        return None
     verb = "reused" if report.resumed_from == report.steps else "trained"
     print(f"{verb} GHN ({spec.gnn}/{spec.backend}, {report.steps} steps, {report.seconds:.0f} s, "
           f"{report.skipped} skipped): {report.checkpoint}")
@@ -111,27 +143,48 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_nproc(p: argparse.ArgumentParser) -> None:
+    """--nproc: train as N local processes (torchrun --standalone); use torchrun itself across machines."""
+    p.add_argument("--nproc", type=int, default=1, help="train with N processes on this machine, one per GPU with "
+                   "--device cuda (DDP; default 1); across machines launch `torchrun ... -m bench run ...` instead")
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    """`argv` minus its --nproc option (the ranks it launches must not launch again)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
 def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | None) -> int:
-    """Evaluate the GHN in `ckpt` on args.split, print the summary and write the record."""
+    """Evaluate the GHN in `ckpt` on each of args.split, print the summaries and write one record
+    per split (each as soon as it is done, so an interrupted run keeps the finished splits)."""
     from gnn_zoo import GHN
 
     from .evaluate import evaluate
     from .records import hardware, git_commit, now, versions, write_record
 
     ghn = GHN.load(ckpt, backend=args.backend)
-    result = evaluate(ghn, args.split, data, preset, args.seed, args.device, progress=not args.no_progress)
-    metrics = result.metrics()
-    record = {
-        "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": args.split,
-        "dataset": args.dataset, "preset": preset.name, "seed": args.seed, "metrics": metrics,
-        "archs": result.rows, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
-        "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
-        "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
-        "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
-    }
-    path = write_record(args.results or results_root(), record)
-    print(format_metrics(args.split, metrics, preset.sgd_steps))
-    print(f"record: {path}")
+    for split in args.split:
+        result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress)
+        metrics = result.metrics()
+        record = {
+            "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split,
+            "dataset": args.dataset, "preset": preset.name, "seed": args.seed, "metrics": metrics,
+            "archs": result.rows, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+            "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
+            "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
+            "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
+        }
+        path = write_record(args.results or results_root(), record)
+        print(format_metrics(split, metrics, preset.sgd_steps))
+        print(f"record: {path}")
     return 0
 
 
@@ -153,6 +206,8 @@ def run_run(args: argparse.Namespace) -> int:
     """Run `bench run`: train (or reuse), evaluate on the split, write the record."""
     data, preset, spec = setup(args)
     report = train_step(args, data, spec)
+    if report is None:
+        return 0
     return evaluate_and_record(args, data, preset, report.checkpoint, report.seconds)
 
 
@@ -240,9 +295,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train a GHN with a GNN core (or reuse it), evaluate it on a split, record it")
     add_run_options(run, split=True)
+    add_nproc(run)
     run.set_defaults(func=run_run)
     tr = sub.add_parser("train", help="train (or resume) a GHN on DeepNets-1M train architectures")
     add_run_options(tr, split=False)
+    add_nproc(tr)
     tr.set_defaults(func=run_train)
     ev = sub.add_parser("eval", help="evaluate a trained GHN on a split and record it")
     add_run_options(ev, split=True)
@@ -257,14 +314,24 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--save", default=None, help="save the predicted state_dict here")
     pr.set_defaults(func=run_predict)
     add_generate(sub)
+    add_sweep(sub)
+    add_leaderboard(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `bench` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
+    if args.command in ("run", "train") and args.nproc > 1:  # a sweep passes --nproc on to its jobs
+        from .distributed import launch, launched
+
+        if not launched():
+            return launch(args.nproc, without_nproc(argv))
+    from gnn_zoo import BackendUnavailable
+
     try:
         return args.func(args)
-    except (ValueError, RuntimeError, OSError) as err:
+    except (ValueError, RuntimeError, OSError, BackendUnavailable) as err:
         print(f"bench {args.command}: error: {err}", file=sys.stderr)
         return 2

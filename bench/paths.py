@@ -23,3 +23,8 @@ def checkpoint_root() -> Path:
 def results_root() -> Path:
     """Default folder of result records."""
     return home() / "results"
+
+
+def db_path() -> Path:
+    """Default SQLite index of the leaderboard."""
+    return home() / "leaderboard.sqlite"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import subprocess
@@ -28,6 +29,43 @@ def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
     with atomic_write(path, "w") as f:
         json.dump(record, f, indent=1)
     return path
+
+
+FIELD_TYPES = {"gnn": str, "backend": str, "split": str, "dataset": str, "preset": str, "seed": int, "metrics": dict}
+
+
+class RecordError(ValueError):
+    """A record file that cannot be used (unreadable, not JSON, missing or malformed fields)."""
+
+
+def validate(record: object) -> dict:
+    """`record` itself if it is a complete ghnbench record, else RecordError naming what is wrong."""
+    if not isinstance(record, dict):
+        raise RecordError("not a JSON object")
+    if record.get("schema") != SCHEMA:
+        raise RecordError(f"schema is {record.get('schema')!r}, expected {SCHEMA!r}")
+    for name, kind in FIELD_TYPES.items():
+        if not isinstance(record.get(name), kind) or isinstance(record.get(name), bool):
+            raise RecordError(f"field {name!r} is missing or not a {kind.__name__}")
+    ghn = record["metrics"].get("ghn")
+    if not isinstance(ghn, dict) or not all(isinstance(ghn.get(k), (int, float)) for k in ("mean", "stderr", "n")):
+        raise RecordError("metrics.ghn lacks numeric mean/stderr/n")
+    if not math.isfinite(ghn["mean"]):
+        raise RecordError("metrics.ghn.mean is not finite")
+    return record
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """The validated record in `path`."""
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise RecordError(f"unreadable ({err.strerror or err})") from err
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RecordError(f"not valid JSON (truncated or corrupt? {err.msg} at line {err.lineno})") from err
+    return validate(record)
 
 
 def versions() -> dict[str, str | None]:

@@ -20,6 +20,7 @@ from deepnets1m.splits import REFERENCE_CONFIG
 from gnn_zoo import GHN
 
 from .data import ImageData
+from .distributed import Context, all_ok, predictor, shard
 from .nets import fit_input, input_size, make_net
 from .presets import Preset
 
@@ -100,10 +101,16 @@ def build_ghn(spec: TrainSpec, num_classes: int, device: torch.device) -> GHN:
                max_hops=p.max_hops).to(device)
 
 
-def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True) -> TrainReport:
+def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,
+          ctx: Context | None = None) -> TrainReport:
     """Train (or resume, or just return) the GHN of `spec`; checkpoints are written atomically
-    every preset.ckpt_every steps and at the end."""
-    p, dev = spec.preset, torch.device(device)
+    every preset.ckpt_every steps and at the end. With a multi-rank `ctx` each rank trains on its
+    share of every meta-batch (see bench.distributed) and rank 0 writes the checkpoints."""
+    ctx = ctx or Context(device=torch.device(device))
+    p, dev = spec.preset, ctx.device
+    if p.meta_batch % ctx.world:
+        raise ValueError(f"meta-batch {p.meta_batch} does not split evenly over {ctx.world} processes; pass "
+                         f"--meta-batch a multiple of {ctx.world}")
     path = spec.checkpoint(root)
     torch.manual_seed(spec.seed)
     resume = load_checkpoint(path) if path.exists() else None
@@ -119,29 +126,25 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if p.amp and dev.type == "cuda"
                 else contextlib.nullcontext())
     ghn.train()
+    predict = predictor(ghn, ctx)
     consecutive = 0
     t0 = time.perf_counter()
     bar = tqdm(range(start, p.steps), initial=start, total=p.steps, desc=f"train {spec.gnn}/{spec.backend}",
-               unit="step", disable=not progress)
+               unit="step", disable=not (progress and ctx.main))
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = p.lr * lr_factor(p, step)
         x, y = next(images)
         x, y = x.to(dev), y.to(dev)
-        specs = train_architectures(spec.seed, step, p.meta_batch, p.max_train_params)
-        graphs = [spec_graph(s, data.num_classes, data.in_channels, input_size(s, data.image_size)) for s in specs]
-        nets = [make_net(s, data.num_classes, data.in_channels, data.image_size, dev, init=False) for s in specs]
+        specs = shard(train_architectures(spec.seed, step, p.meta_batch, p.max_train_params), ctx)
         with autocast:
-            preds = ghn.predict(ghn.batch(graphs))
-            losses = [F.cross_entropy(functional_call(net, params, (fit_input(x, input_size(s, data.image_size)),)), y)
-                      for net, params, s in zip(nets, preds, specs)]
-            loss = torch.stack(losses).mean()
+            loss = meta_loss(ghn, predict, specs, x, y, data)
         opt.zero_grad(set_to_none=True)
-        ok = bool(torch.isfinite(loss))
+        ok = all_ok(bool(torch.isfinite(loss)), ctx)
         if ok:
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(ghn.parameters(), p.grad_clip)
-            ok = bool(torch.isfinite(grad_norm))
+            ok = bool(torch.isfinite(grad_norm))  # gradients are all-reduced: every rank agrees
         if ok:
             opt.step()
             consecutive, loss_value = 0, loss.item()
@@ -152,11 +155,22 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
                                        f"(now {p.lr}) or --grad-clip; the last good checkpoint is {path}")
         bar.set_postfix(loss=f"{loss_value:.3f}", skipped=skipped)
         done = step + 1
-        if done % p.ckpt_every == 0 or done == p.steps:
+        if ctx.main and (done % p.ckpt_every == 0 or done == p.steps):
             save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value)
     if start < p.steps:  # a finished checkpoint that was only reused adds no training time
         seconds += time.perf_counter() - t0
     return TrainReport(path, p.steps, seconds, skipped, loss_value, resumed_from)
+
+
+def meta_loss(ghn: GHN, predict, specs: list, x: torch.Tensor, y: torch.Tensor, data: ImageData) -> torch.Tensor:
+    """Mean cross-entropy of the `specs` networks on (x, y), with the parameters `predict`
+    (ghn.predict, or its DDP wrapper) gives them: the quantity a meta-training step minimises."""
+    graphs = [spec_graph(s, data.num_classes, data.in_channels, input_size(s, data.image_size)) for s in specs]
+    nets = [make_net(s, data.num_classes, data.in_channels, data.image_size, x.device, init=False) for s in specs]
+    preds = predict(ghn.batch(graphs))
+    losses = [F.cross_entropy(functional_call(net, params, (fit_input(x, input_size(s, data.image_size)),)), y)
+              for net, params, s in zip(nets, preds, specs)]
+    return torch.stack(losses).mean()
 
 
 def save_checkpoint(path: Path, ghn: GHN, opt: torch.optim.Optimizer, step: int, seconds: float, skipped: int,

@@ -1,6 +1,6 @@
 """gnn_zoo: pluggable GNN cores (PyG and DGL) and the graph hypernetwork (GHN) that hosts them."""
 from .base import Core
 from .ghn import GHN
-from .registry import BACKENDS, BackendUnavailable, available, create, register
+from .registry import BACKENDS, BackendUnavailable, available, create, register, require_backend
 
-__all__ = ["BACKENDS", "BackendUnavailable", "Core", "GHN", "available", "create", "register"]
+__all__ = ["BACKENDS", "BackendUnavailable", "Core", "GHN", "available", "create", "register", "require_backend"]

@@ -44,6 +44,18 @@ def available() -> dict[str, tuple[str, ...]]:
     return {name: tuple(b for b in BACKENDS if b in impls) for name, impls in CORES.items()}
 
 
+def require_backend(backend: str) -> None:
+    """Raise BackendUnavailable (saying how to install it) unless `backend`'s library imports here."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    library = "torch_geometric" if backend == "pyg" else "dgl"
+    try:
+        importlib.import_module(library)
+    except (ImportError, OSError) as err:  # a DGL built for another torch fails loading its libraries
+        hint = DGL_INSTALL_HINT if backend == "dgl" else "pip install torch-geometric"
+        raise BackendUnavailable(f"backend {backend!r} needs {library}, which failed to import ({err}). {hint}") from err
+
+
 def core_class(name: str, backend: str) -> type[Core]:
     """The Core subclass registered for (name, backend)."""
     if name not in CORES:
@@ -51,13 +63,9 @@ def core_class(name: str, backend: str) -> type[Core]:
     if backend not in CORES[name]:
         raise ValueError(f"unknown backend {backend!r} for GNN {name!r}; available: {', '.join(CORES[name])}")
     module_name, cls_name = CORES[name][backend].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except (ImportError, OSError) as err:  # a DGL built for another torch fails loading its libraries
-        if backend == "dgl":
-            raise BackendUnavailable(f"GNN {name!r} with backend 'dgl' needs DGL, which failed to import ({err}). "
-                                     f"{DGL_INSTALL_HINT}") from err
-        raise
+    if backend == "dgl":
+        require_backend("dgl")  # a clear install hint rather than a deep import error
+    module = importlib.import_module(module_name)
     return getattr(module, cls_name)
 
 

@@ -1,1 +1,1 @@
-"""leaderboard: result records, tables and plots (issue 5)."""
+"""leaderboard: index result records (SQLite), render tables (Markdown/HTML/CSV) and seaborn plots."""

@@ -108,3 +108,21 @@ def test_bad_options_are_clear(home, capsys):
     assert "invalid choice: 'gcnn'" in capsys.readouterr().err
     assert main(["run", "--gnn", "gcn", "--split", "val", "--dataset", "cifar10", *FAST]) == 2
     assert "cifar-10-python.tar.gz" in capsys.readouterr().err
+
+
+def test_run_on_several_splits_writes_one_record_each(home, capsys):
+    assert main(["run", "--gnn", "mlp", "--split", "val,ood-deep", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trained GHN") == 1 and "val: top-1" in out and "ood-deep: top-1" in out
+    assert sorted(p.name for p in (home / "results").iterdir()) == [
+        "mlp_pyg_ood-deep_digits_tiny_0.json", "mlp_pyg_val_digits_tiny_0.json"]
+
+
+def test_split_all_and_bad_split_names(capsys):
+    from bench.cli import EVAL_SPLITS, parse_splits
+
+    assert parse_splits("all") == EVAL_SPLITS and "train" not in EVAL_SPLITS
+    assert parse_splits("val, val,test") == ("val", "test")
+    with pytest.raises(SystemExit):
+        main(["run", "--gnn", "gcn", "--split", "val,ood-huge"])
+    assert "unknown split ood-huge" in capsys.readouterr().err

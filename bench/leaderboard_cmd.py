@@ -1,0 +1,38 @@
+"""`bench leaderboard`: the CLI face of the leaderboard package (imported only when called)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .paths import db_path, results_root
+
+
+def add_leaderboard(sub: argparse._SubParsersAction) -> None:
+    """Register the `leaderboard` subcommand."""
+    p = sub.add_parser("leaderboard", help="index result records and render the leaderboard (Markdown, HTML, CSV, plots)")
+    p.add_argument("--results", action="append", default=None,
+                   help="folder of result records, repeatable to merge several (default $GHNBENCH_HOME/results)")
+    p.add_argument("--db", default=None, help="SQLite index (default $GHNBENCH_HOME/leaderboard.sqlite)")
+    p.add_argument("--dataset", default=None, help="only this data set (default: one table per data set and preset)")
+    p.add_argument("--preset", default=None, help="only this preset")
+    p.add_argument("--metric", default="ghn", choices=("ghn", "sgd", "random_init"),
+                   help="which accuracy to rank: predicted params (default), k SGD steps, random init")
+    p.add_argument("--format", default="md", choices=("md", "html", "csv"), help="what to print (default md)")
+    p.add_argument("--out", default=None, help="also write leaderboard.md/.html/.csv and PNG plots into this folder")
+    p.add_argument("--no-plots", action="store_true", help="with --out, skip the PNG plots")
+    p.add_argument("--reference", action="store_true", help="add published rows from the GHN papers (labelled)")
+    p.set_defaults(func=run_leaderboard)
+
+
+def run_leaderboard(args: argparse.Namespace) -> int:
+    """Run `bench leaderboard`."""
+    from leaderboard.render import render
+
+    done = render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
+                  args.metric, args.reference, with_plots=not args.no_plots)
+    for skipped in done.sync.skipped:
+        print(f"warning: {skipped}", file=sys.stderr)
+    print(done.text[args.format])
+    for path in done.files:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0

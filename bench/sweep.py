@@ -1,0 +1,260 @@
+"""`bench sweep`: the gnn x backend x split x seed grid as submitit jobs (a Slurm job array, local
+processes, or in-process for debugging).
+
+One job per (gnn, backend, seed) trains its GHN once (or resumes its checkpoint) and evaluates it
+on every split of the grid that has no valid record yet, writing one record per split. Running
+the same sweep again skips the finished cells, so an interrupted or partly failed sweep is
+resumed by repeating the command. On Slurm, a preempted or timed-out job is requeued by submitit
+and resumes from its last training checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import submitit
+
+from .presets import Preset
+from .records import RecordError, read_record, record_name
+
+LAUNCHERS = ("slurm", "local", "debug")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One sweep job: a GHN (gnn, backend, seed) and the splits it still has to be evaluated on."""
+
+    gnn: str
+    backend: str
+    seed: int
+    splits: tuple[str, ...]
+
+    def argv(self, common: list[str]) -> list[str]:
+        """The `bench run` arguments of this job."""
+        return ["run", "--gnn", self.gnn, "--backend", self.backend, "--seed", str(self.seed),
+                "--split", ",".join(self.splits), "--no-progress", *common]
+
+    def __str__(self) -> str:
+        return f"{self.gnn}/{self.backend} seed {self.seed} on {','.join(self.splits)}"
+
+
+def choose(text: str, choices: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    """`all` or a comma-separated subset of `choices`, with an error naming the unknown ones."""
+    names = choices if text == "all" else tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [n for n in names if n not in choices]
+    if bad or not names:
+        raise ValueError(f"{flag}: unknown value {', '.join(bad) or repr(text)}; choose from "
+                         f"{', '.join(choices)} (comma-separated) or all")
+    return names
+
+
+def recorded(results: Path, cell: dict, preset: Preset) -> bool:
+    """Whether `results` holds a valid record of `cell` made with exactly these preset settings."""
+    try:
+        record = read_record(results / record_name(cell))
+    except RecordError:
+        return False
+    return record.get("preset_fields") == json.loads(json.dumps(preset.__dict__))
+
+
+def plan(gnns, backends, splits, seeds: int, dataset: str, preset: Preset, results: Path) -> tuple[list[Job], int]:
+    """The jobs still to run, and how many (gnn, backend, split, seed) cells are already done."""
+    jobs, done = [], 0
+    for gnn in gnns:
+        for backend in backends:
+            for seed in range(seeds):
+                cell = {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": preset.name, "seed": seed}
+                todo = tuple(s for s in splits if not recorded(results, {**cell, "split": s}, preset))
+                done += len(splits) - len(todo)
+                if todo:
+                    jobs.append(Job(gnn, backend, seed, todo))
+    return jobs, done
+
+
+class CellRun(submitit.helpers.Checkpointable):
+    """The callable a job runs: `bench run` on its cell. On preemption or timeout submitit
+    requeues the same call, which resumes from the training checkpoint."""
+
+    def __call__(self, argv: list[str]) -> list[str]:
+        from .cli import main
+
+        code = main(argv)
+        if code != 0:
+            raise RuntimeError(f"`bench {' '.join(argv)}` exited with status {code}; its error is in this job's log")
+        return argv
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What each job asks of its launcher."""
+
+    timeout_min: int
+    gpus: int
+    cpus: int
+    partition: str | None = None
+    account: str | None = None
+    parallel: int = 1
+    setup: tuple[str, ...] = ()
+
+
+def make_executor(launcher: str, folder: Path, res: Resources) -> submitit.Executor:
+    """The submitit executor of `launcher`, its logs under `folder`."""
+    if launcher == "debug":
+        return submitit.DebugExecutor(folder)
+    if launcher == "local":
+        ex = submitit.LocalExecutor(folder)
+        ex.update_parameters(timeout_min=res.timeout_min, gpus_per_node=res.gpus)
+        return ex
+    if launcher != "slurm":
+        raise ValueError(f"unknown launcher {launcher!r}; choose from {', '.join(LAUNCHERS)}")
+    ex = submitit.SlurmExecutor(folder)
+    params = {"time": res.timeout_min, "cpus_per_task": res.cpus, "array_parallelism": res.parallel,
+              "job_name": "ghnbench-sweep", "ntasks_per_node": 1, "setup": list(res.setup)}
+    if res.gpus:
+        params["gpus_per_node"] = res.gpus
+    if res.partition:
+        params["partition"] = res.partition
+    if res.account:
+        params["account"] = res.account
+    ex.update_parameters(**params)
+    return ex
+
+
+def submit(ex: submitit.Executor, launcher: str, jobs: list[Job], common: list[str], parallel: int):
+    """Submit every job; yields (job, submitit job) as each one finishes (local, debug) or at once
+    after submission (slurm: one job array, whose results are not waited for here)."""
+    if launcher == "slurm":
+        yield from zip(jobs, ex.map_array(CellRun(), [j.argv(common) for j in jobs]))
+        return
+    if launcher == "debug":  # runs in this process when its result is asked for
+        for job in jobs:
+            yield job, ex.submit(CellRun(), job.argv(common))
+        return
+    pending, running = list(jobs), []
+    while pending or running:
+        while pending and len(running) < parallel:
+            job = pending.pop(0)
+            running.append((job, ex.submit(CellRun(), job.argv(common))))
+        finished = [r for r in running if r[1].done()]
+        for pair in finished:
+            running.remove(pair)
+            yield pair
+        if not finished:
+            time.sleep(1.0)
+
+
+def outcome(sjob: submitit.Job) -> str | None:
+    """None if `sjob` succeeded, else its error (the `bench ...: error:` line of its log if there is
+    one, else the first line of the failure) and where its log is."""
+    try:
+        sjob.result()
+    except Exception as err:  # submitit re-raises the job's failure, whatever it was
+        log = Path(sjob.paths.stderr)
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        errors = [line for line in lines if line.startswith("bench ") and ": error: " in line]
+        reason = errors[-1] if errors else (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return f"{reason} (log: {log})"
+    return None
+
+
+def add_sweep(sub) -> None:
+    """Register the `sweep` subcommand."""
+    from .cli import add_common_options, add_nproc, parse_splits
+
+    p = sub.add_parser("sweep", help="run the gnn x backend x split x seed grid as cluster or local jobs (resumable)")
+    p.add_argument("--gnn", default="all", help="GNN cores: a comma list or all (default all)")
+    p.add_argument("--backend", default="pyg", help="backends: pyg, dgl, pyg,dgl or all (default pyg)")
+    p.add_argument("--split", default="all", type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
+                   help="evaluation splits (default all)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 of every cell (default 1)")
+    p.add_argument("--launcher", default="local", choices=LAUNCHERS,
+                   help="slurm: one job array; local: processes on this machine (default); debug: one by one in "
+                   "this process, opening pdb at a failure")
+    p.add_argument("--parallel", type=int, default=1, help="jobs running at once (Slurm: the array's %%limit)")
+    p.add_argument("--timeout-min", type=int, default=24 * 60, help="time limit per job in minutes")
+    p.add_argument("--cpus", type=int, default=8, help="CPUs per Slurm job (default 8)")
+    p.add_argument("--partition", default=None, help="Slurm partition")
+    p.add_argument("--account", default=None, help="Slurm account")
+    p.add_argument("--setup", action="append", default=None,
+                   help="shell line run before each Slurm job, e.g. 'source ~/venv/bin/activate' (repeatable)")
+    p.add_argument("--wait", action="store_true", help="with slurm, wait for the jobs and report failures")
+    p.add_argument("--logs", default=None, help="submitit folder of job logs (default $GHNBENCH_HOME/sweeps/<time>)")
+    p.add_argument("--dry-run", action="store_true", help="print the jobs that would run and stop")
+    add_common_options(p)
+    add_nproc(p)
+    p.set_defaults(func=run_sweep)
+
+
+def run_sweep(args) -> int:
+    """Run `bench sweep`."""
+    from gnn_zoo import BACKENDS, BackendUnavailable, available, require_backend
+    from tqdm import tqdm
+
+    from .cli import PRESET_FLAGS
+    from .paths import checkpoint_root, home, results_root
+    from .presets import get_preset
+
+    gnns = choose(args.gnn, tuple(sorted(available())), "--gnn")
+    backends = choose(args.backend, BACKENDS, "--backend")
+    splits = args.split
+    if args.seeds < 1:
+        raise ValueError(f"--seeds {args.seeds}: need at least one seed")
+    for backend in backends:
+        try:
+            require_backend(backend)
+        except BackendUnavailable as err:
+            raise ValueError(f"--backend {args.backend}: {err}; or leave {backend} out of --backend") from err
+    preset = get_preset(args.preset, **{f: getattr(args, f) for f, _ in PRESET_FLAGS})
+    results = Path(args.results or results_root()).resolve()
+    checkpoints = Path(args.checkpoints or checkpoint_root()).resolve()
+    common = ["--dataset", args.dataset, "--preset", args.preset, "--device", args.device,
+              "--results", str(results), "--checkpoints", str(checkpoints)]
+    if args.data_dir:
+        common += ["--data-dir", str(Path(args.data_dir).resolve())]
+    if args.nproc > 1:
+        common += ["--nproc", str(args.nproc)]
+    for field, _ in PRESET_FLAGS:
+        if getattr(args, field) is not None:
+            common += [f"--{field.replace('_', '-')}", str(getattr(args, field))]
+
+    jobs, done = plan(gnns, backends, splits, args.seeds, args.dataset, preset, results)
+    cells = len(gnns) * len(backends) * len(splits) * args.seeds
+    print(f"sweep {args.dataset}/{args.preset}: {cells} cells (gnn x backend x split x seed), {done} already "
+          f"recorded in {results}, {len(jobs)} jobs to run")
+    for job in jobs:
+        print(f"  {job}")
+    if not jobs or args.dry_run:
+        return 0
+
+    folder = Path(args.logs or home() / "sweeps" / time.strftime("%Y%m%d-%H%M%S")).resolve()
+    gpus = args.nproc if args.device == "cuda" else 0
+    res = Resources(args.timeout_min, gpus, args.cpus, args.partition, args.account, args.parallel,
+                    tuple(args.setup or ()))
+    ex = make_executor(args.launcher, folder, res)
+    if args.launcher == "slurm":
+        submitted = list(submit(ex, "slurm", jobs, common, args.parallel))
+        array = submitted[0][1].job_id.split("_")[0]
+        print(f"submitted Slurm job array {array} ({len(submitted)} jobs, at most {args.parallel} at once); "
+              f"logs in {folder}; follow with `squeue -j {array}`; repeat this command to resubmit whatever "
+              f"did not finish; then `bench leaderboard`")
+        if not args.wait:
+            return 0
+        finished = ((job, sjob) for job, sjob in submitted)
+    else:
+        finished = submit(ex, args.launcher, jobs, common, args.parallel)
+    failed = []
+    for job, sjob in tqdm(finished, total=len(jobs), desc="sweep jobs", unit="job", disable=args.no_progress):
+        error = outcome(sjob)
+        if error:
+            failed.append((job, error))
+            print(f"FAILED {job}: {error}", file=sys.stderr)
+    print(f"{len(jobs) - len(failed)} of {len(jobs)} jobs finished; logs in {folder}; "
+          f"render with `bench leaderboard --results {results}`")
+    if failed:
+        print(f"{len(failed)} jobs failed (listed above); fix the cause and repeat the command to run only them",
+              file=sys.stderr)
+        return 1
+    return 0

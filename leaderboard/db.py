@@ -1,0 +1,95 @@
+"""The SQLite index of result records: one row per record file, kept in sync with the files."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .records import RecordError, Skipped, read_record, record_files, run_key
+
+COLUMNS = ("gnn", "backend", "split", "dataset", "preset", "seed")
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS records (
+    path TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    gnn TEXT NOT NULL, backend TEXT NOT NULL, split TEXT NOT NULL, dataset TEXT NOT NULL,
+    preset TEXT NOT NULL, seed INTEGER NOT NULL,
+    created TEXT,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_run ON records (gnn, backend, split, dataset, preset, seed);
+"""
+
+
+@dataclass
+class SyncReport:
+    """What one sync did: records added or refreshed, unchanged, and files skipped as unusable."""
+
+    added: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
+    """Open (creating if needed) the index; waits for other writers instead of failing."""
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(db_path, timeout=60)
+        conn.executescript(SCHEMA_SQL)
+    except sqlite3.DatabaseError as err:
+        raise ValueError(f"{db_path} is not a usable leaderboard database ({err}); delete it (it is only an index: "
+                         f"`bench leaderboard` rebuilds it from the record files) or pass another --db") from err
+    return conn
+
+
+def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> SyncReport:
+    """Index every record file under `results_dirs` that is new or changed since the last sync.
+
+    Rows are keyed by file path, so records from many jobs or folders merge without
+    overwriting each other; a file that became unreadable keeps its last good row."""
+    report = SyncReport()
+    conn = connect(db_path)
+    try:
+        known = {p: (m, s) for p, m, s in conn.execute("SELECT path, mtime_ns, size FROM records")}
+        with conn:
+            for path in record_files(results_dirs):
+                stat = path.stat()
+                key = str(path.resolve())
+                if known.get(key) == (stat.st_mtime_ns, stat.st_size):
+                    report.unchanged += 1
+                    continue
+                try:
+                    record = read_record(path)
+                except RecordError as err:
+                    report.skipped.append(Skipped(path, str(err)))
+                    continue
+                conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (key, stat.st_mtime_ns, stat.st_size, *run_key(record), record.get("created"),
+                              json.dumps(record)))
+                report.added += 1
+    finally:
+        conn.close()
+    return report
+
+
+def latest_records(db_path: str | os.PathLike, **where: str | None) -> list[dict]:
+    """Indexed records matching the non-None `where` columns, one per run (the newest when the
+    same run was recorded in several files)."""
+    conn = connect(db_path)
+    try:
+        clauses = [(k, v) for k, v in where.items() if v is not None]
+        unknown = [k for k, _ in clauses if k not in COLUMNS]
+        if unknown:
+            raise ValueError(f"cannot filter on {unknown}; columns: {COLUMNS}")
+        sql = "SELECT record FROM records" + (" WHERE " + " AND ".join(f"{k} = ?" for k, _ in clauses)
+                                              if clauses else "") + " ORDER BY created"
+        newest: dict[tuple, dict] = {}
+        for (text,) in conn.execute(sql, [v for _, v in clauses]):
+            record = json.loads(text)
+            newest[run_key(record)] = record
+    finally:
+        conn.close()
+    return list(newest.values())

@@ -1,0 +1,95 @@
+"""Leaderboard tables: model x split, mean +- stderr over seeds, average rank; Markdown/HTML/CSV."""
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+
+from deepnets1m.splits import SPLIT_NAMES
+
+BASELINE = "random init"
+SPLIT_ORDER = [s for s in SPLIT_NAMES if s != "train"]
+
+
+def runs_frame(records: list[dict], metric: str = "ghn") -> pd.DataFrame:
+    """One row per run: its model (gnn/backend), split, seed, and the metric's mean and stderr
+    over architectures; also one `random init` row per run (the baseline on the same nets)."""
+    rows = []
+    for r in records:
+        common = {"dataset": r["dataset"], "preset": r["preset"], "split": r["split"], "seed": r["seed"]}
+        m = r["metrics"].get(metric)
+        if m is not None:
+            rows.append({**common, "model": f"{r['gnn']}/{r['backend']}", "mean": m["mean"], "stderr": m["stderr"],
+                         "imported": False})
+        base = r["metrics"].get("random_init")
+        if base is not None and metric == "ghn":
+            rows.append({**common, "model": BASELINE, "mean": base["mean"], "stderr": base["stderr"],
+                         "imported": False})
+    columns = ["dataset", "preset", "split", "seed", "model", "mean", "stderr", "imported"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def cells(runs: pd.DataFrame) -> pd.DataFrame:
+    """model x split cells: mean over seeds, its stderr (over seeds when there are several,
+    else the single run's stderr over architectures), and the number of seeds. The random-init
+    baseline pools all runs on the same split and seed (it does not depend on the GNN)."""
+    runs = runs.drop_duplicates(["dataset", "preset", "split", "seed", "model"])
+
+    def reduce(g: pd.DataFrame) -> pd.Series:
+        n = len(g)
+        stderr = g["mean"].std(ddof=1) / math.sqrt(n) if n > 1 else g["stderr"].iloc[0]
+        return pd.Series({"mean": g["mean"].mean(), "stderr": stderr, "seeds": n, "imported": bool(g["imported"].any())})
+
+    keys = ["dataset", "preset", "model", "split"]
+    return runs.groupby(keys, sort=False)[["mean", "stderr", "imported"]].apply(reduce).reset_index()
+
+
+def average_rank(table: pd.DataFrame) -> pd.Series:
+    """Per model, its rank (1 = best, ties averaged) on each split, averaged over the splits it has."""
+    return table.rank(axis=0, ascending=False, method="average").mean(axis=1)
+
+
+def pivot(cell_frame: pd.DataFrame, value: str = "mean") -> pd.DataFrame:
+    """model x split table of one cell column, splits in the canonical order."""
+    table = cell_frame.pivot(index="model", columns="split", values=value)
+    return table[[s for s in SPLIT_ORDER if s in table.columns] + [s for s in table.columns if s not in SPLIT_ORDER]]
+
+
+def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
+    """model x split text cells "mean ± stderr" plus `avg rank`, best average rank first; one
+    data set and preset (imported rows included, baseline ranked like any model)."""
+    means, errs, seeds = pivot(cell_frame), pivot(cell_frame, "stderr"), pivot(cell_frame, "seeds")
+    rank = average_rank(means)
+    text = pd.DataFrame(index=means.index, columns=means.columns, dtype=object)
+    for model in means.index:
+        for split in means.columns:
+            m = means.loc[model, split]
+            text.loc[model, split] = "" if pd.isna(m) else f"{m:.1f} ± {errs.loc[model, split]:.1f}"
+    text["avg rank"] = rank.map(lambda r: f"{r:.2f}")
+    text["seeds"] = seeds.max(axis=1).map(lambda n: "" if pd.isna(n) else str(int(n)))
+    return text.loc[rank.sort_values(kind="stable").index]
+
+
+def groups(cell_frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(dataset, preset, cells) of each leaderboard present (tables never mix the two)."""
+    return [(d, p, g) for (d, p), g in cell_frame.groupby(["dataset", "preset"], sort=True)]
+
+
+def to_markdown(table: pd.DataFrame, title: str) -> str:
+    """A README-ready Markdown table (pandas' to_markdown needs tabulate; this is all it takes)."""
+    header = ["model", *table.columns]
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join(["---"] + [":-:"] * len(table.columns)) + "|"]
+    for model, row in table.iterrows():
+        lines.append("| " + " | ".join([str(model), *map(str, row.tolist())]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_html(table: pd.DataFrame, title: str) -> str:
+    """A standalone HTML section: heading and the table."""
+    return f"<h3>{html.escape(title)}</h3>\n" + table.to_html(escape=True, border=0, classes="leaderboard") + "\n"
+
+
+def tidy(cell_frame: pd.DataFrame) -> pd.DataFrame:
+    """The cells in long form for CSV export: dataset, preset, model, split, mean, stderr, seeds, imported."""
+    return cell_frame[["dataset", "preset", "model", "split", "mean", "stderr", "seeds", "imported"]]

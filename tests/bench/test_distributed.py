@@ -1,0 +1,120 @@
+"""Multi-process training on CPU (gloo): 2 ranks take the same steps as 1 process."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.cli import without_nproc
+from bench.distributed import Context, all_ok, shard
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ["train", "--gnn", "gcn", "--steps", "3", "--meta-batch", "2", "--batch-size", "16", "--hidden", "16",
+         "--max-train-params", "2e5", "--no-progress"]
+
+
+def bench(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GHNBENCH_HOME": str(home), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(var, None)
+    return subprocess.run([sys.executable, "-m", "bench", *args], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def checkpoint(home: Path) -> dict:
+    (path,) = (home / "checkpoints").glob("*.pt")
+    return torch.load(path, weights_only=True)
+
+
+def test_two_processes_match_one_process(tmp_path):
+    one = bench(tmp_path / "one", *TRAIN)
+    two = bench(tmp_path / "two", *TRAIN, "--nproc", "2")
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert two.stdout.count("trained GHN (gcn/pyg, 3 steps") == 1  # only rank 0 reports
+    a, b = checkpoint(tmp_path / "one"), checkpoint(tmp_path / "two")
+    assert a["train"]["step"] == b["train"]["step"] == 3
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    # Adam turns float noise in near-zero gradients into +-lr steps, so weights agree to a few
+    # lr, not bit for bit (the gradients themselves are compared exactly below); ranks that
+    # trained apart, without the all-reduce, would differ everywhere
+    lr = 3e-3
+    for name, value in a["state_dict"].items():
+        diff = (b["state_dict"][name].float() - value.float()).abs()
+        assert diff.max() <= 2 * 3 * lr, name
+        assert (diff > 1e-4).float().mean() < 0.1, name
+
+
+def ddp_gradient(rank: int, world: int, init_file: str, out_dir: str) -> None:
+    """One rank of a gloo group: its DDP-averaged gradient of the meta-loss, saved to out_dir."""
+    import torch.distributed as dist
+
+    from bench.data import load_data
+    from bench.distributed import Context, predictor
+    from bench.train import meta_loss, train_architectures
+    from gnn_zoo import GHN
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    ctx = Context(rank=rank, world=world)
+    grads = gradient(ctx, GHN, load_data, predictor, meta_loss, train_architectures)
+    torch.save(grads, f"{out_dir}/rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def gradient(ctx, GHN, load_data, predictor, meta_loss, train_architectures) -> dict:
+    """The gradient of one meta-batch of 4 architectures (this rank's share of it) w.r.t. a GHN
+    with fixed initial weights."""
+    torch.manual_seed(0)
+    data = load_data("digits")
+    ghn = GHN("gcn", hidden=16, num_classes=data.num_classes)
+    x, y = next(data.train_batches(16, 0))
+    specs = shard(train_architectures(0, 0, 4, 2e5), ctx)
+    predict = predictor(ghn, ctx)  # DDP must outlive backward (it holds the gradient hooks)
+    meta_loss(ghn, predict, specs, x, y, data).backward()
+    return {k: p.grad.clone() for k, p in ghn.named_parameters() if p.grad is not None}
+
+
+def test_ddp_gradient_equals_the_single_process_gradient(tmp_path):
+    from bench.data import load_data
+    from bench.distributed import predictor
+    from bench.train import meta_loss, train_architectures
+    from gnn_zoo import GHN
+
+    torch.multiprocessing.spawn(ddp_gradient, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    single = gradient(Context(), GHN, load_data, predictor, meta_loss, train_architectures)
+    assert single.keys() <= ranks[0].keys()
+    for name, g in single.items():
+        torch.testing.assert_close(ranks[0][name], g, rtol=1e-3, atol=1e-5, msg=name)
+        torch.testing.assert_close(ranks[1][name], ranks[0][name], rtol=0, atol=0, msg=name)  # all-reduced
+
+
+def test_meta_batch_must_split_evenly(tmp_path):
+    out = bench(tmp_path, *TRAIN[:-1], "--meta-batch", "3", "--nproc", "2", "--no-progress")
+    assert out.returncode != 0
+    assert "does not split evenly over 2 processes" in out.stderr + out.stdout
+
+
+def test_shard_and_single_process_agreement():
+    ctx = Context(rank=1, world=3)
+    assert shard(list(range(7)), ctx) == [1, 4]
+    assert all_ok(True, Context()) and not all_ok(False, Context())
+
+
+def test_nproc_is_not_passed_to_the_ranks():
+    assert without_nproc(["run", "--nproc", "2", "--gnn", "gcn", "--nproc=4"]) == ["run", "--gnn", "gcn"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only error path")
+def test_cuda_rank_without_gpus_is_a_clear_error(monkeypatch):
+    from bench.distributed import setup
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(RuntimeError, match="shows 0 GPUs"):
+        setup("cuda")

@@ -1,0 +1,126 @@
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.presets import get_preset
+from bench.sweep import plan
+
+FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
+        "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
+    return tmp_path
+
+
+def records(home: Path) -> list[str]:
+    return sorted(p.name for p in (home / "results").glob("*.json"))
+
+
+def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
+    args = ["sweep", "--gnn", "gcn,mlp", "--split", "val,ood-wide", "--launcher", "debug", *FAST]
+    assert main(args) == 0
+    assert "4 cells (gnn x backend x split x seed), 0 already recorded" in capsys.readouterr().out
+    assert records(home) == ["gcn_pyg_ood-wide_digits_tiny_0.json", "gcn_pyg_val_digits_tiny_0.json",
+                             "mlp_pyg_ood-wide_digits_tiny_0.json", "mlp_pyg_val_digits_tiny_0.json"]
+    # each job trained one GHN for both of its splits
+    assert len(list((home / "checkpoints").glob("*.pt"))) == 2
+    mtimes = {p: p.stat().st_mtime_ns for p in (home / "results").glob("*.json")}
+
+    assert main(args) == 0  # everything is recorded: nothing runs again
+    out = capsys.readouterr().out
+    assert "4 already recorded in" in out and "0 jobs to run" in out
+    assert {p: p.stat().st_mtime_ns for p in (home / "results").glob("*.json")} == mtimes
+
+    (home / "results" / "mlp_pyg_val_digits_tiny_0.json").write_text('{"schema": "ghnbench-rec')  # corrupt
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "3 already recorded" in out and "1 jobs to run" in out and "mlp/pyg seed 0 on val\n" in out
+    assert json.loads((home / "results" / "mlp_pyg_val_digits_tiny_0.json").read_text())["metrics"]["ghn"]["n"] == 2
+    untouched = [p for p in mtimes if p.name != "mlp_pyg_val_digits_tiny_0.json"]
+    assert all(p.stat().st_mtime_ns == mtimes[p] for p in untouched)
+
+
+def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
+    assert main(["sweep", "--gnn", "mlp", "--split", "val", "--launcher", "debug", *FAST]) == 0
+    same = get_preset("tiny", steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40,
+                      sgd_steps=1, sgd_nets=1)
+    assert plan(["mlp"], ["pyg"], ["val"], 1, "digits", same, home / "results") == ([], 1)
+    longer = get_preset("tiny", steps=3, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40,
+                        sgd_steps=1, sgd_nets=1)
+    jobs, done = plan(["mlp"], ["pyg"], ["val"], 2, "digits", longer, home / "results")
+    assert done == 0 and [(j.gnn, j.seed, j.splits) for j in jobs] == [("mlp", 0, ("val",)), ("mlp", 1, ("val",))]
+
+
+def test_local_sweep_runs_each_job_as_a_process(home, importable, capsys):
+    args = ["sweep", "--gnn", "mlp", "--split", "val", "--seeds", "2", "--launcher", "local", "--parallel", "2",
+            "--logs", str(home / "logs"), *FAST]
+    assert main(args) == 0
+    assert "2 of 2 jobs finished" in capsys.readouterr().out
+    assert records(home) == ["mlp_pyg_val_digits_tiny_0.json", "mlp_pyg_val_digits_tiny_1.json"]
+    logs = " ".join(p.read_text() for p in (home / "logs").glob("*_log.out"))
+    assert "trained GHN (mlp/pyg, 2 steps" in logs  # printed by the job processes, not by this one
+
+
+@pytest.fixture
+def importable(monkeypatch):
+    """Job processes import ghnbench from this checkout."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+
+
+def test_failed_jobs_are_reported_with_their_log(home, importable, capsys):
+    args = ["sweep", "--gnn", "mlp,gcn", "--split", "val", "--launcher", "local", "--parallel", "2",
+            "--dataset", "cifar10", "--data-dir", str(home / "nowhere"), "--logs", str(home / "logs"), *FAST]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("FAILED") == 2 and err.count("bench run: error: cifar10 not found") == 2
+    assert "2 jobs failed" in err
+    log = err.split("(log: ")[1].split(")")[0]
+    assert "cifar10 not found" in Path(log).read_text()  # the job's own error, in the log named
+    assert not (home / "results").exists()
+
+
+def fake_slurm(bin_dir: Path) -> Path:
+    """`sbatch` that keeps the script it is given and answers like Slurm, and an `srun` to find."""
+    bin_dir.mkdir()
+    copy = bin_dir / "submitted.sh"
+    (bin_dir / "sbatch").write_text(f'#!/bin/sh\ncp "$1" {copy}\necho "Submitted batch job 4242"\n')
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("sbatch", "srun"):
+        (bin_dir / tool).chmod(stat.S_IRWXU)
+    return copy
+
+
+def test_slurm_sweep_submits_one_job_array(home, monkeypatch, capsys):
+    script = fake_slurm(home / "bin")
+    monkeypatch.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    args = ["sweep", "--gnn", "gcn,gat", "--split", "all", "--seeds", "3", "--launcher", "slurm", "--device", "cuda",
+            "--nproc", "2", "--partition", "gpu", "--parallel", "4", "--setup", "source ~/venv/bin/activate",
+            "--logs", str(home / "logs"), *FAST]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "submitted Slurm job array 4242 (6 jobs, at most 4 at once)" in out
+    text = script.read_text()
+    for line in ("#SBATCH --array=0-5%4", "#SBATCH --gpus-per-node=2", "#SBATCH --partition=gpu",
+                 "source ~/venv/bin/activate", f"{sys.executable} -u -m submitit.core._submit"):
+        assert line in text, line
+
+
+def test_backend_all_needs_dgl_importable(home, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "dgl", None)  # `import dgl` fails, as in the main env
+    assert main(["sweep", "--backend", "all", "--launcher", "debug", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "--backend all" in err and "dgl==2.1.0" in err and "leave dgl out of --backend" in err
+
+
+def test_unknown_gnn_is_named(home, capsys):
+    assert main(["sweep", "--gnn", "gcn,gatv9", "--dry-run"]) == 2
+    assert "unknown value gatv9; choose from gat, gatedgnn" in capsys.readouterr().err

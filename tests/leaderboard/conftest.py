@@ -1,0 +1,24 @@
+"""Synthetic result records, written the way `bench` writes them."""
+from __future__ import annotations
+
+import pytest
+
+from bench.records import write_record
+
+
+def make_record(gnn="gcn", split="val", seed=0, mean=50.0, backend="pyg", dataset="digits", preset="tiny",
+                base=10.0, created="2026-01-01T00:00:00+00:00") -> dict:
+    """A complete record with the fields `bench run` writes that the leaderboard reads."""
+    return {"schema": "ghnbench-record-1", "gnn": gnn, "backend": backend, "split": split, "dataset": dataset,
+            "preset": preset, "seed": seed, "created": created,
+            "metrics": {"ghn": {"mean": mean, "stderr": 1.0, "max": mean + 5, "n": 10},
+                        "random_init": {"mean": base, "stderr": 0.5, "max": base + 2, "n": 10}},
+            "archs": [], "ghn_params": 1000, "train_seconds": 1.0, "predict_ms": 2.0}
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write(**fields) -> path of a new record under tmp_path/results."""
+    def _write(**fields):
+        return write_record(tmp_path / "results", make_record(**fields))
+    return _write

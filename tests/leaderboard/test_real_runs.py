@@ -1,0 +1,20 @@
+"""The leaderboard over records written by real (shortened) tiny-preset runs."""
+from bench.cli import main
+
+FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
+        "--eval-images", "40", "--sgd-steps", "0", "--max-train-params", "2e5", "--no-progress"]
+
+
+def test_leaderboard_of_real_tiny_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
+    for gnn in ("gcn", "mlp"):
+        for seed in ("0", "1"):
+            assert main(["run", "--gnn", gnn, "--split", "val,ood-wide", "--seed", seed, *FAST]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "--out", str(tmp_path / "board")]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split(" | ")[0].strip("| "): line for line in out.splitlines() if line.startswith("| ")}
+    assert set(rows) == {"model", "gcn/pyg", "mlp/pyg", "random init"}
+    assert rows["gcn/pyg"].rstrip(" |").endswith("| 2")  # two seeds per cell
+    assert (tmp_path / "leaderboard.sqlite").exists()
+    assert (tmp_path / "board" / "digits_tiny_id_vs_ood.png").stat().st_size > 1000

@@ -1,0 +1,51 @@
+import json
+
+import pytest
+
+from leaderboard.records import RecordError, load_records, read_record, record_files
+
+
+def test_valid_record_reads_back(write):
+    path = write(gnn="gat", mean=42.0)
+    assert read_record(path)["metrics"]["ghn"]["mean"] == 42.0
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('{"schema": "ghnbench-record-1", "gnn": "gcn"', "not valid JSON"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"schema": "other"}', "schema"),
+])
+def test_bad_files_name_the_problem(tmp_path, text, reason):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(RecordError, match=reason):
+        read_record(path)
+
+
+def test_missing_metric_and_nan_are_rejected(write):
+    path = write()
+    record = json.loads(path.read_text())
+    del record["metrics"]["ghn"]["stderr"]
+    path.write_text(json.dumps(record))
+    with pytest.raises(RecordError, match="metrics.ghn"):
+        read_record(path)
+    record["metrics"]["ghn"].update(stderr=1.0, mean=float("nan"))
+    path.write_text(json.dumps(record))
+    with pytest.raises(RecordError, match="not finite"):
+        read_record(path)
+
+
+def test_load_skips_corrupt_files_and_keeps_the_rest(tmp_path, write):
+    write(gnn="gcn")
+    write(gnn="gat")
+    (tmp_path / "results" / "truncated.json").write_text('{"schema": "ghnbench-record-1", "gn')
+    (tmp_path / "results" / ".x.json.123.tmp").write_text("partial")  # an atomic write in flight
+    loaded = load_records([tmp_path / "results"])
+    assert sorted(r["gnn"] for r in loaded.records) == ["gat", "gcn"]
+    assert [s.path.name for s in loaded.skipped] == ["truncated.json"]
+    assert "not valid JSON" in str(loaded.skipped[0])
+
+
+def test_missing_results_folder_says_where_records_go(tmp_path):
+    with pytest.raises(FileNotFoundError, match="GHNBENCH_HOME/results"):
+        record_files([tmp_path / "nope"])

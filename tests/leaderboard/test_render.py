@@ -1,0 +1,45 @@
+from PIL import Image
+
+from bench.cli import main
+from leaderboard.render import render
+
+
+def test_render_writes_every_format_and_plot(tmp_path, write):
+    for gnn, val, deep in [("gat", 60.0, 50.0), ("gcn", 40.0, 45.0)]:
+        write(gnn=gnn, split="val", mean=val)
+        write(gnn=gnn, split="ood-deep", mean=deep)
+    write(gnn="gat", split="val", dataset="cifar10", preset="paper")
+    done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "out", reference=True)
+    names = sorted(p.name for p in done.files)
+    assert names == sorted(["leaderboard.md", "leaderboard.html", "leaderboard.csv",
+                            "digits_tiny_heatmap.png", "digits_tiny_bars.png", "digits_tiny_id_vs_ood.png",
+                            "cifar10_paper_heatmap.png", "cifar10_paper_bars.png", "cifar10_paper_id_vs_ood.png"])
+    assert "imagenet" not in " ".join(names)  # no imported-only tables
+    for p in done.files:
+        if p.suffix == ".png":
+            assert Image.open(p).size[0] > 200
+    md = (tmp_path / "out" / "leaderboard.md").read_text()
+    assert "### digits, preset tiny" in md and "| gat/pyg | 60.0 ± 1.0 | 50.0 ± 1.0 |" in md
+    assert "GHN-2 (paper)" in md.split("### cifar10")[1]  # imported rows only where they belong
+    assert "GHN-2 (paper)" not in md.split("### cifar10")[0]
+    csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
+    assert csv[0] == "dataset,preset,model,split,mean,stderr,seeds,imported"
+    assert "<table" in (tmp_path / "out" / "leaderboard.html").read_text()
+
+
+def test_cli_warns_about_corrupt_records_and_renders_the_others(tmp_path, write, capsys):
+    write(gnn="gat")
+    (tmp_path / "results" / "broken.json").write_text("{")
+    code = main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"),
+                 "--format", "csv"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "warning: skipped" in err and "broken.json" in err
+    assert "digits,tiny,gat/pyg,val,50.0" in out
+
+
+def test_cli_with_no_records_explains(tmp_path, capsys):
+    (tmp_path / "results").mkdir()
+    code = main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite")])
+    assert code == 2
+    assert "run `bench run" in capsys.readouterr().err

@@ -1,0 +1,50 @@
+import math
+
+import pytest
+
+from leaderboard.table import BASELINE, average_rank, cells, leaderboard, pivot, runs_frame, to_markdown
+
+from .conftest import make_record
+
+
+def records():
+    out = []
+    for seed, (a, b) in enumerate([(60.0, 40.0), (64.0, 44.0)]):
+        out += [make_record(gnn="gat", split="val", seed=seed, mean=a),
+                make_record(gnn="gcn", split="val", seed=seed, mean=b),
+                make_record(gnn="gat", split="ood-deep", seed=seed, mean=b),
+                make_record(gnn="gcn", split="ood-deep", seed=seed, mean=a + 10)]
+    return out
+
+
+def test_cells_average_over_seeds_with_stderr_over_seeds():
+    c = cells(runs_frame(records()))
+    gat_val = c[(c["model"] == "gat/pyg") & (c["split"] == "val")].iloc[0]
+    assert gat_val["mean"] == pytest.approx(62.0)
+    assert gat_val["stderr"] == pytest.approx(math.sqrt(8.0) / math.sqrt(2))  # std of (60, 64) / sqrt(2)
+    assert gat_val["seeds"] == 2
+
+
+def test_single_seed_keeps_the_runs_stderr_and_baseline_pools_models():
+    c = cells(runs_frame([make_record(gnn="gat"), make_record(gnn="gcn")]))
+    assert c[c["model"] == "gat/pyg"]["stderr"].item() == 1.0
+    base = c[c["model"] == BASELINE]
+    assert len(base) == 1 and base["mean"].item() == 10.0  # one baseline per split/seed, not one per GNN
+
+
+def test_average_rank_and_order():
+    c = cells(runs_frame(records()))
+    ranks = average_rank(pivot(c))
+    # val: gat 62 > gcn 42 > base 10; ood-deep: gcn 72 > gat 42 > base 10
+    assert ranks["gat/pyg"] == ranks["gcn/pyg"] == 1.5 and ranks[BASELINE] == 3.0
+    table = leaderboard(c)
+    assert list(table.columns) == ["val", "ood-deep", "avg rank", "seeds"]  # canonical split order
+    assert table.index[-1] == BASELINE
+    assert table.loc["gat/pyg", "val"] == "62.0 ± 2.0"
+
+
+def test_markdown_is_a_table_with_one_row_per_model():
+    md = to_markdown(leaderboard(cells(runs_frame(records()))), "digits")
+    lines = [line for line in md.splitlines() if line.startswith("|")]
+    assert lines[0] == "| model | val | ood-deep | avg rank | seeds |"
+    assert len(lines) == 2 + 3
