@@ -11,6 +11,7 @@ from deepnets1m.splits import SPLIT_NAMES
 
 from .leaderboard_cmd import add_leaderboard
 from .paths import checkpoint_root, graph_root, results_root
+from .profile import add_profile
 from .sweep import add_sweep
 
 DEVICES = ("cpu", "cuda")
@@ -19,7 +20,16 @@ warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", ca
 # preset fields that run/train/eval/predict accept as --flags
 PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
                 ("lr", float), ("max_train_params", float), ("eval_nets", int), ("eval_images", int),
-                ("sgd_steps", int), ("sgd_nets", int))
+                ("sgd_steps", int), ("sgd_nets", int), ("amp", "on|off"))
+
+
+def on_off(text: str) -> bool:
+    """An on/off flag value."""
+    if text.lower() in ("on", "true", "1", "yes"):
+        return True
+    if text.lower() in ("off", "false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on or off, not {text!r}")
 
 
 def add_generate(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +107,11 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     for field, kind in PRESET_FLAGS:
         flag = field.replace("_", "-")
-        p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
+        if kind == "on|off":
+            p.add_argument(f"--{flag}", type=on_off, default=None, metavar="on|off",
+                           help=f"override the preset's {field} (bfloat16 autocast where the device supports it)")
+        else:
+            p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
 
 
 def setup(args: argparse.Namespace):
@@ -316,6 +330,7 @@ def parser() -> argparse.ArgumentParser:
     add_generate(sub)
     add_sweep(sub)
     add_leaderboard(sub)
+    add_profile(sub)
     return p
 
 

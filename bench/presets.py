@@ -27,7 +27,7 @@ class Preset:
     sgd_steps: int  # the k of the "k SGD steps from random init" baseline (0: skip it)
     sgd_nets: int | None  # run that baseline on the first N evaluated nets only (it costs k training steps each)
     sgd_lr: float
-    amp: bool  # bfloat16 autocast on CUDA
+    amp: bool  # bfloat16 autocast where the device supports it (CUDA; CPUs with native bf16)
     ckpt_every: int
 
     def training_fields(self) -> dict:

@@ -5,28 +5,19 @@ architectures/s generated. Our targets: >= 60 arch/s, < 1 ms per cached read, < 
 ResNet-50 graph.
 """
 import itertools
-import random
 
 import pytest
-import torch
-import torchvision
 
-from deepnets1m import build_net, sample, spec_graph, to_graph
-from deepnets1m.cache import GraphCache
+from bench.profile import DEEPNETS_SIZES, cached_read_round, deepnets_graph_round, generate_round, torchvision_graph_round
+from deepnets1m import sample, spec_graph
 from deepnets1m.generate import generate
-
-fresh = itertools.count(10_000)
-
-
-def sample_and_graph(n: int) -> None:
-    for _ in range(n):
-        spec_graph(sample("train", next(fresh)))
 
 
 def test_generate_train_single_process(benchmark):
     """20 new train architectures (spec + graph) per round, one process."""
-    benchmark.extra_info["archs_per_round"] = 20
-    benchmark(sample_and_graph, 20)
+    round_ = generate_round(20)
+    benchmark.extra_info["archs_per_round"] = round_.items
+    benchmark(round_.run)
 
 
 def test_generate_train_two_workers(benchmark, tmp_path):
@@ -36,30 +27,21 @@ def test_generate_train_two_workers(benchmark, tmp_path):
     benchmark.pedantic(lambda: generate("train", 2000, next(roots), progress=False, workers=2), rounds=2)
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    report = generate("train", 1000, tmp_path_factory.mktemp("cache"), progress=False)
-    return GraphCache(report.folder)
-
-
-def test_read_cached_graph(benchmark, cache):
+def test_read_cached_graph(benchmark, tmp_path):
     """One random architecture (graph + spec) from a 1000-graph cache."""
-    rng = random.Random(0)
-    benchmark(lambda: cache.get(rng.randrange(len(cache))))
+    benchmark(cached_read_round(tmp_path).run)
 
 
 @pytest.mark.parametrize("name", ["resnet50", "vit_b_16"])
 def test_torchvision_graph(benchmark, name):
     """to_graph on a torchvision model (fx trace + conversion)."""
-    model = getattr(torchvision.models, name)()
-    benchmark(to_graph, model)
+    benchmark(torchvision_graph_round(name).run)
 
 
-def test_deepnets_graph_traced(benchmark):
-    """to_graph on a built DeepNets-1M net (the general path the spec compiler short-cuts)."""
-    with torch.device("meta"):
-        net = build_net(sample("train", 0))
-    benchmark(to_graph, net)
+@pytest.mark.parametrize("size", list(DEEPNETS_SIZES))
+def test_deepnets_graph_traced(benchmark, size):
+    """to_graph on built DeepNets-1M nets by size (the general path the spec compiler short-cuts)."""
+    benchmark(deepnets_graph_round(size).run)
 
 
 def test_virtual_edges_train_graph(benchmark):

@@ -127,6 +127,16 @@ class GraphBatch:
             max_hops=max_hops,
         )
 
+    def to(self, device: torch.device | str) -> GraphBatch:
+        """This batch with its tensors on `device` (itself if they are there already; the
+        backends' converted structures are rebuilt on the new device)."""
+        device = torch.device(device)
+        if self.edge_index.device == device:
+            return self
+        moved = {k: getattr(self, k).to(device) for k in ("node_types", "edge_index", "virtual_index",
+                                                         "virtual_dist", "level", "batch", "ptr")}
+        return GraphBatch(**moved, graphs=self.graphs, max_hops=self.max_hops)
+
     @property
     def num_graphs(self) -> int:
         """Number of graphs in the batch."""

@@ -61,15 +61,17 @@ class GHN(nn.Module):
     def embed(self, batch: GraphBatch) -> torch.Tensor:
         """Node embeddings after the core and the optional LayerNorm, [N, hidden]."""
         device = self.type_embed.weight.device
-        x = self.type_embed(batch.node_types.to(device)) + self.shape_enc(node_shapes(batch).to(device))
+        batch = batch.to(device)  # a no-op on CPU; on a GPU the cores get their index tensors there
+        x = self.type_embed(batch.node_types) + self.shape_enc(node_shapes(batch).to(device))
         return self.norm(self.core(x, batch))
 
     def predict(self, batch: GraphBatch) -> list[dict[str, torch.Tensor]]:
-        """Predicted parameters of every graph in `batch`, by name."""
+        """Predicted parameters of every graph in `batch`, by name, in float32 (under autocast the
+        GHN computes them in lower precision; the nets' own BatchNorm statistics stay float32)."""
         slots = param_slots(batch, self.num_classes)
         out: list[dict[str, torch.Tensor]] = [{} for _ in range(batch.num_graphs)]
         for slot, value in zip(slots, self.decoder(self.embed(batch), slots)):
-            out[slot.graph][slot.name] = value
+            out[slot.graph][slot.name] = value.float()
         return out
 
     @torch.no_grad()

@@ -24,7 +24,7 @@ def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     check_dag(batch)
     src = torch.cat([batch.edge_index[0], batch.virtual_index[0]])
     dst = torch.cat([batch.edge_index[1], batch.virtual_index[1]])
-    inv_dist = torch.cat([torch.zeros(batch.edge_index.shape[1]), 1.0 / batch.virtual_dist.float()])
+    inv_dist = torch.cat([torch.zeros(batch.edge_index.shape[1], device=batch.virtual_dist.device), 1.0 / batch.virtual_dist.float()])
     return src, dst, inv_dist
 
 

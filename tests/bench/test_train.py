@@ -4,6 +4,7 @@ import torch
 from bench.data import load_data
 from bench.presets import get_preset
 from bench.train import TrainingDiverged, TrainSpec, load_checkpoint, train, train_architectures
+from deepnets1m import spec_graph
 from gnn_zoo import GHN
 
 TINY = dict(steps=4, meta_batch=2, batch_size=16, hidden=16, max_train_params=5e5, ckpt_every=2)
@@ -81,3 +82,28 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path, digits):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="unreadable.*delete it"):
         train(spec(), digits, tmp_path, progress=False)
+
+
+def test_bf16_autocast_step_trains_the_ghn(digits):
+    """The AMP path (CUDA and bf16 CPUs) on any CPU: the GHN predicts in bfloat16, the nets get
+    float32 parameters (their BatchNorm statistics are float32) and the GHN gets gradients."""
+    from bench.train import meta_loss
+
+    ghn = GHN("gcn", hidden=16, num_classes=digits.num_classes)
+    specs = train_architectures(0, 0, 2, 5e5)
+    x, y = next(digits.train_batches(16, 0))
+    graphs = [spec_graph(s, digits.num_classes, digits.in_channels, digits.image_size) for s in specs]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        preds = ghn.predict(ghn.batch(graphs))
+        assert all(v.dtype == torch.float32 for p in preds for v in p.values())
+        loss = meta_loss(ghn, ghn.predict, specs, x, y, digits)
+    loss.backward()
+    assert torch.isfinite(loss)
+    grads = [p.grad for p in ghn.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_amp_flag_is_part_of_the_checkpoint_identity(tmp_path):
+    plain = TrainSpec("gcn", "pyg", "digits", get_preset("tiny"), 0).checkpoint(tmp_path)
+    amp = TrainSpec("gcn", "pyg", "digits", get_preset("tiny", amp=True), 0).checkpoint(tmp_path)
+    assert plain != amp

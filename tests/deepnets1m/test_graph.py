@@ -65,3 +65,14 @@ def test_graph_batch_offsets():
 def test_graph_batch_needs_graphs():
     with pytest.raises(ValueError, match="at least one graph"):
         GraphBatch.from_graphs([])
+
+
+def test_graph_batch_moves_to_a_device():
+    from deepnets1m import GraphBatch, sample, spec_graph
+
+    batch = GraphBatch.from_graphs([spec_graph(sample("val", i)) for i in range(2)])
+    batch.cache["x"] = 1
+    assert batch.to("cpu") is batch
+    moved = batch.to("meta")
+    assert moved.edge_index.device.type == "meta" and moved.virtual_dist.device.type == "meta"
+    assert moved.ptr.device.type == "meta" and moved.cache == {} and moved.graphs is batch.graphs

@@ -33,6 +33,6 @@ def undirected_graph(batch: GraphBatch, self_loops: bool = False) -> dgl.DGLGrap
     key = f"dgl_undirected_{self_loops}"
     if key not in batch.cache:
         src, dst = batch.edge_index
-        n = torch.arange(batch.num_nodes) if self_loops else torch.zeros(0, dtype=torch.long)
+        n = torch.arange(batch.num_nodes, device=src.device) if self_loops else src.new_zeros(0)
         batch.cache[key] = batched(batch, torch.cat([src, dst, n]), torch.cat([dst, src, n]))
     return batch.cache[key]

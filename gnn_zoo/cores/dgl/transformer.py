@@ -21,7 +21,7 @@ def hop_distances(batch: GraphBatch) -> torch.Tensor:
         out = torch.full((batch.num_graphs, max(sizes), max(sizes)), -1, dtype=torch.long)
         for i, g in enumerate(dgl.unbatch(undirected_graph(batch))):
             out[i, : g.num_nodes(), : g.num_nodes()] = dgl.shortest_dist(g)
-        batch.cache["dgl_hops"] = out
+        batch.cache["dgl_hops"] = out.to(batch.edge_index.device)
     return batch.cache["dgl_hops"]
 
 
@@ -40,7 +40,7 @@ class GraphTransformer(GraphTransformerBase):
         x = x + self.degree_encoder(degrees)[0]
         sizes = batch.ptr.diff().tolist()
         dense = pad_sequence(list(x.split(sizes)), batch_first=True)
-        valid = pad_sequence([torch.ones(n, dtype=torch.bool) for n in sizes], batch_first=True)
+        valid = pad_sequence([torch.ones(n, dtype=torch.bool, device=x.device) for n in sizes], batch_first=True)
         bias = self.spatial_encoder(hop_distances(batch))
         for block in self.blocks:
             dense = block(dense, bias, ~valid[:, None, :].expand(-1, dense.shape[1], -1))

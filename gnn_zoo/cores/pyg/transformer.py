@@ -90,7 +90,7 @@ def hop_distances(batch: GraphBatch) -> torch.Tensor:
             hops = shortest_path(adj, directed=False, unweighted=True)
             hops[np.isinf(hops)] = -1
             out[i, : g.num_nodes, : g.num_nodes] = torch.from_numpy(hops.astype(np.int64))
-        batch.cache["pyg_hops"] = out
+        batch.cache["pyg_hops"] = out.to(batch.edge_index.device)
     return batch.cache["pyg_hops"]
 
 

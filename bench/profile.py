@@ -1,0 +1,379 @@
+"""Speed workloads shared by the pytest-benchmark suite (`benchmarks/`) and `bench profile`.
+
+Each workload is set up once (models built, caches filled) and returns a `Round`: a callable
+doing one timed round of work and the number of items (architectures, graphs, reads) it
+handles. On CUDA a round ends with `torch.cuda.synchronize()`, so timings include the GPU
+work. Reference figures are those of the reference GHN-2 code measured on the 2-core
+development machine (issue 7); targets are the ratios we aim for.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+GNNS = ("gatedgnn", "gcn", "gat", "gin", "transformer", "mlp")
+
+
+def installed_backends() -> list[str]:
+    """pyg, and dgl where it imports (the `dgl` environments)."""
+    from gnn_zoo import BackendUnavailable, require_backend
+
+    try:
+        require_backend("dgl")
+    except BackendUnavailable:
+        return ["pyg"]
+    return ["pyg", "dgl"]
+
+
+@dataclass
+class Round:
+    """One timed round of a workload and how many items it processes."""
+
+    run: Callable[[], object]
+    items: int = 1
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference figure (higher_better: a rate, else a time or size) and the target ratio."""
+
+    value: float
+    unit: str
+    target_ratio: float
+    higher_better: bool
+
+
+def synced(fn: Callable[[], object], device: torch.device) -> Callable[[], object]:
+    """`fn`, followed by a CUDA synchronisation when it runs on a GPU."""
+    if device.type != "cuda":
+        return fn
+
+    def run():
+        out = fn()
+        torch.cuda.synchronize(device)
+        return out
+
+    return run
+
+
+def generate_round(n: int = 20) -> Round:
+    """Sample and build the graph of `n` train architectures never seen before (one process)."""
+    from deepnets1m import sample, spec_graph
+
+    fresh = itertools.count(10_000)
+    return Round(lambda: [spec_graph(sample("train", next(fresh))) for _ in range(n)], n)
+
+
+def cached_read_round(folder: Path, n: int = 1000) -> Round:
+    """Read one random architecture (spec + graph) from a cache of `n` train graphs in `folder`."""
+    from deepnets1m.cache import GraphCache
+    from deepnets1m.generate import generate
+
+    cache = GraphCache(generate("train", n, folder, progress=False).folder)
+    rng = random.Random(0)
+    return Round(lambda: cache.get(rng.randrange(len(cache))))
+
+
+def torchvision_graph_round(name: str) -> Round:
+    """to_graph (torch.fx trace + conversion) of a torchvision model."""
+    import torchvision
+
+    from deepnets1m import to_graph
+
+    model = getattr(torchvision.models, name)()
+    return Round(lambda: to_graph(model))
+
+
+DEEPNETS_SIZES = {"small": 0.1, "median": 0.5, "large": 0.9}  # quantiles of node counts
+
+
+def deepnets_graph_round(size: str) -> Round:
+    """to_graph (the general tracer, not the spec short-cut) of a DeepNets-1M train net at a
+    quantile of node counts among the first 100 train architectures."""
+    from deepnets1m import build_net, sample, spec_graph, to_graph
+
+    specs = sorted((sample("train", i) for i in range(100)), key=lambda s: spec_graph(s).num_nodes)
+    spec = specs[int(DEEPNETS_SIZES[size] * (len(specs) - 1))]
+    with torch.device("meta"):
+        net = build_net(spec)
+    return Round(lambda: to_graph(net))
+
+
+def predict_resnet50_round(core: str, backend: str, device: torch.device) -> Round:
+    """Graph construction + GHN forward + writing all 25.6M parameters of ResNet-50 (GHN-2
+    size: hidden 64, one round)."""
+    import torchvision
+
+    from gnn_zoo import GHN
+
+    model = torchvision.models.resnet50().to(device)
+    ghn = GHN(core, backend, hidden=64, layers=1, num_classes=1000).to(device).eval()
+    return Round(synced(lambda: ghn(model), device))
+
+
+def core_forward_round(core: str, backend: str, device: torch.device) -> Round:
+    """The GNN core alone on a meta-batch of 8 train graphs (conversions cached, as in training)."""
+    from deepnets1m import GraphBatch, sample, spec_graph
+    from gnn_zoo import create
+
+    module = create(core, backend, hidden=64, layers=1).to(device)
+    graphs = [spec_graph(sample("train", i)) for i in range(8)]
+    batch = GraphBatch.from_graphs(graphs, max_hops=50 if module.uses_virtual_edges else 0).to(device)
+    x = torch.randn(batch.num_nodes, 64, device=device)
+
+    def run():
+        with torch.no_grad():
+            return module(x, batch)
+
+    return Round(synced(run, device), len(graphs))
+
+
+def train_step_round(core: str, device: torch.device, amp: bool = False, meta_batch: int = 8,
+                     max_params: float = 1e6) -> Round:
+    """One GHN-2-size training step (hidden 32) through the training code itself (bench.train's
+    meta_loss, mixed precision as `--amp`): `meta_batch` train architectures (<= `max_params`
+    parameters) predicted and run on 64 images 3x32x32 with a CIFAR-10 head, one Adam step.
+    Round r uses the architectures of training step r % 4, so rounds repeat the same work."""
+    from bench.data import ImageData
+    from bench.train import meta_loss, mixed_precision, train_architectures
+    from gnn_zoo import GHN
+
+    ghn = GHN(core, hidden=32, num_classes=10).to(device)
+    opt = torch.optim.Adam(ghn.parameters(), lr=1e-3)
+    shape = ImageData("cifar10-shaped", num_classes=10, in_channels=3, image_size=32)
+    x, y = torch.randn(64, 3, 32, 32, device=device), torch.randint(0, 10, (64,), device=device)
+    archs = [train_architectures(0, step, meta_batch, max_params) for step in range(4)]
+    rounds = itertools.cycle(archs)
+
+    def step():
+        with mixed_precision(amp, device):
+            loss = meta_loss(ghn, ghn.predict, next(rounds), x, y, shape)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ghn.parameters(), 5.0)
+        opt.step()
+
+    return Round(synced(step, device), meta_batch)
+
+
+def eval_round(core: str, device: torch.device, nets: int = 4) -> Round:
+    """Evaluation throughput: predict the parameters of `nets` val architectures and measure
+    their accuracy on 128 images 3x32x32 (two BN batches of 64)."""
+    from bench.evaluate import accuracy
+    from bench.nets import make_net
+    from deepnets1m import sample
+    from gnn_zoo import GHN
+
+    ghn = GHN(core, hidden=32, num_classes=10).to(device).eval()
+    images = [(torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))) for _ in range(2)]
+    start = itertools.count(0, nets)
+
+    def run():
+        first = next(start) % 400
+        for i in range(first, first + nets):
+            net = make_net(sample("val", i), 10, 3, 32, device, init=False)
+            ghn(net)
+            accuracy(net, images, 32, device)
+
+    return Round(synced(run, device), nets)
+
+
+PEAK_MEMORY_SCRIPT = """
+import json, resource, sys
+import torch, torchvision
+from gnn_zoo import GHN
+def rss():  # peak RSS of this process image (VmHWM: unlike ru_maxrss, not inherited across exec)
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+before = rss()
+with torch.device("meta"):
+    model = torchvision.models.resnet50()
+model = model.to_empty(device="cpu")  # weights to be predicted: no random init first
+ghn = GHN(sys.argv[1], sys.argv[2], hidden=64, layers=1, num_classes=1000).eval()
+ghn(model)
+print(json.dumps({"before_mib": before, "after_mib": rss()}))
+"""
+
+
+def peak_memory_resnet50(core: str = "gatedgnn", backend: str = "pyg") -> float:
+    """Peak resident memory (MiB) of predicting ResNet-50's parameters in a fresh process, over
+    the imports: the model's 25.6M float32 parameters (98 MiB, allocated uninitialised), the GHN,
+    the graph and the prediction (the reference's +260 MiB is measured over its imports too)."""
+    out = subprocess.run([sys.executable, "-c", PEAK_MEMORY_SCRIPT, core, backend], capture_output=True, text=True,
+                         check=True)
+    rss = json.loads(out.stdout.strip().splitlines()[-1])
+    return rss["after_mib"] - rss["before_mib"]
+
+
+REFERENCES = {
+    "generate": Reference(6.1, "arch/s", 10.0, True),
+    "predict_resnet50": Reference(280.0, "ms", 3.0, False),
+    "train_step": Reference(0.94, "arch/s", 2.0, True),
+    "train_step_amp": Reference(0.94, "arch/s", 2.0, True),
+    "peak_memory_resnet50": Reference(260.0, "MiB", 1.0, False),
+}
+
+
+@dataclass
+class Measurement:
+    """The figures of one workload: per-round times and how to report them."""
+
+    name: str
+    seconds: list[float]
+    items: int
+    unit: str  # "arch/s" (rate), "ms" (time per round) or "MiB"
+    reference: Reference | None = None
+
+    @property
+    def value(self) -> float:
+        """The median round as the workload's unit."""
+        median = statistics.median(self.seconds)
+        if self.unit == "arch/s":
+            return self.items / median
+        if self.unit == "ms":
+            return 1000 * median
+        return median  # MiB: stored as is
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times better than the reference (> 1: better)."""
+        if self.reference is None:
+            return None
+        ref = self.reference.value
+        return self.value / ref if self.reference.higher_better else ref / max(self.value, 1e-9)
+
+
+def time_rounds(round_: Round, repeat: int, warmup: int = 1) -> list[float]:
+    """Seconds of each of `repeat` rounds, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        round_.run()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        round_.run()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def workloads(gnns: tuple[str, ...], backends: tuple[str, ...], device: torch.device,
+              workdir: Path) -> dict[str, tuple[Callable[[], Round], str, int]]:
+    """name -> (setup returning a Round, unit, default repeats) for `bench profile`."""
+    table: dict[str, tuple[Callable[[], Round], str, int]] = {
+        "generate": (generate_round, "arch/s", 5),
+        "cached_read": (lambda: cached_read_round(workdir / "cache"), "ms", 200),
+        "graph_resnet50": (lambda: torchvision_graph_round("resnet50"), "ms", 10),
+        "graph_vit_b_16": (lambda: torchvision_graph_round("vit_b_16"), "ms", 10),
+    }
+    for size in DEEPNETS_SIZES:
+        table[f"graph_deepnets_{size}"] = (lambda size=size: deepnets_graph_round(size), "ms", 10)
+    for gnn in gnns:
+        for backend in backends:
+            table[f"predict_resnet50[{gnn}/{backend}]"] = (
+                lambda g=gnn, b=backend: predict_resnet50_round(g, b, device), "ms", 10)
+            table[f"core_forward[{gnn}/{backend}]"] = (lambda g=gnn, b=backend: core_forward_round(g, b, device),
+                                                       "ms", 10)
+        table[f"train_step[{gnn}]"] = (lambda g=gnn: train_step_round(g, device), "arch/s", 4)
+        table[f"train_step_amp[{gnn}]"] = (lambda g=gnn: train_step_round(g, device, amp=True), "arch/s", 4)
+        table[f"eval[{gnn}]"] = (lambda g=gnn: eval_round(g, device), "arch/s", 3)
+    return table
+
+
+def profile(gnns: tuple[str, ...], backends: tuple[str, ...], device: str = "cpu", only: tuple[str, ...] = (),
+            repeat: int | None = None, memory: bool = True, progress: bool = True) -> list[Measurement]:
+    """Measure every workload (or those whose name starts with one of `only`)."""
+    from tqdm.auto import tqdm
+
+    dev = torch.device(device)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        table = workloads(gnns, backends, dev, Path(tmp))
+        chosen = [n for n in table if not only or n.startswith(only)]
+        for name in tqdm(chosen, desc="profile", unit="workload", disable=not progress):
+            setup, unit, default_repeat = table[name]
+            round_ = setup()
+            times = time_rounds(round_, repeat or default_repeat)
+            out.append(Measurement(name, times, round_.items, unit, REFERENCES.get(name.split("[")[0])))
+    if memory and (not only or "peak_memory_resnet50".startswith(only)):
+        mib = peak_memory_resnet50(gnns[0], backends[0])
+        out.append(Measurement(f"peak_memory_resnet50[{gnns[0]}/{backends[0]}]", [mib], 1, "MiB",
+                               REFERENCES["peak_memory_resnet50"]))
+    return out
+
+
+def format_table(rows: list[Measurement]) -> str:
+    """The measurements as a text table: value, unit, reference, ratio and whether the target is met."""
+    lines = [f"{'workload':34} {'ours':>10} {'unit':6} {'reference':>10} {'ratio':>7}  target"]
+    for m in rows:
+        ref = m.reference
+        if ref is None:
+            lines.append(f"{m.name:34} {m.value:10.3g} {m.unit:6}")
+            continue
+        met = "met" if m.ratio >= ref.target_ratio else "NOT met"
+        lines.append(f"{m.name:34} {m.value:10.3g} {m.unit:6} {ref.value:10.3g} {m.ratio:6.2f}x  "
+                     f">= {ref.target_ratio:g}x: {met}")
+    return "\n".join(lines)
+
+
+def add_profile(sub) -> None:
+    """Register the `profile` subcommand."""
+    from .cli import DEVICES
+
+    p = sub.add_parser("profile", help="measure speed (graphs, prediction, training, evaluation) and peak memory")
+    p.add_argument("--gnn", default="gatedgnn", help="GNN cores: a comma list or all (default gatedgnn)")
+    p.add_argument("--backend", default="pyg", help="backends for prediction and core timings: pyg, dgl or all")
+    p.add_argument("--device", default="cpu", choices=DEVICES)
+    p.add_argument("--only", default="", help="comma list of workload names or name prefixes (default: all), "
+                   "e.g. predict_resnet50,train_step")
+    p.add_argument("--repeat", type=int, default=None, help="timed rounds per workload (default: per workload)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (a subprocess)")
+    p.add_argument("--json", default=None, help="also write the measurements to this JSON file")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run_profile)
+
+
+def run_profile(args) -> int:
+    """Run `bench profile`."""
+    from deepnets1m.atomic import atomic_write
+    from gnn_zoo import BACKENDS, BackendUnavailable, available, require_backend
+
+    from .sweep import choose
+
+    gnns = choose(args.gnn, tuple(sorted(available())), "--gnn")
+    backends = choose(args.backend, BACKENDS, "--backend")
+    for backend in backends:
+        try:
+            require_backend(backend)
+        except BackendUnavailable as err:
+            raise ValueError(f"--backend {args.backend}: {err}") from err
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
+    only = tuple(t.strip() for t in args.only.split(",") if t.strip())
+    names = list(workloads(gnns, backends, torch.device(args.device), Path("."))) + ["peak_memory_resnet50"]
+    unknown = [o for o in only if not any(n.startswith(o) for n in names)]
+    if unknown:
+        raise ValueError(f"--only: no workload starts with {', '.join(unknown)}; workloads: {', '.join(names)}")
+    rows = profile(gnns, backends, args.device, only, args.repeat, memory=not args.no_memory,
+                   progress=not args.no_progress)
+    print(f"ghnbench profile on {args.device} ({torch.get_num_threads()} threads), median round; "
+          f"reference: the GHN-2 code on the 2-core dev machine")
+    print(format_table(rows))
+    if args.json:
+        with atomic_write(Path(args.json), "w") as f:
+            json.dump([{"name": m.name, "value": m.value, "unit": m.unit, "seconds": m.seconds, "items": m.items,
+                        "ratio": m.ratio} for m in rows], f, indent=1)
+        print(f"wrote {args.json}")
+    return 0

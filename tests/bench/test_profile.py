@@ -1,0 +1,45 @@
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.profile import Measurement, Reference, format_table, peak_memory_resnet50, time_rounds, Round
+
+
+def test_profile_prints_the_figures_against_the_reference(tmp_path, capsys):
+    out_json = tmp_path / "profile.json"
+    args = ["profile", "--gnn", "mlp", "--only", "generate,predict_resnet50,core_forward", "--repeat", "2",
+            "--no-memory", "--no-progress", "--json", str(out_json)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "generate" in out and "predict_resnet50[mlp/pyg]" in out and "core_forward[mlp/pyg]" in out
+    assert "train_step" not in out  # --only keeps to the named workloads
+    rows = {r["name"]: r for r in json.loads(out_json.read_text())}
+    assert rows["generate"]["unit"] == "arch/s" and rows["generate"]["value"] > 0
+    assert len(rows["predict_resnet50[mlp/pyg]"]["seconds"]) == 2
+    assert rows["predict_resnet50[mlp/pyg]"]["ratio"] == pytest.approx(280 / rows["predict_resnet50[mlp/pyg]"]["value"])
+
+
+def test_unknown_workload_lists_the_names(capsys):
+    assert main(["profile", "--only", "predikt", "--no-memory"]) == 2
+    err = capsys.readouterr().err
+    assert "no workload starts with predikt" in err and "train_step[gatedgnn]" in err
+
+
+def test_ratio_and_target_for_rates_and_times():
+    rate = Measurement("train_step", [4.0, 8.0, 6.0], 8, "arch/s", Reference(0.94, "arch/s", 2.0, True))
+    assert rate.value == pytest.approx(8 / 6.0) and rate.ratio == pytest.approx(8 / 6.0 / 0.94)
+    time_ = Measurement("predict_resnet50", [0.05, 0.04, 0.06], 1, "ms", Reference(280.0, "ms", 3.0, False))
+    assert time_.value == pytest.approx(50.0) and time_.ratio == pytest.approx(5.6)
+    table = format_table([rate, time_])
+    assert ">= 2x: NOT met" in table and ">= 3x: met" in table
+
+
+def test_time_rounds_warms_up_first():
+    calls = []
+    assert len(time_rounds(Round(lambda: calls.append(1)), repeat=3, warmup=2)) == 3 and len(calls) == 5
+
+
+def test_peak_memory_of_predicting_resnet50_is_measured_in_a_fresh_process():
+    mib = peak_memory_resnet50("mlp")
+    assert 98 < mib < 4096  # at least ResNet-50's own 25.6M float32 parameters
