@@ -78,12 +78,15 @@ def gradient(ctx, GHN, load_data, predictor, meta_loss, train_architectures) -> 
     return {k: p.grad.clone() for k, p in ghn.named_parameters() if p.grad is not None}
 
 
-def test_ddp_gradient_equals_the_single_process_gradient(tmp_path):
+def test_ddp_gradient_equals_the_single_process_gradient(tmp_path, monkeypatch):
     from bench.data import load_data
     from bench.distributed import predictor
     from bench.train import meta_loss, train_architectures
     from gnn_zoo import GHN
 
+    # spawned ranks unpickle ddp_gradient by importing this file as tests.bench.test_distributed
+    # (a namespace package): they get this process's sys.path, so put the checkout's root on it
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
     torch.multiprocessing.spawn(ddp_gradient, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
     single = gradient(Context(), GHN, load_data, predictor, meta_loss, train_architectures)
