@@ -1,4 +1,5 @@
 """Multi-process training on CPU (gloo): 2 ranks take the same steps as 1 process."""
+import json
 import os
 import subprocess
 import sys
@@ -121,3 +122,54 @@ def test_cuda_rank_without_gpus_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "0")
     with pytest.raises(RuntimeError, match="shows 0 GPUs"):
         setup("cuda")
+
+
+RANK_PROBE = """
+import json, sys
+from bench.distributed import all_ok, setup, teardown
+ctx = setup("cpu")
+agreed = all_ok(ctx.rank != 1, ctx)  # rank 1 votes to skip: every rank must skip
+print(json.dumps({"rank": ctx.rank, "world": ctx.world, "local_rank": ctx.local_rank, "main": ctx.main,
+                  "agreed": agreed}))
+teardown(ctx)
+"""
+
+
+def test_two_machines_map_global_and_local_ranks(tmp_path):
+    """Two "machines" with one process each, as torchrun --nnodes 2 starts them: global ranks 0
+    and 1, local rank 0 on both, one gloo group, and a skip vote that reaches every rank."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1",
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        procs.append(subprocess.Popen([sys.executable, "-c", RANK_PROBE], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    seen = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    assert seen == [{"rank": 0, "world": 2, "local_rank": 0, "main": True, "agreed": False},
+                    {"rank": 1, "world": 2, "local_rank": 0, "main": False, "agreed": False}]
+
+
+def test_cuda_device_follows_the_local_rank(monkeypatch):
+    """Rank 11 of 16 (two machines of 8 GPUs) is local rank 3: it must drive cuda:3 with NCCL.
+    The GPU calls are stand-ins here (no GPU); what is checked is the mapping."""
+    import bench.distributed as bd
+
+    calls = {}
+    monkeypatch.setenv("WORLD_SIZE", "16")
+    monkeypatch.setenv("RANK", "11")
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda dev: calls.setdefault("device", dev))
+    monkeypatch.setattr(bd.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(bd.dist, "init_process_group", lambda backend: calls.setdefault("backend", backend))
+    ctx = bd.setup("cuda")
+    assert (ctx.rank, ctx.world, ctx.local_rank, ctx.main) == (11, 16, 3, False)
+    assert ctx.device == torch.device("cuda", 3) == calls["device"] and calls["backend"] == "nccl"
