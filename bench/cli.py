@@ -190,7 +190,7 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
         metrics = result.metrics()
         record = {
             "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split,
-            "dataset": args.dataset, "preset": preset.name, "seed": args.seed, "metrics": metrics,
+            "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
             "archs": result.rows, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
             "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
             "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 
 
@@ -29,6 +31,16 @@ class Preset:
     sgd_lr: float
     amp: bool  # bfloat16 autocast where the device supports it (CUDA; CPUs with native bf16)
     ckpt_every: int
+
+    @property
+    def label(self) -> str:
+        """The name, or name-<8 hex digits of the settings> when a field was overridden: records
+        of such runs get their own file names and leaderboard tables, never overwriting or mixing
+        with the named preset's results."""
+        if PRESETS.get(self.name) == self:
+            return self.name
+        settings = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return f"{self.name}-{hashlib.sha1(settings.encode()).hexdigest()[:8]}"
 
     def training_fields(self) -> dict:
         """The fields a trained GHN depends on (a checkpoint is reused only if they all match)."""

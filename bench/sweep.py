@@ -66,7 +66,7 @@ def plan(gnns, backends, splits, seeds: int, dataset: str, preset: Preset, resul
     for gnn in gnns:
         for backend in backends:
             for seed in range(seeds):
-                cell = {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": preset.name, "seed": seed}
+                cell = {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": preset.label, "seed": seed}
                 todo = tuple(s for s in splits if not recorded(results, {**cell, "split": s}, preset))
                 done += len(splits) - len(todo)
                 if todo:
@@ -222,7 +222,7 @@ def run_sweep(args) -> int:
 
     jobs, done = plan(gnns, backends, splits, args.seeds, args.dataset, preset, results)
     cells = len(gnns) * len(backends) * len(splits) * args.seeds
-    print(f"sweep {args.dataset}/{args.preset}: {cells} cells (gnn x backend x split x seed), {done} already "
+    print(f"sweep {args.dataset}/{preset.label}: {cells} cells (gnn x backend x split x seed), {done} already "
           f"recorded in {results}, {len(jobs)} jobs to run")
     for job in jobs:
         print(f"  {job}")

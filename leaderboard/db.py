@@ -77,17 +77,19 @@ def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> S
 
 def latest_records(db_path: str | os.PathLike, **where: str | None) -> list[dict]:
     """Indexed records matching the non-None `where` columns, one per run (the newest when the
-    same run was recorded in several files)."""
+    same run was recorded in several files). A preset name also matches its overridden variants
+    (`tiny` matches `tiny-3fa2c1d0`), which still form tables of their own."""
     conn = connect(db_path)
     try:
         clauses = [(k, v) for k, v in where.items() if v is not None]
         unknown = [k for k, _ in clauses if k not in COLUMNS]
         if unknown:
             raise ValueError(f"cannot filter on {unknown}; columns: {COLUMNS}")
-        sql = "SELECT record FROM records" + (" WHERE " + " AND ".join(f"{k} = ?" for k, _ in clauses)
-                                              if clauses else "") + " ORDER BY created"
+        tests = [f"({k} = ? OR {k} LIKE ? || '-%')" if k == "preset" else f"{k} = ?" for k, _ in clauses]
+        values = [x for k, v in clauses for x in ((v, v) if k == "preset" else (v,))]
+        sql = "SELECT record FROM records" + (" WHERE " + " AND ".join(tests) if clauses else "") + " ORDER BY created"
         newest: dict[tuple, dict] = {}
-        for (text,) in conn.execute(sql, [v for _, v in clauses]):
+        for (text,) in conn.execute(sql, values):
             record = json.loads(text)
             newest[run_key(record)] = record
     finally:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from bench.cli import main
+from bench.presets import get_preset
 from deepnets1m.cache import GraphCache
 
 
@@ -41,6 +42,11 @@ FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--hidden", "
         "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--max-train-params", "5e5", "--no-progress"]
 
 
+# records of runs with overridden settings carry the preset's label, not its bare name
+LABEL = get_preset("tiny", steps=2, meta_batch=2, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1,
+                   sgd_nets=1, max_train_params=5e5).label
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
@@ -52,7 +58,7 @@ def test_run_trains_evaluates_and_records(home, capsys):
     out = capsys.readouterr().out
     assert "trained GHN (gcn/pyg, 2 steps" in out and "ood-wide: top-1 accuracy" in out
     assert "GHN (predicted, no training)" in out and "random init" in out and "1 SGD steps" in out
-    record_path = home / "results" / "gcn_pyg_ood-wide_digits_tiny_0.json"
+    record_path = home / "results" / f"gcn_pyg_ood-wide_digits_{LABEL}_0.json"
     record = json.loads(record_path.read_text())
     assert record["metrics"]["ghn"]["n"] == 2 and len(record["archs"]) == 2
     assert record["versions"]["torch"] and record["hardware"]["cores"] and record["ghn_params"] > 0
@@ -66,7 +72,7 @@ def test_eval_needs_a_trained_ghn(home, capsys):
     assert "train it first with `bench train --gnn gin" in capsys.readouterr().err
     assert main(["train", "--gnn", "gin", *FAST]) == 0
     assert main(["eval", "--gnn", "gin", "--split", "val", *FAST]) == 0
-    assert (home / "results" / "gin_pyg_val_digits_tiny_0.json").exists()
+    assert (home / "results" / f"gin_pyg_val_digits_{LABEL}_0.json").exists()
 
 
 def test_predict_torchvision_and_user_models(home, tmp_path, capsys):
@@ -115,7 +121,7 @@ def test_run_on_several_splits_writes_one_record_each(home, capsys):
     out = capsys.readouterr().out
     assert out.count("trained GHN") == 1 and "val: top-1" in out and "ood-deep: top-1" in out
     assert sorted(p.name for p in (home / "results").iterdir()) == [
-        "mlp_pyg_ood-deep_digits_tiny_0.json", "mlp_pyg_val_digits_tiny_0.json"]
+        f"mlp_pyg_ood-deep_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_0.json"]
 
 
 def test_split_all_and_bad_split_names(capsys):

@@ -13,6 +13,8 @@ from bench.sweep import plan
 FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
         "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress"]
 REPO = Path(__file__).resolve().parents[2]
+SAME = dict(steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
+LABEL = get_preset("tiny", **SAME).label  # the preset label of FAST's records
 
 
 @pytest.fixture
@@ -29,8 +31,8 @@ def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
     args = ["sweep", "--gnn", "gcn,mlp", "--split", "val,ood-wide", "--launcher", "debug", *FAST]
     assert main(args) == 0
     assert "4 cells (gnn x backend x split x seed), 0 already recorded" in capsys.readouterr().out
-    assert records(home) == ["gcn_pyg_ood-wide_digits_tiny_0.json", "gcn_pyg_val_digits_tiny_0.json",
-                             "mlp_pyg_ood-wide_digits_tiny_0.json", "mlp_pyg_val_digits_tiny_0.json"]
+    assert records(home) == [f"gcn_pyg_ood-wide_digits_{LABEL}_0.json", f"gcn_pyg_val_digits_{LABEL}_0.json",
+                             f"mlp_pyg_ood-wide_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_0.json"]
     # each job trained one GHN for both of its splits
     assert len(list((home / "checkpoints").glob("*.pt"))) == 2
     mtimes = {p: p.stat().st_mtime_ns for p in (home / "results").glob("*.json")}
@@ -40,22 +42,20 @@ def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
     assert "4 already recorded in" in out and "0 jobs to run" in out
     assert {p: p.stat().st_mtime_ns for p in (home / "results").glob("*.json")} == mtimes
 
-    (home / "results" / "mlp_pyg_val_digits_tiny_0.json").write_text('{"schema": "ghnbench-rec')  # corrupt
+    (home / "results" / f"mlp_pyg_val_digits_{LABEL}_0.json").write_text('{"schema": "ghnbench-rec')  # corrupt
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "3 already recorded" in out and "1 jobs to run" in out and "mlp/pyg seed 0 on val\n" in out
-    assert json.loads((home / "results" / "mlp_pyg_val_digits_tiny_0.json").read_text())["metrics"]["ghn"]["n"] == 2
-    untouched = [p for p in mtimes if p.name != "mlp_pyg_val_digits_tiny_0.json"]
+    assert json.loads((home / "results" / f"mlp_pyg_val_digits_{LABEL}_0.json").read_text())["metrics"]["ghn"]["n"] == 2
+    untouched = [p for p in mtimes if p.name != f"mlp_pyg_val_digits_{LABEL}_0.json"]
     assert all(p.stat().st_mtime_ns == mtimes[p] for p in untouched)
 
 
 def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
     assert main(["sweep", "--gnn", "mlp", "--split", "val", "--launcher", "debug", *FAST]) == 0
-    same = get_preset("tiny", steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40,
-                      sgd_steps=1, sgd_nets=1)
+    same = get_preset("tiny", **SAME)
     assert plan(["mlp"], ["pyg"], ["val"], 1, "digits", same, home / "results") == ([], 1)
-    longer = get_preset("tiny", steps=3, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40,
-                        sgd_steps=1, sgd_nets=1)
+    longer = get_preset("tiny", **{**SAME, "steps": 3})
     jobs, done = plan(["mlp"], ["pyg"], ["val"], 2, "digits", longer, home / "results")
     assert done == 0 and [(j.gnn, j.seed, j.splits) for j in jobs] == [("mlp", 0, ("val",)), ("mlp", 1, ("val",))]
 
@@ -65,7 +65,7 @@ def test_local_sweep_runs_each_job_as_a_process(home, importable, capsys):
             "--logs", str(home / "logs"), *FAST]
     assert main(args) == 0
     assert "2 of 2 jobs finished" in capsys.readouterr().out
-    assert records(home) == ["mlp_pyg_val_digits_tiny_0.json", "mlp_pyg_val_digits_tiny_1.json"]
+    assert records(home) == [f"mlp_pyg_val_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_1.json"]
     logs = " ".join(p.read_text() for p in (home / "logs").glob("*_log.out"))
     assert "trained GHN (mlp/pyg, 2 steps" in logs  # printed by the job processes, not by this one
 

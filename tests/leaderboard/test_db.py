@@ -66,3 +66,11 @@ def test_filters_and_corrupt_database(tmp_path, write):
     with pytest.raises(ValueError, match="rebuilds it from the record files"):
         sync(bad, [tmp_path / "results"])
     assert json.loads(sqlite3.connect(db).execute("SELECT record FROM records LIMIT 1").fetchone()[0])["schema"]
+
+
+def test_a_preset_filter_matches_its_overridden_variants(tmp_path, write):
+    for preset in ("tiny", "tiny-3fa2c1d0", "tinyx", "small"):
+        write(preset=preset)
+    db = tmp_path / "index.sqlite"
+    sync(db, [tmp_path / "results"])
+    assert sorted(r["preset"] for r in latest_records(db, preset="tiny")) == ["tiny", "tiny-3fa2c1d0"]

@@ -1,0 +1,19 @@
+import pytest
+
+from bench.presets import PRESETS, get_preset
+
+
+def test_label_is_the_name_unless_a_setting_was_overridden():
+    assert get_preset("tiny").label == "tiny"
+    assert get_preset("tiny", steps=PRESETS["tiny"].steps).label == "tiny"  # the same value is no override
+    shorter, longer = get_preset("tiny", steps=10).label, get_preset("tiny", steps=20).label
+    assert shorter.startswith("tiny-") and len(shorter) == len("tiny-") + 8 and shorter != longer
+    assert get_preset("tiny", steps=10).label == shorter  # a pure function of the settings
+    assert get_preset("tiny", eval_nets=3).label != "tiny"  # evaluation settings count too
+
+
+def test_unknown_preset_and_fields_are_refused():
+    with pytest.raises(ValueError, match="unknown preset 'huge'; available: tiny, small, paper"):
+        get_preset("huge")
+    with pytest.raises(ValueError, match="unknown preset fields"):
+        get_preset("tiny", colour="red")
