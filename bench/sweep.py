@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import submitit
 
@@ -123,7 +124,8 @@ def make_executor(launcher: str, folder: Path, res: Resources) -> submitit.Execu
     return ex
 
 
-def submit(ex: submitit.Executor, launcher: str, jobs: list[Job], common: list[str], parallel: int):
+def submit(ex: submitit.Executor, launcher: str, jobs: list[Job], common: list[str],
+           parallel: int) -> Iterator[tuple[Job, submitit.Job]]:
     """Submit every job; yields (job, submitit job) as each one finishes (local, debug) or at once
     after submission (slurm: one job array, whose results are not waited for here)."""
     if launcher == "slurm":
