@@ -17,10 +17,6 @@ from .sweep import add_sweep
 DEVICES = ("cpu", "cuda")
 # raised inside torch_geometric's own imports, not by anything a user can change
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
-# preset fields that run/train/eval/predict accept as --flags
-PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
-                ("lr", float), ("max_train_params", float), ("eval_nets", int), ("eval_images", int),
-                ("sgd_steps", int), ("sgd_nets", int), ("amp", "on|off"))
 
 
 def on_off(text: str) -> bool:
@@ -30,6 +26,12 @@ def on_off(text: str) -> bool:
     if text.lower() in ("off", "false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected on or off, not {text!r}")
+
+
+# preset fields that run/train/eval/predict/sweep accept as --flags, with their value types
+PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
+                ("lr", float), ("max_train_params", float), ("eval_nets", int), ("eval_images", int),
+                ("sgd_steps", int), ("sgd_nets", int), ("amp", on_off))
 
 
 def add_generate(sub: argparse._SubParsersAction) -> None:
@@ -70,14 +72,49 @@ def run_generate(args: argparse.Namespace) -> int:
 EVAL_SPLITS = tuple(s for s in SPLIT_NAMES if s != "train")
 
 
+def choose(text: str, choices: tuple[str, ...], unknown: str) -> tuple[str, ...]:
+    """`all` or a comma-separated subset of `choices` (repeats dropped); a ValueError starting
+    with `unknown` names the values that are not among them."""
+    names = choices if text == "all" else tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [n for n in names if n not in choices]
+    if bad or not names:
+        raise ValueError(f"{unknown} {', '.join(bad) or repr(text)}; choose from {', '.join(choices)} "
+                         f"(comma-separated) or all")
+    return names
+
+
 def parse_splits(text: str) -> tuple[str, ...]:
     """`--split` value: one split, a comma-separated list, or `all` (every evaluation split)."""
-    names = EVAL_SPLITS if text == "all" else tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
-    bad = [n for n in names if n not in EVAL_SPLITS]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(f"unknown split {', '.join(bad) or repr(text)}; choose from "
-                                         f"{', '.join(EVAL_SPLITS)} (comma-separated) or all")
-    return names
+    try:
+        return choose(text, EVAL_SPLITS, "unknown split")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def usable_backends(text: str) -> tuple[str, ...]:
+    """`--backend` value of sweep/profile (a comma list or all), each backend's library importable here."""
+    from gnn_zoo import BACKENDS, BackendUnavailable, require_backend
+
+    backends = choose(text, BACKENDS, "--backend: unknown value")
+    for backend in backends:
+        try:
+            require_backend(backend)
+        except BackendUnavailable as err:
+            raise ValueError(f"--backend {text}: {err}; or leave {backend} out of --backend") from err
+    return backends
+
+
+def check_device(device: str) -> None:
+    """A clear error for --device cuda where torch sees no GPU."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
+
+
+def preset_overrides(args: argparse.Namespace) -> dict:
+    """The preset fields given as --flags (None where not given)."""
+    return {field: getattr(args, field) for field, _ in PRESET_FLAGS}
 
 
 def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
@@ -107,8 +144,8 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     for field, kind in PRESET_FLAGS:
         flag = field.replace("_", "-")
-        if kind == "on|off":
-            p.add_argument(f"--{flag}", type=on_off, default=None, metavar="on|off",
+        if kind is on_off:
+            p.add_argument(f"--{flag}", type=kind, default=None, metavar="on|off",
                            help=f"override the preset's {field} (bfloat16 autocast where the device supports it)")
         else:
             p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
@@ -116,16 +153,12 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
 
 def setup(args: argparse.Namespace):
     """Data, preset and training spec of a run/train/eval/predict command."""
-    import torch
-
     from .data import load_data
     from .presets import get_preset
     from .train import TrainSpec
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
-    overrides = {field: getattr(args, field) for field, _ in PRESET_FLAGS}
-    preset = get_preset(args.preset, **overrides)
+    check_device(args.device)
+    preset = get_preset(args.preset, **preset_overrides(args))
     data = load_data(args.dataset, args.data_dir)
     return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
 

@@ -22,7 +22,9 @@ from typing import Callable
 
 import torch
 
-GNNS = ("gatedgnn", "gcn", "gat", "gin", "transformer", "mlp")
+from gnn_zoo import available
+
+GNNS = tuple(available())  # every registered core, in registry order
 
 
 def installed_backends() -> list[str]:
@@ -348,19 +350,13 @@ def add_profile(sub) -> None:
 def run_profile(args) -> int:
     """Run `bench profile`."""
     from deepnets1m.atomic import atomic_write
-    from gnn_zoo import BACKENDS, BackendUnavailable, available, require_backend
+    from gnn_zoo import available
 
-    from .sweep import choose
+    from .cli import check_device, choose, usable_backends
 
-    gnns = choose(args.gnn, tuple(sorted(available())), "--gnn")
-    backends = choose(args.backend, BACKENDS, "--backend")
-    for backend in backends:
-        try:
-            require_backend(backend)
-        except BackendUnavailable as err:
-            raise ValueError(f"--backend {args.backend}: {err}") from err
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
+    gnns = choose(args.gnn, tuple(sorted(available())), "--gnn: unknown value")
+    backends = usable_backends(args.backend)
+    check_device(args.device)
     only = tuple(t.strip() for t in args.only.split(",") if t.strip())
     names = list(workloads(gnns, backends, torch.device(args.device), Path("."))) + ["peak_memory_resnet50"]
     unknown = [o for o in only if not any(n.startswith(o) for n in names)]

@@ -42,16 +42,6 @@ class Job:
         return f"{self.gnn}/{self.backend} seed {self.seed} on {','.join(self.splits)}"
 
 
-def choose(text: str, choices: tuple[str, ...], flag: str) -> tuple[str, ...]:
-    """`all` or a comma-separated subset of `choices`, with an error naming the unknown ones."""
-    names = choices if text == "all" else tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
-    bad = [n for n in names if n not in choices]
-    if bad or not names:
-        raise ValueError(f"{flag}: unknown value {', '.join(bad) or repr(text)}; choose from "
-                         f"{', '.join(choices)} (comma-separated) or all")
-    return names
-
-
 def recorded(results: Path, cell: dict, preset: Preset) -> bool:
     """Whether `results` holds a valid record of `cell` made with exactly these preset settings."""
     try:
@@ -192,24 +182,20 @@ def add_sweep(sub) -> None:
 
 def run_sweep(args) -> int:
     """Run `bench sweep`."""
-    from gnn_zoo import BACKENDS, BackendUnavailable, available, require_backend
+    from gnn_zoo import available
     from tqdm import tqdm
 
-    from .cli import PRESET_FLAGS
+    from .cli import choose, preset_overrides, usable_backends
     from .paths import checkpoint_root, home, results_root
     from .presets import get_preset
 
-    gnns = choose(args.gnn, tuple(sorted(available())), "--gnn")
-    backends = choose(args.backend, BACKENDS, "--backend")
+    gnns = choose(args.gnn, tuple(sorted(available())), "--gnn: unknown value")
+    backends = usable_backends(args.backend)
     splits = args.split
     if args.seeds < 1:
         raise ValueError(f"--seeds {args.seeds}: need at least one seed")
-    for backend in backends:
-        try:
-            require_backend(backend)
-        except BackendUnavailable as err:
-            raise ValueError(f"--backend {args.backend}: {err}; or leave {backend} out of --backend") from err
-    preset = get_preset(args.preset, **{f: getattr(args, f) for f, _ in PRESET_FLAGS})
+    overrides = preset_overrides(args)
+    preset = get_preset(args.preset, **overrides)
     results = Path(args.results or results_root()).resolve()
     checkpoints = Path(args.checkpoints or checkpoint_root()).resolve()
     common = ["--dataset", args.dataset, "--preset", args.preset, "--device", args.device,
@@ -218,9 +204,9 @@ def run_sweep(args) -> int:
         common += ["--data-dir", str(Path(args.data_dir).resolve())]
     if args.nproc > 1:
         common += ["--nproc", str(args.nproc)]
-    for field, _ in PRESET_FLAGS:
-        if getattr(args, field) is not None:
-            common += [f"--{field.replace('_', '-')}", str(getattr(args, field))]
+    for field, value in overrides.items():
+        if value is not None:
+            common += [f"--{field.replace('_', '-')}", str(value)]
 
     jobs, done = plan(gnns, backends, splits, args.seeds, args.dataset, preset, results)
     cells = len(gnns) * len(backends) * len(splits) * args.seeds
@@ -244,7 +230,7 @@ def run_sweep(args) -> int:
               f"did not finish; then `bench leaderboard`")
         if not args.wait:
             return 0
-        finished = ((job, sjob) for job, sjob in submitted)
+        finished = submitted
     else:
         finished = submit(ex, args.launcher, jobs, common, args.parallel)
     failed = []

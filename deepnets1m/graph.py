@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -133,9 +133,9 @@ class GraphBatch:
         device = torch.device(device)
         if self.edge_index.device == device:
             return self
-        moved = {k: getattr(self, k).to(device) for k in ("node_types", "edge_index", "virtual_index",
-                                                         "virtual_dist", "level", "batch", "ptr")}
-        return GraphBatch(**moved, graphs=self.graphs, max_hops=self.max_hops)
+        tensors = {f.name: getattr(self, f.name) for f in fields(self)
+                   if isinstance(getattr(self, f.name), torch.Tensor)}
+        return replace(self, **{k: t.to(device) for k, t in tensors.items()}, cache={})
 
     @property
     def num_graphs(self) -> int:

@@ -7,9 +7,11 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.records import RECORD_KEYS
+
 from .records import RecordError, Skipped, read_record, record_files, run_key
 
-COLUMNS = ("gnn", "backend", "split", "dataset", "preset", "seed")
+COLUMNS = RECORD_KEYS  # the indexed columns a query can filter on
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS records (
     path TEXT PRIMARY KEY,

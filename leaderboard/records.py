@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.records import RECORD_KEYS, RecordError, read_record, validate
 
-__all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "Loaded", "record_files", "load_records"]
+__all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "record_files"]
 
 
 def run_key(record: dict) -> tuple:
@@ -26,14 +26,6 @@ class Skipped:
         return f"skipped {self.path}: {self.reason}"
 
 
-@dataclass
-class Loaded:
-    """Valid records and the files skipped on the way."""
-
-    records: list[dict] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-
-
 def record_files(dirs: list[str | os.PathLike]) -> list[Path]:
     """Every *.json record under `dirs` (recursively; hidden temp files of atomic writes excluded)."""
     files: list[Path] = []
@@ -44,14 +36,3 @@ def record_files(dirs: list[str | os.PathLike]) -> list[Path]:
                                     f"$GHNBENCH_HOME/results unless given --results")
         files += sorted(p for p in d.rglob("*.json") if not p.name.startswith("."))
     return files
-
-
-def load_records(dirs: list[str | os.PathLike]) -> Loaded:
-    """Read and validate all records under `dirs`; bad files are listed in `.skipped`, never raised."""
-    out = Loaded()
-    for path in record_files(dirs):
-        try:
-            out.records.append(read_record(path))
-        except RecordError as err:
-            out.skipped.append(Skipped(path, str(err)))
-    return out

@@ -70,10 +70,10 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
         done.files.append(path)
     if with_plots:
         for d, p, g, _ in sections:
-            stem = out / f"{d}_{p}"
-            done.files.append(plots.heatmap(g, title(d, p).split(":")[0], Path(f"{stem}_heatmap.png")))
-            done.files.append(plots.bars(g, title(d, p).split(":")[0], Path(f"{stem}_bars.png")))
-            scatter = plots.id_vs_ood(g, title(d, p).split(":")[0], Path(f"{stem}_id_vs_ood.png"))
+            stem, heading = out / f"{d}_{p}", title(d, p).split(":")[0]
+            done.files.append(plots.heatmap(g, heading, Path(f"{stem}_heatmap.png")))
+            done.files.append(plots.bars(g, heading, Path(f"{stem}_bars.png")))
+            scatter = plots.id_vs_ood(g, heading, Path(f"{stem}_id_vs_ood.png"))
             if scatter:
                 done.files.append(scatter)
     return done

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from leaderboard.records import RecordError, load_records, read_record, record_files
+from leaderboard.db import latest_records, sync
+from leaderboard.records import RecordError, read_record, record_files
 
 
 def test_valid_record_reads_back(write):
@@ -40,10 +41,10 @@ def test_load_skips_corrupt_files_and_keeps_the_rest(tmp_path, write):
     write(gnn="gat")
     (tmp_path / "results" / "truncated.json").write_text('{"schema": "ghnbench-record-1", "gn')
     (tmp_path / "results" / ".x.json.123.tmp").write_text("partial")  # an atomic write in flight
-    loaded = load_records([tmp_path / "results"])
-    assert sorted(r["gnn"] for r in loaded.records) == ["gat", "gcn"]
-    assert [s.path.name for s in loaded.skipped] == ["truncated.json"]
-    assert "not valid JSON" in str(loaded.skipped[0])
+    report = sync(tmp_path / "index.sqlite", [tmp_path / "results"])
+    assert sorted(r["gnn"] for r in latest_records(tmp_path / "index.sqlite")) == ["gat", "gcn"]
+    assert [s.path.name for s in report.skipped] == ["truncated.json"]
+    assert "not valid JSON" in str(report.skipped[0])
 
 
 def test_missing_results_folder_says_where_records_go(tmp_path):
