@@ -226,8 +226,9 @@ def run_sweep(args) -> int:
         submitted = list(submit(ex, "slurm", jobs, common, args.parallel))
         array = submitted[0][1].job_id.split("_")[0]
         print(f"submitted Slurm job array {array} ({len(submitted)} jobs, at most {args.parallel} at once); "
-              f"logs in {folder}; follow with `squeue -j {array}`; repeat this command to resubmit whatever "
-              f"did not finish; then `bench leaderboard`")
+              f"logs in {folder}; follow with `squeue -j {array}`; once the array is done, repeat this "
+              f"command to rerun whatever failed (repeating it earlier would submit running jobs twice), "
+              f"then `bench leaderboard`")
         if not args.wait:
             return 0
         finished = submitted
