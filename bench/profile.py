@@ -141,32 +141,92 @@ def core_forward_round(core: str, backend: str, device: torch.device) -> Round:
     return Round(synced(run, device), len(graphs))
 
 
-def train_step_round(core: str, device: torch.device, amp: bool = False, meta_batch: int = 8,
-                     max_params: float = 1e6) -> Round:
-    """One GHN-2-size training step (hidden 32) through the training code itself (bench.train's
-    meta_loss, mixed precision as `--amp`): `meta_batch` train architectures (<= `max_params`
-    parameters) predicted and run on 64 images 3x32x32 with a CIFAR-10 head, one Adam step.
-    Round r uses the architectures of training step r % 4, so rounds repeat the same work."""
+def training_setup(core: str, device: torch.device, meta_batch: int, max_params: float):
+    """A GHN-2-size GHN (hidden 32) and its Adam, CIFAR-10-shaped data, one image batch, and an
+    endless cycle over the architectures of training steps 0-3 (`meta_batch` each)."""
     from bench.data import ImageData
-    from bench.train import meta_loss, mixed_precision, train_architectures
+    from bench.train import train_architectures
     from gnn_zoo import GHN
 
     ghn = GHN(core, hidden=32, num_classes=10).to(device)
     opt = torch.optim.Adam(ghn.parameters(), lr=1e-3)
     shape = ImageData("cifar10-shaped", num_classes=10, in_channels=3, image_size=32)
     x, y = torch.randn(64, 3, 32, 32, device=device), torch.randint(0, 10, (64,), device=device)
-    archs = [train_architectures(0, step, meta_batch, max_params) for step in range(4)]
-    rounds = itertools.cycle(archs)
+    archs = itertools.cycle([train_architectures(0, step, meta_batch, max_params) for step in range(4)])
+    return ghn, opt, shape, x, y, archs
+
+
+def train_step_round(core: str, device: torch.device, amp: bool = False, meta_batch: int = 8,
+                     max_params: float = 1e6) -> Round:
+    """One GHN-2-size training step through the training code itself (bench.train's
+    meta_loss, mixed precision as `--amp`): `meta_batch` train architectures (<= `max_params`
+    parameters) predicted and run on 64 images 3x32x32 with a CIFAR-10 head, one Adam step.
+    Round r uses the architectures of training step r % 4, so rounds repeat the same work."""
+    from bench.train import meta_loss, mixed_precision
+
+    ghn, opt, shape, x, y, archs = training_setup(core, device, meta_batch, max_params)
 
     def step():
         with mixed_precision(amp, device):
-            loss = meta_loss(ghn, ghn.predict, next(rounds), x, y, shape)
+            loss = meta_loss(ghn, ghn.predict, next(archs), x, y, shape)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(ghn.parameters(), 5.0)
         opt.step()
 
     return Round(synced(step, device), meta_batch)
+
+
+PHASES = ("build nets + graphs", "GHN forward", "nets forward", "nets backward", "GHN backward", "optimizer")
+
+
+def train_step_phases(core: str, device: torch.device, amp: bool = True, repeat: int = 4, meta_batch: int = 8,
+                      max_params: float = 1e6) -> dict[str, float]:
+    """Median seconds of each phase of train_step_round's step (after one warm-up round): the
+    backward pass is split at the predicted parameters, the nets' part ending there and the
+    GHN's starting there (the same gradients as one backward call)."""
+    from bench.train import build_meta_batch, mixed_precision, nets_loss
+
+    ghn, opt, shape, x, y, archs = training_setup(core, device, meta_batch, max_params)
+    times: dict[str, list[float]] = {p: [] for p in PHASES}
+    for r in range(repeat + 1):
+        specs, marks = next(archs), [time.perf_counter()]
+
+        def mark():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            marks.append(time.perf_counter())
+
+        with mixed_precision(amp, device):
+            graphs, nets = build_meta_batch(specs, shape, device)
+            mark()
+            preds = ghn.predict(ghn.batch(graphs))
+            mark()
+            loss = nets_loss(nets, preds, specs, x, y, shape)
+            mark()
+        predicted = [t for p in preds for t in p.values() if t.requires_grad]
+        grads = torch.autograd.grad(loss, predicted, allow_unused=True)
+        mark()
+        opt.zero_grad(set_to_none=True)
+        used = [(t, g) for t, g in zip(predicted, grads) if g is not None]
+        torch.autograd.backward([t for t, _ in used], [g for _, g in used])
+        mark()
+        torch.nn.utils.clip_grad_norm_(ghn.parameters(), 5.0)
+        opt.step()
+        mark()
+        if r:  # round 0 warms up
+            for phase, t0, t1 in zip(PHASES, marks, marks[1:]):
+                times[phase].append(t1 - t0)
+    return {p: statistics.median(v) for p, v in times.items()}
+
+
+def format_phases(core: str, phases: dict[str, float], meta_batch: int = 8) -> str:
+    """A training step's phases as a text table: seconds and share of the step."""
+    total = sum(phases.values())
+    lines = [f"training step phases [{core}], {meta_batch} archs (median of each phase):"]
+    lines += [f"  {p:22} {s:8.3f} s {100 * s / total:5.1f}%" for p, s in phases.items()]
+    lines.append(f"  {'step':22} {total:8.3f} s = {meta_batch / total:.2f} arch/s")
+    return "\n".join(lines)
 
 
 def eval_round(core: str, device: torch.device, nets: int = 4) -> Round:
@@ -332,7 +392,7 @@ def format_table(rows: list[Measurement]) -> str:
 
 def add_profile(sub) -> None:
     """Register the `profile` subcommand."""
-    from .cli import DEVICES
+    from .cli import DEVICES, on_off
 
     p = sub.add_parser("profile", help="measure speed (graphs, prediction, training, evaluation) and peak memory")
     p.add_argument("--gnn", default="gatedgnn", help="GNN cores: a comma list or all (default gatedgnn)")
@@ -342,6 +402,10 @@ def add_profile(sub) -> None:
                    "e.g. predict_resnet50,train_step")
     p.add_argument("--repeat", type=int, default=None, help="timed rounds per workload (default: per workload)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (a subprocess)")
+    p.add_argument("--phases", action="store_true",
+                   help="instead of the workloads, time the phases of a training step (where its time goes)")
+    p.add_argument("--amp", type=on_off, default=True, metavar="on|off",
+                   help="bfloat16 autocast for --phases where the device supports it (default on)")
     p.add_argument("--json", default=None, help="also write the measurements to this JSON file")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run_profile)
@@ -362,6 +426,8 @@ def run_profile(args) -> int:
     unknown = [o for o in only if not any(n.startswith(o) for n in names)]
     if unknown:
         raise ValueError(f"--only: no workload starts with {', '.join(unknown)}; workloads: {', '.join(names)}")
+    if args.phases:
+        return run_phases(args, gnns)
     rows = profile(gnns, backends, args.device, only, args.repeat, memory=not args.no_memory,
                    progress=not args.no_progress)
     print(f"ghnbench profile on {args.device} ({torch.get_num_threads()} threads), median round; "
@@ -371,5 +437,20 @@ def run_profile(args) -> int:
         with atomic_write(Path(args.json), "w") as f:
             json.dump([{"name": m.name, "value": m.value, "unit": m.unit, "seconds": m.seconds, "items": m.items,
                         "ratio": m.ratio} for m in rows], f, indent=1)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_phases(args, gnns: tuple[str, ...]) -> int:
+    """`bench profile --phases`: one phase table per core."""
+    from deepnets1m.atomic import atomic_write
+
+    out = {}
+    for gnn in gnns:
+        out[gnn] = train_step_phases(gnn, torch.device(args.device), args.amp, args.repeat or 4)
+        print(format_phases(gnn, out[gnn]))
+    if args.json:
+        with atomic_write(Path(args.json), "w") as f:
+            json.dump({"phases": out, "amp": args.amp, "device": args.device}, f, indent=1)
         print(f"wrote {args.json}")
     return 0

@@ -179,11 +179,22 @@ def mixed_precision(amp: bool, device: torch.device):
 
 def meta_loss(ghn: GHN, predict, specs: list, x: torch.Tensor, y: torch.Tensor, data: ImageData) -> torch.Tensor:
     """Mean cross-entropy of the `specs` networks on (x, y), with the parameters `predict`
-    (ghn.predict, or its DDP wrapper) gives them: the quantity a meta-training step minimises.
-    Images go in channels-last, the layout oneDNN/cuDNN convolutions (and their backward) run fastest in."""
+    (ghn.predict, or its DDP wrapper) gives them: the quantity a meta-training step minimises."""
+    graphs, nets = build_meta_batch(specs, data, x.device)
+    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data)
+
+
+def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tuple[list, list]:
+    """The graphs and the (uninitialised) nets of `specs` for `data`."""
     graphs = [spec_graph(s, data.num_classes, data.in_channels, input_size(s, data.image_size)) for s in specs]
-    nets = [make_net(s, data.num_classes, data.in_channels, data.image_size, x.device, init=False) for s in specs]
-    preds = predict(ghn.batch(graphs))
+    nets = [make_net(s, data.num_classes, data.in_channels, data.image_size, device, init=False) for s in specs]
+    return graphs, nets
+
+
+def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: torch.Tensor,
+              data: ImageData) -> torch.Tensor:
+    """Mean cross-entropy of `nets` run with the predicted parameters `preds` on (x, y). Images go
+    in channels-last, the layout oneDNN/cuDNN convolutions (and their backward) run fastest in."""
     losses = []
     for net, params, s in zip(nets, preds, specs):
         images = fit_input(x, input_size(s, data.image_size)).contiguous(memory_format=torch.channels_last)

@@ -3,7 +3,10 @@ import json
 import pytest
 
 from bench.cli import main
-from bench.profile import Measurement, Reference, format_table, peak_memory_resnet50, time_rounds, Round
+import torch
+
+from bench.profile import (PHASES, Measurement, Reference, Round, format_phases, format_table, peak_memory_resnet50,
+                           time_rounds, train_step_phases)
 
 
 def test_profile_prints_the_figures_against_the_reference(tmp_path, capsys):
@@ -43,3 +46,20 @@ def test_time_rounds_warms_up_first():
 def test_peak_memory_of_predicting_resnet50_is_measured_in_a_fresh_process():
     mib = peak_memory_resnet50("mlp")
     assert 98 < mib < 4096  # at least ResNet-50's own 25.6M float32 parameters
+
+
+def test_training_step_phases_cover_the_step():
+    phases = train_step_phases("mlp", torch.device("cpu"), amp=False, repeat=2, meta_batch=2, max_params=5e4)
+    assert tuple(phases) == PHASES
+    assert all(phases[p] > 0 for p in PHASES)
+    table = format_phases("mlp", phases, meta_batch=2)
+    assert f"{2 / sum(phases.values()):.2f} arch/s" in table and "nets backward" in table
+
+
+@pytest.mark.slow
+def test_profile_phases_cli_writes_json(tmp_path, capsys):
+    out_json = tmp_path / "phases.json"
+    assert main(["profile", "--phases", "--gnn", "mlp", "--amp", "off", "--repeat", "1", "--json", str(out_json)]) == 0
+    assert "training step phases [mlp]" in capsys.readouterr().out
+    saved = json.loads(out_json.read_text())
+    assert saved["amp"] is False and set(saved["phases"]["mlp"]) == set(PHASES)
