@@ -427,6 +427,8 @@ def run_profile(args) -> int:
     if unknown:
         raise ValueError(f"--only: no workload starts with {', '.join(unknown)}; workloads: {', '.join(names)}")
     if args.phases:
+        if only:
+            raise ValueError("--phases times the phases of a training step instead of the workloads; drop --only")
         return run_phases(args, gnns)
     rows = profile(gnns, backends, args.device, only, args.repeat, memory=not args.no_memory,
                    progress=not args.no_progress)

@@ -29,6 +29,11 @@ def test_unknown_workload_lists_the_names(capsys):
     assert "no workload starts with predikt" in err and "train_step[gatedgnn]" in err
 
 
+def test_phases_refuse_a_workload_list(capsys):
+    assert main(["profile", "--phases", "--only", "generate"]) == 2
+    assert "drop --only" in capsys.readouterr().err
+
+
 def test_ratio_and_target_for_rates_and_times():
     rate = Measurement("train_step", [4.0, 8.0, 6.0], 8, "arch/s", Reference(0.94, "arch/s", 2.0, True))
     assert rate.value == pytest.approx(8 / 6.0) and rate.ratio == pytest.approx(8 / 6.0 / 0.94)
