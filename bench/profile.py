@@ -189,14 +189,17 @@ def train_step_phases(core: str, device: torch.device, amp: bool = True, repeat:
 
     ghn, opt, shape, x, y, archs = training_setup(core, device, meta_batch, max_params)
     times: dict[str, list[float]] = {p: [] for p in PHASES}
+    marks: list[float] = []
+
+    def mark():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        marks.append(time.perf_counter())
+
     for r in range(repeat + 1):
-        specs, marks = next(archs), [time.perf_counter()]
-
-        def mark():
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            marks.append(time.perf_counter())
-
+        specs = next(archs)
+        marks.clear()
+        mark()
         with mixed_precision(amp, device):
             graphs, nets = build_meta_batch(specs, shape, device)
             mark()
