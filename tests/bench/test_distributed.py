@@ -135,14 +135,18 @@ teardown(ctx)
 """
 
 
-def test_two_machines_map_global_and_local_ranks(tmp_path):
-    """Two "machines" with one process each, as torchrun --nnodes 2 starts them: global ranks 0
-    and 1, local rank 0 on both, one gloo group, and a skip vote that reaches every rank."""
+def free_port() -> int:
+    """A TCP port that was free a moment ago."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def start_ranks(port: int) -> list[tuple[int, str, str]]:
+    """(returncode, stdout, stderr) of RANK_PROBE run as ranks 0 and 1 of two one-GPU "machines"
+    meeting at 127.0.0.1:port; ranks still running after 60 s are killed (returncode < 0)."""
     procs = []
     for rank in range(2):
         env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1",
@@ -150,9 +154,29 @@ def test_two_machines_map_global_and_local_ranks(tmp_path):
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         procs.append(subprocess.Popen([sys.executable, "-c", RANK_PROBE], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
-    outs = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
-    seen = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    results = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        results.append((p.returncode, out, err))
+    return results
+
+
+def test_two_machines_map_global_and_local_ranks():
+    """Two "machines" with one process each, as torchrun --nnodes 2 starts them: global ranks 0
+    and 1, local rank 0 on both, one gloo group, and a skip vote that reaches every rank.
+    The port is only known to be free before the ranks start (another process, even rank 1's
+    own connection attempts, may take it before rank 0 listens), so a failed meeting is retried
+    on a fresh port, twice at most; the last failure shows both ranks' stderr."""
+    for _ in range(3):
+        results = start_ranks(free_port())
+        if all(rc == 0 for rc, _, _ in results):
+            break
+    assert all(rc == 0 for rc, _, _ in results), [err[-2000:] for _, _, err in results]
+    seen = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in results]
     assert seen == [{"rank": 0, "world": 2, "local_rank": 0, "main": True, "agreed": False},
                     {"rank": 1, "world": 2, "local_rank": 0, "main": False, "agreed": False}]
 
