@@ -416,7 +416,6 @@ def add_profile(sub) -> None:
 
 def run_profile(args) -> int:
     """Run `bench profile`."""
-    from deepnets1m.atomic import atomic_write
     from gnn_zoo import available
 
     from .cli import check_device, choose, usable_backends
@@ -439,23 +438,26 @@ def run_profile(args) -> int:
           f"reference: the GHN-2 code on the 2-core dev machine")
     print(format_table(rows))
     if args.json:
-        with atomic_write(Path(args.json), "w") as f:
-            json.dump([{"name": m.name, "value": m.value, "unit": m.unit, "seconds": m.seconds, "items": m.items,
-                        "ratio": m.ratio} for m in rows], f, indent=1)
-        print(f"wrote {args.json}")
+        save_json(args.json, [{"name": m.name, "value": m.value, "unit": m.unit, "seconds": m.seconds,
+                               "items": m.items, "ratio": m.ratio} for m in rows])
     return 0
 
 
 def run_phases(args, gnns: tuple[str, ...]) -> int:
     """`bench profile --phases`: one phase table per core."""
-    from deepnets1m.atomic import atomic_write
-
     out = {}
     for gnn in gnns:
         out[gnn] = train_step_phases(gnn, torch.device(args.device), args.amp, args.repeat or 4)
         print(format_phases(gnn, out[gnn]))
     if args.json:
-        with atomic_write(Path(args.json), "w") as f:
-            json.dump({"phases": out, "amp": args.amp, "device": args.device}, f, indent=1)
-        print(f"wrote {args.json}")
+        save_json(args.json, {"phases": out, "amp": args.amp, "device": args.device})
     return 0
+
+
+def save_json(path: str, value) -> None:
+    """`--json`: write `value` to `path` atomically and say so."""
+    from deepnets1m.atomic import atomic_write
+
+    with atomic_write(Path(path), "w") as f:
+        json.dump(value, f, indent=1)
+    print(f"wrote {path}")

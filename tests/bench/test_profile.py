@@ -1,10 +1,9 @@
 import json
 
 import pytest
-
-from bench.cli import main
 import torch
 
+from bench.cli import main
 from bench.profile import (PHASES, Measurement, Reference, Round, format_phases, format_table, peak_memory_resnet50,
                            time_rounds, train_step_phases)
 
