@@ -88,9 +88,29 @@ def git_commit() -> str | None:
         return None
 
 
+# the CPU features that change a result's float rounding or speed (vector width, native bf16)
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "asimd", "sve")
+
+
+def cpu_info() -> dict:
+    """The CPU's model name and which of CPU_FLAGS it has (from /proc/cpuinfo on Linux)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            model = value.strip()
+        elif key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return {"cpu": model, "cpu_flags": [f for f in CPU_FLAGS if f in flags]}
+
+
 def hardware(device: str) -> dict:
-    """CPU, core count and, on CUDA, the GPU name."""
-    info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "device": device}
+    """CPU (model and flags), core count and, on CUDA, the GPU name."""
+    info = {**cpu_info(), "cores": os.cpu_count(), "device": device}
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info

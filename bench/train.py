@@ -115,7 +115,7 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     torch.manual_seed(spec.seed)
     resume = load_checkpoint(path) if path.exists() else None
     ghn = GHN.load(path, map_location=dev).to(dev) if resume else build_ghn(spec, data.num_classes, dev)
-    opt = torch.optim.Adam(ghn.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    opt = make_optimizer(ghn, p)
     start, seconds, skipped, loss_value = 0, 0.0, 0, float("nan")
     if resume:
         state = resume["train"]
@@ -142,10 +142,8 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         ok = all_ok(bool(torch.isfinite(loss)), ctx)
         if ok:
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(ghn.parameters(), p.grad_clip)
-            ok = bool(torch.isfinite(grad_norm))  # gradients are all-reduced: every rank agrees
+            ok = apply_gradients(ghn, opt, p.grad_clip)  # gradients are all-reduced: every rank agrees
         if ok:
-            opt.step()
             consecutive, loss_value = 0, loss.item()
         else:
             skipped, consecutive = skipped + 1, consecutive + 1
@@ -159,6 +157,20 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     if start < p.steps:  # a finished checkpoint that was only reused adds no training time
         seconds += time.perf_counter() - t0
     return TrainReport(path, p.steps, seconds, skipped, loss_value, resumed_from)
+
+
+def make_optimizer(ghn: GHN, preset: Preset) -> torch.optim.Optimizer:
+    """The meta-training optimizer: Adam with the preset's LR and (L2) weight decay."""
+    return torch.optim.Adam(ghn.parameters(), lr=preset.lr, weight_decay=preset.weight_decay)
+
+
+def apply_gradients(ghn: GHN, opt: torch.optim.Optimizer, grad_clip: float) -> bool:
+    """Clip the gradients to norm `grad_clip` and take the optimizer step if they are finite;
+    whether it stepped."""
+    if not torch.isfinite(torch.nn.utils.clip_grad_norm_(ghn.parameters(), grad_clip)):
+        return False
+    opt.step()
+    return True
 
 
 def amp_supported(device: torch.device) -> bool:

@@ -66,12 +66,14 @@ class GHN(nn.Module):
         return self.norm(self.core(x, batch))
 
     def predict(self, batch: GraphBatch) -> list[dict[str, torch.Tensor]]:
-        """Predicted parameters of every graph in `batch`, by name, in float32 (under autocast the
-        GHN computes them in lower precision; the nets' own BatchNorm statistics stay float32)."""
+        """Predicted parameters of every graph in `batch`, by name, in the GHN's own dtype (float32
+        unless it was cast: under autocast the GHN computes them in lower precision, while the nets'
+        own BatchNorm statistics stay float32)."""
         slots = param_slots(batch, self.num_classes)
+        dtype = self.type_embed.weight.dtype
         out: list[dict[str, torch.Tensor]] = [{} for _ in range(batch.num_graphs)]
         for slot, value in zip(slots, self.decoder(self.embed(batch), slots)):
-            out[slot.graph][slot.name] = value.float()
+            out[slot.graph][slot.name] = value.to(dtype)
         return out
 
     @torch.no_grad()
