@@ -215,6 +215,8 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
     from gnn_zoo import GHN
 
     from .evaluate import evaluate
+    from deepnets1m.splits import GENERATOR_VERSION
+
     from .records import hardware, git_commit, now, versions, write_record
 
     ghn = GHN.load(ckpt, backend=args.backend)
@@ -224,13 +226,13 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
         record = {
             "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split,
             "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
-            "archs": result.rows, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+            "archs": result.rows, "deepnets1m_generator": GENERATOR_VERSION, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
             "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
             "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
             "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
         }
         path = write_record(args.results or results_root(), record)
-        print(format_metrics(split, metrics, preset.sgd_steps))
+        print(format_metrics(split, metrics, preset.sgd_steps, result.rows))
         print(f"record: {path}")
     return 0
 
@@ -240,9 +242,19 @@ def metrics_mean(rows: list[dict], key: str) -> float:
     return sum(r[key] for r in rows) / len(rows)
 
 
-def format_metrics(split: str, metrics: dict, k: int) -> str:
-    """A small table: method, mean +- stderr, max, number of architectures."""
+def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
+    """A small table: method, mean +- stderr, max, number of architectures; in the named splits
+    (ood-predefined, ood-torchvision) one line per net instead, as each is reported apart."""
+    from deepnets1m.predefined import NAMED_SPLITS
+
     names = {"ghn": "GHN (predicted, no training)", "random_init": "random init", "sgd": f"{k} SGD steps from random init"}
+    if split in NAMED_SPLITS:
+        short = {"ghn": "GHN", "random_init": "random init", "sgd": f"{k} SGD steps"}
+        lines = [f"{split}: top-1 accuracy (%)", f"  {'net':20} " + " ".join(f"{short[m]:>14}" for m in metrics)]
+        for row in rows:
+            cells = " ".join(f"{'-':>14}" if row.get(m) is None else f"{row[m]:14.2f}" for m in metrics)
+            lines.append(f"  {row['arch']:20} {cells}")
+        return "\n".join(lines)
     lines = [f"{split}: top-1 accuracy (%)", f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'nets':>5}"]
     for m, s in metrics.items():
         lines.append(f"  {names[m]:34} {s['mean']:7.2f} {s['stderr']:7.2f} {s['max']:7.2f} {s['n']:5d}")

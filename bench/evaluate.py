@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from deepnets1m import SPLITS, sample, spec_graph
+from deepnets1m.splits import arch_name
 from gnn_zoo import GHN
 
 from .data import Batch, ImageData
@@ -78,7 +79,7 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         torch.manual_seed(seed * 1_000_003 + i)  # the random init of net i
         net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev)
         random_init = {k: v.clone() for k, v in net.state_dict().items()}
-        row = {"index": i, "arch": spec.predefined or f"{split}/{i}",
+        row = {"index": i, "arch": arch_name(split, i),
                "params": spec_graph(spec, data.num_classes, data.in_channels, size).num_params,
                "random_init": accuracy(net, images, size, dev)}
         if preset.sgd_steps and (preset.sgd_nets is None or i < preset.sgd_nets):

@@ -16,7 +16,8 @@ from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from deepnets1m import SPLITS, sample, spec_graph
-from deepnets1m.splits import REFERENCE_CONFIG
+from deepnets1m.net import count_params
+from deepnets1m.splits import GENERATOR_VERSION, REFERENCE_CONFIG, train_width
 from gnn_zoo import GHN
 
 from .data import ImageData
@@ -44,8 +45,8 @@ class TrainSpec:
     def key(self) -> str:
         """Short stable hash of everything training depends on (the backend's weights are
         interchangeable, but its optimizer state is not, so it is part of the key)."""
-        blob = json.dumps([self.gnn, self.backend, self.dataset, self.seed, self.preset.training_fields()],
-                          sort_keys=True, default=str)
+        blob = json.dumps([self.gnn, self.backend, self.dataset, self.seed, self.preset.training_fields(),
+                           GENERATOR_VERSION], sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     def checkpoint(self, root: Path) -> Path:
@@ -54,15 +55,22 @@ class TrainSpec:
 
 
 def train_architectures(seed: int, step: int, count: int, max_params: float | None) -> list:
-    """The `count` train architectures of step `step`: a pure function of (seed, step), so a
-    resumed run sees the same stream; archs above `max_params` (at CIFAR-10 size) are skipped."""
+    """The `count` train architectures of step `step`, each at the width drawn for it (DeepNets-1M's
+    training-time width draw): a pure function of (seed, step), so a resumed run sees the same
+    stream; archs above `max_params` (at CIFAR-10 size, at their drawn width) are skipped."""
     rng = np.random.default_rng([seed, step, 17])
     out = []
     while len(out) < count:
-        spec = sample("train", int(rng.integers(SPLITS["train"].size)))
-        if max_params is None or spec_graph(spec, **REFERENCE_CONFIG).num_params <= max_params:
+        spec = train_width(sample("train", int(rng.integers(SPLITS["train"].size))), rng)
+        if max_params is None or count_params(spec, **REFERENCE_CONFIG) <= max_params:
             out.append(spec)
     return out
+
+
+def dropout_seeds(seed: int, step: int, count: int) -> list[int]:
+    """A seed for each net of step `step`: the masks of the nets' fc dropout (active in training,
+    as in the reference) are then the same after a resume and whichever rank runs the net."""
+    return [int(np.random.SeedSequence([seed, step, j]).generate_state(1)[0]) for j in range(count)]
 
 
 @dataclass
@@ -136,8 +144,9 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         x, y = next(images)
         x, y = x.to(dev), y.to(dev)
         specs = shard(train_architectures(spec.seed, step, p.meta_batch, p.max_train_params), ctx)
+        seeds = shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
         with autocast:
-            loss = meta_loss(ghn, predict, specs, x, y, data)
+            loss = meta_loss(ghn, predict, specs, x, y, data, seeds)
         opt.zero_grad(set_to_none=True)
         ok = all_ok(bool(torch.isfinite(loss)), ctx)
         if ok:
@@ -189,11 +198,12 @@ def mixed_precision(amp: bool, device: torch.device):
     return contextlib.nullcontext()
 
 
-def meta_loss(ghn: GHN, predict, specs: list, x: torch.Tensor, y: torch.Tensor, data: ImageData) -> torch.Tensor:
+def meta_loss(ghn: GHN, predict, specs: list, x: torch.Tensor, y: torch.Tensor, data: ImageData,
+              seeds: list[int] | None = None) -> torch.Tensor:
     """Mean cross-entropy of the `specs` networks on (x, y), with the parameters `predict`
     (ghn.predict, or its DDP wrapper) gives them: the quantity a meta-training step minimises."""
     graphs, nets = build_meta_batch(specs, data, x.device)
-    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data)
+    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data, seeds)
 
 
 def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tuple[list, list]:
@@ -204,11 +214,14 @@ def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tupl
 
 
 def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: torch.Tensor,
-              data: ImageData) -> torch.Tensor:
-    """Mean cross-entropy of `nets` run with the predicted parameters `preds` on (x, y). Images go
-    in channels-last, the layout oneDNN/cuDNN convolutions (and their backward) run fastest in."""
+              data: ImageData, seeds: list[int] | None = None) -> torch.Tensor:
+    """Mean cross-entropy of `nets` run with the predicted parameters `preds` on (x, y), net k's
+    dropout seeded with seeds[k] when given. Images go in channels-last, the layout oneDNN/cuDNN
+    convolutions (and their backward) run fastest in."""
     losses = []
-    for net, params, s in zip(nets, preds, specs):
+    for k, (net, params, s) in enumerate(zip(nets, preds, specs)):
+        if seeds is not None:
+            torch.manual_seed(seeds[k])
         images = fit_input(x, input_size(s, data.image_size)).contiguous(memory_format=torch.channels_last)
         # DeepNets-1M nets tie no weights: skipping functional_call's tie search saves ~25 ms a net
         losses.append(F.cross_entropy(functional_call(net, params, (images,), tie_weights=False), y))

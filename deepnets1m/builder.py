@@ -2,6 +2,8 @@
 the fast spec compiler, so the two produce identical graphs by construction."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .graph import ArchGraph
@@ -91,3 +93,20 @@ def union(values) -> Value:
     for v in values:
         out |= v
     return frozenset(out)
+
+
+class ParamCounter(GraphBuilder):
+    """A GraphBuilder that only counts parameters: the same emit code, none of the graph
+    bookkeeping (parameter caps and width searches need no graph)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.num_params = 0
+
+    def add(
+        self, node_type: str, inputs: Value, name: str, params: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    ) -> Value:
+        """Count `params`; the returned value only tells this node apart from others."""
+        self.num_params += sum(math.prod(shape) for _, shape in params)
+        self.types.append(0)
+        return frozenset((len(self.types),))

@@ -13,6 +13,7 @@ import torch
 from .atomic import atomic_write
 from .graph import ArchGraph
 from .spec import ArchSpec
+from .splits import GENERATOR_VERSION
 
 FORMAT_VERSION = 1
 
@@ -22,8 +23,8 @@ class CacheError(RuntimeError):
 
 
 def cache_dir(root: str | os.PathLike, split: str, num_classes: int, in_channels: int, image_size: int) -> Path:
-    """Folder of one split's graphs for one input configuration (graphs depend on it)."""
-    return Path(root) / f"{split}_c{num_classes}_i{in_channels}_s{image_size}"
+    """Folder of one split's graphs for one input configuration (graphs depend on it) and generator."""
+    return Path(root) / f"{split}_g{GENERATOR_VERSION}_c{num_classes}_i{in_channels}_s{image_size}"
 
 
 def shard_path(folder: Path, shard: int) -> Path:

@@ -21,3 +21,12 @@ NODE_TYPES: tuple[str, ...] = (
     "extendable",
 )
 NODE_TYPE_ID: dict[str, int] = {name: i for i, name in enumerate(NODE_TYPES)}
+
+
+def conv_node_type(groups: int, dilation: int | tuple[int, ...]) -> str:
+    """Node type of a conv weight, as GHN-2 assigns it: a grouped conv is dil_conv when dilated,
+    else sep_conv (only the depthwise part of a separable conv); every other conv is conv."""
+    if groups == 1:
+        return "conv"
+    dilated = any(d > 1 for d in dilation) if isinstance(dilation, tuple) else dilation > 1
+    return "dil_conv" if dilated else "sep_conv"

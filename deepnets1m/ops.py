@@ -1,22 +1,32 @@
-"""Cell operations of DeepNets-1M: each nn.Module sits beside `emit`, which appends the same
-nodes and parameter names to a GraphBuilder without building the module (the fast path)."""
+"""Cell operations of DeepNets-1M (reference internals: ../shared/reference/ghn2_deepnets1m.md
+sections 1.1 and 3): each nn.Module sits beside `emit`, which appends the same nodes and
+parameter names to a GraphBuilder without building the module (the fast path)."""
 from __future__ import annotations
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
 from .builder import GraphBuilder, Value
+from .node_types import conv_node_type
 
-NORMS = ("bn", "ln", "none")
+NORMS = ("bn", "none")
+
+
+def channel_gate(x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """x scaled channel-wise by `gate` [B, C]: the multiply that the graph calls a `cse` node."""
+    return x * gate[:, :, None, None]
+
+
+torch.fx.wrap("channel_gate")  # traced as one call, which trace.py turns into the cse node
 
 
 def make_norm(kind: str, channels: int) -> nn.Module:
-    """BatchNorm, LayerNorm over (C, H, W) as GroupNorm(1, C), or nothing."""
+    """BatchNorm with affine parameters and no running statistics (it always normalises with the
+    batch's own statistics, as the reference's 'bnorm'), or nothing."""
     if kind == "bn":
-        return nn.BatchNorm2d(channels)
-    if kind == "ln":
-        return nn.GroupNorm(1, channels)
+        return nn.BatchNorm2d(channels, track_running_stats=False)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}; expected one of {NORMS}")
@@ -27,25 +37,21 @@ def emit_norm(g: GraphBuilder, kind: str, x: Value, name: str, channels: int) ->
     return x if kind == "none" else g.norm(kind, x, name, channels)
 
 
-def emit_conv(
-    g: GraphBuilder,
-    x: Value,
-    name: str,
-    c_in: int,
-    c_out: int,
-    kernel: int | tuple[int, int],
-    groups: int = 1,
-    bias: bool = False,
-    node_type: str = "conv",
-) -> Value:
-    """Graph of nn.Conv2d(c_in, c_out, kernel, groups=groups, bias=bias) at module path `name`."""
+def emit_conv(g: GraphBuilder, x: Value, name: str, c_in: int, c_out: int, kernel: int | tuple[int, int],
+              groups: int = 1, dilation: int = 1, bias: bool = False) -> Value:
+    """Graph of nn.Conv2d(c_in, c_out, kernel, groups=groups, dilation=dilation, bias=bias) at `name`."""
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     weight = (f"{name}.weight", (c_out, c_in // groups, kh, kw))
-    return g.layer(node_type, x, name, weight, (f"{name}.bias", (c_out,)) if bias else None)
+    return g.layer(conv_node_type(groups, dilation), x, name, weight, (f"{name}.bias", (c_out,)) if bias else None)
+
+
+def emit_linear(g: GraphBuilder, x: Value, name: str, c_in: int, c_out: int, bias: bool = True) -> Value:
+    """Graph of nn.Linear(c_in, c_out, bias) at `name` (a conv node, as every Linear in GHN-2)."""
+    return g.layer("conv", x, name, (f"{name}.weight", (c_out, c_in)), (f"{name}.bias", (c_out,)) if bias else None)
 
 
 class ReLUConvNorm(nn.Module):
-    """ReLU -> k x k conv -> norm (DARTS ReLUConvBN)."""
+    """ReLU -> k x k conv (no bias) -> norm (DARTS ReLUConvBN)."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, norm: str) -> None:
         super().__init__()
@@ -62,7 +68,8 @@ class ReLUConvNorm(nn.Module):
 
 
 class FactorizedReduce(nn.Module):
-    """Halves resolution with two offset 1x1 stride-2 convs concatenated (DARTS), then norm."""
+    """Halves resolution: ReLU, two 1x1 stride-2 convs (the second on the input shifted by one
+    pixel) concatenated, then norm."""
 
     def __init__(self, c_in: int, c_out: int, norm: str) -> None:
         super().__init__()
@@ -83,9 +90,7 @@ class FactorizedReduce(nn.Module):
 
 
 class SepConv(nn.Module):
-    """DARTS separable conv: (ReLU, depthwise k x k, pointwise 1x1, norm) twice."""
-
-    ghn_node_type = "sep_conv"
+    """DARTS separable conv: ReLU, depthwise k x k (stride s), 1x1, norm, then again at stride 1."""
 
     def __init__(self, channels: int, kernel: int, stride: int, norm: str) -> None:
         super().__init__()
@@ -103,18 +108,16 @@ class SepConv(nn.Module):
 
     @staticmethod
     def emit(g: GraphBuilder, x: Value, name: str, channels: int, kernel: int, norm: str) -> Value:
-        c, t = channels, SepConv.ghn_node_type
+        c = channels
         for i in (1, 2):
-            x = emit_conv(g, x, f"{name}.dw{i}", c, c, kernel, groups=c, node_type=t)
-            x = emit_conv(g, x, f"{name}.pw{i}", c, c, 1, node_type=t)
+            x = emit_conv(g, x, f"{name}.dw{i}", c, c, kernel, groups=c)
+            x = emit_conv(g, x, f"{name}.pw{i}", c, c, 1)
             x = emit_norm(g, norm, x, f"{name}.norm{i}", c)
         return x
 
 
 class DilConv(nn.Module):
-    """DARTS dilated separable conv: ReLU, depthwise k x k with dilation 2, pointwise 1x1, norm."""
-
-    ghn_node_type = "dil_conv"
+    """DARTS dilated separable conv: ReLU, depthwise k x k with dilation 2, 1x1, norm."""
 
     def __init__(self, channels: int, kernel: int, stride: int, norm: str) -> None:
         super().__init__()
@@ -128,14 +131,14 @@ class DilConv(nn.Module):
 
     @staticmethod
     def emit(g: GraphBuilder, x: Value, name: str, channels: int, kernel: int, norm: str) -> Value:
-        c, t = channels, DilConv.ghn_node_type
-        x = emit_conv(g, x, f"{name}.dw", c, c, kernel, groups=c, node_type=t)
-        x = emit_conv(g, x, f"{name}.pw", c, c, 1, node_type=t)
+        c = channels
+        x = emit_conv(g, x, f"{name}.dw", c, c, kernel, groups=c, dilation=2)
+        x = emit_conv(g, x, f"{name}.pw", c, c, 1)
         return emit_norm(g, norm, x, f"{name}.norm", c)
 
 
 class Conv7x1(nn.Module):
-    """ReLU, 1x7 conv, 7x1 conv, norm (the factorised 7x7 of DARTS' NASNet space)."""
+    """ReLU, 1x7 conv, 7x1 conv, norm (no norm between the two convs)."""
 
     def __init__(self, channels: int, stride: int, norm: str) -> None:
         super().__init__()
@@ -154,69 +157,65 @@ class Conv7x1(nn.Module):
         return emit_norm(g, norm, x, f"{name}.norm", channels)
 
 
-def num_heads(channels: int) -> int:
-    """Attention heads of an msa op with `channels` channels."""
-    return 4 if channels % 4 == 0 else 1
-
-
 class MSA(nn.Module):
-    """Multi-head self-attention over spatial positions (pre-LayerNorm, as in ViT blocks)."""
+    """The Transformer block of DeepNets-1M over the H x W positions: pre-LayerNorm, qkv (no bias),
+    8 heads, output projection, residual; LayerNorm, FFN C -> C -> C with GELU, residual. A
+    stride > 1 subsamples the output."""
 
-    ghn_node_type = "msa"
+    heads = 8
 
     def __init__(self, channels: int, stride: int) -> None:
         super().__init__()
-        self.stride = stride
-        self.ln = nn.LayerNorm(channels)
-        self.attn = nn.MultiheadAttention(channels, num_heads(channels), batch_first=True)
+        if channels % self.heads:
+            raise ValueError(f"msa needs channels divisible by {self.heads} heads, got {channels}")
+        c, self.stride = channels, stride
+        self.ln1 = nn.LayerNorm(c)
+        self.qkv = nn.Linear(c, 3 * c, bias=False)
+        self.proj = nn.Linear(c, c)
+        self.ln2 = nn.LayerNorm(c)
+        self.ff1 = nn.Linear(c, c)
+        self.ff2 = nn.Linear(c, c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride > 1:
-            x = x[:, :, :: self.stride, :: self.stride]
         b, c, h, w = x.shape
-        tokens = self.ln(x.flatten(2).transpose(1, 2))
-        tokens = self.attn(tokens, tokens, tokens, need_weights=False)[0]
-        return tokens.transpose(1, 2).reshape(b, c, h, w)
+        tokens = x.flatten(2).transpose(1, 2)
+        q, k, v = self.qkv(self.ln1(tokens)).reshape(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c)
+        tokens = tokens + self.proj(attended)
+        tokens = tokens + self.ff2(F.gelu(self.ff1(self.ln2(tokens))))
+        out = tokens.transpose(1, 2).reshape(b, c, h, w)
+        return out[:, :, :: self.stride, :: self.stride] if self.stride > 1 else out
 
     @staticmethod
     def emit(g: GraphBuilder, x: Value, name: str, channels: int) -> Value:
-        x = g.norm("ln", x, f"{name}.ln", channels)
-        return emit_attention(g, x, f"{name}.attn", channels)
-
-
-def emit_attention(g: GraphBuilder, x: Value, name: str, dim: int) -> Value:
-    """Graph of nn.MultiheadAttention(dim, ...) with packed in-projection and biases."""
-    x = g.layer("msa", x, name, (f"{name}.in_proj_weight", (3 * dim, dim)), (f"{name}.in_proj_bias", (3 * dim,)))
-    out = f"{name}.out_proj"
-    return g.layer("msa", x, out, (f"{out}.weight", (dim, dim)), (f"{out}.bias", (dim,)))
+        c = channels
+        y = emit_linear(g, g.norm("ln", x, f"{name}.ln1", c), f"{name}.qkv", c, 3 * c, bias=False)
+        y = emit_linear(g, g.add("msa", y, f"{name}.attention"), f"{name}.proj", c, c)
+        x = g.combine("sum", [x, y], f"{name}.sum1")
+        y = emit_linear(g, g.norm("ln", x, f"{name}.ln2", c), f"{name}.ff1", c, c)
+        return g.combine("sum", [x, emit_linear(g, y, f"{name}.ff2", c, c)], f"{name}.sum2")
 
 
 class CSE(nn.Module):
-    """Channel squeeze-and-excitation: x * sigmoid(fc2(relu(fc1(global_avg(x)))))."""
-
-    ghn_node_type = "cse"
-    reduction = 4
+    """Channel squeeze-excitation: x * hardswish(fc2(relu(fc1(spatial mean of x)))), fc1 C -> C/2;
+    a stride > 1 subsamples the product."""
 
     def __init__(self, channels: int, stride: int) -> None:
         super().__init__()
         self.stride = stride
-        hidden = max(1, channels // self.reduction)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(channels, hidden, 1)
-        self.fc2 = nn.Conv2d(hidden, channels, 1)
+        self.fc1 = nn.Linear(channels, channels // 2)
+        self.fc2 = nn.Linear(channels // 2, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride > 1:
-            x = x[:, :, :: self.stride, :: self.stride]
-        return x * torch.sigmoid(self.fc2(F.relu(self.fc1(self.pool(x)))))
+        gate = F.hardswish(self.fc2(F.relu(self.fc1(x.mean((2, 3))))))
+        out = channel_gate(x, gate)
+        return out[:, :, :: self.stride, :: self.stride] if self.stride > 1 else out
 
     @staticmethod
     def emit(g: GraphBuilder, x: Value, name: str, channels: int) -> Value:
-        hidden, t = max(1, channels // CSE.reduction), CSE.ghn_node_type
-        w = g.add("glob_avg", x, f"{name}.pool")
-        w = emit_conv(g, w, f"{name}.fc1", channels, hidden, 1, bias=True, node_type=t)
-        w = emit_conv(g, w, f"{name}.fc2", hidden, channels, 1, bias=True, node_type=t)
-        return x | w  # the gating product is transparent: it depends on both
+        w = emit_linear(g, x, f"{name}.fc1", channels, channels // 2)
+        w = emit_linear(g, w, f"{name}.fc2", channels // 2, channels)
+        return g.add("cse", x | w, f"{name}.gate")
 
 
 def make_op(op: str, channels: int, stride: int, norm: str) -> nn.Module:

@@ -11,6 +11,8 @@ from torch import nn
 
 from .builder import NO_VALUE, GraphBuilder, Value, union
 from .graph import ArchGraph
+from .node_types import conv_node_type
+from .ops import channel_gate
 
 WEIGHTED = (nn.modules.conv._ConvNd, nn.Linear)
 BATCH_NORMS = (nn.modules.batchnorm._BatchNorm,)
@@ -53,10 +55,11 @@ def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGrap
     """Typed computational graph of `module` (traced in eval mode; every submodule's training flag
     is restored afterwards).
 
-    Node types come from module classes (Conv/Linear -> conv, or the `ghn_node_type` of the
-    nearest enclosing block such as SepConv; BatchNorm -> bn; LayerNorm/GroupNorm -> ln;
-    MultiheadAttention -> msa; ...), add -> sum, cat -> concat; ops outside the vocabulary
-    (activations, reshapes, products) are transparent; free parameters used in forward (ViT's
+    Node types follow GHN-2 (reference section 5): Linear and dense convs -> conv, grouped convs
+    -> sep_conv (dil_conv when dilated), BatchNorm -> bn, LayerNorm/GroupNorm -> ln, attention
+    (F.scaled_dot_product_attention, or nn.MultiheadAttention between its two projections) ->
+    msa, the DeepNets-1M channel gate -> cse, add -> sum, cat -> concat; ops outside the
+    vocabulary (activations, reshapes, other products) are transparent; free parameters used in forward (ViT's
     positional embedding and class token) become pos_enc nodes; other parametric leaves become
     `extendable` nodes. A class in `leaf_modules` is not traced into: it becomes one node.
     """
@@ -94,9 +97,6 @@ class FxConverter:
         self.params = dict(module.named_parameters(remove_duplicate=False))
         self.owned: set[int] = set()  # id() of parameters already given to a node
         self.free_param_nodes: dict[int, Value] = {}
-        self.block_types = {
-            name: m.ghn_node_type for name, m in module.named_modules() if getattr(m, "ghn_node_type", None)
-        }
         self.values: dict[fx.Node, Value | ParamRef] = {}
 
     def convert(self, traced: fx.Graph) -> ArchGraph:
@@ -133,7 +133,8 @@ class FxConverter:
         if isinstance(m, WEIGHTED):
             weight = [(f"{name}.weight", m.weight)]
             bias = (f"{name}.bias", m.bias) if m.bias is not None else None
-            return self.emit(self.block_type(name), x, name, weight, bias)
+            node_type = conv_node_type(m.groups, m.dilation) if isinstance(m, nn.modules.conv._ConvNd) else "conv"
+            return self.emit(node_type, x, name, weight, bias)
         if isinstance(m, nn.MultiheadAttention):
             return self.visit_attention(x, name, m)
         own = [(f"{name}.{n}", p) for n, p in m.named_parameters()]
@@ -153,17 +154,17 @@ class FxConverter:
         return x  # parameter-free op outside the vocabulary: transparent
 
     def visit_attention(self, x: Value, name: str, m: nn.MultiheadAttention) -> Value:
-        """nn.MultiheadAttention: in-projection (+bias), then out-projection (+bias), both msa."""
+        """nn.MultiheadAttention: in-projection (+bias), the msa node, out-projection (+bias)."""
         weights = [
             (f"{name}.{n}", getattr(m, n))
             for n in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight", "bias_k", "bias_v")
             if getattr(m, n) is not None
         ]
         bias = (f"{name}.in_proj_bias", m.in_proj_bias) if m.in_proj_bias is not None else None
-        x = self.emit("msa", x, name, weights, bias)
+        x = self.g.add("msa", self.emit("conv", x, name, weights, bias), f"{name}.attention")
         out = m.out_proj
         bias = (f"{name}.out_proj.bias", out.bias) if out.bias is not None else None
-        return self.emit("msa", x, f"{name}.out_proj", [(f"{name}.out_proj.weight", out.weight)], bias)
+        return self.emit("conv", x, f"{name}.out_proj", [(f"{name}.out_proj.weight", out.weight)], bias)
 
     def visit_function(self, node: fx.Node) -> Value:
         """A function or method call."""
@@ -175,7 +176,11 @@ class FxConverter:
         if op in CONCAT_OPS:
             return self.g.combine("concat", self.arg_values(node.args[0]), node.name)
         if op in FUNCTIONAL_WEIGHTED:
-            return self.visit_functional_weighted(node, *FUNCTIONAL_WEIGHTED[op])
+            return self.visit_functional_weighted(node, op, *FUNCTIONAL_WEIGHTED[op])
+        if op == "scaled_dot_product_attention":
+            return self.g.add("msa", self.inputs(node), node.name)
+        if node.target is channel_gate:
+            return self.g.add("cse", self.inputs(node), node.name)
         if op in FUNCTIONAL_POOLS:
             return self.g.add(FUNCTIONAL_POOLS[op], self.inputs(node), node.name)
         if op == "adaptive_avg_pool2d" or op == "adaptive_avg_pool1d":
@@ -184,7 +189,7 @@ class FxConverter:
             return self.g.add("glob_avg" if all(s == 1 for s in size) else "avg_pool", self.inputs(node), node.name)
         return self.inputs(node)
 
-    def visit_functional_weighted(self, node: fx.Node, node_type: str, w_pos: int, b_pos: int) -> Value:
+    def visit_functional_weighted(self, node: fx.Node, op: str, node_type: str, w_pos: int, b_pos: int) -> Value:
         """F.linear / F.conv* / F.*_norm whose weight and bias are parameters read by get_attr."""
         def arg(pos: int, key: str):
             return node.args[pos] if len(node.args) > pos else node.kwargs.get(key)
@@ -196,7 +201,9 @@ class FxConverter:
         skip = {r for r in (w, b) if isinstance(r, ParamRef)}
         x = union(self.value_of(n) for n in node.all_input_nodes if self.values[n] not in skip)
         if node_type == "conv":
-            return self.emit(self.block_type(node.name), x, node.name, weights, bias)
+            if op.startswith("conv"):  # F.conv*(input, weight, bias, stride, padding, dilation, groups)
+                node_type = conv_node_type(arg(6, "groups") or 1, arg(5, "dilation") or 1)
+            return self.emit(node_type, x, node.name, weights, bias)
         return self.emit(node_type, x, node.name, weights + ([bias] if bias else []))
 
     def emit(self, node_type: str, x: Value, name: str, weights: list, bias: tuple | None = None) -> Value:
@@ -210,15 +217,6 @@ class FxConverter:
         if bias is not None:
             out = self.g.add("bias", out, bias[0], ((bias[0], tuple(bias[1].shape)),))
         return out
-
-    def block_type(self, name: str) -> str:
-        """Type of a conv/linear at `name`: `ghn_node_type` of it or its nearest ancestor, else conv."""
-        while True:
-            if name in self.block_types:
-                return self.block_types[name]
-            if "." not in name:
-                return "conv"
-            name = name.rsplit(".", 1)[0]
 
     def inputs(self, node: fx.Node) -> Value:
         """Union of the values of all of node's inputs."""

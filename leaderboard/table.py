@@ -6,26 +6,38 @@ import math
 
 import pandas as pd
 
+from deepnets1m.predefined import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
 
 BASELINE = "random init"
-SPLIT_ORDER = [s for s in SPLIT_NAMES if s != "train"]
+# table columns: a split, or for the named splits (ood-predefined, ood-torchvision) one per net
+SPLIT_ORDER = [column for split in SPLIT_NAMES if split != "train"
+               for column in ([f"{split}:{name}" for name in NAMED_SPLITS[split]] if split in NAMED_SPLITS else [split])]
+
+
+def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
+    """(column, {mean, stderr}) of `method` in a record: its split's summary over the nets, or in
+    the named splits one column `split:net` per net (never averaged: ResNet-50 and a ViT are no sample)."""
+    split = record["split"]
+    if split in NAMED_SPLITS:
+        return [(f"{split}:{row['arch']}", {"mean": row[method], "stderr": 0.0})
+                for row in record.get("archs", []) if row.get(method) is not None]
+    summary = record["metrics"].get(method)
+    return [] if summary is None else [(split, summary)]
 
 
 def runs_frame(records: list[dict], metric: str = "ghn") -> pd.DataFrame:
-    """One row per run: its model (gnn/backend), split, seed, and the metric's mean and stderr
-    over architectures; also one `random init` row per run (the baseline on the same nets)."""
+    """One row per run and column (see record_columns): its model (gnn/backend), seed, and the
+    metric's mean and stderr over architectures; also `random init` rows (the baseline on the
+    same nets)."""
     rows = []
+    models = [(metric, None)] + ([("random_init", BASELINE)] if metric == "ghn" else [])
     for r in records:
-        common = {"dataset": r["dataset"], "preset": r["preset"], "split": r["split"], "seed": r["seed"]}
-        m = r["metrics"].get(metric)
-        if m is not None:
-            rows.append({**common, "model": f"{r['gnn']}/{r['backend']}", "mean": m["mean"], "stderr": m["stderr"],
-                         "imported": False})
-        base = r["metrics"].get("random_init")
-        if base is not None and metric == "ghn":
-            rows.append({**common, "model": BASELINE, "mean": base["mean"], "stderr": base["stderr"],
-                         "imported": False})
+        common = {"dataset": r["dataset"], "preset": r["preset"], "seed": r["seed"], "imported": False}
+        for method, model in models:
+            for column, m in record_columns(r, method):
+                rows.append({**common, "split": column, "model": model or f"{r['gnn']}/{r['backend']}",
+                             "mean": m["mean"], "stderr": m["stderr"]})
     columns = ["dataset", "preset", "split", "seed", "model", "mean", "stderr", "imported"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -65,7 +77,8 @@ def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
     for model in means.index:
         for split in means.columns:
             m = means.loc[model, split]
-            text.loc[model, split] = "" if pd.isna(m) else f"{m:.1f} ± {errs.loc[model, split]:.1f}"
+            err = errs.loc[model, split]  # none for a single net of a published table
+            text.loc[model, split] = "" if pd.isna(m) else f"{m:.1f}" + ("" if pd.isna(err) else f" ± {err:.1f}")
     text["avg rank"] = rank.map(lambda r: f"{r:.2f}")
     text["seeds"] = seeds.max(axis=1).map(lambda n: "" if pd.isna(n) else str(int(n)))
     return text.loc[rank.sort_values(kind="stable").index]

@@ -12,7 +12,7 @@ def test_generate_command(tmp_path, capsys):
     assert main(["generate", "--split", "val", "--n", "12", "--root", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "generated 12 val architectures" in out and "arch/s" in out
-    assert len(GraphCache(tmp_path / "val_c10_i3_s32")) == 12
+    assert len(GraphCache(tmp_path / "val_g2_c10_i3_s32")) == 12
     assert main(["generate", "--split", "val", "--n", "12", "--root", str(tmp_path), "--no-progress"]) == 0
     assert "already cached" in capsys.readouterr().out
 
@@ -22,7 +22,7 @@ def test_generate_for_another_input_configuration(tmp_path, monkeypatch, capsys)
     args = ["generate", "--split", "ood-bnfree", "--n", "3", "--num-classes", "100", "--in-channels", "1",
             "--image-size", "8", "--no-progress"]
     assert main(args) == 0
-    graph = GraphCache(tmp_path / "graphs" / "ood-bnfree_c100_i1_s8")[0]
+    graph = GraphCache(tmp_path / "graphs" / "ood-bnfree_g2_c100_i1_s8")[0]
     assert graph.param_shapes[-1] == (100,)
 
 
@@ -78,7 +78,7 @@ def test_eval_needs_a_trained_ghn(home, capsys):
 def test_predict_torchvision_and_user_models(home, tmp_path, capsys):
     assert main(["predict", "--gnn", "mlp", "--model", "resnet18", *FAST]) == 0
     out = capsys.readouterr().out
-    assert "resnet18: 11.18M parameters in 53 nodes" in out and "predicted" in out and "random init" in out
+    assert "resnet18: 11.17M parameters in 52 nodes" in out and "predicted" in out and "random init" in out
     user = tmp_path / "mynet.py"
     user.write_text(
         "import torch.nn as nn\n"
@@ -132,3 +132,14 @@ def test_split_all_and_bad_split_names(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--gnn", "gcn", "--split", "val,ood-huge"])
     assert "unknown split ood-huge" in capsys.readouterr().err
+
+
+def test_named_split_prints_each_net():
+    from bench.cli import format_metrics
+
+    rows = [{"arch": "resnet50", "ghn": 40.0, "random_init": 10.0, "sgd": 20.0}, {"arch": "vit", "ghn": 12.5,
+                                                                                 "random_init": 9.0}]
+    metrics = {"ghn": {}, "random_init": {}, "sgd": {}}
+    text = format_metrics("ood-predefined", metrics, 10, rows)
+    lines = text.splitlines()
+    assert lines[2].split() == ["resnet50", "40.00", "10.00", "20.00"] and lines[3].split() == ["vit", "12.50", "9.00", "-"]

@@ -69,7 +69,7 @@ def one_step(ctx: Context) -> dict:
     from bench.data import load_data
     from bench.distributed import predictor
     from bench.presets import get_preset
-    from bench.train import apply_gradients, make_optimizer, meta_loss, train_architectures
+    from bench.train import apply_gradients, dropout_seeds, make_optimizer, meta_loss, train_architectures
     from gnn_zoo import GHN
 
     torch.set_default_dtype(torch.float64)
@@ -79,9 +79,9 @@ def one_step(ctx: Context) -> dict:
         ghn = GHN("gcn", hidden=16, num_classes=data.num_classes)
         before = {k: p.detach().clone() for k, p in ghn.named_parameters()}
         x, y = next(data.train_batches(16, 0))
-        specs = shard(train_architectures(0, 0, 4, 2e5), ctx)
+        specs, seeds = shard(train_architectures(0, 0, 4, 2e5), ctx), shard(dropout_seeds(0, 0, 4), ctx)
         predict = predictor(ghn, ctx)  # DDP must outlive backward (it holds the gradient hooks)
-        meta_loss(ghn, predict, specs, x.double(), y, data).backward()
+        meta_loss(ghn, predict, specs, x.double(), y, data, seeds).backward()
         grad = {k: p.grad.clone() for k, p in ghn.named_parameters() if p.grad is not None}
         preset = get_preset("tiny")
         assert apply_gradients(ghn, make_optimizer(ghn, preset), preset.grad_clip)

@@ -24,7 +24,7 @@ def test_summary_statistics():
 
 
 def test_batch_stat_mode_uses_batch_statistics_and_nothing_random():
-    net = make_net(sample("ood-predefined", 4), 10, 3, 32)  # efficientnet: dropout + stochastic depth
+    net = make_net(sample("ood-torchvision", 2), 10, 3, 32)  # efficientnet: dropout + stochastic depth
     batch_stat_mode(net)
     bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bns and all(m.training for m in bns)

@@ -52,7 +52,7 @@ def test_growing_n_extends_a_partial_last_shard(tmp_path):
 def test_predefined_split_is_cached(tmp_path):
     report = generate("ood-predefined", 2, tmp_path, progress=False)
     graph, spec = GraphCache(report.folder).get(0)
-    assert spec.predefined == "resnet50" and graph.num_params == 23_528_522  # 10-class head
+    assert spec.predefined == "resnet50" and graph.num_params == 23_520_842  # the reference: 32x32-adjusted, 10 classes
 
 
 def test_corrupt_and_missing_cache_are_clear_errors(tmp_path):
@@ -78,7 +78,7 @@ def test_cache_layout(tmp_path):
     report = generate("val", 3, tmp_path, progress=False)
     info = json.loads((report.folder / "info.json").read_text())
     assert info == {"split": "val", "n": 3, "shard_size": 500, "num_classes": 10, "in_channels": 3, "image_size": 32}
-    assert report.folder.name == "val_c10_i3_s32"
+    assert report.folder.name == "val_g2_c10_i3_s32"
     with np.load(shard_path(report.folder, 0)) as z:
         assert z["node_types"].dtype == np.uint8 and z["edges"].dtype == np.int32
     assert not list(report.folder.glob(".*tmp"))  # no temporary files left behind

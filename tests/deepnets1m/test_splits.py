@@ -1,10 +1,13 @@
+import dataclasses
 import statistics
 
 import numpy as np
 import pytest
 
-from deepnets1m import PREDEFINED, PRIMITIVES, SPLITS, sample, spec_graph
-from deepnets1m.splits import EVAL_RESERVE, REFERENCE_CONFIG
+from deepnets1m import PRIMITIVES, SPLITS, sample, spec_graph
+from deepnets1m.predefined import NAMED_SPLITS
+from deepnets1m.splits import (EVAL_MIN_PARAMS, EVAL_RESERVE, IMAGENET_FILTER_CONFIG, REFERENCE_CONFIG, SplitConfig,
+                               arch_name, draw, live_cell, passes_genotype_filters, train_width)
 
 N = 40
 
@@ -18,7 +21,7 @@ def test_split_sizes():
     assert SPLITS["val"].size == SPLITS["test"].size == 500
     for split in ("ood-wide", "ood-deep", "ood-dense", "ood-bnfree"):
         assert SPLITS[split].size == 100
-    assert SPLITS["ood-predefined"].size == len(PREDEFINED)
+    assert SPLITS["ood-predefined"].size == 2 and SPLITS["ood-torchvision"].size == 5
 
 
 def test_seed_streams_are_disjoint():
@@ -42,57 +45,160 @@ def test_unknown_split_and_index_are_clear_errors():
         sample("val", 500)
 
 
-def test_deep_has_more_cells():
-    train, deep = specs("train"), specs("ood-deep")
-    assert statistics.mean(s.num_cells for s in deep) > statistics.mean(s.num_cells for s in train) + 5
+def test_deep_has_more_cells_and_dense_more_steps():
+    train, deep, dense = specs("train", 100), specs("ood-deep", 100), specs("ood-dense", 100)
+    assert 10 <= min(s.num_cells for s in deep) and max(s.num_cells for s in deep) <= 36
     assert max(s.num_cells for s in deep) > 18 >= max(s.num_cells for s in train)
     assert min(s.num_cells for s in train) >= 4
+    assert all(len(s.normal) <= 2 for s in deep if s.num_cells > 18)
+    assert all(2 <= len(s.normal) <= 10 for s in dense) and max(len(s.normal) for s in dense) > 6
+    assert all(len(s.normal) <= 6 for s in dense if s.num_cells > 10)
+    assert max(len(s.normal) for s in train) <= 4
 
 
-def test_wide_is_wider():
-    train, wide = specs("train"), specs("ood-wide")
-    assert statistics.mean(s.C for s in wide) > 2.5 * statistics.mean(s.C for s in train)
-    assert min(s.C for s in wide) >= 64 and max(s.C for s in train) <= 128
+def test_wide_is_the_first_test_nets_at_4x_width():
+    for i in range(100):
+        assert sample("ood-wide", i) == dataclasses.replace(sample("test", i), C=4 * sample("test", i).C)
 
 
-def test_dense_has_more_steps_per_cell():
-    assert min(len(s.normal) for s in specs("ood-dense")) >= 5
-    assert max(len(s.normal) for s in specs("train")) <= 4
-    assert max(len(s.normal) for s in specs("ood-dense", 100)) <= 10
-
-
-def test_bnfree_has_no_batchnorm():
+def test_bnfree_has_no_batchnorm_and_train_has_some_bnfree_nets():
     for s in specs("ood-bnfree"):
-        assert s.norm in ("ln", "none")
-        assert "bn" not in spec_graph(s).type_names()
-    assert any("bn" in spec_graph(s).type_names() for s in specs("train", 5))
+        assert s.norm == "none"
+        types = spec_graph(s).type_names()
+        assert "bn" not in types  # LayerNorm stays only inside msa blocks, as in the reference's op
+        assert "ln" not in types or "msa" in types
+    train = specs("train", 400)
+    assert all(s.num_cells <= 5 and len(s.normal) <= 2 for s in train if s.norm == "none")
+    assert any(s.norm == "none" for s in train)
 
 
-@pytest.mark.parametrize("split", ["train", "val", "ood-wide", "ood-deep", "ood-dense", "ood-bnfree"])
-def test_parameter_caps(split):
+@pytest.mark.parametrize("split", ["train", "val", "ood-deep", "ood-dense", "ood-bnfree"])
+def test_parameter_caps_hold_at_the_stored_width(split):
     cap = SPLITS[split].max_params
-    counts = [spec_graph(s, **REFERENCE_CONFIG).num_params for s in specs(split, 20)]
-    assert max(counts) <= cap
-    assert min(counts) > 0
+    for s in specs(split, 20):
+        base = dataclasses.replace(s, C=32)
+        assert spec_graph(base, **REFERENCE_CONFIG).num_params <= cap
+        assert spec_graph(base, **IMAGENET_FILTER_CONFIG).num_params <= cap
 
 
-def test_eval_nets_never_in_train():
-    for split in ("val", "test", "ood-deep", "ood-bnfree"):
-        assert all(s.digest() % EVAL_RESERVE == 0 for s in specs(split, 20))
-    train = {sample("train", i).digest() for i in range(2000)}
+def test_eval_nets_are_widened_to_the_minimum_size():
+    for s in specs("val", 30) + specs("ood-deep", 10):
+        params = spec_graph(s).num_params
+        assert params >= EVAL_MIN_PARAMS and s.C % 16 == 0
+        if s.C > 32:  # the smallest such width: 16 channels less would fall short
+            assert spec_graph(dataclasses.replace(s, C=s.C - 16)).num_params < EVAL_MIN_PARAMS
+    assert all(s.C == 32 for s in specs("train", 50))
+
+
+def test_eval_genotypes_never_in_train():
+    for split in ("val", "test", "ood-deep", "ood-dense", "ood-bnfree"):
+        assert all(s.genotype_digest() % EVAL_RESERVE == 0 for s in specs(split, 20))
+    train = {sample("train", i).genotype_digest() for i in range(2000)}
     assert all(d % EVAL_RESERVE != 0 for d in train)
-    assert not train & {s.digest() for s in specs("val", 100) + specs("test", 100)}
+    assert not train & {s.genotype_digest() for s in specs("val", 100) + specs("test", 100)}
 
 
-def test_ops_cover_the_design_space():
-    ops = {op for s in specs("train", 200) for cell in (s.normal, s.reduce) for step in cell for op, _ in step}
+@pytest.mark.slow
+def test_no_eval_genotype_among_the_first_100k_train_nets():
+    evals = {sample(split, i).genotype_digest() for split in ("val", "test", "ood-deep", "ood-dense", "ood-bnfree")
+             for i in range(SPLITS[split].size)}
+    assert not evals & {sample("train", i).genotype_digest() for i in range(100_000)}
+
+
+def test_draws_cover_the_design_space():
+    train = specs("train", 300)
+    ops = {op for s in train for op in s.ops()}
     assert ops == set(PRIMITIVES) - {"none"}
-    stems = {s.stem for s in specs("train", 200)}
-    assert stems == {"conv", "patch"}
-    assert {s.fc_layers for s in specs("train", 200)} == {1, 2}
+    assert {s.stem_type for s in train} == {0, 1} and {s.ks for s in train} == {3, 5, 7}
+    assert {s.C_mult for s in train} == {1, 2} and {s.fc_layers for s in train} == {1, 2}
+    assert {s.vit for s in train} == {True, False} and {s.glob_avg for s in train} == {True, False}
+    assert not any(s.stem_pool for s in train if s.stem_type == 1)
+    assert all(s.preproc for s in train if len(s.normal) > 1 or s.C_mult == 2)
+    assert all(len(s.concat) == 1 for s in train if not s.preproc)
 
 
-def test_predefined_split_lists_torchvision_models():
-    names = [sample("ood-predefined", i).predefined for i in range(len(PREDEFINED))]
-    assert names[:2] == ["resnet50", "vit_b_16"]
-    assert np.unique(names).size == len(names)
+def test_genotype_filters():
+    conv, cse, pool = ("conv_3x3", 0), ("cse", 1), ("max_pool_3x3", 0)
+    assert passes_genotype_filters(((conv, cse),), ((pool, pool),))
+    assert not passes_genotype_filters(((pool, cse),), ((pool, pool),))  # 1: cse without a conv
+    assert not passes_genotype_filters(((conv, cse), (cse, pool)), ((pool, pool), (pool, pool)))  # 2: two cse
+    big = (("conv_5x5", 0), ("conv_7x7", 1))
+    assert not passes_genotype_filters((big,), ((pool, pool),))  # 3: two 5x5/7x7 convs in a cell
+    assert not passes_genotype_filters(((pool, pool),), ((pool, ("none", 1)),))  # 4: nothing learnable
+    assert passes_genotype_filters(((("msa", 0), pool),), ((pool, pool),))
+
+
+def test_live_cell_drops_none_empty_and_dead_nodes():
+    cell = ((("none", 0), ("none", 1)),  # node 0: empty
+            (("conv_1x1", 2), ("max_pool_3x3", 1)),  # node 1: its op on the empty node 0 is dropped
+            (("conv_3x3", 0), ("skip_connect", 1)))  # node 2: dead unless concatenated
+    assert live_cell(cell, (1,)) == ((), (("max_pool_3x3", 1),), ())
+    assert live_cell(cell, (0, 1, 2))[2] == (("conv_3x3", 0), ("skip_connect", 1))
+
+
+def test_no_drawn_genotype_breaks_a_filter():
+    rng = np.random.default_rng(0)
+    drawn = [d for d in (draw(rng, SPLITS["train"]) for _ in range(300)) if d is not None]
+    assert len(drawn) > 200
+    for s in drawn:
+        assert sum(op == "cse" for step in s.normal for op, _ in step) <= 1
+        assert any(s.normal[i] for i in s.concat) and any(s.reduce[i] for i in s.concat)
+
+
+def test_train_width_draw():
+    rng = np.random.default_rng(0)
+    widths = {}
+    for s in specs("train", 300):
+        wide = train_width(s, rng)
+        assert wide.genotype_digest() == s.genotype_digest() and 64 <= wide.fc_dim <= 512
+        widths.setdefault(spec_graph(s).num_params > 0.8e6 or s.num_cells > 12, set()).add(wide.C)
+    assert widths[True] == {32}  # large or deep nets keep C = 32
+    assert widths[False] > {32, 48, 64}
+
+
+def test_named_splits_report_each_net():
+    assert [arch_name("ood-predefined", i) for i in range(2)] == ["resnet50", "vit"]
+    assert [arch_name("ood-torchvision", i) for i in range(5)] == list(NAMED_SPLITS["ood-torchvision"])
+    assert arch_name("val", 3) == "val/3"
+
+
+# Section 2's per-split statistics of the reference (CIFAR-10 parameters in millions: mean,
+# median, min; mean node count). Pinned within +-20% on the first 100 nets of each split.
+REFERENCE_STATS = {
+    "val": (3.28, 3.02, 2.50, 190.5), "test": (3.34, 2.96, 2.50, 185.5), "ood-wide": (51.6, 46.1, 38.8, 178.6),
+    "ood-deep": (3.99, 3.19, 2.52, 391.2), "ood-dense": (3.76, 3.18, 2.53, 355.1),
+    "ood-bnfree": (3.19, 2.89, 2.50, 135.1),
+}
+
+
+@pytest.mark.parametrize("split", list(REFERENCE_STATS))
+def test_split_statistics_match_the_reference(split):
+    graphs = [spec_graph(s) for s in specs(split, 100)]
+    params = [g.num_params / 1e6 for g in graphs]
+    ours = (statistics.mean(params), statistics.median(params), min(params),
+            statistics.mean(g.num_nodes for g in graphs))
+    for name, value, ref in zip(("mean params", "median params", "min params", "mean nodes"), ours,
+                                REFERENCE_STATS[split]):
+        assert abs(value / ref - 1) <= 0.2, (split, name, value, ref)
+
+
+def test_train_shares_match_the_reference():
+    """Section 1.4's marginals over train nets. The test is deterministic (sample is a pure
+    function); each tolerance is 4 binomial standard errors at n = 2000, the sampling error of
+    our estimate, so a share off by more is a rule that differs, not chance. `has cse` counts live
+    ops: the reference's 26.6% counts drawn edges, a few of which are dead and pruned here."""
+    n = 2000
+    train = specs("train", n)
+    shares = {
+        "vit": (0.300, sum(s.vit for s in train)),
+        "cse": (0.266, sum("cse" in s.ops() for s in train)),
+        "bn-free": (0.035, sum(s.norm == "none" for s in train)),
+        "glob_avg": (0.978, sum(s.glob_avg for s in train)),
+        "preproc": (0.964, sum(s.preproc for s in train)),
+        "stem_pool": (0.250, sum(s.stem_pool for s in train)),
+        **{f"steps={k}": (p, sum(len(s.normal) == k for s in train))
+           for k, p in zip((1, 2, 3, 4), (0.45, 0.42, 0.07, 0.06))},
+    }
+    for name, (p, count) in shares.items():
+        assert abs(count / n - p) <= 4 * (p * (1 - p) / n) ** 0.5, (name, count / n, p)
+    assert abs(statistics.mean(s.num_cells for s in train) - 11.3) <= 4 * 4.3 / n ** 0.5  # U{4..18}: sd 4.3

@@ -48,7 +48,7 @@ def test_vit_graph():
     assert_params_mapped_once(vit, g)
     assert_dag_in_topological_order(g)
     counts = Counter(g.type_names())
-    assert counts["msa"] == 2 * 12  # in- and out-projection of each block
+    assert counts["msa"] == 12  # one per block, between its in- and out-projections
     assert counts["ln"] == 2 * 12 + 1
     assert counts["pos_enc"] == 2  # class token and positional embedding
     assert counts["concat"] == 1 and counts["sum"] == 1 + 2 * 12
@@ -91,13 +91,16 @@ def test_unusual_modules():
     types = g.type_names()
     assert types.count("input") == 2
     grouped = g.node_names.index("grouped")
-    assert types[grouped] == "conv" and g.params_of(grouped) == [("grouped.weight", (16, 2, 3, 3))]
+    # GHN-2's rule: a grouped conv is sep_conv (dil_conv if dilated), every Linear a conv
+    assert types[grouped] == "sep_conv" and g.params_of(grouped) == [("grouped.weight", (16, 2, 3, 3))]
     assert types[grouped + 1] == "bias"
-    assert types[g.node_names.index("depthwise")] == "conv"
+    assert types[g.node_names.index("depthwise")] == "sep_conv"
     assert types[g.node_names.index("ln")] == "ln"
     assert types[g.node_names.index("embed")] == "extendable"
-    assert types[g.node_names.index("attn")] == "msa"
-    assert types[g.node_names.index("attn.out_proj")] == "msa"
+    # attention: in-projection (+bias), the msa node, then the out-projection (+bias)
+    attn = g.node_names.index("attn")
+    assert types[attn: attn + 5] == ["conv", "bias", "msa", "conv", "bias"]
+    assert g.node_names[attn + 3] == "attn.out_proj"
     assert types[g.node_names.index("scale")] == "pos_enc"
     # GELU is transparent: the grouped conv's bias feeds the depthwise conv directly
     assert [grouped + 1, g.node_names.index("depthwise")] in g.edge_index.t().tolist()

@@ -48,3 +48,13 @@ def test_markdown_is_a_table_with_one_row_per_model():
     lines = [line for line in md.splitlines() if line.startswith("|")]
     assert lines[0] == "| model | val | ood-deep | avg rank | seeds |"
     assert len(lines) == 2 + 3
+
+
+def test_named_splits_get_one_column_per_net():
+    """ood-predefined's ResNet-50 and ViT are reported apart, never averaged."""
+    archs = [{"arch": "resnet50", "ghn": 40.0, "random_init": 10.0}, {"arch": "vit", "ghn": 12.0, "random_init": 9.0}]
+    records = [{**make_record(split="ood-predefined", seed=s), "archs": archs} for s in (0, 1)]
+    cell_frame = cells(runs_frame(records + [make_record(split="val")]))
+    table = pivot(cell_frame)
+    assert list(table.columns) == ["val", "ood-predefined:resnet50", "ood-predefined:vit"]
+    assert table.loc["gcn/pyg", "ood-predefined:resnet50"] == 40.0 and table.loc["random init", "ood-predefined:vit"] == 9.0
