@@ -192,7 +192,7 @@ def amp_supported(device: torch.device) -> bool:
 
 def mixed_precision(amp: bool, device: torch.device):
     """bfloat16 autocast for the GHN and the nets when `amp` is asked for and the device supports
-    it (measured on the 2-core CPU: about 1.6x faster training steps), else a no-op context."""
+    it, else a no-op context (on the 2-core CPU it now costs speed: README, Speed)."""
     if amp and amp_supported(device):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
