@@ -243,21 +243,28 @@ def metrics_mean(rows: list[dict], key: str) -> float:
 
 
 def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
-    """A small table: method, mean +- stderr, max, number of architectures; in the named splits
-    (ood-predefined, ood-torchvision) one line per net instead, as each is reported apart."""
+    """A small table: method, top-1 mean +- stderr, max, top-5 mean, number of architectures; in
+    the named splits (ood-predefined, ood-torchvision) one line per net instead, as each is
+    reported apart."""
     from deepnets1m.predefined import NAMED_SPLITS
 
-    names = {"ghn": "GHN (predicted, no training)", "random_init": "random init", "sgd": f"{k} SGD steps from random init"}
+    from .evaluate import METHODS, top5
+
+    methods = [m for m in METHODS if m in metrics]
     if split in NAMED_SPLITS:
         short = {"ghn": "GHN", "random_init": "random init", "sgd": f"{k} SGD steps"}
-        lines = [f"{split}: top-1 accuracy (%)", f"  {'net':20} " + " ".join(f"{short[m]:>14}" for m in metrics)]
+        lines = [f"{split}: top-1 / top-5 accuracy (%)", f"  {'net':20} " + " ".join(f"{short[m]:>14}" for m in methods)]
         for row in rows:
-            cells = " ".join(f"{'-':>14}" if row.get(m) is None else f"{row[m]:14.2f}" for m in metrics)
+            cells = " ".join(f"{'-':>14}" if row.get(m) is None else f"{row[m]:6.2f} / {row.get(top5(m), 0):5.1f}"
+                             for m in methods)
             lines.append(f"  {row['arch']:20} {cells}")
         return "\n".join(lines)
-    lines = [f"{split}: top-1 accuracy (%)", f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'nets':>5}"]
-    for m, s in metrics.items():
-        lines.append(f"  {names[m]:34} {s['mean']:7.2f} {s['stderr']:7.2f} {s['max']:7.2f} {s['n']:5d}")
+    names = {"ghn": "GHN (predicted, no training)", "random_init": "random init", "sgd": f"{k} SGD steps from random init"}
+    lines = [f"{split}: top-1 accuracy (%)",
+             f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'top-5':>7} {'nets':>5}"]
+    for m in methods:
+        s, t5 = metrics[m], metrics.get(top5(m), {}).get("mean", float("nan"))
+        lines.append(f"  {names[m]:34} {s['mean']:7.2f} {s['stderr']:7.2f} {s['max']:7.2f} {t5:7.2f} {s['n']:5d}")
     return "\n".join(lines)
 
 
@@ -333,15 +340,15 @@ def run_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model, data.num_classes, data.in_channels, size).to(args.device)
     graph = to_graph(model)  # a clear error here names unsupported modules
     images = data.eval_batches(preset.eval_images, preset.eval_batch)
-    random_acc = accuracy(model, images, size, torch.device(args.device))
+    random_acc, random_top5 = accuracy(model, images, size, torch.device(args.device))
     t0 = time.perf_counter()
     ghn(model)
     latency = time.perf_counter() - t0
-    ghn_acc = accuracy(model, images, size, torch.device(args.device))
+    ghn_acc, ghn_top5 = accuracy(model, images, size, torch.device(args.device))
     print(f"{args.model}: {graph.num_params / 1e6:.2f}M parameters in {graph.num_nodes} nodes, predicted in "
           f"{1000 * latency:.0f} ms by {ckpt.name}")
-    print(f"  top-1 on {len(sum((list(y) for _, y in images), []))} {args.dataset} eval images: "
-          f"predicted {ghn_acc:.2f}%, random init {random_acc:.2f}%")
+    print(f"  top-1 / top-5 on {len(sum((list(y) for _, y in images), []))} {args.dataset} eval images: "
+          f"predicted {ghn_acc:.2f}% / {ghn_top5:.2f}%, random init {random_acc:.2f}% / {random_top5:.2f}%")
     if args.save:
         torch.save(model.state_dict(), args.save)
         print(f"  parameters saved to {args.save}")

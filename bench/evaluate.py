@@ -18,19 +18,27 @@ from .data import Batch, ImageData
 from .nets import batch_stat_mode, fit_input, input_size, make_net
 from .presets import Preset
 
-METHODS = ("ghn", "random_init", "sgd")
+METHODS = ("ghn", "random_init", "sgd")  # each row holds `method` (top-1 %) and `method_top5` (top-5 %)
+
+
+def top5(method: str) -> str:
+    """The row/metrics key of `method`'s top-5 accuracy."""
+    return f"{method}_top5"
 
 
 @torch.no_grad()
-def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torch.device) -> float:
-    """Top-1 accuracy in %, BatchNorm on each batch's own statistics (see batch_stat_mode)."""
+def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torch.device) -> tuple[float, float]:
+    """(top-1, top-5) accuracy in % (top-5: the label among the 5 highest logits, or among all
+    of them with fewer classes), BatchNorm on each batch's own statistics (see batch_stat_mode)."""
     batch_stat_mode(net)
-    correct = total = 0
+    correct1 = correct5 = total = 0
     for x, y in batches:
-        out = net(fit_input(x.to(device), size))
-        correct += int((out.argmax(1) == y.to(device)).sum())
+        out, y = net(fit_input(x.to(device), size)), y.to(device)
+        best = out.topk(min(5, out.shape[1]), dim=1).indices
+        correct1 += int((best[:, 0] == y).sum())
+        correct5 += int((best == y[:, None]).any(dim=1).sum())
         total += len(y)
-    return 100.0 * correct / total
+    return 100.0 * correct1 / total, 100.0 * correct5 / total
 
 
 def sgd_steps(net: torch.nn.Module, data: ImageData, steps: int, lr: float, seed: int, size: int,
@@ -60,9 +68,10 @@ class EvalResult:
     rows: list[dict] = field(default_factory=list)
 
     def metrics(self) -> dict[str, dict[str, float]]:
-        """summary() of each method over the architectures that have it."""
-        return {m: summary([r[m] for r in self.rows if r.get(m) is not None]) for m in METHODS
-                if any(r.get(m) is not None for r in self.rows)}
+        """summary() of each method's top-1 and top-5 over the architectures that have it."""
+        keys = [key for m in METHODS for key in (m, top5(m))]
+        return {k: summary([r[k] for r in self.rows if r.get(k) is not None]) for k in keys
+                if any(r.get(k) is not None for r in self.rows)}
 
 
 def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 0, device: str = "cpu",
@@ -80,12 +89,12 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev)
         random_init = {k: v.clone() for k, v in net.state_dict().items()}
         row = {"index": i, "arch": arch_name(split, i),
-               "params": spec_graph(spec, data.num_classes, data.in_channels, size).num_params,
-               "random_init": accuracy(net, images, size, dev)}
+               "params": spec_graph(spec, data.num_classes, data.in_channels, size).num_params}
+        row["random_init"], row[top5("random_init")] = accuracy(net, images, size, dev)
         if preset.sgd_steps and (preset.sgd_nets is None or i < preset.sgd_nets):
             net.load_state_dict(random_init)
             sgd_steps(net, data, preset.sgd_steps, preset.sgd_lr, seed, size, dev)
-            row["sgd"] = accuracy(net, images, size, dev)
+            row["sgd"], row[top5("sgd")] = accuracy(net, images, size, dev)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -93,6 +102,6 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         if dev.type == "cuda":
             torch.cuda.synchronize()
         row["predict_ms"] = 1000 * (time.perf_counter() - t0)
-        row["ghn"] = accuracy(net, images, size, dev)
+        row["ghn"], row[top5("ghn")] = accuracy(net, images, size, dev)
         result.rows.append(row)
     return result

@@ -15,8 +15,11 @@ def add_leaderboard(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=None, help="SQLite index (default $GHNBENCH_HOME/leaderboard.sqlite)")
     p.add_argument("--dataset", default=None, help="only this data set (default: one table per data set and preset)")
     p.add_argument("--preset", default=None, help="only this preset")
-    p.add_argument("--metric", default="ghn", choices=("ghn", "sgd", "random_init"),
-                   help="which accuracy to rank: predicted params (default), k SGD steps, random init")
+    p.add_argument("--method", default="ghn", choices=("ghn", "sgd", "random_init"),
+                   help="whose accuracy to rank: predicted params (default), k SGD steps, random init")
+    p.add_argument("--metric", default="auto", choices=("auto", "top1", "top5"),
+                   help="top-1 or top-5 accuracy; auto (default): top-5 on ImageNet, top-1 elsewhere, as the "
+                        "GHN papers report them")
     p.add_argument("--format", default="md", choices=("md", "html", "csv"), help="what to print (default md)")
     p.add_argument("--out", default=None, help="also write leaderboard.md/.html/.csv and PNG plots into this folder")
     p.add_argument("--no-plots", action="store_true", help="with --out, skip the PNG plots")
@@ -29,7 +32,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     from leaderboard.render import render
 
     done = render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
-                  args.metric, args.reference, with_plots=not args.no_plots)
+                  args.method, args.metric, args.reference, with_plots=not args.no_plots)
     for skipped in done.sync.skipped:
         print(f"warning: {skipped}", file=sys.stderr)
     print(done.text[args.format])

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .table import SPLIT_ORDER, pivot  # noqa: E402
+from .table import METRIC_LABELS, SPLIT_ORDER, pivot  # noqa: E402
 
 ID_SPLITS = ("val", "test")
 
@@ -20,7 +20,7 @@ def heatmap(cells: pd.DataFrame, title: str, path: Path) -> Path:
     """Mean accuracy per model x split, annotated."""
     table = pivot(cells)
     fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.5 * len(table) + 1.5))
-    sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis", cbar_kws={"label": "top-1 accuracy (%)"}, ax=ax)
+    sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis", cbar_kws={"label": metric_label(cells)}, ax=ax)
     ax.set(title=title, xlabel="split", ylabel="")
     return save(fig, path)
 
@@ -36,7 +36,7 @@ def bars(cells: pd.DataFrame, title: str, path: Path) -> Path:
         sub = cells[cells["model"] == model].set_index("split").reindex(order)
         x = [j - 0.4 + width * (i + 0.5) for j in range(len(order))]
         ax.errorbar(x, sub["mean"], yerr=sub["stderr"], fmt="none", ecolor="black", capsize=2, lw=1)
-    ax.set(title=title, xlabel="split", ylabel="top-1 accuracy (%)")
+    ax.set(title=title, xlabel="split", ylabel=metric_label(cells))
     ax.tick_params(axis="x", rotation=30)
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     return save(fig, path)
@@ -58,6 +58,11 @@ def id_vs_ood(cells: pd.DataFrame, title: str, path: Path) -> Path | None:
     ax.set(title=title, xlabel="in-distribution accuracy (%)", ylabel="OOD accuracy (%, mean of ood-*)")
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     return save(fig, path)
+
+
+def metric_label(cells: pd.DataFrame) -> str:
+    """Axis label of the (one) metric of a leaderboard's cells."""
+    return METRIC_LABELS[cells["metric"].iloc[0]]
 
 
 def save(fig: plt.Figure, path: str | os.PathLike) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 DEFAULT = Path(__file__).with_name("reference.csv")
-COLUMNS = ["source", "model", "dataset", "preset", "split", "mean", "stderr"]
+COLUMNS = ["source", "model", "dataset", "preset", "metric", "split", "mean", "stderr"]
 
 
 def reference_cells(path: str | os.PathLike = DEFAULT) -> pd.DataFrame:
@@ -17,4 +17,7 @@ def reference_cells(path: str | os.PathLike = DEFAULT) -> pd.DataFrame:
     if missing:
         raise ValueError(f"reference file {path} lacks columns {missing}; expected {', '.join(COLUMNS)}")
     frame = frame.assign(seeds=0, imported=True)  # preset: the budget the paper used
-    return frame[["dataset", "preset", "model", "split", "mean", "stderr", "seeds", "imported"]]
+    bad = sorted(set(frame["metric"]) - {"top1", "top5"})
+    if bad:
+        raise ValueError(f"reference file {path} has metric(s) {bad}; expected top1 or top5")
+    return frame[["dataset", "preset", "metric", "model", "split", "mean", "stderr", "seeds", "imported"]]

@@ -15,6 +15,21 @@ SPLIT_ORDER = [column for split in SPLIT_NAMES if split != "train"
                for column in ([f"{split}:{name}" for name in NAMED_SPLITS[split]] if split in NAMED_SPLITS else [split])]
 
 
+METRICS = ("top1", "top5")
+METRIC_LABELS = {"top1": "top-1 accuracy (%)", "top5": "top-5 accuracy (%)"}
+
+
+def headline_metric(dataset: str) -> str:
+    """The metric a data set's table ranks by default, as the GHN papers report it: top-5 on
+    ImageNet, top-1 elsewhere."""
+    return "top5" if dataset == "imagenet" else "top1"
+
+
+def metric_key(method: str, metric: str) -> str:
+    """The record key of `method`'s `metric` (top-1 under the method's own name)."""
+    return method if metric == "top1" else f"{method}_top5"
+
+
 def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
     """(column, {mean, stderr}) of `method` in a record: its split's summary over the nets, or in
     the named splits one column `split:net` per net (never averaged: ResNet-50 and a ViT are no sample)."""
@@ -26,19 +41,21 @@ def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
     return [] if summary is None else [(split, summary)]
 
 
-def runs_frame(records: list[dict], metric: str = "ghn") -> pd.DataFrame:
+def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
     """One row per run and column (see record_columns): its model (gnn/backend), seed, and the
-    metric's mean and stderr over architectures; also `random init` rows (the baseline on the
-    same nets)."""
+    mean and stderr over architectures of `method`'s `metric` (top1, top5, or auto: each data
+    set's headline_metric); also `random init` rows (the baseline on the same nets)."""
     rows = []
-    models = [(metric, None)] + ([("random_init", BASELINE)] if metric == "ghn" else [])
+    models = [(method, None)] + ([("random_init", BASELINE)] if method == "ghn" else [])
     for r in records:
-        common = {"dataset": r["dataset"], "preset": r["preset"], "seed": r["seed"], "imported": False}
-        for method, model in models:
-            for column, m in record_columns(r, method):
+        chosen = headline_metric(r["dataset"]) if metric == "auto" else metric
+        common = {"dataset": r["dataset"], "preset": r["preset"], "metric": chosen, "seed": r["seed"],
+                  "imported": False}
+        for key, model in models:
+            for column, m in record_columns(r, metric_key(key, chosen)):
                 rows.append({**common, "split": column, "model": model or f"{r['gnn']}/{r['backend']}",
                              "mean": m["mean"], "stderr": m["stderr"]})
-    columns = ["dataset", "preset", "split", "seed", "model", "mean", "stderr", "imported"]
+    columns = ["dataset", "preset", "metric", "split", "seed", "model", "mean", "stderr", "imported"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -46,14 +63,14 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     """model x split cells: mean over seeds, its stderr (over seeds when there are several,
     else the single run's stderr over architectures), and the number of seeds. The random-init
     baseline pools all runs on the same split and seed (it does not depend on the GNN)."""
-    runs = runs.drop_duplicates(["dataset", "preset", "split", "seed", "model"])
+    runs = runs.drop_duplicates(["dataset", "preset", "metric", "split", "seed", "model"])
 
     def reduce(g: pd.DataFrame) -> pd.Series:
         n = len(g)
         stderr = g["mean"].std(ddof=1) / math.sqrt(n) if n > 1 else g["stderr"].iloc[0]
         return pd.Series({"mean": g["mean"].mean(), "stderr": stderr, "seeds": n, "imported": bool(g["imported"].any())})
 
-    keys = ["dataset", "preset", "model", "split"]
+    keys = ["dataset", "preset", "metric", "model", "split"]
     return runs.groupby(keys, sort=False)[["mean", "stderr", "imported"]].apply(reduce).reset_index()
 
 
@@ -84,9 +101,9 @@ def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
     return text.loc[rank.sort_values(kind="stable").index]
 
 
-def groups(cell_frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
-    """(dataset, preset, cells) of each leaderboard present (tables never mix the two)."""
-    return [(d, p, g) for (d, p), g in cell_frame.groupby(["dataset", "preset"], sort=True)]
+def groups(cell_frame: pd.DataFrame) -> list[tuple[str, str, str, pd.DataFrame]]:
+    """(dataset, preset, metric, cells) of each leaderboard present (tables never mix them)."""
+    return [(d, p, m, g) for (d, p, m), g in cell_frame.groupby(["dataset", "preset", "metric"], sort=True)]
 
 
 def to_markdown(table: pd.DataFrame, title: str) -> str:
@@ -104,5 +121,6 @@ def to_html(table: pd.DataFrame, title: str) -> str:
 
 
 def tidy(cell_frame: pd.DataFrame) -> pd.DataFrame:
-    """The cells in long form for CSV export: dataset, preset, model, split, mean, stderr, seeds, imported."""
-    return cell_frame[["dataset", "preset", "model", "split", "mean", "stderr", "seeds", "imported"]]
+    """The cells in long form for CSV export: dataset, preset, metric, model, split, mean, stderr,
+    seeds, imported."""
+    return cell_frame[["dataset", "preset", "metric", "model", "split", "mean", "stderr", "seeds", "imported"]]

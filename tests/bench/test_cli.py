@@ -137,9 +137,10 @@ def test_split_all_and_bad_split_names(capsys):
 def test_named_split_prints_each_net():
     from bench.cli import format_metrics
 
-    rows = [{"arch": "resnet50", "ghn": 40.0, "random_init": 10.0, "sgd": 20.0}, {"arch": "vit", "ghn": 12.5,
-                                                                                 "random_init": 9.0}]
-    metrics = {"ghn": {}, "random_init": {}, "sgd": {}}
-    text = format_metrics("ood-predefined", metrics, 10, rows)
-    lines = text.splitlines()
-    assert lines[2].split() == ["resnet50", "40.00", "10.00", "20.00"] and lines[3].split() == ["vit", "12.50", "9.00", "-"]
+    rows = [{"arch": "resnet50", "ghn": 40.0, "ghn_top5": 70.0, "random_init": 10.0, "random_init_top5": 50.0,
+             "sgd": 20.0, "sgd_top5": 60.0},
+            {"arch": "vit", "ghn": 12.5, "ghn_top5": 55.0, "random_init": 9.0, "random_init_top5": 48.0}]
+    metrics = {"ghn": {}, "ghn_top5": {}, "random_init": {}, "random_init_top5": {}, "sgd": {}, "sgd_top5": {}}
+    lines = format_metrics("ood-predefined", metrics, 10, rows).splitlines()
+    assert lines[2].split() == ["resnet50", "40.00", "/", "70.0", "10.00", "/", "50.0", "20.00", "/", "60.0"]
+    assert lines[3].split() == ["vit", "12.50", "/", "55.0", "9.00", "/", "48.0", "-"]

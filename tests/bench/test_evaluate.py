@@ -45,7 +45,9 @@ def test_evaluate_rows_and_determinism(digits):
             assert ra[key] == rb[key]
     assert [("sgd" in r) for r in a.rows] == [True, True, False]
     metrics = a.metrics()
-    assert set(metrics) == {"ghn", "random_init", "sgd"} and metrics["sgd"]["n"] == 2
+    assert set(metrics) == {"ghn", "random_init", "sgd", "ghn_top5", "random_init_top5", "sgd_top5"}
+    assert metrics["sgd"]["n"] == metrics["sgd_top5"]["n"] == 2
+    assert all(r["ghn"] <= r["ghn_top5"] and r["random_init"] <= r["random_init_top5"] for r in a.rows)
     assert all(0 <= r["ghn"] <= 100 and r["predict_ms"] > 0 for r in a.rows)
 
 
@@ -62,4 +64,13 @@ def test_accuracy_counts_correct_predictions():
 
     x = torch.zeros(4, 1, 2, 2)
     x[:, 0, 0, 0] = torch.tensor([0, 1, 2, 2])
-    assert accuracy(Fixed(), [(x, torch.tensor([0, 1, 2, 0]))], 2, torch.device("cpu")) == 75.0
+    assert accuracy(Fixed(), [(x, torch.tensor([0, 1, 2, 0]))], 2, torch.device("cpu")) == (75.0, 100.0)
+
+
+def test_top5_counts_the_label_among_the_five_highest_logits():
+    class Ranked(torch.nn.Module):
+        def forward(self, x):
+            return torch.arange(7, 0, -1.0).expand(len(x), 7)  # class 0 highest, class 6 lowest
+
+    labels = torch.tensor([0, 4, 5, 6])  # ranks 1, 5, 6, 7
+    assert accuracy(Ranked(), [(torch.zeros(4, 1, 2, 2), labels)], 2, torch.device("cpu")) == (25.0, 50.0)

@@ -23,7 +23,7 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     assert "GHN-2 (paper)" in md.split("### cifar10")[1]  # imported rows only where they belong
     assert "GHN-2 (paper)" not in md.split("### cifar10")[0]
     csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
-    assert csv[0] == "dataset,preset,model,split,mean,stderr,seeds,imported"
+    assert csv[0] == "dataset,preset,metric,model,split,mean,stderr,seeds,imported"
     assert "<table" in (tmp_path / "out" / "leaderboard.html").read_text()
 
 
@@ -35,7 +35,27 @@ def test_cli_warns_about_corrupt_records_and_renders_the_others(tmp_path, write,
     out, err = capsys.readouterr()
     assert code == 0
     assert "warning: skipped" in err and "broken.json" in err
-    assert "digits,tiny,gat/pyg,val,50.0" in out
+    assert "digits,tiny,top1,gat/pyg,val,50.0" in out
+
+
+def test_imagenet_ranks_top5_and_never_mixes_metrics(tmp_path):
+    """ImageNet tables rank top-5 (the papers' headline there), and a published top-5 figure
+    only ever sits beside our top-5 figures."""
+    from bench.records import write_record
+
+    from .conftest import make_record
+
+    record = make_record(gnn="gat", split="test", dataset="imagenet", preset="paper", mean=20.0)
+    record["metrics"]["ghn_top5"] = {"mean": 45.0, "stderr": 2.0, "max": 60.0, "n": 10}
+    record["metrics"]["random_init_top5"] = {"mean": 0.5, "stderr": 0.1, "max": 1.0, "n": 10}
+    write_record(tmp_path / "results", record)
+    done = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, reference=True, with_plots=False)
+    md = done.text["md"]
+    assert "### imagenet, preset paper: top-5 accuracy (%)" in md
+    assert "| gat/pyg | 45.0 ± 2.0 |" in md and "27.2 ± 0.6" in md  # ours and GHN-2's top-5, side by side
+    top1 = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, metric="top1", reference=True,
+                  with_plots=False).text["md"]
+    assert "top-1 accuracy" in top1 and "| gat/pyg | 20.0 ± 1.0 |" in top1 and "(paper)" not in top1
 
 
 def test_cli_with_no_records_explains(tmp_path, capsys):
