@@ -30,7 +30,7 @@ def on_off(text: str) -> bool:
 
 # preset fields that run/train/eval/predict/sweep accept as --flags, with their value types
 PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
-                ("lr", float), ("max_train_params", float), ("eval_nets", int), ("eval_images", int),
+                ("lr", float), ("max_train_params", float), ("max_meta_nodes", int), ("eval_nets", int), ("eval_images", int),
                 ("sgd_steps", int), ("sgd_nets", int), ("amp", on_off))
 
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+CIFAR_TRAIN = 45_000  # training images; the rest of CIFAR's 50,000 score the `val` split
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -33,8 +34,10 @@ class ImageData:
         for the same seed, so a resumed run sees the batches an uninterrupted one would."""
         raise NotImplementedError
 
-    def eval_batches(self, max_images: int, batch_size: int) -> list[Batch]:
-        """The first `max_images` evaluation images in a fixed order, in batches."""
+    def eval_batches(self, max_images: int, batch_size: int, split: str = "test") -> list[Batch]:
+        """The first `max_images` evaluation images of `split` in a fixed order, in batches: the
+        held-out training images for `val` where the data set has them (CIFAR, as GHN-2 scores
+        val), the evaluation images otherwise."""
         raise NotImplementedError
 
 
@@ -50,6 +53,8 @@ class TensorData(ImageData):
     std: tuple[float, ...] = ()
     scale: float = 255.0  # raw value of full intensity
     augment: bool = False  # random 4-px-padded crops and horizontal flips (CIFAR)
+    val_x: torch.Tensor | None = None  # held-out training images that score the `val` split
+    val_y: torch.Tensor | None = None
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         mean = torch.tensor(self.mean).view(1, -1, 1, 1)
@@ -81,9 +86,10 @@ class TensorData(ImageData):
         out[flip] = out[flip].flip(-1)
         return out
 
-    def eval_batches(self, max_images: int, batch_size: int) -> list[Batch]:
-        n = min(max_images, len(self.eval_y))
-        return [(self.normalise(self.eval_x[i : min(i + batch_size, n)]), self.eval_y[i : min(i + batch_size, n)])
+    def eval_batches(self, max_images: int, batch_size: int, split: str = "test") -> list[Batch]:
+        x, y = (self.val_x, self.val_y) if split == "val" and self.val_x is not None else (self.eval_x, self.eval_y)
+        n = min(max_images, len(y))
+        return [(self.normalise(x[i : min(i + batch_size, n)]), y[i : min(i + batch_size, n)])
                 for i in range(0, n, batch_size)]
 
 
@@ -118,7 +124,10 @@ def cifar(data_dir: str | os.PathLike | None, classes: int) -> TensorData:
         return torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets, dtype=torch.long)
 
     (tx, ty), (ex, ey) = as_tensors(train), as_tensors(test)
-    return TensorData(name, classes, 3, 32, tx, ty, ex, ey, CIFAR_MEAN, CIFAR_STD, 255.0, augment=True)
+    # GHN-2 trains on the first 45,000 training images and scores `val` on the last 5,000
+    val = (tx[CIFAR_TRAIN:], ty[CIFAR_TRAIN:]) if len(ty) > CIFAR_TRAIN else (None, None)
+    return TensorData(name, classes, 3, 32, tx[:CIFAR_TRAIN], ty[:CIFAR_TRAIN], ex, ey, CIFAR_MEAN, CIFAR_STD, 255.0,
+                      augment=True, val_x=val[0], val_y=val[1])
 
 
 def cifar_hint(classes: int) -> str:
@@ -161,8 +170,8 @@ class FolderData(ImageData):
                 yield batch
             epoch += 1
 
-    def eval_batches(self, max_images: int, batch_size: int) -> list[Batch]:
-        out, seen = [], 0
+    def eval_batches(self, max_images: int, batch_size: int, split: str = "test") -> list[Batch]:
+        out, seen = [], 0  # ImageNet: every split on the official val images (no held-out val yet)
         for x, y in self.loader("val", batch_size, shuffle=False):
             out.append((x[: max_images - seen], y[: max_images - seen]))
             seen += len(out[-1][1])

@@ -80,7 +80,7 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
     dev = torch.device(device)
     ghn = ghn.to(dev).eval()
     n = SPLITS[split].size if preset.eval_nets is None else min(preset.eval_nets, SPLITS[split].size)
-    images = data.eval_batches(preset.eval_images, preset.eval_batch)
+    images = data.eval_batches(preset.eval_images, preset.eval_batch, split)
     result = EvalResult(split)
     for i in tqdm(range(n), desc=f"eval {split}", unit="net", disable=not progress):
         spec = sample(split, i)

@@ -120,7 +120,7 @@ def predict_resnet50_round(core: str, backend: str, device: torch.device) -> Rou
     from gnn_zoo import GHN
 
     model = torchvision.models.resnet50().to(device)
-    ghn = GHN(core, backend, hidden=64, layers=1, num_classes=1000).to(device).eval()
+    ghn = GHN(core, backend, hidden=32, layers=1, num_classes=1000, max_side=16).to(device).eval()  # GHN-2-ImageNet
     return Round(synced(lambda: ghn(model), device))
 
 
@@ -268,7 +268,7 @@ before = rss()
 with torch.device("meta"):
     model = torchvision.models.resnet50()
 model = model.to_empty(device="cpu")  # weights to be predicted: no random init first
-ghn = GHN(sys.argv[1], sys.argv[2], hidden=64, layers=1, num_classes=1000).eval()
+ghn = GHN(sys.argv[1], sys.argv[2], hidden=32, layers=1, num_classes=1000, max_side=16).eval()
 ghn(model)
 print(json.dumps({"before_mib": before, "after_mib": rss()}))
 """

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from deepnets1m import SPLITS, sample, spec_graph
 from deepnets1m.net import count_params
+from deepnets1m.spec import LARGE_IMAGE
 from deepnets1m.splits import GENERATOR_VERSION, REFERENCE_CONFIG, train_width
 from gnn_zoo import GHN
 
@@ -26,6 +27,7 @@ from .nets import fit_input, input_size, make_net
 from .presets import Preset
 
 MAX_CONSECUTIVE_SKIPS = 20
+MAX_REDRAWS = 100  # meta-batches over the node cap drawn in a row before giving up
 
 
 class TrainingDiverged(RuntimeError):
@@ -54,17 +56,31 @@ class TrainSpec:
         return Path(root) / f"{self.gnn}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_{self.key()}.pt"
 
 
-def train_architectures(seed: int, step: int, count: int, max_params: float | None) -> list:
-    """The `count` train architectures of step `step`, each at the width drawn for it (DeepNets-1M's
-    training-time width draw): a pure function of (seed, step), so a resumed run sees the same
-    stream; archs above `max_params` (at CIFAR-10 size, at their drawn width) are skipped."""
-    rng = np.random.default_rng([seed, step, 17])
+def train_architectures(seed: int, step: int, count: int, max_params: float | None, attempt: int = 0) -> list:
+    """The `count` train architectures of step `step` (draw `attempt` of it), each at the width
+    drawn for it (DeepNets-1M's training-time width draw): a pure function of (seed, step,
+    attempt), so a resumed run sees the same stream; archs above `max_params` (at CIFAR-10 size,
+    at their drawn width) are skipped."""
+    rng = np.random.default_rng([seed, step, 17] + ([attempt] if attempt else []))
     out = []
     while len(out) < count:
         spec = train_width(sample("train", int(rng.integers(SPLITS["train"].size))), rng)
         if max_params is None or count_params(spec, **REFERENCE_CONFIG) <= max_params:
             out.append(spec)
     return out
+
+
+def step_architectures(seed: int, step: int, preset: Preset) -> tuple[list, int]:
+    """The meta-batch of step `step` and how many draws before it went over preset.max_meta_nodes:
+    as in GHN-2, a meta-batch whose nets have more nodes in all (at CIFAR-10 size) is redrawn
+    for the same images, and the redraws are counted."""
+    for attempt in range(MAX_REDRAWS):
+        specs = train_architectures(seed, step, preset.meta_batch, preset.max_train_params, attempt)
+        cap = preset.max_meta_nodes
+        if cap is None or sum(spec_graph(s, **REFERENCE_CONFIG).num_nodes for s in specs) <= cap:
+            return specs, attempt
+    raise ValueError(f"{MAX_REDRAWS} meta-batches of {preset.meta_batch} nets in a row had more than {cap} nodes at "
+                     f"step {step}; raise --max-meta-nodes or lower --meta-batch")
 
 
 def dropout_seeds(seed: int, step: int, count: int) -> list[int]:
@@ -81,6 +97,7 @@ class TrainReport:
     steps: int
     seconds: float  # total training time, over all resumed sessions
     skipped: int
+    redrawn: int  # meta-batches redrawn for being over the node cap
     final_loss: float
     resumed_from: int
 
@@ -102,11 +119,11 @@ def load_checkpoint(path: Path) -> dict:
     return ckpt
 
 
-def build_ghn(spec: TrainSpec, num_classes: int, device: torch.device) -> GHN:
-    """A fresh GHN for this training spec."""
+def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
+    """A fresh GHN for this training spec: GHN-2's decoder side s is 16 on ImageNet-sized images, else 11."""
     p = spec.preset
-    return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=p.layers, num_classes=num_classes,
-               max_hops=p.max_hops).to(device)
+    return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=p.layers, num_classes=data.num_classes,
+               max_hops=p.max_hops, max_side=16 if data.image_size >= LARGE_IMAGE else 11).to(device)
 
 
 def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,
@@ -122,13 +139,14 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     path = spec.checkpoint(root)
     torch.manual_seed(spec.seed)
     resume = load_checkpoint(path) if path.exists() else None
-    ghn = GHN.load(path, map_location=dev).to(dev) if resume else build_ghn(spec, data.num_classes, dev)
+    ghn = GHN.load(path, map_location=dev).to(dev) if resume else build_ghn(spec, data, dev)
     opt = make_optimizer(ghn, p)
-    start, seconds, skipped, loss_value = 0, 0.0, 0, float("nan")
+    start, seconds, skipped, redrawn, loss_value = 0, 0.0, 0, 0, float("nan")
     if resume:
         state = resume["train"]
         opt.load_state_dict(state["optimizer"])
         start, seconds, skipped, loss_value = state["step"], state["seconds"], state["skipped"], state["loss"] or float("nan")
+        redrawn = state.get("redrawn", 0)
     resumed_from = start
     images = data.train_batches(p.batch_size, spec.seed, start)
     autocast = mixed_precision(p.amp, dev)
@@ -143,8 +161,8 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
             group["lr"] = p.lr * lr_factor(p, step)
         x, y = next(images)
         x, y = x.to(dev), y.to(dev)
-        specs = shard(train_architectures(spec.seed, step, p.meta_batch, p.max_train_params), ctx)
-        seeds = shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
+        specs, over_cap = step_architectures(spec.seed, step, p)
+        specs, seeds, redrawn = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx), redrawn + over_cap
         with autocast:
             loss = meta_loss(ghn, predict, specs, x, y, data, seeds)
         opt.zero_grad(set_to_none=True)
@@ -162,10 +180,10 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         bar.set_postfix(loss=f"{loss_value:.3f}", skipped=skipped)
         done = step + 1
         if ctx.main and (done % p.ckpt_every == 0 or done == p.steps):
-            save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value)
+            save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value, redrawn)
     if start < p.steps:  # a finished checkpoint that was only reused adds no training time
         seconds += time.perf_counter() - t0
-    return TrainReport(path, p.steps, seconds, skipped, loss_value, resumed_from)
+    return TrainReport(path, p.steps, seconds, skipped, redrawn, loss_value, resumed_from)
 
 
 def make_optimizer(ghn: GHN, preset: Preset) -> torch.optim.Optimizer:
@@ -229,7 +247,7 @@ def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: to
 
 
 def save_checkpoint(path: Path, ghn: GHN, opt: torch.optim.Optimizer, step: int, seconds: float, skipped: int,
-                    loss: float) -> None:
+                    loss: float, redrawn: int = 0) -> None:
     """GHN checkpoint (loadable by GHN.load) plus the optimizer and progress, written atomically."""
     ghn.save(path, train={"step": step, "optimizer": opt.state_dict(), "seconds": seconds, "skipped": skipped,
-                          "loss": loss if math.isfinite(loss) else None})
+                          "redrawn": redrawn, "loss": loss if math.isfinite(loss) else None})

@@ -11,48 +11,71 @@ from deepnets1m.graph import DEFAULT_MAX_HOPS, GraphBatch
 from deepnets1m.node_types import NODE_TYPES
 from deepnets1m.trace import to_graph
 
-from .decoder import Decoder, tile_into
+from .conv_decoder import ConvDecoder
+from .decoder import tile_into
 from .layout import node_shapes, param_slots
 from .registry import create
 
-SHAPE_BINS = 40  # log2-spaced bins of a dimension's size: 2 per octave, up to 2^19
+def channel_vocabulary(num_classes: int) -> list[int]:
+    """GHN-2's channel values: 1, 3, the class count, 8..56 step 8, 64..4080 step 16, 4096..8192 step 32."""
+    return sorted({1, 3, num_classes} | set(range(8, 57, 8)) | set(range(64, 4081, 16)) | set(range(4096, 8193, 32)))
+
+
+def spatial_vocabulary(max_side: int) -> list[int]:
+    """GHN-2's spatial values: the odd sizes below max(12, s), then 14 and 16."""
+    return sorted(set(range(1, max(12, max_side), 2)) | {14, 16})
 
 
 class ShapeEncoder(nn.Module):
-    """Sum of embeddings of a node's parameter shape (out, in, kh, kw), each dim log2-binned;
-    nodes without parameters get zeros."""
+    """GHN-2's shape encoder: a node's shape as (out, in, h, w) (1-D n as (n, 1, 1, 1), 2-D as
+    (o, i, 1, 1)); out and in index a channel vocabulary, h and w a spatial one, and the four
+    embeddings of hidden/4 are concatenated. A value takes the smallest entry >= it (our reading
+    of the reference's mapping: 4-7 -> 8, 2 -> 3), the largest entry beyond; index 0 of both
+    tables is "no shape" (nodes without parameters)."""
 
-    def __init__(self, hidden: int) -> None:
+    def __init__(self, hidden: int, num_classes: int, max_side: int = 11) -> None:
         super().__init__()
-        self.embed = nn.ModuleList(nn.Embedding(SHAPE_BINS, hidden, padding_idx=0) for _ in range(4))
+        if hidden % 4:
+            raise ValueError(f"the shape encoder concatenates 4 embeddings: hidden ({hidden}) must be divisible by 4")
+        self.register_buffer("channel_values", torch.tensor(channel_vocabulary(num_classes)), persistent=False)
+        self.register_buffer("spatial_values", torch.tensor(spatial_vocabulary(max_side)), persistent=False)
+        self.channel = nn.Embedding(len(self.channel_values) + 1, hidden // 4)
+        self.spatial = nn.Embedding(len(self.spatial_values) + 1, hidden // 4)
 
     def forward(self, shapes: torch.Tensor) -> torch.Tensor:
-        bins = torch.where(shapes > 0, 1 + torch.round(2 * torch.log2(shapes.clamp(min=1).float())).long(), 0)
-        bins = bins.clamp(max=SHAPE_BINS - 1)
-        return sum(e(bins[:, i]) for i, e in enumerate(self.embed))
+        """[N, hidden] codes of [N, 4] shapes (0: missing dim; all 0: no shape)."""
+        has = shapes[:, 0] > 0
+        dims = torch.where(has[:, None] & (shapes == 0), 1, shapes)
+
+        def index(values: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+            return torch.where(has, torch.searchsorted(values, d.contiguous()).clamp(max=len(values) - 1) + 1, 0)
+
+        ch, sp = self.channel_values, self.spatial_values
+        return torch.cat([self.channel(index(ch, dims[:, 0])), self.channel(index(ch, dims[:, 1])),
+                          self.spatial(index(sp, dims[:, 2])), self.spatial(index(sp, dims[:, 3]))], dim=1)
 
 
 class GHN(nn.Module):
-    """Graph hypernetwork: op-type + shape embeddings -> GNN core -> LayerNorm -> decoder.
+    """Graph hypernetwork (GHN-2, reference section 6): op-type + shape embeddings -> GNN core ->
+    LayerNorm -> GHN-2's conv decoder.
 
     `predict(batch)` returns, for each graph, {parameter name: predicted tensor} (differentiable,
     for meta-training); `ghn(module)` writes predicted parameters into `module` and returns it.
     """
 
-    def __init__(self, core: str = "gatedgnn", backend: str = "pyg", hidden: int = 64, layers: int = 1,
+    def __init__(self, core: str = "gatedgnn", backend: str = "pyg", hidden: int = 32, layers: int = 1,
                  num_classes: int = 10, max_hops: int = DEFAULT_MAX_HOPS, layernorm: bool = True,
-                 block: int = 64, kernel: int = 7, basis: int = 4, **core_kwargs) -> None:
+                 max_side: int = 11, **core_kwargs) -> None:
         super().__init__()
         self.config = dict(core=core, backend=backend, hidden=hidden, layers=layers, num_classes=num_classes,
-                           max_hops=max_hops, layernorm=layernorm, block=block, kernel=kernel, basis=basis,
-                           **core_kwargs)
+                           max_hops=max_hops, layernorm=layernorm, max_side=max_side, **core_kwargs)
         self.num_classes = num_classes
         self.type_embed = nn.Embedding(len(NODE_TYPES), hidden)
-        self.shape_enc = ShapeEncoder(hidden)
+        self.shape_enc = ShapeEncoder(hidden, num_classes, max_side)
         self.core = create(core, backend, hidden=hidden, layers=layers, **core_kwargs)
         self.max_hops = max_hops if self.core.uses_virtual_edges else 0
         self.norm = nn.LayerNorm(hidden) if layernorm else nn.Identity()
-        self.decoder = Decoder(hidden, num_classes, block, kernel, basis)
+        self.decoder = ConvDecoder(hidden, num_classes, max_side)
 
     def batch(self, graphs) -> GraphBatch:
         """A GraphBatch of `graphs` with the virtual edges this GHN's core uses."""

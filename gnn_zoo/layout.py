@@ -11,7 +11,8 @@ from deepnets1m.node_types import NODE_TYPE_ID
 
 NORM_TYPES = (NODE_TYPE_ID["bn"], NODE_TYPE_ID["ln"])
 BIAS_TYPE = NODE_TYPE_ID["bias"]
-ROLES = ("weight", "classifier", "classifier_bias", "norm_weight", "vector")
+POS_ENC_TYPE = NODE_TYPE_ID["pos_enc"]
+ROLES = ("weight", "classifier", "classifier_bias", "norm_weight", "vector", "pos_enc")
 
 
 @dataclass
@@ -56,7 +57,7 @@ def param_slots(batch: GraphBatch, num_classes: int) -> list[ParamSlot]:
             elif cls is not None and types[node] == BIAS_TYPE and node == cls + 1:
                 role, node = "classifier_bias", cls
             elif len(shape) >= 2:
-                role = "weight"
+                role = "pos_enc" if types[node] == POS_ENC_TYPE else "weight"
             elif types[node] in NORM_TYPES and node not in seen_norm:
                 role = "norm_weight"
                 seen_norm.add(node)

@@ -6,7 +6,7 @@ from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
-from ..base import Core, residual_mlp
+from ..base import Core
 
 
 def check_dag(batch: GraphBatch) -> None:
@@ -19,27 +19,41 @@ def check_dag(batch: GraphBatch) -> None:
 
 
 def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Real then virtual edges: (src, dst, inv_dist) with inv_dist 0 for real edges, 1/hops for
-    virtual ones; checks the DAG order first."""
+    """Real edges, then (with virtual edges, max_hops >= 2) the real edges again and the virtual
+    ones as `shortest-path` edges: (src, dst, inv_dist) with inv_dist 0 for real edges and
+    1/hops for shortest-path ones, 1-hop neighbours included (GHN-2 sums MLP_sp(h_u)/d over
+    1 <= d <= s). Checks the DAG order first."""
     check_dag(batch)
-    src = torch.cat([batch.edge_index[0], batch.virtual_index[0]])
-    dst = torch.cat([batch.edge_index[1], batch.virtual_index[1]])
-    inv_dist = torch.cat([torch.zeros(batch.edge_index.shape[1], device=batch.virtual_dist.device), 1.0 / batch.virtual_dist.float()])
+    real = batch.edge_index
+    hop1 = real if batch.max_hops >= 2 else real[:, :0]
+    src = torch.cat([real[0], hop1[0], batch.virtual_index[0]])
+    dst = torch.cat([real[1], hop1[1], batch.virtual_index[1]])
+    dev = batch.virtual_dist.device
+    inv_dist = torch.cat([torch.zeros(real.shape[1], device=dev), torch.ones(hop1.shape[1], device=dev),
+                          1.0 / batch.virtual_dist.float()])
     return src, dst, inv_dist
+
+
+def gated_mlp(hidden: int, virtual: bool = True) -> nn.Sequential:
+    """GHN-2's message MLP: hidden -> hidden/2 -> hidden with a ReLU after both layers; GHN-1's
+    (no virtual edges): hidden -> hidden -> hidden."""
+    mid = hidden // 2 if virtual else hidden
+    return nn.Sequential(nn.Linear(hidden, mid), nn.ReLU(), nn.Linear(mid, hidden), nn.ReLU())
 
 
 class GatedGNNBase(Core):
     """GHN-2's gated GNN: per round, a forward sweep over the DAG in topological order, then a
     backward sweep on the reversed DAG. A node's message sums MLP(h_u) over its real
-    predecessors u and MLP_sp(h_u) / s_uv over its virtual ones (s_uv = hop distance, 2..s);
+    predecessors u and MLP_sp(h_u) / s_uv over its virtual ones (s_uv = hop distance, 1..s);
     the node then updates h_v <- GRU(message, h_v). Nodes of one level are updated together.
-    The MLPs and the GRU are shared by both sweeps and all rounds."""
+    The MLPs and the GRU are shared by both sweeps and all rounds. As in GHN-2, real
+    predecessors also enter the shortest-path sum at distance 1 (see gated_edges)."""
 
     name = "gatedgnn"
     uses_virtual_edges = True
 
     def __init__(self, hidden: int, layers: int = 1) -> None:
         super().__init__(hidden, layers)
-        self.mlp = residual_mlp(hidden)
-        self.mlp_sp = residual_mlp(hidden)
+        self.mlp = gated_mlp(hidden)
+        self.mlp_sp = gated_mlp(hidden)
         self.gru = nn.GRUCell(hidden, hidden)

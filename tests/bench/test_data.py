@@ -96,3 +96,16 @@ def test_imagenet_folders(tmp_path):
     assert x.shape == (4, 3, 224, 224)
     evals = data.eval_batches(5, 4)
     assert [len(y) for _, y in evals] == [4, 1]
+
+
+def test_cifar_val_is_scored_on_held_out_training_images(tmp_path, no_md5, monkeypatch):
+    """GHN-2's split: the first 45,000 training images train, the last 5,000 score `val` (here
+    36 and 4 of 40); every other split is scored on the test images."""
+    import bench.data as bd
+
+    monkeypatch.setattr(bd, "CIFAR_TRAIN", 36)
+    write_cifar(tmp_path, 10)
+    data = load_data("cifar10", tmp_path)
+    assert len(data.train_y) == 36 and len(data.val_y) == 4
+    assert sum(len(y) for _, y in data.eval_batches(100, 3, "val")) == 4
+    assert sum(len(y) for _, y in data.eval_batches(100, 3, "ood-deep")) == 20

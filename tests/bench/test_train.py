@@ -107,3 +107,31 @@ def test_amp_flag_is_part_of_the_checkpoint_identity(tmp_path):
     plain = TrainSpec("gcn", "pyg", "digits", get_preset("tiny"), 0).checkpoint(tmp_path)
     amp = TrainSpec("gcn", "pyg", "digits", get_preset("tiny", amp=True), 0).checkpoint(tmp_path)
     assert plain != amp
+
+
+def test_meta_batches_over_the_node_cap_are_redrawn():
+    """GHN-2's cap: a meta-batch with more than max_meta_nodes nodes (at CIFAR-10 size) is
+    redrawn for the same images, and the redraws are counted."""
+    from bench.train import step_architectures
+    from deepnets1m.splits import REFERENCE_CONFIG
+
+    def nodes(specs):
+        return sum(spec_graph(s, **REFERENCE_CONFIG).num_nodes for s in specs)
+
+    free = get_preset("tiny", meta_batch=4, max_meta_nodes=None)
+    counts = [nodes(step_architectures(0, step, free)[0]) for step in range(20)]
+    cap = sorted(counts)[5]  # most of these meta-batches are over it
+    capped = get_preset("tiny", meta_batch=4, max_meta_nodes=cap)
+    redraws = 0
+    for step in range(20):
+        specs, redrawn = step_architectures(0, step, capped)
+        assert nodes(specs) <= cap and (redrawn > 0) == (counts[step] > cap)
+        redraws += redrawn
+    assert redraws >= 14
+    with pytest.raises(ValueError, match="raise --max-meta-nodes"):
+        step_architectures(0, 0, get_preset("tiny", meta_batch=4, max_meta_nodes=10))
+
+
+def test_redraws_are_recorded_in_the_checkpoint(tmp_path, digits):
+    report = train(spec(max_meta_nodes=600), digits, tmp_path, progress=False)
+    assert load_checkpoint(report.checkpoint)["train"]["redrawn"] == report.redrawn

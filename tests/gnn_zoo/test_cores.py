@@ -49,13 +49,16 @@ def test_only_graph_gnns_see_the_edges(name, graphs):
 
 
 def naive_gated(core, x, graph, max_hops):
-    """Oracle for gatedgnn: node by node in topological order, then in reverse, plain loops."""
+    """Oracle for gatedgnn: node by node in topological order, then in reverse, plain loops;
+    a message sums MLP(h_u) over real neighbours and MLP_sp(h_u) / d over neighbours 1..s hops away."""
     vi, vd = graph.virtual_edges(max_hops)
     preds = [[] for _ in range(graph.num_nodes)]
     succs = [[] for _ in range(graph.num_nodes)]
     for s, d in graph.edge_index.t().tolist():
         preds[d].append((s, 0.0))
         succs[s].append((d, 0.0))
+        preds[d].append((s, 1.0))  # GHN-2: 1-hop neighbours also enter the shortest-path sum, at d = 1
+        succs[s].append((d, 1.0))
     for (s, d), dist in zip(vi.t().tolist(), vd.tolist()):
         preds[d].append((s, 1.0 / dist))
         succs[s].append((d, 1.0 / dist))

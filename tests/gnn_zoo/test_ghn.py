@@ -24,9 +24,50 @@ def test_predicted_parameters_are_differentiable(graphs):
     ghn = GHN("gatedgnn", hidden=32, num_classes=10)
     preds = ghn.predict(ghn.batch(graphs[:2]))
     sum(v.square().sum() for p in preds for v in p.values()).backward()
-    for part in ("type_embed", "core.gru", "decoder.channels", "decoder.norm_weight", "decoder.class_embed"):
+    for part in ("type_embed", "shape_enc.channel", "shape_enc.spatial", "core.gru", "core.mlp", "decoder.fc",
+                 "decoder.conv1", "decoder.conv2", "decoder.vector", "decoder.classifier", "decoder.classifier_bias"):
         grads = [p.grad for n, p in ghn.named_parameters() if n.startswith(part)]
         assert grads and all(g is not None and g.abs().sum() > 0 for g in grads), part
+
+
+def test_ghn2_has_the_reference_size():
+    """Section 6's hand counts: 1,620,764 parameters on CIFAR-10 and 2,319,728 on ImageNet
+    (ours: +32 for the 16th node type, `extendable`)."""
+    cifar = GHN("gatedgnn", hidden=32, num_classes=10)
+    imagenet = GHN("gatedgnn", hidden=32, num_classes=1000, max_side=16)
+    for ghn, reference in ((cifar, 1_620_764), (imagenet, 2_319_728)):
+        assert abs(sum(p.numel() for p in ghn.parameters()) / reference - 1) <= 0.01
+    decoder = sum(p.numel() for n, p in cifar.decoder.named_parameters() if not n.startswith(("vector", "classifier_bias")))
+    assert decoder == 1_597_450
+    assert len(cifar.shape_enc.channel_values) == 391 and 1000 in imagenet.shape_enc.channel_values
+    assert cifar.shape_enc.spatial_values.tolist() == [1, 3, 5, 7, 9, 11, 14, 16]
+
+
+def test_conv_decoder_takes_the_top_left_corner():
+    """Smaller weights are corners of larger ones decoded from the same node: a Linear / 1x1
+    weight is position (0, 0) of a 3x3 one, fewer channels are its first rows and columns."""
+    from gnn_zoo.conv_decoder import ConvDecoder
+
+    torch.manual_seed(0)
+    dec, z = ConvDecoder(32, 10), torch.randn(2, 32)
+    full = dec.decode_weights(z, (8, 8, 3, 3, False))
+    torch.testing.assert_close(dec.decode_weights(z, (8, 8, 1, 1, False)), full[..., :1, :1])
+    torch.testing.assert_close(dec.decode_weights(z, (3, 5, 2, 3, False)), full[:, :3, :5, :2, :3])
+    assert dec.decode_weights(z, (64, 4, 1, 1, True)).shape == (2, 10, 4)  # classifier: classes x in
+
+
+def test_ghn2_output_scaling():
+    """Weights x sqrt(beta / fan_in) with beta 1 for depthwise and 1 x k kernels, 2 elsewhere;
+    norm scales 2 sigmoid(p / 2); biases tanh(p / 5); positional encodings unscaled."""
+    from gnn_zoo.conv_decoder import weight_gain
+
+    assert weight_gain((64, 1, 3, 3)) == weight_gain((64, 64, 1, 7)) == 1.0
+    assert weight_gain((64, 64, 7, 1)) == weight_gain((64, 64, 3, 3)) == weight_gain((10, 64)) == 2.0
+    net = torchvision.models.mobilenet_v3_small(num_classes=10)
+    GHN("gcn", hidden=32, num_classes=10)(net)
+    depthwise, dense = net.features[1].block[0][0].weight, net.features[0][0].weight  # 16x1x3x3, 16x3x3x3
+    ratio = (depthwise.std() * (2 / 27) ** 0.5) / (dense.std() * (1 / 9) ** 0.5)  # undo the two scalings
+    assert 0.2 < ratio < 5  # same order of magnitude once unscaled: the betas differ by design
 
 
 def test_ghn_writes_into_a_module_without_breaking_it():

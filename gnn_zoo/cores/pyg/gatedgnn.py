@@ -65,18 +65,20 @@ class GatedGNN(GatedGNNBase):
     backend = "pyg"
 
     def fused_mlps(self):
-        """Weights computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear, shape [., 2 hidden]."""
+        """Weights computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape [., 2 hidden]."""
         a, b = self.mlp, self.mlp_sp
         w1, b1 = torch.cat([a[0].weight, b[0].weight]), torch.cat([a[0].bias, b[0].bias])
         w2, b2 = torch.block_diag(a[2].weight, b[2].weight), torch.cat([a[2].bias, b[2].bias])
-        return lambda h: F.linear(F.relu(F.linear(h, w1, b1)), w2, b2)
+        return lambda h: F.relu(F.linear(F.relu(F.linear(h, w1, b1)), w2, b2))
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         n, hidden = x.shape
         mlps, h = self.fused_mlps(), x.clone()
         for _ in range(self.layers):
             for sweep in gated_plan(batch):
-                table = mlps(h.clone())  # [N, 2 hidden], read as [2N, hidden]; h is updated in place
+                # [N, 2 hidden], read as [2N, hidden]; h and the table are updated in place (the table
+                # as a copy: ReLU's backward needs its own output unchanged)
+                table = mlps(h.clone()).clone()
                 rows = table.view(2 * n, hidden)
                 for nodes, src, target, weight in sweep:
                     msg = x.new_zeros(len(nodes), hidden).index_add_(0, target, rows[src] * weight)
