@@ -31,7 +31,7 @@ def on_off(text: str) -> bool:
 # preset fields that run/train/eval/predict/sweep accept as --flags, with their value types
 PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
                 ("lr", float), ("max_train_params", float), ("max_meta_nodes", int), ("eval_nets", int), ("eval_images", int),
-                ("sgd_steps", int), ("sgd_nets", int), ("amp", on_off))
+                ("sgd_steps", int), ("sgd_nets", int), ("eval_noise", float), ("amp", on_off))
 
 
 def add_generate(sub: argparse._SubParsersAction) -> None:
@@ -226,7 +226,7 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
         record = {
             "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split,
             "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
-            "archs": result.rows, "deepnets1m_generator": GENERATOR_VERSION, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+            "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
             "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
             "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
             "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),

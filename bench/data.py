@@ -34,6 +34,10 @@ class ImageData:
         for the same seed, so a resumed run sees the batches an uninterrupted one would."""
         raise NotImplementedError
 
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(mean, std) per channel that map [0, 1] pixels to the model's inputs."""
+        raise NotImplementedError
+
     def eval_batches(self, max_images: int, batch_size: int, split: str = "test") -> list[Batch]:
         """The first `max_images` evaluation images of `split` in a fixed order, in batches: the
         held-out training images for `val` where the data set has them (CIFAR, as GHN-2 scores
@@ -55,6 +59,9 @@ class TensorData(ImageData):
     augment: bool = False  # random 4-px-padded crops and horizontal flips (CIFAR)
     val_x: torch.Tensor | None = None  # held-out training images that score the `val` split
     val_y: torch.Tensor | None = None
+
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        return self.mean, self.std
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         mean = torch.tensor(self.mean).view(1, -1, 1, 1)
@@ -91,6 +98,19 @@ class TensorData(ImageData):
         n = min(max_images, len(y))
         return [(self.normalise(x[i : min(i + batch_size, n)]), y[i : min(i + batch_size, n)])
                 for i in range(0, n, batch_size)]
+
+
+def with_pixel_noise(batches: list[Batch], data: ImageData, std: float, seed: int) -> list[Batch]:
+    """GHN-2's noise-robustness evaluation: Gaussian noise of `std` added to the images in [0, 1]
+    pixel space, clipped to [0, 1], normalised again; seeded, so every method sees the same noise."""
+    mean, sd = (torch.tensor(v).view(1, -1, 1, 1) for v in data.normalisation())
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for x, y in batches:
+        pixels = x * sd + mean
+        noisy = (pixels + std * torch.randn(pixels.shape, generator=g)).clamp(0, 1)
+        out.append(((noisy - mean) / sd, y))
+    return out
 
 
 def digits() -> TensorData:
@@ -143,6 +163,9 @@ class FolderData(ImageData):
 
     root: Path = None
     workers: int = 4
+
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        return IMAGENET_MEAN, IMAGENET_STD
 
     def loader(self, split: str, batch_size: int, shuffle: bool, seed: int = 0):
         from torchvision import datasets, transforms

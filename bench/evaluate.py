@@ -14,7 +14,7 @@ from deepnets1m import SPLITS, sample, spec_graph
 from deepnets1m.splits import arch_name
 from gnn_zoo import GHN
 
-from .data import Batch, ImageData
+from .data import Batch, ImageData, with_pixel_noise
 from .nets import batch_stat_mode, fit_input, input_size, make_net
 from .presets import Preset
 
@@ -81,6 +81,8 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
     ghn = ghn.to(dev).eval()
     n = SPLITS[split].size if preset.eval_nets is None else min(preset.eval_nets, SPLITS[split].size)
     images = data.eval_batches(preset.eval_images, preset.eval_batch, split)
+    if preset.eval_noise:
+        images = with_pixel_noise(images, data, preset.eval_noise, seed)
     result = EvalResult(split)
     for i in tqdm(range(n), desc=f"eval {split}", unit="net", disable=not progress):
         spec = sample(split, i)

@@ -30,6 +30,7 @@ class Preset:
     sgd_steps: int  # the k of the "k SGD steps from random init" baseline (0: skip it)
     sgd_nets: int | None  # run that baseline on the first N evaluated nets only (it costs k training steps each)
     sgd_lr: float
+    eval_noise: float  # std of Gaussian noise added to eval images in [0, 1] pixel space (GHN-2: 0.08 CIFAR, 0.18 ImageNet); 0: clean
     amp: bool  # bfloat16 autocast where the device supports it (CUDA; CPUs with native bf16)
     ckpt_every: int
 
@@ -56,12 +57,13 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", hidden=32, layers=1, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
                    grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
                    eval_nets=10,
-                   eval_images=100, eval_batch=100, sgd_steps=10, sgd_nets=5, sgd_lr=0.05, amp=False, ckpt_every=50),
+                   eval_images=100, eval_batch=100, sgd_steps=10, sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False,
+                   ckpt_every=50),
     # one GPU or a patient CPU
     "small": Preset("small", hidden=32, layers=1, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6,
                     max_meta_nodes=2200, max_hops=50,
-                    eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, sgd_lr=0.05, amp=True,
+                    eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, sgd_lr=0.05, eval_noise=0.0, amp=True,
                     ckpt_every=250),
     # GHN-2's published CIFAR-10 recipe (reference section 7): hidden 32, T = 1, s = 50, meta-batch
     # 8 nets (at most 2,200 nodes in all, else redrawn) on the same 64 images, Adam lr 1e-3, weight
@@ -70,7 +72,7 @@ PRESETS: dict[str, Preset] = {
     "paper": Preset("paper", hidden=32, layers=1, meta_batch=8, batch_size=64, steps=300 * 704, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(200 / 300, 250 / 300), max_train_params=None,
                     max_meta_nodes=2200, max_hops=50, eval_nets=None, eval_images=10_000, eval_batch=64,
-                    sgd_steps=100, sgd_nets=None, sgd_lr=0.05, amp=False, ckpt_every=1000),
+                    sgd_steps=100, sgd_nets=None, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=1000),
 }
 
 

@@ -109,3 +109,20 @@ def test_cifar_val_is_scored_on_held_out_training_images(tmp_path, no_md5, monke
     assert len(data.train_y) == 36 and len(data.val_y) == 4
     assert sum(len(y) for _, y in data.eval_batches(100, 3, "val")) == 4
     assert sum(len(y) for _, y in data.eval_batches(100, 3, "ood-deep")) == 20
+
+
+def test_pixel_noise_is_clipped_seeded_and_shared():
+    """GHN-2's robustness test: noise in [0, 1] pixel space, clipped; the same seed gives every
+    method the same noisy images."""
+    from bench.data import with_pixel_noise
+
+    data = load_data("digits")
+    clean = data.eval_batches(50, 25)
+    a, b = with_pixel_noise(clean, data, 0.08, seed=3), with_pixel_noise(clean, data, 0.08, seed=3)
+    assert all(torch.equal(x, y) for (x, _), (y, _) in zip(a, b))
+    (mean,), (std,) = data.normalisation()
+    pixels = torch.cat([x for x, _ in a]) * std + mean
+    assert pixels.min() >= -1e-6 and pixels.max() <= 1 + 1e-6
+    change = (torch.cat([x for x, _ in a]) - torch.cat([x for x, _ in clean])) * std
+    assert 0.02 < change.abs().mean() < 0.08  # about 0.8 std, less where clipped
+    assert all(torch.allclose(x, y, atol=1e-5) for (x, _), (y, _) in zip(with_pixel_noise(clean, data, 0.0, 0), clean))

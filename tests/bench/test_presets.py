@@ -17,3 +17,12 @@ def test_unknown_preset_and_fields_are_refused():
         get_preset("huge")
     with pytest.raises(ValueError, match="unknown preset fields"):
         get_preset("tiny", colour="red")
+
+
+def test_noisy_evaluation_is_its_own_record_but_reuses_the_ghn(tmp_path):
+    from bench.train import TrainSpec
+
+    clean, noisy = get_preset("tiny"), get_preset("tiny", eval_noise=0.08)
+    assert noisy.label != clean.label  # its records and tables never mix with clean ones
+    assert TrainSpec("gcn", "pyg", "digits", clean, 0).checkpoint(tmp_path) == \
+        TrainSpec("gcn", "pyg", "digits", noisy, 0).checkpoint(tmp_path)
