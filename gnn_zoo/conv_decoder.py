@@ -42,9 +42,9 @@ class ConvDecoder(nn.Module):
     encodings unscaled, norm scales 2 sigmoid(p / 2), biases tanh(p / 5).
     """
 
-    def __init__(self, hidden: int, num_classes: int, max_side: int = 11, block: int | None = None) -> None:
+    def __init__(self, hidden: int, num_classes: int, max_side: int = 11) -> None:
         super().__init__()
-        self.side, self.block, self.num_classes = max_side, block or 2 * hidden, num_classes
+        self.side, self.block, self.num_classes = max_side, 2 * hidden, num_classes  # GHN-2: block = 2 hidden
         c1, c2 = HIDDEN_CHANNELS
         self.fc = nn.Linear(hidden, c1 * max_side * max_side)
         self.conv1 = nn.Conv2d(c1, c2, 1)

@@ -34,11 +34,9 @@ def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return src, dst, inv_dist
 
 
-def gated_mlp(hidden: int, virtual: bool = True) -> nn.Sequential:
-    """GHN-2's message MLP: hidden -> hidden/2 -> hidden with a ReLU after both layers; GHN-1's
-    (no virtual edges): hidden -> hidden -> hidden."""
-    mid = hidden // 2 if virtual else hidden
-    return nn.Sequential(nn.Linear(hidden, mid), nn.ReLU(), nn.Linear(mid, hidden), nn.ReLU())
+def gated_mlp(hidden: int) -> nn.Sequential:
+    """GHN-2's message MLP: hidden -> hidden/2 -> hidden with a ReLU after both layers."""
+    return nn.Sequential(nn.Linear(hidden, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, hidden), nn.ReLU())
 
 
 class GatedGNNBase(Core):
