@@ -35,7 +35,8 @@ def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
     the named splits one column `split:net` per net (never averaged: ResNet-50 and a ViT are no sample)."""
     split = record["split"]
     if split in NAMED_SPLITS:
-        return [(f"{split}:{row['arch']}", {"mean": row[method], "stderr": 0.0})
+        # one net: no standard error over nets (a cell gets one over seeds when there are several)
+        return [(f"{split}:{row['arch']}", {"mean": row[method], "stderr": float("nan")})
                 for row in record.get("archs", []) if row.get(method) is not None]
     summary = record["metrics"].get(method)
     return [] if summary is None else [(split, summary)]

@@ -58,3 +58,5 @@ def test_named_splits_get_one_column_per_net():
     table = pivot(cell_frame)
     assert list(table.columns) == ["val", "ood-predefined:resnet50", "ood-predefined:vit"]
     assert table.loc["gcn/pyg", "ood-predefined:resnet50"] == 40.0 and table.loc["random init", "ood-predefined:vit"] == 9.0
+    single = leaderboard(cells(runs_frame(records[:1])))
+    assert single.loc["gcn/pyg", "ood-predefined:vit"] == "12.0"  # one net, one seed: no error bar to show
