@@ -162,7 +162,8 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         x, y = next(images)
         x, y = x.to(dev), y.to(dev)
         specs, over_cap = step_architectures(spec.seed, step, p)
-        specs, seeds, redrawn = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx), redrawn + over_cap
+        redrawn += over_cap
+        specs, seeds = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
         with autocast:
             loss = meta_loss(ghn, predict, specs, x, y, data, seeds)
         opt.zero_grad(set_to_none=True)

@@ -54,33 +54,34 @@ def build_predefined(name: str, num_classes: int, in_channels: int, image_size: 
     return model
 
 
-def first_conv(model: nn.Module) -> tuple[nn.Module, str, nn.Conv2d]:
-    """(parent module, attribute, conv) of the first Conv2d in module order: every torchvision
-    classifier's input conv."""
+def replace_first(model: nn.Module, kind: type, make, required: bool = True) -> None:
+    """Replace the first submodule of type `kind` (in module order) by make(that submodule)."""
     for name, child in model.named_modules():
-        if isinstance(child, nn.Conv2d):
-            parent_name, _, attr = name.rpartition(".")
-            return model.get_submodule(parent_name), attr, child
-    raise ValueError(f"{type(model).__name__} has no Conv2d")
+        if isinstance(child, kind):
+            parent, _, attr = name.rpartition(".")
+            setattr(model.get_submodule(parent), attr, make(child))
+            return
+    if required:
+        raise ValueError(f"{type(model).__name__} has no {kind.__name__} to adapt")
+
+
+def rebuilt_conv(c: nn.Conv2d, **changes) -> nn.Conv2d:
+    """A fresh Conv2d with the settings of `c`, `changes` applied."""
+    settings = dict(in_channels=c.in_channels, out_channels=c.out_channels, kernel_size=c.kernel_size, stride=c.stride,
+                    padding=c.padding, dilation=c.dilation, groups=c.groups, bias=c.bias is not None)
+    return nn.Conv2d(**{**settings, **changes})
 
 
 def replace_input_conv(model: nn.Module, in_channels: int) -> None:
-    """Swap the input conv for one with `in_channels` inputs and otherwise identical settings."""
-    parent, attr, c = first_conv(model)
-    setattr(parent, attr, nn.Conv2d(in_channels, c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation,
-                                    c.groups, c.bias is not None))
+    """Swap the input conv (the first Conv2d of every torchvision classifier) for one with
+    `in_channels` inputs and otherwise identical settings."""
+    replace_first(model, nn.Conv2d, lambda c: rebuilt_conv(c, in_channels=in_channels))
 
 
 def adjust_for_small_images(model: nn.Module) -> None:
     """The reference's 32x32 adjustment: an input conv larger than 3x3 becomes 3x3 with stride 1
     and padding 1 (ResNet, DenseNet), a 3x3 one keeps its kernel at stride 1 (MobileNet,
-    EfficientNet), and the stem's max-pool (the first one) is removed."""
-    parent, attr, c = first_conv(model)
-    kernel, pad = (c.kernel_size, c.padding) if c.kernel_size[0] <= 3 else ((3, 3), (1, 1))
-    setattr(parent, attr, nn.Conv2d(c.in_channels, c.out_channels, kernel, 1, pad, c.dilation, c.groups,
-                                    c.bias is not None))
-    for name, child in model.named_modules():
-        if isinstance(child, nn.MaxPool2d):
-            parent_name, _, attr = name.rpartition(".")
-            setattr(model.get_submodule(parent_name), attr, nn.Identity())
-            return
+    EfficientNet), and the stem's max-pool (the first one, where there is one) is removed."""
+    replace_first(model, nn.Conv2d, lambda c: rebuilt_conv(c, stride=1) if c.kernel_size[0] <= 3
+                  else rebuilt_conv(c, kernel_size=3, stride=1, padding=1))
+    replace_first(model, nn.MaxPool2d, lambda _: nn.Identity(), required=False)
