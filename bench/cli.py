@@ -119,9 +119,13 @@ def preset_overrides(args: argparse.Namespace) -> dict:
 
 def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
     """Options shared by run, train, eval and predict."""
-    from gnn_zoo import BACKENDS, available
+    from gnn_zoo import BACKENDS, VARIANTS, available
 
-    p.add_argument("--gnn", required=True, choices=sorted(available()), help="GNN core of the GHN")
+    p.add_argument("--gnn", default=None, choices=sorted(available()),
+                   help="GNN core of the GHN (required unless --ghn mlp)")
+    p.add_argument("--ghn", default="ghn2", choices=tuple(VARIANTS),
+                   help="GHN variant around the core, as in GHN-2's paper: ghn2 (default), ghn1 (no LayerNorm, "
+                   "no output scaling, no virtual edges, meta-batch 1), mlp (ghn2 around the node-wise mlp core)")
     p.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
     if split:
         p.add_argument("--split", required=True, type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
@@ -153,12 +157,15 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
 
 def setup(args: argparse.Namespace):
     """Data, preset and training spec of a run/train/eval/predict command."""
+    from gnn_zoo import resolve_variant
+
     from .data import load_data
     from .presets import get_preset
     from .train import TrainSpec
 
+    args.ghn, args.gnn = resolve_variant(args.ghn, args.gnn)
     check_device(args.device)
-    preset = get_preset(args.preset, **preset_overrides(args))
+    preset = get_preset(args.preset, ghn=args.ghn, **preset_overrides(args))
     data = load_data(args.dataset, args.data_dir)
     return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
 
@@ -167,6 +174,7 @@ def train_step(args, data, spec):
     """Train, resume or reuse the GHN of `spec`; returns the TrainReport (None on ranks other
     than 0 of a multi-process run: they only help train)."""
     from .distributed import setup as join, teardown
+    from .records import model_label
     from .train import train
 
     ctx = join(args.device)
@@ -178,7 +186,8 @@ def train_step(args, data, spec):
     if not ctx.main:
         return None
     verb = "reused" if report.resumed_from == report.steps else "trained"
-    print(f"{verb} GHN ({spec.gnn}/{spec.backend}, {report.steps} steps, {report.seconds:.0f} s, "
+    model = model_label({"gnn": spec.gnn, "backend": spec.backend, "ghn": spec.preset.ghn})
+    print(f"{verb} GHN ({model}, {report.steps} steps, {report.seconds:.0f} s, "
           f"{report.skipped} skipped): {report.checkpoint}")
     return report
 
@@ -224,7 +233,7 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
         result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress)
         metrics = result.metrics()
         record = {
-            "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split,
+            "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
             "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
             "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
             "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
@@ -284,7 +293,8 @@ def run_eval(args: argparse.Namespace) -> int:
     data, preset, spec = setup(args)
     ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
     if not ckpt.exists():
-        raise ValueError(f"no trained GHN at {ckpt}; train it first with `bench train --gnn {args.gnn} "
+        variant = "" if args.ghn == "ghn2" else f"--ghn {args.ghn} "
+        raise ValueError(f"no trained GHN at {ckpt}; train it first with `bench train {variant}--gnn {args.gnn} "
                          f"--backend {args.backend} --dataset {args.dataset} --preset {args.preset} --seed {args.seed}` "
                          f"(or use `bench run`)")
     state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None, "seconds": None}

@@ -6,6 +6,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from gnn_zoo.variants import VARIANTS
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -33,13 +35,14 @@ class Preset:
     eval_noise: float  # std of Gaussian noise added to eval images in [0, 1] pixel space (GHN-2: 0.08 CIFAR, 0.18 ImageNet); 0: clean
     amp: bool  # bfloat16 autocast where the device supports it (CUDA; CPUs with native bf16)
     ckpt_every: int
+    ghn: str = "ghn2"  # the GHN variant (gnn_zoo.variants): ghn2, or ghn1 with its meta-batch and max_hops
 
     @property
     def label(self) -> str:
-        """The name, or name-<8 hex digits of the settings> when a field was overridden: records
-        of such runs get their own file names and leaderboard tables, never overwriting or mixing
-        with the named preset's results."""
-        if PRESETS.get(self.name) == self:
+        """The name, or name-<8 hex digits of the settings> when a field was overridden (beyond
+        what the GHN variant sets): records of such runs get their own file names and leaderboard
+        tables, never overwriting or mixing with the named preset's results."""
+        if self.name in PRESETS and for_variant(PRESETS[self.name], self.ghn) == self:
             return self.name
         settings = json.dumps(dataclasses.asdict(self), sort_keys=True)
         return f"{self.name}-{hashlib.sha1(settings.encode()).hexdigest()[:8]}"
@@ -47,7 +50,7 @@ class Preset:
     def training_fields(self) -> dict:
         """The fields a trained GHN depends on (a checkpoint is reused only if they all match)."""
         keep = ("hidden", "layers", "meta_batch", "batch_size", "steps", "lr", "weight_decay", "grad_clip",
-                "lr_milestones", "max_train_params", "max_meta_nodes", "max_hops", "amp")
+                "lr_milestones", "max_train_params", "max_meta_nodes", "max_hops", "amp", "ghn")
         return {k: getattr(self, k) for k in keep}
 
 
@@ -76,12 +79,23 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get_preset(name: str, **overrides) -> Preset:
-    """Preset `name` with the non-None `overrides` applied."""
+def for_variant(preset: Preset, ghn: str) -> Preset:
+    """`preset` for GHN variant `ghn`: the variant's forced meta-batch and max_hops (GHN-1: 1 and 1)."""
+    if ghn not in VARIANTS or VARIANTS[ghn].core is not None:
+        shells = [v for v in VARIANTS if VARIANTS[v].core is None]
+        raise ValueError(f"unknown GHN shell {ghn!r}; choose from {', '.join(shells)}")
+    v = VARIANTS[ghn]
+    return dataclasses.replace(preset, ghn=ghn, meta_batch=v.meta_batch or preset.meta_batch,
+                               max_hops=v.max_hops or preset.max_hops)
+
+
+def get_preset(name: str, ghn: str = "ghn2", **overrides) -> Preset:
+    """Preset `name` for GHN variant `ghn` (a shell: see resolve_variant), with the non-None
+    `overrides` applied."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; available: {', '.join(PRESETS)}")
     fields = {f.name for f in dataclasses.fields(Preset)}
     unknown = set(overrides) - fields
     if unknown:
         raise ValueError(f"unknown preset fields {sorted(unknown)}")
-    return dataclasses.replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(for_variant(PRESETS[name], ghn), **{k: v for k, v in overrides.items() if v is not None})

@@ -15,12 +15,15 @@ import torch
 from deepnets1m.atomic import atomic_write
 
 SCHEMA = "ghnbench-record-1"
-RECORD_KEYS = ("gnn", "backend", "split", "dataset", "preset", "seed")
+RECORD_KEYS = ("gnn", "backend", "split", "dataset", "preset", "seed", "ghn")
+DEFAULT_GHN = "ghn2"  # the variant of records written before variants existed
 
 
 def record_name(record: dict) -> str:
-    """File name of a record: its identifying fields joined."""
-    return "_".join(str(record[k]) for k in RECORD_KEYS) + ".json"
+    """File name of a record: its identifying fields joined (the GHN variant first unless it is ghn2,
+    so ghn2 records keep the names they had before variants)."""
+    ghn = record.get("ghn", DEFAULT_GHN)
+    return ("" if ghn == DEFAULT_GHN else f"{ghn}_") + "_".join(str(record[k]) for k in RECORD_KEYS[:-1]) + ".json"
 
 
 def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
@@ -31,7 +34,14 @@ def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
     return path
 
 
-FIELD_TYPES = {"gnn": str, "backend": str, "split": str, "dataset": str, "preset": str, "seed": int, "metrics": dict}
+def model_label(record: dict) -> str:
+    """A run's model as tables and messages show it: gnn/backend, and the GHN variant unless it is ghn2."""
+    ghn = record.get("ghn", DEFAULT_GHN)
+    return f"{record['gnn']}/{record['backend']}" + ("" if ghn == DEFAULT_GHN else f" ({ghn})")
+
+
+FIELD_TYPES = {"gnn": str, "backend": str, "split": str, "dataset": str, "preset": str, "seed": int, "ghn": str,
+               "metrics": dict}
 
 
 class RecordError(ValueError):
@@ -39,9 +49,11 @@ class RecordError(ValueError):
 
 
 def validate(record: object) -> dict:
-    """`record` itself if it is a complete ghnbench record, else RecordError naming what is wrong."""
+    """`record` itself if it is a complete ghnbench record (given its default GHN variant if it
+    predates variants), else RecordError naming what is wrong."""
     if not isinstance(record, dict):
         raise RecordError("not a JSON object")
+    record.setdefault("ghn", DEFAULT_GHN)
     if record.get("schema") != SCHEMA:
         raise RecordError(f"schema is {record.get('schema')!r}, expected {SCHEMA!r}")
     for name, kind in FIELD_TYPES.items():

@@ -19,27 +19,28 @@ from typing import Iterator
 import submitit
 
 from .presets import Preset
-from .records import RecordError, read_record, record_name
+from .records import RecordError, model_label, read_record, record_name
 
 LAUNCHERS = ("slurm", "local", "debug")
 
 
 @dataclass(frozen=True)
 class Job:
-    """One sweep job: a GHN (gnn, backend, seed) and the splits it still has to be evaluated on."""
+    """One sweep job: a GHN (variant, gnn, backend, seed) and the splits it still has to be evaluated on."""
 
     gnn: str
     backend: str
     seed: int
     splits: tuple[str, ...]
+    ghn: str = "ghn2"
 
     def argv(self, common: list[str]) -> list[str]:
         """The `bench run` arguments of this job."""
-        return ["run", "--gnn", self.gnn, "--backend", self.backend, "--seed", str(self.seed),
+        return ["run", "--ghn", self.ghn, "--gnn", self.gnn, "--backend", self.backend, "--seed", str(self.seed),
                 "--split", ",".join(self.splits), "--no-progress", *common]
 
     def __str__(self) -> str:
-        return f"{self.gnn}/{self.backend} seed {self.seed} on {','.join(self.splits)}"
+        return f"{model_label(vars(self))} seed {self.seed} on {','.join(self.splits)}"
 
 
 def recorded(results: Path, cell: dict, preset: Preset) -> bool:
@@ -51,18 +52,30 @@ def recorded(results: Path, cell: dict, preset: Preset) -> bool:
     return record.get("preset_fields") == json.loads(json.dumps(preset.__dict__))
 
 
-def plan(gnns, backends, splits, seeds: int, dataset: str, preset: Preset, results: Path) -> tuple[list[Job], int]:
-    """The jobs still to run, and how many (gnn, backend, split, seed) cells are already done."""
+def plan(models: list[tuple[Preset, str]], backends, splits, seeds: int, dataset: str,
+         results: Path) -> tuple[list[Job], int]:
+    """The jobs still to run for each (preset of a GHN variant, gnn) model, and how many
+    (model, backend, split, seed) cells are already done."""
     jobs, done = [], 0
-    for gnn in gnns:
+    for preset, gnn in models:
         for backend in backends:
             for seed in range(seeds):
-                cell = {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": preset.label, "seed": seed}
+                cell = {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": preset.label, "seed": seed,
+                        "ghn": preset.ghn}
                 todo = tuple(s for s in splits if not recorded(results, {**cell, "split": s}, preset))
                 done += len(splits) - len(todo)
                 if todo:
-                    jobs.append(Job(gnn, backend, seed, todo))
+                    jobs.append(Job(gnn, backend, seed, todo, preset.ghn))
     return jobs, done
+
+
+def sweep_models(ghns: tuple[str, ...], gnns: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The (GHN shell, gnn) pairs of a sweep: every shell variant around every gnn, and a variant
+    that implies its core (mlp) once, around that core; repeats dropped."""
+    from gnn_zoo import VARIANTS, resolve_variant
+
+    pairs = [resolve_variant(g, None if VARIANTS[g].core else gnn) for g in ghns for gnn in gnns]
+    return list(dict.fromkeys(pairs))
 
 
 class CellRun(submitit.helpers.Checkpointable):
@@ -158,6 +171,8 @@ def add_sweep(sub) -> None:
 
     p = sub.add_parser("sweep", help="run the gnn x backend x split x seed grid as cluster or local jobs (resumable)")
     p.add_argument("--gnn", default="all", help="GNN cores: a comma list or all (default all)")
+    p.add_argument("--ghn", default="ghn2", help="GHN variants around the cores: a comma list of ghn2, ghn1, mlp "
+                   "(mlp: once, around the mlp core) or all (default ghn2)")
     p.add_argument("--backend", default="pyg", help="backends: pyg, dgl, pyg,dgl or all (default pyg)")
     p.add_argument("--split", default="all", type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
                    help="evaluation splits (default all)")
@@ -182,7 +197,7 @@ def add_sweep(sub) -> None:
 
 def run_sweep(args) -> int:
     """Run `bench sweep`."""
-    from gnn_zoo import available
+    from gnn_zoo import VARIANTS, available
     from tqdm import tqdm
 
     from .cli import choose, preset_overrides, usable_backends
@@ -190,12 +205,14 @@ def run_sweep(args) -> int:
     from .presets import get_preset
 
     gnns = choose(args.gnn, tuple(sorted(available())), "--gnn: unknown value")
+    ghns = choose(args.ghn, tuple(VARIANTS), "--ghn: unknown value")
     backends = usable_backends(args.backend)
     splits = args.split
     if args.seeds < 1:
         raise ValueError(f"--seeds {args.seeds}: need at least one seed")
     overrides = preset_overrides(args)
-    preset = get_preset(args.preset, **overrides)
+    models = [(get_preset(args.preset, ghn=shell, **overrides), gnn) for shell, gnn in sweep_models(ghns, gnns)]
+    preset = models[0][0]
     results = Path(args.results or results_root()).resolve()
     checkpoints = Path(args.checkpoints or checkpoint_root()).resolve()
     common = ["--dataset", args.dataset, "--preset", args.preset, "--device", args.device,
@@ -208,9 +225,9 @@ def run_sweep(args) -> int:
         if value is not None:
             common += [f"--{field.replace('_', '-')}", str(value)]
 
-    jobs, done = plan(gnns, backends, splits, args.seeds, args.dataset, preset, results)
-    cells = len(gnns) * len(backends) * len(splits) * args.seeds
-    print(f"sweep {args.dataset}/{preset.label}: {cells} cells (gnn x backend x split x seed), {done} already "
+    jobs, done = plan(models, backends, splits, args.seeds, args.dataset, results)
+    cells = len(models) * len(backends) * len(splits) * args.seeds
+    print(f"sweep {args.dataset}/{preset.label}: {cells} cells (model x backend x split x seed), {done} already "
           f"recorded in {results}, {len(jobs)} jobs to run")
     for job in jobs:
         print(f"  {job}")

@@ -19,7 +19,7 @@ from deepnets1m import SPLITS, sample, spec_graph
 from deepnets1m.net import count_params
 from deepnets1m.spec import LARGE_IMAGE
 from deepnets1m.splits import GENERATOR_VERSION, REFERENCE_CONFIG, train_width
-from gnn_zoo import GHN
+from gnn_zoo import GHN, VARIANTS
 
 from .data import ImageData
 from .distributed import Context, all_ok, predictor, shard
@@ -53,7 +53,8 @@ class TrainSpec:
 
     def checkpoint(self, root: Path) -> Path:
         """Path of this run's checkpoint under `root`."""
-        return Path(root) / f"{self.gnn}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_{self.key()}.pt"
+        ghn = "" if self.preset.ghn == "ghn2" else f"{self.preset.ghn}-"
+        return Path(root) / f"{ghn}{self.gnn}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_{self.key()}.pt"
 
 
 def train_architectures(seed: int, step: int, count: int, max_params: float | None, attempt: int = 0) -> list:
@@ -120,10 +121,12 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
-    """A fresh GHN for this training spec: GHN-2's decoder side s is 16 on ImageNet-sized images, else 11."""
-    p = spec.preset
+    """A fresh GHN for this training spec, its LayerNorm and output scaling as the preset's GHN
+    variant has them: GHN-2's decoder side s is 16 on ImageNet-sized images, else 11."""
+    p, variant = spec.preset, VARIANTS[spec.preset.ghn]
     return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=p.layers, num_classes=data.num_classes,
-               max_hops=p.max_hops, max_side=16 if data.image_size >= LARGE_IMAGE else 11).to(device)
+               max_hops=p.max_hops, layernorm=variant.layernorm, scaling=variant.scaling,
+               max_side=16 if data.image_size >= LARGE_IMAGE else 11).to(device)
 
 
 def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,

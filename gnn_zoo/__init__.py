@@ -2,5 +2,7 @@
 from .base import Core
 from .ghn import GHN
 from .registry import BACKENDS, BackendUnavailable, available, create, register, require_backend
+from .variants import VARIANTS, Variant, resolve_variant
 
-__all__ = ["BACKENDS", "BackendUnavailable", "Core", "GHN", "available", "create", "register", "require_backend"]
+__all__ = ["BACKENDS", "BackendUnavailable", "Core", "GHN", "available", "create", "register", "require_backend",
+           "VARIANTS", "Variant", "resolve_variant"]

@@ -65,6 +65,11 @@ def residual_mlp(hidden: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
 
 
+def relu_mlp(hidden: int, inner: int) -> nn.Sequential:
+    """hidden -> inner -> hidden with a ReLU after both layers: GHN-2's message MLPs and its MLP baseline."""
+    return nn.Sequential(nn.Linear(hidden, inner), nn.ReLU(), nn.Linear(inner, hidden), nn.ReLU())
+
+
 def head_width(hidden: int, heads: int, gnn: str) -> int:
     """Per-head width so that `heads` concatenated heads are `hidden` wide."""
     if hidden % heads:

@@ -38,13 +38,15 @@ class ConvDecoder(nn.Module):
     The classifier weight is the (block, in) corner through ReLU and a 1x1 conv block -> classes.
     1-D: Linear hidden -> block, ReLU, Linear -> 2 block, read as 2 rows: row 0 a norm's scale,
     row 1 any bias (a norm's, or a bias node's); the classifier bias is row 1 through ReLU and a
-    Linear block -> classes. Scaling: weights x sqrt(beta / fan_in) (see weight_gain), positional
-    encodings unscaled, norm scales 2 sigmoid(p / 2), biases tanh(p / 5).
+    Linear block -> classes. Scaling (GHN-2's `-n`; `scaling=False`, as in GHN-1, returns the raw
+    outputs): weights x sqrt(beta / fan_in) (see weight_gain), positional encodings unscaled,
+    norm scales 2 sigmoid(p / 2), biases tanh(p / 5).
     """
 
-    def __init__(self, hidden: int, num_classes: int, max_side: int = 11) -> None:
+    def __init__(self, hidden: int, num_classes: int, max_side: int = 11, scaling: bool = True) -> None:
         super().__init__()
         self.side, self.block, self.num_classes = max_side, 2 * hidden, num_classes  # GHN-2: block = 2 hidden
+        self.scaling = scaling
         c1, c2 = HIDDEN_CHANNELS
         self.fc = nn.Linear(hidden, c1 * max_side * max_side)
         self.conv1 = nn.Conv2d(c1, c2, 1)
@@ -108,14 +110,13 @@ class ConvDecoder(nn.Module):
             if (kh, kw) != tuple(value.shape[2:]):
                 value = value.repeat(1, 1, math.ceil(kh / value.shape[2]), math.ceil(kw / value.shape[3]))[..., :kh, :kw]
             value = value.reshape(*value.shape[:2], *slot.shape[2:])
-        if slot.role == "pos_enc":
+        if slot.role == "pos_enc" or not self.scaling:
             return value
         return value * math.sqrt(weight_gain(slot.shape) / slot.fan_in)
 
     def decode_vector(self, rows: torch.Tensor, role: str) -> torch.Tensor:
         """A 1-D block from the node's two rows."""
         if role == "norm_weight":
-            return 2 * torch.sigmoid(0.5 * rows[0])
-        if role == "classifier_bias":
-            return torch.tanh(0.2 * self.classifier_bias(F.relu(rows[1])))
-        return torch.tanh(0.2 * rows[1])
+            return 2 * torch.sigmoid(0.5 * rows[0]) if self.scaling else rows[0]
+        bias = self.classifier_bias(F.relu(rows[1])) if role == "classifier_bias" else rows[1]
+        return torch.tanh(0.2 * bias) if self.scaling else bias

@@ -12,17 +12,18 @@ from bench.records import RECORD_KEYS
 from .records import RecordError, Skipped, read_record, record_files, run_key
 
 COLUMNS = RECORD_KEYS  # the indexed columns a query can filter on
+INDEX_VERSION = 2  # SQLite user_version of this layout; an index of another version is rebuilt from the files
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS records (
     path TEXT PRIMARY KEY,
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
     gnn TEXT NOT NULL, backend TEXT NOT NULL, split TEXT NOT NULL, dataset TEXT NOT NULL,
-    preset TEXT NOT NULL, seed INTEGER NOT NULL,
+    preset TEXT NOT NULL, seed INTEGER NOT NULL, ghn TEXT NOT NULL,
     created TEXT,
     record TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_run ON records (gnn, backend, split, dataset, preset, seed);
+CREATE INDEX IF NOT EXISTS records_run ON records (gnn, backend, split, dataset, preset, seed, ghn);
 """
 
 
@@ -40,6 +41,8 @@ def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(db_path, timeout=60)
+        if conn.execute("PRAGMA user_version").fetchone()[0] != INDEX_VERSION:  # an older layout: only a cache
+            conn.executescript(f"DROP TABLE IF EXISTS records; PRAGMA user_version = {INDEX_VERSION};")
         conn.executescript(SCHEMA_SQL)
     except sqlite3.DatabaseError as err:
         raise ValueError(f"{db_path} is not a usable leaderboard database ({err}); delete it (it is only an index: "
@@ -68,7 +71,7 @@ def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> S
                 except RecordError as err:
                     report.skipped.append(Skipped(path, str(err)))
                     continue
-                conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (key, stat.st_mtime_ns, stat.st_size, *run_key(record), record.get("created"),
                               json.dumps(record)))
                 report.added += 1

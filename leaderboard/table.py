@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from bench.records import model_label
 from deepnets1m.predefined import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
 
@@ -43,7 +44,7 @@ def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
 
 
 def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
-    """One row per run and column (see record_columns): its model (gnn/backend), seed, and the
+    """One row per run and column (see record_columns): its model (model_label), seed, and the
     mean and stderr over architectures of `method`'s `metric` (top1, top5, or auto: each data
     set's headline_metric); also `random init` rows (the baseline on the same nets)."""
     rows = []
@@ -54,7 +55,7 @@ def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -
                   "imported": False}
         for key, model in models:
             for column, m in record_columns(r, metric_key(key, chosen)):
-                rows.append({**common, "split": column, "model": model or f"{r['gnn']}/{r['backend']}",
+                rows.append({**common, "split": column, "model": model or model_label(r),
                              "mean": m["mean"], "stderr": m["stderr"]})
     columns = ["dataset", "preset", "metric", "split", "seed", "model", "mean", "stderr", "imported"]
     return pd.DataFrame(rows, columns=columns)

@@ -6,7 +6,7 @@ from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
-from ..base import Core
+from ..base import Core, relu_mlp
 
 
 def check_dag(batch: GraphBatch) -> None:
@@ -34,24 +34,29 @@ def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return src, dst, inv_dist
 
 
-def gated_mlp(hidden: int) -> nn.Sequential:
-    """GHN-2's message MLP: hidden -> hidden/2 -> hidden with a ReLU after both layers."""
-    return nn.Sequential(nn.Linear(hidden, hidden // 2), nn.ReLU(), nn.Linear(hidden // 2, hidden), nn.ReLU())
-
-
 class GatedGNNBase(Core):
     """GHN-2's gated GNN: per round, a forward sweep over the DAG in topological order, then a
     backward sweep on the reversed DAG. A node's message sums MLP(h_u) over its real
     predecessors u and MLP_sp(h_u) / s_uv over its virtual ones (s_uv = hop distance, 1..s);
     the node then updates h_v <- GRU(message, h_v). Nodes of one level are updated together.
     The MLPs and the GRU are shared by both sweeps and all rounds. As in GHN-2, real
-    predecessors also enter the shortest-path sum at distance 1 (see gated_edges)."""
+    predecessors also enter the shortest-path sum at distance 1 (see gated_edges).
+
+    The MLPs are hidden -> hidden/2 -> hidden with virtual edges (GHN-2); without them (GHN-1,
+    `virtual_edges=False`) there is one MLP, hidden -> hidden -> hidden."""
 
     name = "gatedgnn"
     uses_virtual_edges = True
 
-    def __init__(self, hidden: int, layers: int = 1) -> None:
+    def __init__(self, hidden: int, layers: int = 1, virtual_edges: bool = True) -> None:
         super().__init__(hidden, layers)
-        self.mlp = gated_mlp(hidden)
-        self.mlp_sp = gated_mlp(hidden)
+        self.virtual_edges = virtual_edges
+        self.mlp = relu_mlp(hidden, hidden // 2 if virtual_edges else hidden)
+        self.mlp_sp = relu_mlp(hidden, hidden // 2) if virtual_edges else None
         self.gru = nn.GRUCell(hidden, hidden)
+
+    def check_batch(self, batch: GraphBatch) -> None:
+        """A clear error when the batch has virtual edges this core has no MLP for."""
+        if not self.virtual_edges and batch.max_hops >= 2:
+            raise ValueError(f"this gatedgnn core was built without virtual edges (GHN-1) but the graph batch has "
+                             f"max_hops={batch.max_hops}; batch graphs with the GHN's own `ghn.batch(graphs)`")

@@ -2,24 +2,22 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
-from ..base import Core, residual_mlp
+from ..base import Core, relu_mlp
 
 
 class MLPCore(Core):
-    """`layers` residual MLP blocks applied to every node independently (GHN-2's MLP ablation)."""
+    """GHN-2's MLP ablation: every node alone through `layers` MLPs hidden -> hidden -> hidden
+    with ReLUs (the reference's node-wise MLP at layers=1), no message passing."""
 
     name = "mlp"
 
     def __init__(self, hidden: int, layers: int = 1) -> None:
         super().__init__(hidden, layers)
-        self.mlps = nn.ModuleList(residual_mlp(hidden) for _ in range(layers))
+        self.mlps = nn.Sequential(*(relu_mlp(hidden, hidden) for _ in range(layers)))
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-        for mlp in self.mlps:
-            x = x + F.relu(mlp(x))
-        return x
+        return self.mlps(x)

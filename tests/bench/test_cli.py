@@ -43,8 +43,9 @@ FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--hidden", "
 
 
 # records of runs with overridden settings carry the preset's label, not its bare name
-LABEL = get_preset("tiny", steps=2, meta_batch=2, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1,
-                   sgd_nets=1, max_train_params=5e5).label
+FAST_FIELDS = dict(steps=2, meta_batch=2, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1,
+                   sgd_nets=1, max_train_params=5e5)
+LABEL = get_preset("tiny", **FAST_FIELDS).label
 
 
 @pytest.fixture
@@ -65,6 +66,27 @@ def test_run_trains_evaluates_and_records(home, capsys):
     # a second run on another split reuses the trained GHN
     assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
     assert "reused GHN" in capsys.readouterr().out
+
+
+def test_ghn_variants_are_runs_of_their_own(home, capsys):
+    """--ghn ghn1 trains GHN-1 (m = 1, no LayerNorm, no scaling, no virtual edges) into its own
+    record; --ghn mlp is the ghn2 shell around the mlp core; a clashing --gnn is refused."""
+    at = FAST.index("--meta-batch")
+    fast = FAST[:at] + FAST[at + 2:]  # the variant's own meta-batch
+    assert main(["run", "--ghn", "ghn1", "--gnn", "gatedgnn", "--split", "val", *fast]) == 0
+    assert "trained GHN (gatedgnn/pyg (ghn1), 2 steps" in capsys.readouterr().out
+    label = get_preset("tiny", ghn="ghn1", **{k: v for k, v in FAST_FIELDS.items() if k != "meta_batch"}).label
+    record = json.loads((home / "results" / f"ghn1_gatedgnn_pyg_val_digits_{label}_0.json").read_text())
+    assert record["ghn"] == "ghn1" and record["preset_fields"]["meta_batch"] == 1
+    config = torch.load(record["checkpoint"], weights_only=True)["config"]
+    assert (config["layernorm"], config["scaling"], config["max_hops"]) == (False, False, 1)
+    assert main(["run", "--ghn", "mlp", "--split", "val", *FAST]) == 0
+    record = json.loads((home / "results" / f"mlp_pyg_val_digits_{LABEL}_0.json").read_text())
+    assert (record["ghn"], record["gnn"]) == ("ghn2", "mlp")
+    assert main(["run", "--ghn", "mlp", "--gnn", "gat", "--split", "val", *FAST]) == 2
+    assert "drop --gnn gat" in capsys.readouterr().err
+    assert main(["run", "--split", "val", *FAST]) == 2
+    assert "--gnn is required" in capsys.readouterr().err
 
 
 def test_eval_needs_a_trained_ghn(home, capsys):

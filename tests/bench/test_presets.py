@@ -26,3 +26,17 @@ def test_noisy_evaluation_is_its_own_record_but_reuses_the_ghn(tmp_path):
     assert noisy.label != clean.label  # its records and tables never mix with clean ones
     assert TrainSpec("gcn", "pyg", "digits", clean, 0).checkpoint(tmp_path) == \
         TrainSpec("gcn", "pyg", "digits", noisy, 0).checkpoint(tmp_path)
+
+
+def test_a_ghn_variant_keeps_the_preset_name_and_sets_what_it_forces(tmp_path):
+    """GHN-1 trains with m = 1 and no virtual edges; its records and checkpoints are its own,
+    yet its table is the preset's (the variant is part of the record's identity, not the label)."""
+    from bench.train import TrainSpec
+
+    ghn1 = get_preset("paper", ghn="ghn1")
+    assert (ghn1.label, ghn1.ghn, ghn1.meta_batch, ghn1.max_hops) == ("paper", "ghn1", 1, 1)
+    assert get_preset("paper", ghn="ghn1", meta_batch=8).label != "paper"  # an override beyond the variant
+    a, b = (TrainSpec("gatedgnn", "pyg", "cifar10", p, 0).checkpoint(tmp_path) for p in (get_preset("paper"), ghn1))
+    assert a != b and b.name.startswith("ghn1-gatedgnn_")
+    with pytest.raises(ValueError, match="unknown GHN shell 'mlp'"):  # mlp is a core: see resolve_variant
+        get_preset("tiny", ghn="mlp")

@@ -30,7 +30,7 @@ def records(home: Path) -> list[str]:
 def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
     args = ["sweep", "--gnn", "gcn,mlp", "--split", "val,ood-wide", "--launcher", "debug", *FAST]
     assert main(args) == 0
-    assert "4 cells (gnn x backend x split x seed), 0 already recorded" in capsys.readouterr().out
+    assert "4 cells (model x backend x split x seed), 0 already recorded" in capsys.readouterr().out
     assert records(home) == [f"gcn_pyg_ood-wide_digits_{LABEL}_0.json", f"gcn_pyg_val_digits_{LABEL}_0.json",
                              f"mlp_pyg_ood-wide_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_0.json"]
     # each job trained one GHN for both of its splits
@@ -54,9 +54,9 @@ def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
 def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
     assert main(["sweep", "--gnn", "mlp", "--split", "val", "--launcher", "debug", *FAST]) == 0
     same = get_preset("tiny", **SAME)
-    assert plan(["mlp"], ["pyg"], ["val"], 1, "digits", same, home / "results") == ([], 1)
+    assert plan([(same, "mlp")], ["pyg"], ["val"], 1, "digits", home / "results") == ([], 1)
     longer = get_preset("tiny", **{**SAME, "steps": 3})
-    jobs, done = plan(["mlp"], ["pyg"], ["val"], 2, "digits", longer, home / "results")
+    jobs, done = plan([(longer, "mlp")], ["pyg"], ["val"], 2, "digits", home / "results")
     assert done == 0 and [(j.gnn, j.seed, j.splits) for j in jobs] == [("mlp", 0, ("val",)), ("mlp", 1, ("val",))]
 
 
@@ -124,3 +124,11 @@ def test_backend_all_needs_dgl_importable(home, monkeypatch, capsys):
 def test_unknown_gnn_is_named(home, capsys):
     assert main(["sweep", "--gnn", "gcn,gatv9", "--dry-run"]) == 2
     assert "unknown value gatv9; choose from gat, gatedgnn" in capsys.readouterr().err
+
+
+def test_sweep_models_of_the_variants():
+    from bench.sweep import sweep_models
+
+    assert sweep_models(("ghn2", "ghn1", "mlp"), ("gatedgnn", "gcn")) == [
+        ("ghn2", "gatedgnn"), ("ghn2", "gcn"), ("ghn1", "gatedgnn"), ("ghn1", "gcn"), ("ghn2", "mlp")]
+    assert sweep_models(("ghn2", "mlp"), ("mlp",)) == [("ghn2", "mlp")]  # one identity, asked for twice

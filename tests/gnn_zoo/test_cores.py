@@ -57,8 +57,9 @@ def naive_gated(core, x, graph, max_hops):
     for s, d in graph.edge_index.t().tolist():
         preds[d].append((s, 0.0))
         succs[s].append((d, 0.0))
-        preds[d].append((s, 1.0))  # GHN-2: 1-hop neighbours also enter the shortest-path sum, at d = 1
-        succs[s].append((d, 1.0))
+        if max_hops >= 2:  # GHN-2: 1-hop neighbours also enter the shortest-path sum, at d = 1
+            preds[d].append((s, 1.0))
+            succs[s].append((d, 1.0))
     for (s, d), dist in zip(vi.t().tolist(), vd.tolist()):
         preds[d].append((s, 1.0 / dist))
         succs[s].append((d, 1.0 / dist))
@@ -73,15 +74,30 @@ def naive_gated(core, x, graph, max_hops):
     return torch.stack(h)
 
 
-def test_gatedgnn_matches_node_by_node_oracle(graphs):
+@pytest.mark.parametrize("max_hops", [5, 1])
+def test_gatedgnn_matches_node_by_node_oracle(graphs, max_hops):
+    """GHN-2 (virtual edges up to 5 hops here) and GHN-1 (max_hops 1: real edges only, one MLP)."""
     torch.manual_seed(0)
-    core = create("gatedgnn", "pyg", hidden=8, layers=2)
+    core = create("gatedgnn", "pyg", hidden=8, layers=2, virtual_edges=max_hops >= 2)
     graph = graphs[0]
     x = torch.randn(graph.num_nodes, 8)
     with torch.no_grad():
-        fast = core(x, GraphBatch.from_graphs([graph], max_hops=5))
-        slow = naive_gated(core, x, graph, 5)
+        fast = core(x, GraphBatch.from_graphs([graph], max_hops=max_hops))
+        slow = naive_gated(core, x, graph, max_hops)
     torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
+
+
+def test_gatedgnn_message_mlps_of_ghn2_and_ghn1():
+    """GHN-2: MLP and MLP_sp of hidden -> hidden/2 -> hidden; GHN-1: one MLP hidden -> hidden -> hidden."""
+    ghn2, ghn1 = create("gatedgnn", hidden=32), create("gatedgnn", hidden=32, virtual_edges=False)
+    assert [m.out_features for m in ghn2.mlp if hasattr(m, "out_features")] == [16, 32] and ghn2.mlp_sp is not None
+    assert [m.out_features for m in ghn1.mlp if hasattr(m, "out_features")] == [32, 32] and ghn1.mlp_sp is None
+
+
+def test_ghn1_gatedgnn_refuses_a_batch_with_virtual_edges(batch):
+    core = create("gatedgnn", hidden=16, virtual_edges=False)
+    with pytest.raises(ValueError, match="without virtual edges"):
+        core(torch.randn(batch.num_nodes, 16), batch)
 
 
 def test_bad_sizes_are_clear_errors():

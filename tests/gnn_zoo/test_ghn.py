@@ -43,6 +43,39 @@ def test_ghn2_has_the_reference_size():
     assert cifar.shape_enc.spatial_values.tolist() == [1, 3, 5, 7, 9, 11, 14, 16]
 
 
+def test_ghn1_and_mlp_have_the_reference_sizes():
+    """Section 6: GHN-1 (no LayerNorm, one 32 -> 32 -> 32 message MLP) has 1,620,668 parameters on
+    CIFAR-10 and the MLP variant 1,614,396; both differences to GHN-2 are exact (ours: +32 each)."""
+    def size(**kwargs):
+        return sum(p.numel() for p in GHN(**{"core": "gatedgnn", **kwargs}, hidden=32, num_classes=10).parameters())
+
+    ghn2, ghn1, mlp = size(), size(layernorm=False, scaling=False, max_hops=1), size(core="mlp")
+    assert (ghn2 - ghn1, ghn2 - mlp) == (1_620_764 - 1_620_668, 1_620_764 - 1_614_396)
+    assert abs(ghn1 / 1_620_668 - 1) <= 0.01 and abs(mlp / 1_614_396 - 1) <= 0.01
+
+
+def test_ghn1_has_no_output_scaling(graphs):
+    """Without scaling the decoder's raw outputs are the parameters: the same weights as GHN-2's
+    before sqrt(beta / fan_in), norm scales and biases not squashed."""
+    torch.manual_seed(0)
+    scaled = GHN("gcn", hidden=32, num_classes=10)
+    raw = GHN("gcn", hidden=32, num_classes=10, scaling=False)
+    raw.load_state_dict(scaled.state_dict())
+    graph = graphs[0]
+    a, b = (g.predict(g.batch([graph]))[0] for g in (scaled, raw))
+    from gnn_zoo.conv_decoder import weight_gain
+    from gnn_zoo.layout import param_slots
+
+    for slot in param_slots(raw.batch([graph]), 10):
+        x, y = a[slot.name], b[slot.name]
+        if slot.role == "norm_weight":
+            torch.testing.assert_close(x, 2 * torch.sigmoid(0.5 * y))
+        elif slot.role in ("vector", "classifier_bias"):
+            torch.testing.assert_close(x, torch.tanh(0.2 * y))
+        elif slot.role != "pos_enc":
+            torch.testing.assert_close(x, y * (weight_gain(slot.shape) / slot.fan_in) ** 0.5)
+
+
 def test_conv_decoder_takes_the_top_left_corner():
     """Smaller weights are corners of larger ones decoded from the same node: a Linear / 1x1
     weight is position (0, 0) of a 3x3 one, fewer channels are its first rows and columns."""

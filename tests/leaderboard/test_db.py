@@ -74,3 +74,15 @@ def test_a_preset_filter_matches_its_overridden_variants(tmp_path, write):
     db = tmp_path / "index.sqlite"
     sync(db, [tmp_path / "results"])
     assert sorted(r["preset"] for r in latest_records(db, preset="tiny")) == ["tiny", "tiny-3fa2c1d0"]
+
+
+def test_an_index_of_an_older_layout_is_rebuilt(tmp_path, write):
+    """The index is a cache: one made before the `ghn` column existed is dropped and refilled."""
+    db = tmp_path / "lb.sqlite"
+    conn = sqlite3.connect(db)
+    conn.executescript("CREATE TABLE records (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, gnn TEXT, "
+                       "backend TEXT, split TEXT, dataset TEXT, preset TEXT, seed INTEGER, created TEXT, record TEXT);")
+    conn.close()
+    write(gnn="gcn")
+    assert sync(db, [tmp_path / "results"]).added == 1
+    assert [r["ghn"] for r in latest_records(db, ghn="ghn2")] == ["ghn2"]  # a record without the field is ghn2

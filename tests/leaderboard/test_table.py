@@ -60,3 +60,12 @@ def test_named_splits_get_one_column_per_net():
     assert table.loc["gcn/pyg", "ood-predefined:resnet50"] == 40.0 and table.loc["random init", "ood-predefined:vit"] == 9.0
     single = leaderboard(cells(runs_frame(records[:1])))
     assert single.loc["gcn/pyg", "ood-predefined:vit"] == "12.0"  # one net, one seed: no error bar to show
+
+
+def test_ghn_variants_are_rows_of_their_own():
+    """The paper's three rows: GHN-2 and GHN-1 around the gated GNN, and the MLP."""
+    ghn1 = {**make_record(gnn="gatedgnn", mean=40.0), "ghn": "ghn1"}
+    rows = [make_record(gnn="gatedgnn", mean=60.0), ghn1, make_record(gnn="mlp", mean=30.0)]
+    c = cells(runs_frame(rows))
+    means = dict(zip(c["model"], c["mean"]))
+    assert means == {"gatedgnn/pyg": 60.0, "gatedgnn/pyg (ghn1)": 40.0, "mlp/pyg": 30.0, BASELINE: 10.0}

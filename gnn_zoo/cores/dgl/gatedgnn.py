@@ -30,11 +30,14 @@ class GatedGNN(GatedGNNBase):
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         def message(edges):
             inv_dist, h = edges.data["inv_dist"], edges.src["h"]
+            if self.mlp_sp is None:
+                return {"m": self.mlp(h)}
             return {"m": torch.where(inv_dist == 0, self.mlp(h), self.mlp_sp(h) * inv_dist)}
 
         def update(nodes):
             return {"h": self.gru(nodes.data["agg"], nodes.data["h"])}
 
+        self.check_batch(batch)
         for _ in range(self.layers):
             for g in gated_graphs(batch):
                 g = g.local_var()

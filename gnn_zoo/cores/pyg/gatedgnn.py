@@ -38,19 +38,21 @@ def sweep_plan(levels: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.
     ]
 
 
-def gated_plan(batch: GraphBatch) -> tuple[Sweep, Sweep]:
+def gated_plan(batch: GraphBatch, tables: int) -> tuple[Sweep, Sweep]:
     """Forward and backward sweeps over real + virtual edges, built once per batch. Sources index
-    the message table viewed as [2N, hidden]: row 2u holds MLP(h_u), row 2u+1 MLP_sp(h_u), so a
-    real edge gathers row 2u and a virtual one row 2u+1 with weight 1/hops."""
-    if "pyg_gated" not in batch.cache:
+    the message table viewed as [tN, hidden] with t `tables` (2 when the core has MLP_sp, else 1):
+    row tu holds MLP(h_u), row 2u+1 MLP_sp(h_u), so a real edge gathers row tu and a virtual one
+    row 2u+1 with weight 1/hops."""
+    key = f"pyg_gated{tables}"
+    if key not in batch.cache:
         src, dst, inv_dist = (t.numpy() for t in gated_edges(batch))
         is_virtual = (inv_dist > 0).astype(np.int64)
         weight = np.where(is_virtual, inv_dist, 1.0).astype(np.float32)
-        batch.cache["pyg_gated"] = (
-            sweep_plan(batch.level.numpy(), 2 * src + is_virtual, dst, weight),
-            sweep_plan(reverse_levels(batch.edge_index, batch.num_nodes), 2 * dst + is_virtual, src, weight),
+        batch.cache[key] = (
+            sweep_plan(batch.level.numpy(), tables * src + is_virtual, dst, weight),
+            sweep_plan(reverse_levels(batch.edge_index, batch.num_nodes), tables * dst + is_virtual, src, weight),
         )
-    return batch.cache["pyg_gated"]
+    return batch.cache[key]
 
 
 class GatedGNN(GatedGNNBase):
@@ -65,21 +67,26 @@ class GatedGNN(GatedGNNBase):
     backend = "pyg"
 
     def fused_mlps(self):
-        """Weights computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape [., 2 hidden]."""
+        """Weights computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape [., 2 hidden]
+        (MLP(h) alone without virtual edges)."""
         a, b = self.mlp, self.mlp_sp
+        if b is None:
+            return a
         w1, b1 = torch.cat([a[0].weight, b[0].weight]), torch.cat([a[0].bias, b[0].bias])
         w2, b2 = torch.block_diag(a[2].weight, b[2].weight), torch.cat([a[2].bias, b[2].bias])
         return lambda h: F.relu(F.linear(F.relu(F.linear(h, w1, b1)), w2, b2))
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+        self.check_batch(batch)
         n, hidden = x.shape
+        tables = 2 if self.virtual_edges else 1
         mlps, h = self.fused_mlps(), x.clone()
         for _ in range(self.layers):
-            for sweep in gated_plan(batch):
-                # [N, 2 hidden], read as [2N, hidden]; h and the table are updated in place (the table
+            for sweep in gated_plan(batch, tables):
+                # [N, t hidden], read as [tN, hidden]; h and the table are updated in place (the table
                 # as a copy: ReLU's backward needs its own output unchanged)
                 table = mlps(h.clone()).clone()
-                rows = table.view(2 * n, hidden)
+                rows = table.view(tables * n, hidden)
                 for nodes, src, target, weight in sweep:
                     msg = x.new_zeros(len(nodes), hidden).index_add_(0, target, rows[src] * weight)
                     new = self.gru(msg, h[nodes])

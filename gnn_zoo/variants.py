@@ -1,0 +1,39 @@
+"""The GHN variants of GHN-2's switch table (reference section 6): GHN-2, GHN-1 and the MLP."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What a variant changes around the core: LayerNorm, output scaling, virtual edges, meta-batch."""
+
+    name: str
+    layernorm: bool
+    scaling: bool  # GHN-2's `-n` output scaling (ConvDecoder)
+    max_hops: int | None  # virtual-edge range the variant forces (GHN-1: 1, i.e. none); None: the preset's
+    meta_batch: int | None  # meta-batch the variant forces (GHN-1: 1); None: the preset's
+    core: str | None = None  # the core the variant implies (mlp); None: the one asked for
+
+
+VARIANTS: dict[str, Variant] = {
+    "ghn2": Variant("ghn2", layernorm=True, scaling=True, max_hops=None, meta_batch=None),
+    "ghn1": Variant("ghn1", layernorm=False, scaling=False, max_hops=1, meta_batch=1),
+    # the paper's MLP row: GHN-2's shell (m, scaling, LN) around a node-wise MLP instead of a GNN
+    "mlp": Variant("mlp", layernorm=True, scaling=True, max_hops=None, meta_batch=None, core="mlp"),
+}
+
+
+def resolve_variant(ghn: str, gnn: str | None) -> tuple[str, str]:
+    """(shell, core) of `--ghn ghn --gnn gnn`: `mlp` is the ghn2 shell around the mlp core, so a
+    run has one identity however it was asked for; ValueError for an unknown or clashing pair."""
+    if ghn not in VARIANTS:
+        raise ValueError(f"--ghn: unknown variant {ghn!r}; choose from {', '.join(VARIANTS)}")
+    implied = VARIANTS[ghn].core
+    if implied is not None:
+        if gnn not in (None, implied):
+            raise ValueError(f"--ghn {ghn} is GHN-2 around the {implied} core; drop --gnn {gnn} (or pass --gnn {implied})")
+        return "ghn2", implied
+    if gnn is None:
+        raise ValueError(f"--gnn is required with --ghn {ghn}: name the GNN core")
+    return ghn, gnn
