@@ -160,12 +160,13 @@ def setup(args: argparse.Namespace):
     from gnn_zoo import resolve_variant
 
     from .data import load_data
-    from .presets import get_preset
+    from .presets import check_dataset, get_preset
     from .train import TrainSpec
 
     args.ghn, args.gnn = resolve_variant(args.ghn, args.gnn)
     check_device(args.device)
     preset = get_preset(args.preset, ghn=args.ghn, **preset_overrides(args))
+    check_dataset(preset, args.dataset)
     data = load_data(args.dataset, args.data_dir)
     return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
 

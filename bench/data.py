@@ -157,36 +157,77 @@ def cifar_hint(classes: int) -> str:
             f"then `tar xzf {archive} -C DIR` and pass --data-dir DIR.")
 
 
+IMAGENET_HELD_OUT = 50  # the last training images of each class that score the `val` split (GHN-2)
+IMAGENET_EVAL_SEED = 1111  # GHN-2 scores the other splits on the official val images shuffled with this seed
+
+
 @dataclass
 class FolderData(ImageData):
-    """ImageNet-style folders read with torchvision's ImageFolder: DIR/train/<class>/*, DIR/val/<class>/*."""
+    """ImageNet-style folders read with torchvision's ImageFolder: DIR/train/<class>/*, DIR/val/<class>/*.
+
+    As GHN-2 (reference section 7): training on DIR/train minus the last `held_out` images of
+    each class (in ImageFolder's sorted order), which score the `val` split; the other splits
+    are scored on DIR/val, the official validation images, in the order of a shuffle seeded
+    with 1111 (with BatchNorm in batch-statistics mode, a score depends on the batches)."""
 
     root: Path = None
     workers: int = 4
+    held_out: int = IMAGENET_HELD_OUT
 
     def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         return IMAGENET_MEAN, IMAGENET_STD
 
-    def loader(self, split: str, batch_size: int, shuffle: bool, seed: int = 0):
-        from torchvision import datasets, transforms
+    def transform(self, train: bool):
+        """GHN-2's ImageNet transforms: RandomResizedCrop, flip and ColorJitter(0.4, 0.4, 0.4, 0.2)
+        to train; Resize(256) and CenterCrop(224) (scaled to image_size) to evaluate."""
+        from torchvision import transforms
 
-        if split == "train":
-            tf = [transforms.RandomResizedCrop(self.image_size), transforms.RandomHorizontalFlip()]
+        if train:
+            tf = [transforms.RandomResizedCrop(self.image_size), transforms.RandomHorizontalFlip(),
+                  transforms.ColorJitter(0.4, 0.4, 0.4, 0.2)]
         else:
             tf = [transforms.Resize(int(self.image_size * 8 / 7)), transforms.CenterCrop(self.image_size)]
-        tf += [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-        ds = datasets.ImageFolder(str(self.root / split), transforms.Compose(tf))
+        return transforms.Compose(tf + [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+
+    def split_indices(self, targets: list[int]) -> tuple[list[int], list[int]]:
+        """(training, held-out) indices of DIR/train: the last `held_out` images of each class are
+        held out, at least one image of each class stays for training."""
+        by_class: dict[int, list[int]] = {}
+        for i, t in enumerate(targets):
+            by_class.setdefault(t, []).append(i)
+        train, held = [], []
+        for idx in by_class.values():
+            cut = len(idx) - min(self.held_out, len(idx) - 1)
+            train += idx[:cut]
+            held += idx[cut:]
+        return sorted(train), sorted(held)
+
+    def dataset(self, split: str):
+        """The images of `split`: train (minus the held-out ones), val (the held-out ones) or
+        eval (DIR/val), with their transforms."""
+        from torchvision import datasets
+
+        if split == "eval":  # in the order of torch.randperm seeded with 1111
+            ds = datasets.ImageFolder(str(self.root / "val"), self.transform(train=False))
+            order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(IMAGENET_EVAL_SEED))
+            return torch.utils.data.Subset(ds, order.tolist())
+        ds = datasets.ImageFolder(str(self.root / "train"), self.transform(train=split == "train"))
+        train, held = self.split_indices(ds.targets)
+        return torch.utils.data.Subset(ds, train if split == "train" else held)
+
+    def loader(self, split: str, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False):
+        """A DataLoader over `split` (see dataset), shuffled by a generator seeded with `seed`."""
         g = torch.Generator().manual_seed(seed)
-        return torch.utils.data.DataLoader(ds, batch_size, shuffle=shuffle, generator=g, num_workers=self.workers,
-                                           drop_last=shuffle)
+        return torch.utils.data.DataLoader(self.dataset(split), batch_size, shuffle=shuffle, generator=g,
+                                           num_workers=self.workers, drop_last=drop_last)
 
     def train_batches(self, batch_size: int, seed: int, start_step: int = 0) -> Iterator[Batch]:
         """As ImageData's; a resumed run re-reads the partial epoch's skipped batches (slow but
         the same order; the random crops differ)."""
         skip, epoch = start_step, 0
         while True:
-            torch.manual_seed(seed * 100_003 + epoch)  # the random crops and flips
-            for batch in self.loader("train", batch_size, shuffle=True, seed=seed * 100_003 + epoch):
+            torch.manual_seed(seed * 100_003 + epoch)  # the random crops, flips and colour jitter
+            for batch in self.loader("train", batch_size, shuffle=True, seed=seed * 100_003 + epoch, drop_last=True):
                 if skip:
                     skip -= 1
                     continue
@@ -194,8 +235,11 @@ class FolderData(ImageData):
             epoch += 1
 
     def eval_batches(self, max_images: int, batch_size: int, split: str = "test") -> list[Batch]:
-        out, seen = [], 0  # ImageNet: every split on the official val images (no held-out val yet)
-        for x, y in self.loader("val", batch_size, shuffle=False):
+        """`val`: the held-out training images in order; other splits: the official val images
+        shuffled with GHN-2's seed 1111 (torch.randperm's order; the reference's own shuffle
+        order is not known, so the images per batch differ from its)."""
+        out, seen = [], 0
+        for x, y in self.loader("val" if split == "val" else "eval", batch_size, shuffle=False):
             out.append((x[: max_images - seen], y[: max_images - seen]))
             seen += len(out[-1][1])
             if seen >= max_images:

@@ -202,7 +202,7 @@ def run_sweep(args) -> int:
 
     from .cli import choose, preset_overrides, usable_backends
     from .paths import checkpoint_root, home, results_root
-    from .presets import get_preset
+    from .presets import check_dataset, get_preset
 
     gnns = choose(args.gnn, tuple(sorted(available())), "--gnn: unknown value")
     ghns = choose(args.ghn, tuple(VARIANTS), "--ghn: unknown value")
@@ -213,6 +213,7 @@ def run_sweep(args) -> int:
     overrides = preset_overrides(args)
     models = [(get_preset(args.preset, ghn=shell, **overrides), gnn) for shell, gnn in sweep_models(ghns, gnns)]
     preset = models[0][0]
+    check_dataset(preset, args.dataset)
     results = Path(args.results or results_root()).resolve()
     checkpoints = Path(args.checkpoints or checkpoint_root()).resolve()
     common = ["--dataset", args.dataset, "--preset", args.preset, "--device", args.device,

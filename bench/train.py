@@ -168,7 +168,7 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         redrawn += over_cap
         specs, seeds = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
         with autocast:
-            loss = meta_loss(ghn, predict, specs, x, y, data, seeds)
+            loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing)
         opt.zero_grad(set_to_none=True)
         ok = all_ok(bool(torch.isfinite(loss)), ctx)
         if ok:
@@ -221,11 +221,11 @@ def mixed_precision(amp: bool, device: torch.device):
 
 
 def meta_loss(ghn: GHN, predict, specs: list, x: torch.Tensor, y: torch.Tensor, data: ImageData,
-              seeds: list[int] | None = None) -> torch.Tensor:
+              seeds: list[int] | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
     """Mean cross-entropy of the `specs` networks on (x, y), with the parameters `predict`
     (ghn.predict, or its DDP wrapper) gives them: the quantity a meta-training step minimises."""
     graphs, nets = build_meta_batch(specs, data, x.device)
-    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data, seeds)
+    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data, seeds, label_smoothing)
 
 
 def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tuple[list, list]:
@@ -236,9 +236,9 @@ def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tupl
 
 
 def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: torch.Tensor,
-              data: ImageData, seeds: list[int] | None = None) -> torch.Tensor:
-    """Mean cross-entropy of `nets` run with the predicted parameters `preds` on (x, y), net k's
-    dropout seeded with seeds[k] when given. Images go in channels-last, the layout oneDNN/cuDNN
+              data: ImageData, seeds: list[int] | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy (label-smoothed by `label_smoothing`) of `nets` run with the predicted
+    parameters `preds` on (x, y), net k's dropout seeded with seeds[k] when given. Images go in channels-last, the layout oneDNN/cuDNN
     convolutions (and their backward) run fastest in."""
     losses = []
     for k, (net, params, s) in enumerate(zip(nets, preds, specs)):
@@ -246,7 +246,8 @@ def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: to
             torch.manual_seed(seeds[k])
         images = fit_input(x, input_size(s, data.image_size)).contiguous(memory_format=torch.channels_last)
         # DeepNets-1M nets tie no weights: skipping functional_call's tie search saves ~25 ms a net
-        losses.append(F.cross_entropy(functional_call(net, params, (images,), tie_weights=False), y))
+        logits = functional_call(net, params, (images,), tie_weights=False)
+        losses.append(F.cross_entropy(logits, y, label_smoothing=label_smoothing))
     return torch.stack(losses).mean()
 
 

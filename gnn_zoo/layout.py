@@ -12,6 +12,8 @@ from deepnets1m.node_types import NODE_TYPE_ID
 NORM_TYPES = (NODE_TYPE_ID["bn"], NODE_TYPE_ID["ln"])
 BIAS_TYPE = NODE_TYPE_ID["bias"]
 POS_ENC_TYPE = NODE_TYPE_ID["pos_enc"]
+POOL_TYPES = (NODE_TYPE_ID["max_pool"], NODE_TYPE_ID["avg_pool"])
+POOL_SHAPE = (1, 1, 3, 3)  # GHN-2's stored graphs give every pool node this shape (DeepNets-1M pools are 3x3)
 ROLES = ("weight", "classifier", "classifier_bias", "norm_weight", "vector", "pos_enc")
 
 
@@ -69,9 +71,12 @@ def param_slots(batch: GraphBatch, num_classes: int) -> list[ParamSlot]:
 
 
 def node_shapes(batch: GraphBatch) -> torch.Tensor:
-    """[N, 4] shape of each node's first parameter (out, in, kh, kw); zeros for missing dims."""
+    """[N, 4] shape of each node's first parameter (out, in, kh, kw), zeros for missing dims;
+    pool nodes (max, avg) have GHN-2's (1, 1, 3, 3), whatever their kernel (section 5)."""
     if "ghn_shapes" not in batch.cache:
         out = torch.zeros(batch.num_nodes, 4, dtype=torch.long)
+        pools = (batch.node_types[:, None] == torch.tensor(POOL_TYPES)).any(1)
+        out[pools] = torch.tensor(POOL_SHAPE)
         for graph, offset in zip(batch.graphs, batch.ptr.tolist()):
             done: set[int] = set()
             for shape, node in zip(graph.param_shapes, graph.param_node.tolist()):

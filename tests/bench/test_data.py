@@ -83,19 +83,30 @@ def test_missing_data_says_how_to_get_it(tmp_path):
 
 
 def test_imagenet_folders(tmp_path):
-    for split in ("train", "val"):
+    """GHN-2's ImageNet protocol on tiny folders: the last images of each training class are held
+    out to score `val` (1 here, 50 on ImageNet), the other splits see the official val images in
+    a shuffle seeded with 1111."""
+    for split, count in (("train", 4), ("val", 3)):
         for c in range(2):
             folder = tmp_path / split / f"n0000{c}"
             folder.mkdir(parents=True)
-            for i in range(3):
+            for i in range(count):
                 Image.fromarray(np.full((40, 50, 3), 40 * i + 100 * c, dtype=np.uint8)).save(folder / f"{i}.png")
     data = load_data("imagenet", tmp_path)
-    data.workers = 0
+    data.workers, data.held_out = 0, 1
     assert data.num_classes == 2
+    assert data.split_indices([0, 0, 0, 0, 1, 1, 1, 1]) == ([0, 1, 2, 4, 5, 6], [3, 7])
+    assert data.split_indices([0]) == ([0], [])  # a class keeps at least one training image
     x, y = next(data.train_batches(4, seed=0))
     assert x.shape == (4, 3, 224, 224)
-    evals = data.eval_batches(5, 4)
-    assert [len(y) for _, y in evals] == [4, 1]
+    assert [len(y) for _, y in data.eval_batches(5, 4)] == [4, 1]
+    val = data.eval_batches(10, 10, split="val")
+    assert val[0][1].tolist() == [0, 1]  # the held-out image of each class
+    first, again = data.eval_batches(6, 6)[0][1], data.eval_batches(6, 6)[0][1]
+    assert first.tolist() == again.tolist() and sorted(first.tolist()) == [0, 0, 0, 1, 1, 1]
+    g = torch.Generator().manual_seed(1111)
+    expected = [i // 3 for i in torch.randperm(6, generator=g).tolist()]  # ImageFolder order: class 0, then 1
+    assert first.tolist() == expected
 
 
 def test_cifar_val_is_scored_on_held_out_training_images(tmp_path, no_md5, monkeypatch):

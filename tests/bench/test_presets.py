@@ -13,7 +13,7 @@ def test_label_is_the_name_unless_a_setting_was_overridden():
 
 
 def test_unknown_preset_and_fields_are_refused():
-    with pytest.raises(ValueError, match="unknown preset 'huge'; available: tiny, small, paper"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'; available: tiny, small, paper, paper-imagenet"):
         get_preset("huge")
     with pytest.raises(ValueError, match="unknown preset fields"):
         get_preset("tiny", colour="red")
@@ -40,3 +40,17 @@ def test_a_ghn_variant_keeps_the_preset_name_and_sets_what_it_forces(tmp_path):
     assert a != b and b.name.startswith("ghn1-gatedgnn_")
     with pytest.raises(ValueError, match="unknown GHN shell 'mlp'"):  # mlp is a core: see resolve_variant
         get_preset("tiny", ghn="mlp")
+
+
+def test_paper_recipes_are_for_their_data_sets():
+    """`paper` is GHN-2's CIFAR recipe, `paper-imagenet` its ImageNet one (section 7)."""
+    from bench.presets import check_dataset
+
+    imagenet = get_preset("paper-imagenet")
+    assert (imagenet.meta_batch, imagenet.batch_size, imagenet.label_smoothing) == (8, 256, 0.1)
+    assert imagenet.steps == 150 * 4810 and imagenet.eval_images == 50_000 and not imagenet.amp
+    check_dataset(imagenet, "imagenet")
+    with pytest.raises(ValueError, match="--preset paper is the recipe for cifar10, cifar100, not imagenet; use "
+                                         "--preset tiny or small or paper-imagenet"):
+        check_dataset(get_preset("paper"), "imagenet")
+    check_dataset(get_preset("tiny"), "imagenet")  # the CPU presets fit any data set

@@ -135,3 +135,21 @@ def test_meta_batches_over_the_node_cap_are_redrawn():
 def test_redraws_are_recorded_in_the_checkpoint(tmp_path, digits):
     report = train(spec(max_meta_nodes=600), digits, tmp_path, progress=False)
     assert load_checkpoint(report.checkpoint)["train"]["redrawn"] == report.redrawn
+
+
+def test_label_smoothing_of_the_preset_reaches_the_loss(tmp_path, digits, monkeypatch):
+    """GHN-2 trains on ImageNet with label-smoothed cross-entropy (0.1): the preset's value is the loss's."""
+    import bench.train
+
+    seen = []
+    cross_entropy = bench.train.F.cross_entropy
+
+    def spy(logits, y, **kw):
+        seen.append(kw.get("label_smoothing"))
+        return cross_entropy(logits, y, **kw)
+
+    monkeypatch.setattr(bench.train.F, "cross_entropy", spy)
+    smoothed = train(spec(steps=1, label_smoothing=0.1), digits, tmp_path, progress=False)
+    assert seen == [0.1, 0.1]  # the meta-batch's two nets
+    assert spec(label_smoothing=0.1).checkpoint(tmp_path) != spec().checkpoint(tmp_path)
+    assert smoothed.final_loss > 0

@@ -172,3 +172,20 @@ def test_checkpoint_round_trip_and_corrupt_file(tmp_path, graphs):
         GHN.load(tmp_path / "bad.pt")
     with pytest.raises(FileNotFoundError):
         GHN.load(tmp_path / "missing.pt")
+
+
+def test_node_shapes_of_parameters_and_pools(graphs):
+    """A node's shape is its first parameter's (out, in, kh, kw); pool nodes carry GHN-2's
+    (1, 1, 3, 3); other nodes without parameters (sum, concat, input, ...) none."""
+    from deepnets1m import GraphBatch
+    from deepnets1m.node_types import NODE_TYPE_ID
+    from gnn_zoo.layout import node_shapes
+
+    batch = GraphBatch.from_graphs(graphs)
+    shapes, types = node_shapes(batch), batch.node_types
+    pools = (types == NODE_TYPE_ID["max_pool"]) | (types == NODE_TYPE_ID["avg_pool"])
+    assert pools.any() and (shapes[pools] == torch.tensor([1, 1, 3, 3])).all()
+    for kind in ("sum", "concat", "input"):
+        assert (shapes[types == NODE_TYPE_ID[kind]] == 0).all(), kind
+    conv = graphs[-1].param_node[0]  # ResNet-18's stem conv, 64 x 3 x 7 x 7
+    assert shapes[batch.ptr[-2] + conv].tolist() == [64, 3, 7, 7]
