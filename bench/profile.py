@@ -128,10 +128,11 @@ def core_forward_round(core: str, backend: str, device: torch.device) -> Round:
     """The GNN core alone on a meta-batch of 8 train graphs (conversions cached, as in training)."""
     from deepnets1m import GraphBatch, sample, spec_graph
     from gnn_zoo import create
+    from gnn_zoo.views import needs_virtual_edges
 
     module = create(core, backend, hidden=64, layers=1).to(device)
     graphs = [spec_graph(sample("train", i)) for i in range(8)]
-    batch = GraphBatch.from_graphs(graphs, max_hops=50 if module.uses_virtual_edges else 0).to(device)
+    batch = GraphBatch.from_graphs(graphs, max_hops=50 if needs_virtual_edges(module.view) else 0).to(device)
     x = torch.randn(batch.num_nodes, 64, device=device)
 
     def run():

@@ -20,6 +20,7 @@ from deepnets1m.net import count_params
 from deepnets1m.spec import LARGE_IMAGE
 from deepnets1m.splits import GENERATOR_VERSION, REFERENCE_CONFIG, train_width
 from gnn_zoo import GHN, VARIANTS
+from gnn_zoo.registry import core_class
 
 from .data import ImageData
 from .distributed import Context, all_ok, predictor, shard
@@ -48,7 +49,8 @@ class TrainSpec:
         """Short stable hash of everything training depends on (the backend's weights are
         interchangeable, but its optimizer state is not, so it is part of the key)."""
         blob = json.dumps([self.gnn, self.backend, self.dataset, self.seed, self.preset.training_fields(),
-                           GENERATOR_VERSION], sort_keys=True, default=str)
+                           GENERATOR_VERSION, core_class(self.gnn, self.backend).default_view()],
+                          sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     def checkpoint(self, root: Path) -> Path:

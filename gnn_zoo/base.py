@@ -6,9 +6,13 @@ from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
+from .views import check_view
+
 
 class Core(nn.Module):
-    """forward(x [N, hidden], batch) -> [N, hidden]. Subclasses set `backend` and `name`.
+    """forward(x [N, hidden], batch) -> [N, hidden]. Subclasses set `backend`, `name` and the
+    graph `views` they can take (gnn_zoo.views); a core is built for one of them, by default
+    `virtual` where it can take it, else its first.
 
     Cores of one GNN share their weights across backends: `pyg_renames` lists (own name
     fragment, PyG name fragment) pairs and `pyg_transposed` the own parameters stored
@@ -17,16 +21,23 @@ class Core(nn.Module):
 
     backend: str = ""
     name: str = ""
-    uses_virtual_edges = False
+    views: tuple[str, ...] = ("none",)
     pyg_renames: tuple[tuple[str, str], ...] = ()
     pyg_transposed: tuple[str, ...] = ()
 
-    def __init__(self, hidden: int, layers: int) -> None:
+    def __init__(self, hidden: int, layers: int, view: str | None = None) -> None:
         super().__init__()
         if hidden < 1 or layers < 1:
             raise ValueError(f"hidden and layers must be positive, got hidden={hidden}, layers={layers}")
         self.hidden = hidden
         self.layers = layers
+        self.view = view or self.default_view()
+        check_view(self.view, self.views, self.name)
+
+    @classmethod
+    def default_view(cls) -> str:
+        """The view a core gets unless told otherwise: `virtual` if it can take it, else its first."""
+        return "virtual" if "virtual" in cls.views else cls.views[0]
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         raise NotImplementedError

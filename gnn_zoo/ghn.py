@@ -15,6 +15,7 @@ from .conv_decoder import ConvDecoder
 from .decoder import tile_into
 from .layout import node_shapes, param_slots
 from .registry import core_class, create
+from .views import needs_virtual_edges
 
 def channel_vocabulary(num_classes: int) -> list[int]:
     """GHN-2's channel values: 1, 3, the class count, 8..56 step 8, 64..4080 step 16, 4096..8192 step 32."""
@@ -58,7 +59,8 @@ class ShapeEncoder(nn.Module):
 class GHN(nn.Module):
     """Graph hypernetwork (GHN-2, reference section 6): op-type + shape embeddings -> GNN core ->
     LayerNorm -> GHN-2's conv decoder. `layernorm=False, scaling=False, max_hops=1` is GHN-1
-    (see gnn_zoo.variants); a core that takes virtual edges is told whether it gets them.
+    (see gnn_zoo.variants). The core gets graph `view` (gnn_zoo.views; default: the core's own),
+    and batches carry shortest-path edges up to `max_hops` only for views that use them.
 
     `predict(batch)` returns, for each graph, {parameter name: predicted tensor} (differentiable,
     for meta-training); `ghn(module)` writes predicted parameters into `module` and returns it.
@@ -66,17 +68,19 @@ class GHN(nn.Module):
 
     def __init__(self, core: str = "gatedgnn", backend: str = "pyg", hidden: int = 32, layers: int = 1,
                  num_classes: int = 10, max_hops: int = DEFAULT_MAX_HOPS, layernorm: bool = True,
-                 max_side: int = 11, scaling: bool = True, **core_kwargs) -> None:
+                 max_side: int = 11, scaling: bool = True, view: str | None = None, **core_kwargs) -> None:
         super().__init__()
+        view = view or core_class(core, backend).default_view()
         self.config = dict(core=core, backend=backend, hidden=hidden, layers=layers, num_classes=num_classes,
-                           max_hops=max_hops, layernorm=layernorm, max_side=max_side, scaling=scaling, **core_kwargs)
+                           max_hops=max_hops, layernorm=layernorm, max_side=max_side, scaling=scaling, view=view,
+                           **core_kwargs)
         self.num_classes = num_classes
         self.type_embed = nn.Embedding(len(NODE_TYPES), hidden)
         self.shape_enc = ShapeEncoder(hidden, num_classes, max_side)
-        if core_class(core, backend).uses_virtual_edges:
+        if view == "sweep":  # the gated GNN's MLPs depend on whether its sweeps have virtual edges
             core_kwargs = {"virtual_edges": max_hops >= 2, **core_kwargs}
-        self.core = create(core, backend, hidden=hidden, layers=layers, **core_kwargs)
-        self.max_hops = max_hops if self.core.uses_virtual_edges else 0
+        self.core = create(core, backend, hidden=hidden, layers=layers, view=view, **core_kwargs)
+        self.max_hops = max_hops if needs_virtual_edges(view) else 0
         self.norm = nn.LayerNorm(hidden) if layernorm else nn.Identity()
         self.decoder = ConvDecoder(hidden, num_classes, max_side, scaling)
 

@@ -70,7 +70,22 @@ def core_class(name: str, backend: str) -> type[Core]:
 
 
 def create(name: str, backend: str = "pyg", hidden: int = 64, layers: int = 1, **kwargs) -> Core:
-    """A GNN core of width `hidden` with `layers` rounds/layers; extra kwargs go to the core."""
+    """A GNN core of width `hidden` with `layers` rounds/layers; extra kwargs go to the core. A
+    core on another backend than PyG is checked to map its weights one to one, name and shape,
+    onto its PyG twin's (so checkpoints move between backends)."""
     core = core_class(name, backend)(hidden=hidden, layers=layers, **kwargs)
     core.backend = core.backend or backend  # backend-free cores (mlp) take the one asked for
+    if backend != "pyg" and "pyg" in CORES[name]:
+        twin = core_class(name, "pyg")(hidden=hidden, layers=layers, **kwargs)
+        check_same_layout(core, twin)
     return core
+
+
+def check_same_layout(core: Core, twin: Core) -> None:
+    """ValueError unless `core`'s weights, renamed to PyG's names, are exactly `twin`'s: one to one, same shapes."""
+    mine = {k: tuple(v.shape) for k, v in core.pyg_state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in twin.state_dict().items()}
+    if mine != theirs or len(mine) != len(core.state_dict()):
+        diff = sorted(set(mine.items()) ^ set(theirs.items()))[:4]
+        raise ValueError(f"{core.name}/{core.backend} weights do not map one to one onto {twin.name}/pyg's "
+                         f"(pyg_renames / pyg_transposed); differing entries: {diff}")

@@ -46,10 +46,10 @@ class GatedGNNBase(Core):
     `virtual_edges=False`) there is one MLP, hidden -> hidden -> hidden."""
 
     name = "gatedgnn"
-    uses_virtual_edges = True
+    views = ("sweep",)
 
-    def __init__(self, hidden: int, layers: int = 1, virtual_edges: bool = True) -> None:
-        super().__init__(hidden, layers)
+    def __init__(self, hidden: int, layers: int = 1, view: str = "sweep", virtual_edges: bool = True) -> None:
+        super().__init__(hidden, layers, view)
         self.virtual_edges = virtual_edges
         self.mlp = relu_mlp(hidden, hidden // 2 if virtual_edges else hidden)
         self.mlp_sp = relu_mlp(hidden, hidden // 2) if virtual_edges else None

@@ -14,9 +14,10 @@ class MLPCore(Core):
     with ReLUs (the reference's node-wise MLP at layers=1), no message passing."""
 
     name = "mlp"
+    views = ("none",)
 
-    def __init__(self, hidden: int, layers: int = 1) -> None:
-        super().__init__(hidden, layers)
+    def __init__(self, hidden: int, layers: int = 1, view: str = "none") -> None:
+        super().__init__(hidden, layers, view)
         self.mlps = nn.Sequential(*(relu_mlp(hidden, hidden) for _ in range(layers)))
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:

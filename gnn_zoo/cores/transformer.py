@@ -12,12 +12,13 @@ class GraphTransformerBase(Core):
     clamped to max_dist). Backends provide the encoder classes and `make_block`."""
 
     name = "transformer"
+    views = ("undirected",)  # its attention bias is the undirected hop distance
     degree_encoder_cls: type[nn.Module]
     spatial_encoder_cls: type[nn.Module]
 
-    def __init__(self, hidden: int, layers: int = 2, heads: int = 4, max_degree: int = 16, max_dist: int = 16,
-                 ffn_mult: int = 2) -> None:
-        super().__init__(hidden, layers)
+    def __init__(self, hidden: int, layers: int = 2, view: str = "undirected", heads: int = 4, max_degree: int = 16,
+                 max_dist: int = 16, ffn_mult: int = 2) -> None:
+        super().__init__(hidden, layers, view)
         head_width(hidden, heads, self.name)
         self.degree_encoder = self.degree_encoder_cls(max_degree, hidden)
         self.spatial_encoder = self.spatial_encoder_cls(max_dist, heads)

@@ -4,13 +4,10 @@ import torchvision
 from torch import nn
 
 from deepnets1m import build_net, sample, to_graph
-from gnn_zoo import GHN
+from gnn_zoo import GHN, available
 from gnn_zoo.decoder import tile, tile_into
 
-GNNS = ["gatedgnn", "gcn", "gat", "gin", "transformer", "mlp"]
-
-
-@pytest.mark.parametrize("core", GNNS)
+@pytest.mark.parametrize("core", sorted(available()))
 def test_predict_covers_every_parameter(core, graphs):
     ghn = GHN(core, hidden=32, num_classes=1000)
     preds = ghn.predict(ghn.batch(graphs))

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from deepnets1m import GraphBatch
-from gnn_zoo import GHN, create
+from gnn_zoo import GHN, available, create
 
 from .conftest import dgl_or_skip
 
-GNNS = ["gatedgnn", "gcn", "gat", "gin", "transformer", "mlp"]
+from .contract import batch_for, check_contract, core_cases
 
 
 @pytest.fixture(autouse=True)
@@ -17,27 +17,31 @@ def _dgl():
     dgl_or_skip()
 
 
-@pytest.mark.parametrize("name", GNNS + ["gatedgnn-ghn1"])
-def test_same_weights_same_output(name, graphs):
+@pytest.mark.parametrize("name, view", core_cases("dgl"))
+def test_every_dgl_core_passes_the_contract(name, view, graphs):
+    check_contract(name, "dgl", view, graphs)
+
+
+@pytest.mark.parametrize("name, view", core_cases("dgl") + [pytest.param("gatedgnn", "ghn1", id="gatedgnn-ghn1")])
+def test_same_weights_same_output(name, view, graphs):
     torch.manual_seed(0)
-    name, ghn1 = name.split("-")[0], name.endswith("ghn1")  # gatedgnn-ghn1: GHN-1's core, no virtual edges
-    kwargs = {"virtual_edges": False} if ghn1 else {}
+    ghn1 = view == "ghn1"  # GHN-1's gated core: its sweeps without virtual edges
+    kwargs = {"virtual_edges": False, "view": "sweep"} if ghn1 else {"view": view}
     pyg = create(name, "pyg", hidden=32, layers=2, **kwargs)
     dgl = create(name, "dgl", hidden=32, layers=2, **kwargs)
     assert dgl.backend == "dgl" and pyg.backend == "pyg"
     dgl.load_state_from(pyg)
     x = torch.randn(sum(g.num_nodes for g in graphs), 32)
     x_pyg, x_dgl = x.clone().requires_grad_(), x.clone().requires_grad_()
-    max_hops = 1 if ghn1 else 50
-    out_pyg = pyg(x_pyg, GraphBatch.from_graphs(graphs, max_hops=max_hops))
-    out_dgl = dgl(x_dgl, GraphBatch.from_graphs(graphs, max_hops=max_hops))
+    out_pyg = pyg(x_pyg, GraphBatch.from_graphs(graphs, max_hops=1) if ghn1 else batch_for(graphs, view))
+    out_dgl = dgl(x_dgl, GraphBatch.from_graphs(graphs, max_hops=1) if ghn1 else batch_for(graphs, view))
     torch.testing.assert_close(out_dgl, out_pyg, atol=1e-5, rtol=1e-5)
     out_pyg.square().sum().backward()
     out_dgl.square().sum().backward()
     torch.testing.assert_close(x_dgl.grad, x_pyg.grad, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", GNNS)
+@pytest.mark.parametrize("name", sorted(available()))
 def test_weights_round_trip_between_backends(name):
     pyg = create(name, "pyg", hidden=16)
     dgl = create(name, "dgl", hidden=16)

@@ -1,30 +1,32 @@
-"""gcn on DGL: residual stack of GraphConv over the undirected graph with self-loops."""
+"""gcn on DGL: GraphConv per relation, 1/d edge weights normalised as PyG's GCNConv does."""
 from __future__ import annotations
 
+import dgl
 import torch
-import torch.nn.functional as F
 from dgl.nn.pytorch import GraphConv
-from torch import nn
 
-from deepnets1m.graph import GraphBatch
-
-from ...base import Core
-from .graphs import undirected_graph
+from .stack import DGLStack
 
 
-class GCN(Core):
-    """x <- x + relu(GraphConv(x)), `layers` times; symmetric normalisation as PyG's GCNConv."""
+def gcn_weights(g: dgl.DGLGraph, weight: torch.Tensor) -> torch.Tensor:
+    """w_uv / sqrt(deg(u) deg(v)) with deg the weighted in-degree: PyG's gcn_norm (DGL's
+    EdgeWeightNorm uses out-degrees at the source, which differs on directed relations)."""
+    deg = torch.zeros(g.num_nodes(), dtype=weight.dtype, device=weight.device).index_add_(0, g.edges()[1], weight)
+    inv = deg.pow(-0.5).masked_fill(deg == 0, 0)
+    src, dst = g.edges()
+    return inv[src] * weight * inv[dst]
 
-    backend, name = "dgl", "gcn"
+
+class GCN(DGLStack):
+    """The shared stack (RelationalStack) of GraphConv, with PyG's self-loops and normalisation."""
+
+    name = "gcn"
+    self_loops = True
     pyg_renames = ((".weight", ".lin.weight"),)
     pyg_transposed = (".weight",)
 
-    def __init__(self, hidden: int, layers: int = 2) -> None:
-        super().__init__(hidden, layers)
-        self.convs = nn.ModuleList(GraphConv(hidden, hidden, norm="both") for _ in range(layers))
+    def make_conv(self, hidden: int) -> GraphConv:
+        return GraphConv(hidden, hidden, norm="none")
 
-    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-        g = undirected_graph(batch, self_loops=True)
-        for conv in self.convs:
-            x = x + F.relu(conv(g, x))
-        return x
+    def run_conv(self, conv: GraphConv, x: torch.Tensor, g: dgl.DGLGraph, weight: torch.Tensor) -> torch.Tensor:
+        return conv(g, x, edge_weight=gcn_weights(g, weight))

@@ -1,29 +1,23 @@
-"""gin on DGL: residual stack of GINConv (sum aggregation, MLP update) over the undirected graph."""
+"""gin on DGL: GINEConv per relation (GIN-0 with the edge's distance embedding added to messages)."""
 from __future__ import annotations
 
+import dgl
 import torch
-import torch.nn.functional as F
-from dgl.nn.pytorch import GINConv
-from torch import nn
+from dgl.nn.pytorch import GINEConv
 
-from deepnets1m.graph import GraphBatch
-
-from ...base import Core, residual_mlp
-from .graphs import undirected_graph
+from ...base import residual_mlp
+from .stack import DGLStack
 
 
-class GIN(Core):
-    """x <- x + relu(MLP(x + sum of neighbours)), `layers` times (eps = 0, as GIN-0)."""
+class GIN(DGLStack):
+    """The shared stack (RelationalStack) of GINEConv: MLP(x + sum of relu(x_j + e_ji))."""
 
-    backend, name = "dgl", "gin"
+    name = "gin"
+    edge_input = "feature"
     pyg_renames = ((".apply_func.", ".nn."),)
 
-    def __init__(self, hidden: int, layers: int = 2) -> None:
-        super().__init__(hidden, layers)
-        self.convs = nn.ModuleList(GINConv(residual_mlp(hidden), "sum") for _ in range(layers))
+    def make_conv(self, hidden: int) -> GINEConv:
+        return GINEConv(residual_mlp(hidden))
 
-    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-        g = undirected_graph(batch)
-        for conv in self.convs:
-            x = x + F.relu(conv(g, x))
-        return x
+    def run_conv(self, conv: GINEConv, x: torch.Tensor, g: dgl.DGLGraph, attr: torch.Tensor) -> torch.Tensor:
+        return conv(g, x, attr)

@@ -1,29 +1,23 @@
-"""gat on PyG: residual stack of multi-head GATConv over the undirected graph with self-loops."""
+"""gat on PyG: multi-head GATConv per relation, the edge's distance embedding in the attention."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 from torch_geometric.nn import GATConv
 
-from deepnets1m.graph import GraphBatch
-
-from ...base import Core, head_width
-from .graphs import undirected_edges
+from ...base import head_width
+from .stack import PyGStack
 
 
-class GAT(Core):
-    """x <- x + relu(GATConv(x)) with `heads` concatenated heads, `layers` times."""
+class GAT(PyGStack):
+    """The shared stack (RelationalStack) of GATConv with `heads` concatenated heads; self-loops
+    are explicit edges of distance 0, so they get an edge embedding of their own."""
 
-    backend, name = "pyg", "gat"
+    name = "gat"
+    edge_input = "feature"
+    self_loops = True
 
-    def __init__(self, hidden: int, layers: int = 2, heads: int = 4) -> None:
-        super().__init__(hidden, layers)
-        width = head_width(hidden, heads, "gat")
-        self.convs = nn.ModuleList(GATConv(hidden, width, heads=heads) for _ in range(layers))
+    def make_conv(self, hidden: int, heads: int = 4) -> GATConv:
+        return GATConv(hidden, head_width(hidden, heads, self.name), heads=heads, edge_dim=hidden, add_self_loops=False)
 
-    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-        edges = undirected_edges(batch)
-        for conv in self.convs:
-            x = x + F.relu(conv(x, edges))
-        return x
+    def run_conv(self, conv: GATConv, x: torch.Tensor, edges: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
+        return conv(x, edges, attr)

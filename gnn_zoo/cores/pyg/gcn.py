@@ -1,28 +1,19 @@
-"""gcn on PyG: residual stack of GCNConv over the undirected graph with self-loops."""
+"""gcn on PyG: GCNConv per relation (Kipf & Welling normalisation, self-loops), 1/d edge weights."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 from torch_geometric.nn import GCNConv
 
-from deepnets1m.graph import GraphBatch
-
-from ...base import Core
-from .graphs import undirected_edges
+from .stack import PyGStack
 
 
-class GCN(Core):
-    """x <- x + relu(GCNConv(x)), `layers` times (Kipf & Welling normalisation)."""
+class GCN(PyGStack):
+    """The shared stack (RelationalStack) of GCNConv."""
 
-    backend, name = "pyg", "gcn"
+    name = "gcn"
 
-    def __init__(self, hidden: int, layers: int = 2) -> None:
-        super().__init__(hidden, layers)
-        self.convs = nn.ModuleList(GCNConv(hidden, hidden) for _ in range(layers))
+    def make_conv(self, hidden: int) -> GCNConv:
+        return GCNConv(hidden, hidden)
 
-    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-        edges = undirected_edges(batch)
-        for conv in self.convs:
-            x = x + F.relu(conv(x, edges))
-        return x
+    def run_conv(self, conv: GCNConv, x: torch.Tensor, edges: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return conv(x, edges, weight)

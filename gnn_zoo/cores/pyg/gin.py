@@ -1,28 +1,21 @@
-"""gin on PyG: residual stack of GINConv (sum aggregation, MLP update) over the undirected graph."""
+"""gin on PyG: GINEConv per relation (GIN-0 with the edge's distance embedding added to messages)."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from torch import nn
-from torch_geometric.nn import GINConv
+from torch_geometric.nn import GINEConv
 
-from deepnets1m.graph import GraphBatch
-
-from ...base import Core, residual_mlp
-from .graphs import undirected_edges
+from ...base import residual_mlp
+from .stack import PyGStack
 
 
-class GIN(Core):
-    """x <- x + relu(MLP(x + sum of neighbours)), `layers` times (eps = 0, as GIN-0)."""
+class GIN(PyGStack):
+    """The shared stack (RelationalStack) of GINEConv: MLP(x + sum of relu(x_j + e_ji))."""
 
-    backend, name = "pyg", "gin"
+    name = "gin"
+    edge_input = "feature"
 
-    def __init__(self, hidden: int, layers: int = 2) -> None:
-        super().__init__(hidden, layers)
-        self.convs = nn.ModuleList(GINConv(residual_mlp(hidden)) for _ in range(layers))
+    def make_conv(self, hidden: int) -> GINEConv:
+        return GINEConv(residual_mlp(hidden))
 
-    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-        edges = undirected_edges(batch)
-        for conv in self.convs:
-            x = x + F.relu(conv(x, edges))
-        return x
+    def run_conv(self, conv: GINEConv, x: torch.Tensor, edges: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
+        return conv(x, edges, attr)

@@ -1,0 +1,61 @@
+"""The message-passing cores' shared stack, as PyG's BasicGNN: a core is the conv it builds and
+how it calls it; the relations of the graph view, the residual loop and dropout live here."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepnets1m.graph import GraphBatch
+
+from .base import Core
+
+MAX_DISTANCE = 50  # GHN-2's s_max: the longest shortest-path edge a view carries
+
+
+class RelationalStack(Core):
+    """`layers` x [x <- x + dropout(relu(sum over the view's relations r of conv_r(x, edges_r)))].
+
+    `undirected` has one relation (the real edges both ways); `directed` and `virtual` two,
+    forward and backward edges, each with weights of its own, as relational GNNs (R-GCN) do.
+    An edge's hop distance (1 for real edges, 0 for self-loops) reaches the conv as GHN-2's
+    1/d weight (`edge_input = "weight"`) or as a learned embedding shared by all layers and
+    relations (`"feature"`). Backends provide `relation_graphs`; a core, `make_conv` and `run_conv`.
+    """
+
+    views = ("undirected", "directed", "virtual")
+    edge_input = "weight"
+    self_loops = False  # whether the relation graphs carry explicit self-loops (distance 0)
+
+    def __init__(self, hidden: int, layers: int = 2, view: str = "virtual", dropout: float = 0.0, **conv_kwargs) -> None:
+        super().__init__(hidden, layers, view)
+        self.dropout = dropout
+        relations = 1 if self.view == "undirected" else 2
+        self.convs = nn.ModuleList(nn.ModuleList(self.make_conv(hidden, **conv_kwargs) for _ in range(relations))
+                                   for _ in range(layers))
+        self.distance = nn.Embedding(MAX_DISTANCE + 1, hidden) if self.edge_input == "feature" else None
+
+    def make_conv(self, hidden: int, **kwargs) -> nn.Module:
+        """One conv of one relation and layer."""
+        raise NotImplementedError
+
+    def run_conv(self, conv: nn.Module, x: torch.Tensor, graph, edge: torch.Tensor) -> torch.Tensor:
+        """`conv` on `graph` (the backend's structure) with per-edge `edge` weights or features."""
+        raise NotImplementedError
+
+    def relation_graphs(self, batch: GraphBatch) -> list[tuple[object, torch.Tensor]]:
+        """(backend graph, hop distance per edge) of each relation of the view."""
+        raise NotImplementedError
+
+    def edge_values(self, distance: torch.Tensor) -> torch.Tensor:
+        """What the conv gets per edge: 1/d (self-loops 1), or the distance's embedding."""
+        if self.edge_input == "weight":
+            return 1.0 / distance.clamp(min=1).float()
+        return self.distance(distance.clamp(max=MAX_DISTANCE))
+
+    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+        relations = [(graph, self.edge_values(d)) for graph, d in self.relation_graphs(batch)]
+        for layer in self.convs:
+            out = sum(self.run_conv(conv, x, graph, edge) for conv, (graph, edge) in zip(layer, relations))
+            x = x + F.dropout(F.relu(out), self.dropout, self.training)
+        return x
