@@ -65,6 +65,13 @@ PRESETS: dict[str, Preset] = {
                    eval_nets=10,
                    eval_images=100, eval_batch=100, sgd_steps=10, sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False,
                    ckpt_every=50),
+    # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
+    # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
+    # digits eval image, twice tiny's nets
+    "cpu30": Preset("cpu30", hidden=32, layers=1, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
+                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
+                    max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
+                    sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100),
     # one GPU or a patient CPU
     "small": Preset("small", hidden=32, layers=1, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6,
