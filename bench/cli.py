@@ -237,7 +237,8 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
             "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
             "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
             "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
-            "ghn_params": sum(p.numel() for p in ghn.parameters()), "train_seconds": train_seconds,
+            "ghn_params": sum(p.numel() for p in ghn.parameters()), "core": core_summary(ghn),
+            "train_seconds": train_seconds,
             "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
             "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
         }
@@ -245,6 +246,12 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
         print(format_metrics(split, metrics, preset.sgd_steps, result.rows))
         print(f"record: {path}")
     return 0
+
+
+def core_summary(ghn) -> dict:
+    """What a record says of the compared core: its name, graph view, layers and parameter count."""
+    core = ghn.core
+    return {"name": core.name, "view": core.view, "layers": core.layers, "params": sum(p.numel() for p in core.parameters())}
 
 
 def metrics_mean(rows: list[dict], key: str) -> float:

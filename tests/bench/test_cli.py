@@ -63,6 +63,7 @@ def test_run_trains_evaluates_and_records(home, capsys):
     record = json.loads(record_path.read_text())
     assert record["metrics"]["ghn"]["n"] == 2 and len(record["archs"]) == 2
     assert record["versions"]["torch"] and record["hardware"]["cores"] and record["ghn_params"] > 0
+    assert record["core"] == {"name": "gcn", "view": "virtual", "layers": 1, "params": 2 * (16 * 16 + 16)}
     # a second run on another split reuses the trained GHN
     assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
     assert "reused GHN" in capsys.readouterr().out
