@@ -111,3 +111,24 @@ def test_gatedgnn_refuses_graphs_out_of_topological_order(graphs):
     flipped = dataclasses.replace(g, edge_index=g.edge_index.flip(0), _virtual={})
     with pytest.raises(ValueError, match="topological order"):
         create("gatedgnn", "pyg", hidden=8)(torch.randn(g.num_nodes, 8), GraphBatch.from_graphs([flipped], max_hops=0))
+
+
+def test_transformer_is_ghn3s_graphormer(graphs):
+    """GHN-3-T's core at hidden 64 and 3 layers: 12h^2 + 10h parameters a block, 8 heads (16
+    beyond hidden 64), no qkv biases, a GELU FFN of 4h; forward and backward distances are
+    separate channels, so reversing every edge changes the output in the virtual view only."""
+    core = create("transformer", hidden=64, layers=3)
+    assert core.view == "virtual" and core.heads == 8 and create("transformer", hidden=128, layers=1).heads == 16
+    assert sum(p.numel() for n, p in core.named_parameters() if n.startswith("blocks")) == 3 * (12 * 64**2 + 10 * 64)
+    attn = core.blocks[0].attn
+    assert attn.q_proj.bias is None and attn.k_proj.bias is None and attn.v_proj.bias is None
+    assert isinstance(core.blocks[0].ffn[1], torch.nn.GELU) and core.blocks[0].ffn[0].out_features == 256
+    g = graphs[0]
+    flipped = dataclasses.replace(g, edge_index=g.edge_index.flip(0), _virtual={})
+    x = torch.randn(g.num_nodes, 16)
+    for view, changes in (("virtual", True), ("undirected", False)):
+        torch.manual_seed(0)
+        small = create("transformer", hidden=16, layers=1, view=view)
+        a = small(x, GraphBatch.from_graphs([g]))
+        b = small(x, GraphBatch.from_graphs([flipped]))
+        assert (not torch.allclose(a, b)) == changes, view
