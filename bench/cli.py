@@ -112,6 +112,19 @@ def check_device(device: str) -> None:
         raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
 
 
+def chosen_view(gnn: str, view: str | None) -> str | None:
+    """`--view` as a run's identity holds it: None for the core's default view; a view the core
+    cannot take is a clear error before any work."""
+    from gnn_zoo.registry import core_class
+    from gnn_zoo.views import check_view
+
+    cls = core_class(gnn, "pyg")  # a core takes the same views on both backends (its PyG class reads without DGL)
+    if view is None or view == cls.default_view():
+        return None
+    check_view(view, cls.views, gnn)
+    return view
+
+
 def preset_overrides(args: argparse.Namespace) -> dict:
     """The preset fields given as --flags (None where not given)."""
     return {field: getattr(args, field) for field, _ in PRESET_FLAGS}
@@ -120,6 +133,7 @@ def preset_overrides(args: argparse.Namespace) -> dict:
 def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
     """Options shared by run, train, eval and predict."""
     from gnn_zoo import BACKENDS, VARIANTS, available
+    from gnn_zoo.views import VIEWS
 
     p.add_argument("--gnn", default=None, choices=sorted(available()),
                    help="GNN core of the GHN (required unless --ghn mlp)")
@@ -127,6 +141,9 @@ def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
                    help="GHN variant around the core, as in GHN-2's paper: ghn2 (default), ghn1 (no LayerNorm, "
                    "no output scaling, no virtual edges, meta-batch 1), mlp (ghn2 around the node-wise mlp core)")
     p.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
+    p.add_argument("--view", default=None, choices=VIEWS,
+                   help="the graph view the core gets (default: its richest, as protocol v1 has it: virtual, or "
+                   "gatedgnn's sweep, mlp's none); a view the core cannot take is refused")
     if split:
         p.add_argument("--split", required=True, type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
                        help=f"DeepNets-1M split(s) to evaluate on: {', '.join(EVAL_SPLITS)}, a comma list, or all")
@@ -164,8 +181,9 @@ def setup(args: argparse.Namespace):
     from .train import TrainSpec
 
     args.ghn, args.gnn = resolve_variant(args.ghn, args.gnn)
+    args.view = chosen_view(args.gnn, args.view)
     check_device(args.device)
-    preset = get_preset(args.preset, ghn=args.ghn, **preset_overrides(args))
+    preset = get_preset(args.preset, ghn=args.ghn, view=args.view, **preset_overrides(args))
     check_dataset(preset, args.dataset)
     data = load_data(args.dataset, args.data_dir)
     return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
@@ -187,7 +205,7 @@ def train_step(args, data, spec):
     if not ctx.main:
         return None
     verb = "reused" if report.resumed_from == report.steps else "trained"
-    model = model_label({"gnn": spec.gnn, "backend": spec.backend, "ghn": spec.preset.ghn})
+    model = model_label({"gnn": spec.gnn, "backend": spec.backend, "ghn": spec.preset.ghn, "view": spec.preset.view})
     print(f"{verb} GHN ({model}, {report.steps} steps, {report.seconds:.0f} s, "
           f"{report.skipped} skipped): {report.checkpoint}")
     return report
@@ -225,19 +243,22 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
     from gnn_zoo import GHN
 
     from .evaluate import evaluate
+    from .train import TrainSpec
     from deepnets1m.splits import GENERATOR_VERSION
 
     from .records import hardware, git_commit, now, versions, write_record
 
     ghn = GHN.load(ckpt, backend=args.backend)
+    _, protocol = TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed).core_setting()
     for split in args.split:
         result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress)
         metrics = result.metrics()
         record = {
             "schema": "ghnbench-record-1", "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
+            "view": preset.view,
             "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
             "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
-            "ghn_params": sum(p.numel() for p in ghn.parameters()), "core": core_summary(ghn),
+            "ghn_params": sum(p.numel() for p in ghn.parameters()), "core": core_summary(ghn, protocol),
             "train_seconds": train_seconds,
             "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
             "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
@@ -248,10 +269,16 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
     return 0
 
 
-def core_summary(ghn) -> dict:
-    """What a record says of the compared core: its name, graph view, layers and parameter count."""
+def core_summary(ghn, protocol: str) -> dict:
+    """What a record says of the compared core: name, graph view, layers, parameter count (all,
+    and without embedding tables: the budget protocol v1 matches) and the protocol."""
+    import torch
+
     core = ghn.core
-    return {"name": core.name, "view": core.view, "layers": core.layers, "params": sum(p.numel() for p in core.parameters())}
+    params = sum(p.numel() for p in core.parameters())
+    tables = sum(m.weight.numel() for m in core.modules() if isinstance(m, torch.nn.Embedding))
+    return {"name": core.name, "view": core.view, "layers": core.layers, "params": params,
+            "params_without_embeddings": params - tables, "protocol": protocol}
 
 
 def metrics_mean(rows: list[dict], key: str) -> float:

@@ -15,7 +15,7 @@ class Preset:
 
     name: str
     hidden: int  # GHN width
-    layers: int  # GNN rounds (gatedgnn) or layers
+    layers: int | None  # every core's depth by hand; None: each core's setting under protocol v1 (bench.protocol)
     meta_batch: int  # architectures per training step (m)
     batch_size: int  # images per training step, shared by the m architectures
     steps: int
@@ -36,31 +36,37 @@ class Preset:
     amp: bool  # bfloat16 autocast where the device supports it (CUDA; CPUs with native bf16)
     ckpt_every: int
     ghn: str = "ghn2"  # the GHN variant (gnn_zoo.variants): ghn2, or ghn1 with its meta-batch and max_hops
+    view: str | None = None  # the core's graph view (gnn_zoo.views); None: the core's default (protocol v1)
     label_smoothing: float = 0.0  # of the meta-training cross-entropy (GHN-2 on ImageNet: 0.1)
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
 
     @property
     def label(self) -> str:
-        """The name, or name-<8 hex digits of the settings> when a field was overridden (beyond
-        what the GHN variant sets): records of such runs get their own file names and leaderboard
-        tables, never overwriting or mixing with the named preset's results."""
-        if self.name in PRESETS and for_variant(PRESETS[self.name], self.ghn) == self:
+        """The name, or name-<8 hex digits of the overridden settings> when a field was overridden
+        (beyond what the GHN variant sets): records of such runs get their own file names and
+        leaderboard tables, never overwriting or mixing with the named preset's results; runs of
+        any variant or view with the same overrides share a label (those are rows of one table)."""
+        base = dataclasses.asdict(for_variant(PRESETS[self.name], self.ghn)) if self.name in PRESETS else {}
+        changed = {k: v for k, v in dataclasses.asdict(self).items() if k not in IDENTITY_FIELDS and base.get(k) != v}
+        if not changed:
             return self.name
-        settings = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        settings = json.dumps(changed, sort_keys=True, default=str)
         return f"{self.name}-{hashlib.sha1(settings.encode()).hexdigest()[:8]}"
 
     def training_fields(self) -> dict:
         """The fields a trained GHN depends on (a checkpoint is reused only if they all match)."""
         keep = ("hidden", "layers", "meta_batch", "batch_size", "steps", "lr", "weight_decay", "grad_clip",
                 "lr_milestones", "max_train_params", "max_meta_nodes", "max_hops", "amp", "ghn",
-                "label_smoothing")
+                "label_smoothing", "view")
         return {k: getattr(self, k) for k in keep}
 
+
+IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 
 PRESETS: dict[str, Preset] = {
     # CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU
     # second than a larger meta-batch), a slice of each split
-    "tiny": Preset("tiny", hidden=32, layers=1, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
+    "tiny": Preset("tiny", hidden=32, layers=None, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
                    grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
                    eval_nets=10,
                    eval_images=100, eval_batch=100, sgd_steps=10, sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False,
@@ -68,12 +74,12 @@ PRESETS: dict[str, Preset] = {
     # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
     # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
     # digits eval image, twice tiny's nets
-    "cpu30": Preset("cpu30", hidden=32, layers=1, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
+    "cpu30": Preset("cpu30", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
                     max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
                     sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100),
     # one GPU or a patient CPU
-    "small": Preset("small", hidden=32, layers=1, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
+    "small": Preset("small", hidden=32, layers=None, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6,
                     max_meta_nodes=2200, max_hops=50,
                     eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, sgd_lr=0.05, eval_noise=0.0, amp=True,
@@ -82,7 +88,7 @@ PRESETS: dict[str, Preset] = {
     # 8 nets (at most 2,200 nodes in all, else redrawn) on the same 64 images, Adam lr 1e-3, weight
     # decay 1e-5, gradient clipping 5, 300 epochs of 704 steps (45,000 images / 64) with the LR
     # divided by 10 at epochs 200 and 250, float32; every split evaluated whole
-    "paper": Preset("paper", hidden=32, layers=1, meta_batch=8, batch_size=64, steps=300 * 704, lr=1e-3,
+    "paper": Preset("paper", hidden=32, layers=None, meta_batch=8, batch_size=64, steps=300 * 704, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(200 / 300, 250 / 300), max_train_params=None,
                     max_meta_nodes=2200, max_hops=50, eval_nets=None, eval_images=10_000, eval_batch=64,
                     sgd_steps=100, sgd_nets=None, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=1000,
@@ -91,7 +97,7 @@ PRESETS: dict[str, Preset] = {
     # epochs of 4,810 steps (the authors' note for m = 8); the LR milestones of that run are not
     # published: ours keep the 300-epoch run's fractions (x0.1 at epochs 100 and 125); every split
     # on all 50,000 images in batches of 64 (val: the 50 held-out training images per class)
-    "paper-imagenet": Preset("paper-imagenet", hidden=32, layers=1, meta_batch=8, batch_size=256,
+    "paper-imagenet": Preset("paper-imagenet", hidden=32, layers=None, meta_batch=8, batch_size=256,
                              steps=150 * 4810, lr=1e-3, weight_decay=1e-5, grad_clip=5.0,
                              lr_milestones=(200 / 300, 250 / 300), max_train_params=None, max_meta_nodes=2200,
                              max_hops=50, eval_nets=None, eval_images=50_000, eval_batch=64, sgd_steps=100,
@@ -110,17 +116,15 @@ def check_dataset(preset: Preset, dataset: str) -> None:
 
 def for_variant(preset: Preset, ghn: str) -> Preset:
     """`preset` for GHN variant `ghn`: the variant's forced meta-batch and max_hops (GHN-1: 1 and 1)."""
-    if ghn not in VARIANTS or VARIANTS[ghn].core is not None:
-        shells = [v for v in VARIANTS if VARIANTS[v].core is None]
-        raise ValueError(f"unknown GHN shell {ghn!r}; choose from {', '.join(shells)}")
+    if ghn not in VARIANTS:
+        raise ValueError(f"unknown GHN variant {ghn!r}; choose from {', '.join(VARIANTS)}")
     v = VARIANTS[ghn]
     return dataclasses.replace(preset, ghn=ghn, meta_batch=v.meta_batch or preset.meta_batch,
                                max_hops=v.max_hops or preset.max_hops)
 
 
 def get_preset(name: str, ghn: str = "ghn2", **overrides) -> Preset:
-    """Preset `name` for GHN variant `ghn` (a shell: see resolve_variant), with the non-None
-    `overrides` applied."""
+    """Preset `name` for GHN variant `ghn`, with the non-None `overrides` applied."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; available: {', '.join(PRESETS)}")
     fields = {f.name for f in dataclasses.fields(Preset)}

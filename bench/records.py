@@ -15,15 +15,17 @@ import torch
 from deepnets1m.atomic import atomic_write
 
 SCHEMA = "ghnbench-record-1"
-RECORD_KEYS = ("gnn", "backend", "split", "dataset", "preset", "seed", "ghn")
+RECORD_KEYS = ("gnn", "backend", "split", "dataset", "preset", "seed", "ghn", "view")
 DEFAULT_GHN = "ghn2"  # the variant of records written before variants existed
 
 
 def record_name(record: dict) -> str:
-    """File name of a record: its identifying fields joined (the GHN variant first unless it is ghn2,
-    so ghn2 records keep the names they had before variants)."""
-    ghn = record.get("ghn", DEFAULT_GHN)
-    return ("" if ghn == DEFAULT_GHN else f"{ghn}_") + "_".join(str(record[k]) for k in RECORD_KEYS[:-1]) + ".json"
+    """File name of a record: its identifying fields joined (the GHN variant first unless it is
+    ghn2, the graph view last when it is not the core's default, so default runs keep the names
+    they had before variants and views)."""
+    ghn, view = record.get("ghn", DEFAULT_GHN), record.get("view")
+    return (("" if ghn == DEFAULT_GHN else f"{ghn}_") + "_".join(str(record[k]) for k in RECORD_KEYS[:-2])
+            + (f"_{view}" if view else "") + ".json")
 
 
 def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
@@ -34,10 +36,24 @@ def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
     return path
 
 
+VARIANT_LABELS = {"ghn1": "GHN-1", "mlp": "paper's MLP"}  # how tables name the paper's ablation rows
+
+
 def model_label(record: dict) -> str:
-    """A run's model as tables and messages show it: gnn/backend, and the GHN variant unless it is ghn2."""
-    ghn = record.get("ghn", DEFAULT_GHN)
-    return f"{record['gnn']}/{record['backend']}" + ("" if ghn == DEFAULT_GHN else f" ({ghn})")
+    """A run's model as tables and messages show it: gnn/backend, the GHN variant unless it is
+    ghn2, the graph view unless it is the core's default."""
+    ghn, view = record.get("ghn", DEFAULT_GHN), record.get("view")
+    return (f"{record['gnn']}/{record['backend']}" + ("" if ghn == DEFAULT_GHN else f" ({VARIANT_LABELS.get(ghn, ghn)})")
+            + (f" [{view}]" if view else ""))
+
+
+def table_preset(record: dict) -> str:
+    """The preset a record's table is named by: its preset, `@<protocol>` appended unless it
+    follows the current protocol (records of other protocols, or of none, never share a table)."""
+    from .protocol import PROTOCOL, NO_PROTOCOL
+
+    protocol = (record.get("core") or {}).get("protocol", NO_PROTOCOL)
+    return record["preset"] if protocol == PROTOCOL else f"{record['preset']}@{protocol}"
 
 
 FIELD_TYPES = {"gnn": str, "backend": str, "split": str, "dataset": str, "preset": str, "seed": int, "ghn": str,
@@ -54,6 +70,7 @@ def validate(record: object) -> dict:
     if not isinstance(record, dict):
         raise RecordError("not a JSON object")
     record.setdefault("ghn", DEFAULT_GHN)
+    record.setdefault("view", None)  # the core's default view
     if record.get("schema") != SCHEMA:
         raise RecordError(f"schema is {record.get('schema')!r}, expected {SCHEMA!r}")
     for name, kind in FIELD_TYPES.items():

@@ -33,10 +33,12 @@ class Job:
     seed: int
     splits: tuple[str, ...]
     ghn: str = "ghn2"
+    view: str | None = None
 
     def argv(self, common: list[str]) -> list[str]:
         """The `bench run` arguments of this job."""
-        return ["run", "--ghn", self.ghn, "--gnn", self.gnn, "--backend", self.backend, "--seed", str(self.seed),
+        view = ["--view", self.view] if self.view else []
+        return ["run", "--ghn", self.ghn, "--gnn", self.gnn, "--backend", self.backend, *view, "--seed", str(self.seed),
                 "--split", ",".join(self.splits), "--no-progress", *common]
 
     def __str__(self) -> str:
@@ -54,18 +56,18 @@ def recorded(results: Path, cell: dict, preset: Preset) -> bool:
 
 def plan(models: list[tuple[Preset, str]], backends, splits, seeds: int, dataset: str,
          results: Path) -> tuple[list[Job], int]:
-    """The jobs still to run for each (preset of a GHN variant, gnn) model, and how many
+    """The jobs still to run for each (preset of a GHN variant and view, gnn) model, and how many
     (model, backend, split, seed) cells are already done."""
     jobs, done = [], 0
     for preset, gnn in models:
         for backend in backends:
             for seed in range(seeds):
                 cell = {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": preset.label, "seed": seed,
-                        "ghn": preset.ghn}
+                        "ghn": preset.ghn, "view": preset.view}
                 todo = tuple(s for s in splits if not recorded(results, {**cell, "split": s}, preset))
                 done += len(splits) - len(todo)
                 if todo:
-                    jobs.append(Job(gnn, backend, seed, todo, preset.ghn))
+                    jobs.append(Job(gnn, backend, seed, todo, preset.ghn, preset.view))
     return jobs, done
 
 
@@ -172,7 +174,10 @@ def add_sweep(sub) -> None:
     p = sub.add_parser("sweep", help="run the gnn x backend x split x seed grid as cluster or local jobs (resumable)")
     p.add_argument("--gnn", default="all", help="GNN cores: a comma list or all (default all)")
     p.add_argument("--ghn", default="ghn2", help="GHN variants around the cores: a comma list of ghn2, ghn1, mlp "
-                   "(mlp: once, around the mlp core) or all (default ghn2)")
+                   "(mlp: once, the paper's MLP) or all (default ghn2)")
+    p.add_argument("--view", default="default", help="graph views: a comma list of undirected, directed, virtual, "
+                   "sweep, none, default (each core's own, as protocol v1 has it) or all; a core is run in each "
+                   "listed view it can take (the others are listed as skipped)")
     p.add_argument("--backend", default="pyg", help="backends: pyg, dgl, pyg,dgl or all (default pyg)")
     p.add_argument("--split", default="all", type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
                    help="evaluation splits (default all)")
@@ -200,7 +205,9 @@ def run_sweep(args) -> int:
     from gnn_zoo import VARIANTS, available
     from tqdm import tqdm
 
-    from .cli import choose, preset_overrides, usable_backends
+    from gnn_zoo.views import VIEWS
+
+    from .cli import choose, chosen_view, preset_overrides, usable_backends
     from .paths import checkpoint_root, home, results_root
     from .presets import check_dataset, get_preset
 
@@ -211,7 +218,19 @@ def run_sweep(args) -> int:
     if args.seeds < 1:
         raise ValueError(f"--seeds {args.seeds}: need at least one seed")
     overrides = preset_overrides(args)
-    models = [(get_preset(args.preset, ghn=shell, **overrides), gnn) for shell, gnn in sweep_models(ghns, gnns)]
+    views = choose(args.view, ("default", *VIEWS), "--view: unknown value")
+    models = []
+    for shell, gnn in sweep_models(ghns, gnns):
+        for view in views:
+            try:
+                chosen = chosen_view(gnn, None if view == "default" else view)
+            except ValueError as err:
+                print(f"skipped: {err}")
+                continue
+            models.append((get_preset(args.preset, ghn=shell, view=chosen, **overrides), gnn))
+    models = list(dict.fromkeys(models))
+    if not models:
+        raise ValueError(f"--view {args.view}: none of the cores can take it")
     preset = models[0][0]
     check_dataset(preset, args.dataset)
     results = Path(args.results or results_root()).resolve()

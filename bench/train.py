@@ -26,6 +26,7 @@ from .data import ImageData
 from .distributed import Context, all_ok, predictor, shard
 from .nets import fit_input, input_size, make_net
 from .presets import Preset
+from .protocol import CoreSetting, core_setting
 
 MAX_CONSECUTIVE_SKIPS = 20
 MAX_REDRAWS = 100  # meta-batches over the node cap drawn in a row before giving up
@@ -48,15 +49,23 @@ class TrainSpec:
     def key(self) -> str:
         """Short stable hash of everything training depends on (the backend's weights are
         interchangeable, but its optimizer state is not, so it is part of the key)."""
+        setting, protocol = self.core_setting()
         blob = json.dumps([self.gnn, self.backend, self.dataset, self.seed, self.preset.training_fields(),
-                           GENERATOR_VERSION, core_class(self.gnn, self.backend).default_view()],
-                          sort_keys=True, default=str)
+                           GENERATOR_VERSION, core_class(self.gnn, self.backend).default_view(), protocol,
+                           setting.layers, setting.kwargs], sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+    def core_setting(self) -> tuple[CoreSetting, str]:
+        """The core's depth and arguments, and the protocol they follow (bench.protocol)."""
+        p = self.preset
+        return core_setting(self.gnn, p.hidden, p.ghn, p.layers)
 
     def checkpoint(self, root: Path) -> Path:
         """Path of this run's checkpoint under `root`."""
         ghn = "" if self.preset.ghn == "ghn2" else f"{self.preset.ghn}-"
-        return Path(root) / f"{ghn}{self.gnn}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_{self.key()}.pt"
+        view = f"_{self.preset.view}" if self.preset.view else ""
+        return Path(root) / (f"{ghn}{self.gnn}{view}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_"
+                             f"{self.key()}.pt")
 
 
 def train_architectures(seed: int, step: int, count: int, max_params: float | None, attempt: int = 0) -> list:
@@ -123,12 +132,14 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
-    """A fresh GHN for this training spec, its LayerNorm and output scaling as the preset's GHN
-    variant has them: GHN-2's decoder side s is 16 on ImageNet-sized images, else 11."""
+    """A fresh GHN for this training spec: its LayerNorm and output scaling as the preset's GHN
+    variant has them, the core set up by the protocol (bench.protocol); GHN-2's decoder side s
+    is 16 on ImageNet-sized images, else 11."""
     p, variant = spec.preset, VARIANTS[spec.preset.ghn]
-    return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=p.layers, num_classes=data.num_classes,
+    setting, _ = spec.core_setting()
+    return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=setting.layers, num_classes=data.num_classes,
                max_hops=p.max_hops, layernorm=variant.layernorm, scaling=variant.scaling,
-               max_side=16 if data.image_size >= LARGE_IMAGE else 11).to(device)
+               max_side=16 if data.image_size >= LARGE_IMAGE else 11, view=p.view, **setting.kwargs).to(device)
 
 
 def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,

@@ -71,9 +71,10 @@ class Core(nn.Module):
         self.load_state_dict(state)
 
 
-def residual_mlp(hidden: int) -> nn.Sequential:
-    """Linear -> ReLU -> Linear, the MLP used inside several cores."""
-    return nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+def residual_mlp(hidden: int, width: int | None = None) -> nn.Sequential:
+    """Linear hidden -> width (default hidden) -> ReLU -> Linear -> hidden, the MLP inside GIN."""
+    width = width or hidden
+    return nn.Sequential(nn.Linear(hidden, width), nn.ReLU(), nn.Linear(width, hidden))
 
 
 def relu_mlp(hidden: int, inner: int) -> nn.Sequential:

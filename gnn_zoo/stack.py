@@ -27,13 +27,14 @@ class RelationalStack(Core):
     edge_input = "weight"
     self_loops = False  # whether the relation graphs carry explicit self-loops (distance 0)
 
-    def __init__(self, hidden: int, layers: int = 2, view: str = "virtual", dropout: float = 0.0, **conv_kwargs) -> None:
+    def __init__(self, hidden: int, layers: int = 2, view: str = "virtual", dropout: float = 0.0,
+                 edge_dim: int | None = None, **conv_kwargs) -> None:
         super().__init__(hidden, layers, view)
-        self.dropout = dropout
+        self.dropout, self.edge_dim = dropout, edge_dim or hidden
         relations = 1 if self.view == "undirected" else 2
         self.convs = nn.ModuleList(nn.ModuleList(self.make_conv(hidden, **conv_kwargs) for _ in range(relations))
                                    for _ in range(layers))
-        self.distance = nn.Embedding(MAX_DISTANCE + 1, hidden) if self.edge_input == "feature" else None
+        self.distance = nn.Embedding(MAX_DISTANCE + 1, self.edge_dim) if self.edge_input == "feature" else None
 
     def make_conv(self, hidden: int, **kwargs) -> nn.Module:
         """One conv of one relation and layer."""

@@ -19,21 +19,23 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     "ghn2": Variant("ghn2", layernorm=True, scaling=True, max_hops=None, meta_batch=None),
     "ghn1": Variant("ghn1", layernorm=False, scaling=False, max_hops=1, meta_batch=1),
-    # the paper's MLP row: GHN-2's shell (m, scaling, LN) around a node-wise MLP instead of a GNN
+    # the paper's MLP row: GHN-2's shell (m, scaling, LN) around one node-wise MLP instead of a GNN
     "mlp": Variant("mlp", layernorm=True, scaling=True, max_hops=None, meta_batch=None, core="mlp"),
 }
 
 
 def resolve_variant(ghn: str, gnn: str | None) -> tuple[str, str]:
-    """(shell, core) of `--ghn ghn --gnn gnn`: `mlp` is the ghn2 shell around the mlp core, so a
-    run has one identity however it was asked for; ValueError for an unknown or clashing pair."""
+    """(variant, core) of `--ghn ghn --gnn gnn`: `mlp` implies the mlp core (the paper's one-MLP
+    model; `--ghn ghn2 --gnn mlp` is the mlp core at protocol v1's budget, another model);
+    ValueError for an unknown or clashing pair."""
     if ghn not in VARIANTS:
         raise ValueError(f"--ghn: unknown variant {ghn!r}; choose from {', '.join(VARIANTS)}")
     implied = VARIANTS[ghn].core
     if implied is not None:
         if gnn not in (None, implied):
-            raise ValueError(f"--ghn {ghn} is GHN-2 around the {implied} core; drop --gnn {gnn} (or pass --gnn {implied})")
-        return "ghn2", implied
+            raise ValueError(f"--ghn {ghn} is GHN-2's shell around the paper's {implied}; drop --gnn {gnn} (or pass "
+                             f"--gnn {implied})")
+        return ghn, implied
     if gnn is None:
         raise ValueError(f"--gnn is required with --ghn {ghn}: name the GNN core")
     return ghn, gnn

@@ -12,18 +12,18 @@ from bench.records import RECORD_KEYS
 from .records import RecordError, Skipped, read_record, record_files, run_key
 
 COLUMNS = RECORD_KEYS  # the indexed columns a query can filter on
-INDEX_VERSION = 2  # SQLite user_version of this layout; an index of another version is rebuilt from the files
+INDEX_VERSION = 3  # SQLite user_version of this layout; an index of another version is rebuilt from the files
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS records (
     path TEXT PRIMARY KEY,
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
     gnn TEXT NOT NULL, backend TEXT NOT NULL, split TEXT NOT NULL, dataset TEXT NOT NULL,
-    preset TEXT NOT NULL, seed INTEGER NOT NULL, ghn TEXT NOT NULL,
+    preset TEXT NOT NULL, seed INTEGER NOT NULL, ghn TEXT NOT NULL, view TEXT,
     created TEXT,
     record TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_run ON records (gnn, backend, split, dataset, preset, seed, ghn);
+CREATE INDEX IF NOT EXISTS records_run ON records (gnn, backend, split, dataset, preset, seed, ghn, view);
 """
 
 
@@ -71,7 +71,7 @@ def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> S
                 except RecordError as err:
                     report.skipped.append(Skipped(path, str(err)))
                     continue
-                conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (key, stat.st_mtime_ns, stat.st_size, *run_key(record), record.get("created"),
                               json.dumps(record)))
                 report.added += 1

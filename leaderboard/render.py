@@ -41,7 +41,7 @@ def build_cells(db: str | os.PathLike, dataset: str | None = None, preset: str |
         ref = reference_cells()
         tables = frame[["dataset", "preset", "metric"]].drop_duplicates()
         ref = ref.drop(columns="preset").merge(tables, on=["dataset", "metric"])
-        frame = pd.concat([frame, ref[frame.columns]], ignore_index=True)
+        frame = pd.concat([frame, ref.reindex(columns=frame.columns)], ignore_index=True)
     return frame
 
 

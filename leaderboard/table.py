@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from bench.records import model_label
+from bench.records import model_label, table_preset
 from deepnets1m.predefined import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
 
@@ -46,18 +46,23 @@ def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
 def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
     """One row per run and column (see record_columns): its model (model_label), seed, and the
     mean and stderr over architectures of `method`'s `metric` (top1, top5, or auto: each data
-    set's headline_metric); also `random init` rows (the baseline on the same nets)."""
+    set's headline_metric), the core's graph view and parameter count (without embedding
+    tables: protocol v1's budget); also `random init` rows (the baseline on the same nets)."""
     rows = []
     models = [(method, None)] + ([("random_init", BASELINE)] if method == "ghn" else [])
     for r in records:
         chosen = headline_metric(r["dataset"]) if metric == "auto" else metric
-        common = {"dataset": r["dataset"], "preset": r["preset"], "metric": chosen, "seed": r["seed"],
+        common = {"dataset": r["dataset"], "preset": table_preset(r), "metric": chosen, "seed": r["seed"],
                   "imported": False}
+        core = r.get("core") or {}
         for key, model in models:
+            what = {"view": "", "core_params": None} if model else {
+                "view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))}
             for column, m in record_columns(r, metric_key(key, chosen)):
-                rows.append({**common, "split": column, "model": model or model_label(r),
+                rows.append({**common, **what, "split": column, "model": model or model_label(r),
                              "mean": m["mean"], "stderr": m["stderr"]})
-    columns = ["dataset", "preset", "metric", "split", "seed", "model", "mean", "stderr", "imported"]
+    columns = ["dataset", "preset", "metric", "split", "seed", "model", "mean", "stderr", "imported", "view",
+               "core_params"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -70,10 +75,12 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     def reduce(g: pd.DataFrame) -> pd.Series:
         n = len(g)
         stderr = g["mean"].std(ddof=1) / math.sqrt(n) if n > 1 else g["stderr"].iloc[0]
-        return pd.Series({"mean": g["mean"].mean(), "stderr": stderr, "seeds": n, "imported": bool(g["imported"].any())})
+        return pd.Series({"mean": g["mean"].mean(), "stderr": stderr, "seeds": n, "imported": bool(g["imported"].any()),
+                          "view": g["view"].iloc[0], "core_params": g["core_params"].iloc[0]})
 
     keys = ["dataset", "preset", "metric", "model", "split"]
-    return runs.groupby(keys, sort=False)[["mean", "stderr", "imported"]].apply(reduce).reset_index()
+    columns = ["mean", "stderr", "imported", "view", "core_params"]
+    return runs.groupby(keys, sort=False)[columns].apply(reduce).reset_index()
 
 
 def average_rank(table: pd.DataFrame) -> pd.Series:
@@ -100,6 +107,11 @@ def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
             text.loc[model, split] = "" if pd.isna(m) else f"{m:.1f}" + ("" if pd.isna(err) else f" ± {err:.1f}")
     text["avg rank"] = rank.map(lambda r: f"{r:.2f}")
     text["seeds"] = seeds.max(axis=1).map(lambda n: "" if pd.isna(n) else str(int(n)))
+    core = cell_frame.groupby("model")[["view", "core_params"]].first() if "view" in cell_frame else None
+    if core is not None:  # what was compared: each model's graph view and core parameters
+        text["view"] = core["view"].reindex(text.index).fillna("")
+        text["core params"] = core["core_params"].reindex(text.index).map(
+            lambda n: "" if pd.isna(n) else f"{int(n):,}")
     return text.loc[rank.sort_values(kind="stable").index]
 
 
@@ -124,5 +136,6 @@ def to_html(table: pd.DataFrame, title: str) -> str:
 
 def tidy(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """The cells in long form for CSV export: dataset, preset, metric, model, split, mean, stderr,
-    seeds, imported."""
-    return cell_frame[["dataset", "preset", "metric", "model", "split", "mean", "stderr", "seeds", "imported"]]
+    seeds, imported, the core's view and parameters."""
+    return cell_frame[["dataset", "preset", "metric", "model", "split", "mean", "stderr", "seeds", "imported", "view",
+                       "core_params"]]

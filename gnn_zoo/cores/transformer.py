@@ -69,7 +69,7 @@ class GraphTransformerBase(Core):
     """GHN-3's Graphormer core: x + in/out-degree embeddings (real edges, clipped at 100) +
     an embedding of the distance from the input node (clipped at 1000, 0 = unreachable), then
     `layers` pre-LN blocks (LN -> multi-head attention without qkv biases -> residual, LN ->
-    FFN 4x with GELU -> residual). Attention within each graph is biased per head by
+    FFN `ffn_mult`x (GHN-3: 4) with GELU -> residual). Attention within each graph is biased per head by
     MLP([E(D + 2) | E(D^T + 2)]): D the view's forward distances, E a sinusoidally initialised
     embedding; the bias is computed once and reused by every layer. 8 heads up to hidden 64, 16
     beyond. Backends provide `make_block` and `attend` (the blocks over padded graphs)."""
@@ -77,7 +77,8 @@ class GraphTransformerBase(Core):
     name = "transformer"
     views = ("virtual", "directed", "undirected")
 
-    def __init__(self, hidden: int, layers: int = 3, view: str = "virtual", heads: int | None = None) -> None:
+    def __init__(self, hidden: int, layers: int = 3, view: str = "virtual", heads: int | None = None,
+                 ffn_mult: int = 4) -> None:
         super().__init__(hidden, layers, view)
         self.heads = heads or heads_for(hidden)
         head_width(hidden, self.heads, self.name)
@@ -88,7 +89,7 @@ class GraphTransformerBase(Core):
         self.edge_mlp = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, self.heads))
         for table in (self.centrality_in, self.centrality_out, self.input_distance):
             nn.init.trunc_normal_(table.weight, std=hidden ** -0.5)
-        self.blocks = nn.ModuleList(self.make_block(hidden, 4 * hidden, self.heads) for _ in range(layers))
+        self.blocks = nn.ModuleList(self.make_block(hidden, ffn_mult * hidden, self.heads) for _ in range(layers))
 
     def make_block(self, dim: int, ffn_dim: int, heads: int) -> nn.Module:
         """One pre-LN transformer block (qkv without bias, GELU FFN)."""

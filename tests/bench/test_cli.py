@@ -63,27 +63,30 @@ def test_run_trains_evaluates_and_records(home, capsys):
     record = json.loads(record_path.read_text())
     assert record["metrics"]["ghn"]["n"] == 2 and len(record["archs"]) == 2
     assert record["versions"]["torch"] and record["hardware"]["cores"] and record["ghn_params"] > 0
-    assert record["core"] == {"name": "gcn", "view": "virtual", "layers": 1, "params": 2 * (16 * 16 + 16)}
+    assert record["core"] == {"name": "gcn", "view": "virtual", "layers": 4, "params": 4 * 2 * (16 * 16 + 16),
+                              "params_without_embeddings": 4 * 2 * (16 * 16 + 16), "protocol": "v1"}
     # a second run on another split reuses the trained GHN
     assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
     assert "reused GHN" in capsys.readouterr().out
 
 
 def test_ghn_variants_are_runs_of_their_own(home, capsys):
-    """--ghn ghn1 trains GHN-1 (m = 1, no LayerNorm, no scaling, no virtual edges) into its own
-    record; --ghn mlp is the ghn2 shell around the mlp core; a clashing --gnn is refused."""
+    """--ghn ghn1 trains GHN-1 (m = 1, no LayerNorm, no scaling, no virtual edges, one round)
+    into its own record; --ghn mlp is the paper's one-MLP model; a clashing --gnn is refused."""
     at = FAST.index("--meta-batch")
     fast = FAST[:at] + FAST[at + 2:]  # the variant's own meta-batch
     assert main(["run", "--ghn", "ghn1", "--gnn", "gatedgnn", "--split", "val", *fast]) == 0
-    assert "trained GHN (gatedgnn/pyg (ghn1), 2 steps" in capsys.readouterr().out
+    assert "trained GHN (gatedgnn/pyg (GHN-1), 2 steps" in capsys.readouterr().out
     label = get_preset("tiny", ghn="ghn1", **{k: v for k, v in FAST_FIELDS.items() if k != "meta_batch"}).label
     record = json.loads((home / "results" / f"ghn1_gatedgnn_pyg_val_digits_{label}_0.json").read_text())
     assert record["ghn"] == "ghn1" and record["preset_fields"]["meta_batch"] == 1
+    assert (record["core"]["layers"], record["core"]["protocol"]) == (1, "v1")
     config = torch.load(record["checkpoint"], weights_only=True)["config"]
     assert (config["layernorm"], config["scaling"], config["max_hops"]) == (False, False, 1)
     assert main(["run", "--ghn", "mlp", "--split", "val", *FAST]) == 0
-    record = json.loads((home / "results" / f"mlp_pyg_val_digits_{LABEL}_0.json").read_text())
-    assert (record["ghn"], record["gnn"]) == ("ghn2", "mlp")
+    label = get_preset("tiny", ghn="mlp", **FAST_FIELDS).label
+    record = json.loads((home / "results" / f"mlp_mlp_pyg_val_digits_{label}_0.json").read_text())
+    assert (record["ghn"], record["gnn"], record["core"]["layers"]) == ("mlp", "mlp", 1)
     assert main(["run", "--ghn", "mlp", "--gnn", "gat", "--split", "val", *FAST]) == 2
     assert "drop --gnn gat" in capsys.readouterr().err
     assert main(["run", "--split", "val", *FAST]) == 2
@@ -167,3 +170,18 @@ def test_named_split_prints_each_net():
     lines = format_metrics("ood-predefined", metrics, 10, rows).splitlines()
     assert lines[2].split() == ["resnet50", "40.00", "/", "70.0", "10.00", "/", "50.0", "20.00", "/", "60.0"]
     assert lines[3].split() == ["vit", "12.50", "/", "55.0", "9.00", "/", "48.0", "-"]
+
+
+def test_a_view_is_part_of_a_runs_identity(home, capsys):
+    """--view undirected is another run (record, checkpoint, table row) than the core's default
+    view; naming the default is the default run; a view the core cannot take fails before training."""
+    assert main(["run", "--gnn", "gcn", "--view", "undirected", "--split", "val", *FAST]) == 0
+    assert "trained GHN (gcn/pyg [undirected], 2 steps" in capsys.readouterr().out
+    record = json.loads((home / "results" / f"gcn_pyg_val_digits_{LABEL}_0_undirected.json").read_text())
+    assert record["view"] == "undirected" and record["core"]["view"] == "undirected"
+    assert main(["run", "--gnn", "gcn", "--view", "virtual", "--split", "val", *FAST]) == 0
+    assert "trained GHN (gcn/pyg, 2 steps" in capsys.readouterr().out  # virtual is gcn's default: the plain run
+    assert json.loads((home / "results" / f"gcn_pyg_val_digits_{LABEL}_0.json").read_text())["view"] is None
+    assert main(["run", "--gnn", "gatedgnn", "--view", "undirected", "--split", "val", *FAST]) == 2
+    assert "the gatedgnn core cannot take the 'undirected' view; it takes sweep" in capsys.readouterr().err
+    assert not list((home / "checkpoints").glob("gatedgnn*"))

@@ -38,8 +38,8 @@ def test_a_ghn_variant_keeps_the_preset_name_and_sets_what_it_forces(tmp_path):
     assert get_preset("paper", ghn="ghn1", meta_batch=8).label != "paper"  # an override beyond the variant
     a, b = (TrainSpec("gatedgnn", "pyg", "cifar10", p, 0).checkpoint(tmp_path) for p in (get_preset("paper"), ghn1))
     assert a != b and b.name.startswith("ghn1-gatedgnn_")
-    with pytest.raises(ValueError, match="unknown GHN shell 'mlp'"):  # mlp is a core: see resolve_variant
-        get_preset("tiny", ghn="mlp")
+    with pytest.raises(ValueError, match="unknown GHN variant 'ghn3'"):
+        get_preset("tiny", ghn="ghn3")
 
 
 def test_paper_recipes_are_for_their_data_sets():

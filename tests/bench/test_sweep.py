@@ -130,5 +130,14 @@ def test_sweep_models_of_the_variants():
     from bench.sweep import sweep_models
 
     assert sweep_models(("ghn2", "ghn1", "mlp"), ("gatedgnn", "gcn")) == [
-        ("ghn2", "gatedgnn"), ("ghn2", "gcn"), ("ghn1", "gatedgnn"), ("ghn1", "gcn"), ("ghn2", "mlp")]
-    assert sweep_models(("ghn2", "mlp"), ("mlp",)) == [("ghn2", "mlp")]  # one identity, asked for twice
+        ("ghn2", "gatedgnn"), ("ghn2", "gcn"), ("ghn1", "gatedgnn"), ("ghn1", "gcn"), ("mlp", "mlp")]
+    assert sweep_models(("mlp",), ("gat", "gcn")) == [("mlp", "mlp")]  # the variant names its core, once
+
+
+def test_sweep_over_views_runs_each_core_in_the_views_it_takes(home, capsys):
+    args = ["sweep", "--gnn", "gatedgnn,gcn", "--view", "undirected,default", "--split", "val", "--dry-run", *FAST]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "skipped: the gatedgnn core cannot take the 'undirected' view" in out
+    assert "gcn/pyg [undirected] seed 0 on val" in out and "gcn/pyg seed 0 on val" in out
+    assert "gatedgnn/pyg seed 0 on val" in out and "3 jobs to run" in out

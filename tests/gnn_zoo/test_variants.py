@@ -14,7 +14,8 @@ def test_switch_table_of_ghn2_ghn1_and_mlp():
 def test_resolve_variant():
     assert resolve_variant("ghn2", "gat") == ("ghn2", "gat")
     assert resolve_variant("ghn1", "gatedgnn") == ("ghn1", "gatedgnn")
-    assert resolve_variant("mlp", None) == resolve_variant("mlp", "mlp") == resolve_variant("ghn2", "mlp")
+    assert resolve_variant("mlp", None) == resolve_variant("mlp", "mlp") == ("mlp", "mlp")
+    assert resolve_variant("ghn2", "mlp") == ("ghn2", "mlp")  # the mlp core at protocol v1's budget: another model
     with pytest.raises(ValueError, match="drop --gnn gat"):
         resolve_variant("mlp", "gat")
     with pytest.raises(ValueError, match="--gnn is required"):

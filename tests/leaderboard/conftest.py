@@ -13,7 +13,9 @@ def make_record(gnn="gcn", split="val", seed=0, mean=50.0, backend="pyg", datase
             "preset": preset, "seed": seed, "created": created,
             "metrics": {"ghn": {"mean": mean, "stderr": 1.0, "max": mean + 5, "n": 10},
                         "random_init": {"mean": base, "stderr": 0.5, "max": base + 2, "n": 10}},
-            "archs": [], "ghn_params": 1000, "train_seconds": 1.0, "predict_ms": 2.0}
+            "archs": [], "ghn_params": 1000, "train_seconds": 1.0, "predict_ms": 2.0,
+            "core": {"name": gnn, "view": "virtual", "layers": 2, "params": 900, "params_without_embeddings": 900,
+                     "protocol": "v1"}}
 
 
 @pytest.fixture

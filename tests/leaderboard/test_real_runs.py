@@ -16,7 +16,8 @@ def test_leaderboard_of_real_tiny_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     rows = {line.split(" | ")[0].strip("| "): line for line in out.splitlines() if line.startswith("| ")}
     assert set(rows) == {"model", "gcn/pyg", "mlp/pyg", "random init"}
-    assert rows["gcn/pyg"].rstrip(" |").endswith("| 2")  # two seeds per cell
+    assert rows["gcn/pyg"].rstrip(" |").endswith("| 2 | virtual | 2,176")  # two seeds per cell; view, core size
+    assert rows["mlp/pyg"].rstrip(" |").endswith("| 2 | none | 2,176")
     assert (tmp_path / "leaderboard.sqlite").exists()
     label = get_preset("tiny", steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40,
                        sgd_steps=0, max_train_params=2e5).label  # shortened runs get a table of their own

@@ -38,7 +38,7 @@ def test_average_rank_and_order():
     # val: gat 62 > gcn 42 > base 10; ood-deep: gcn 72 > gat 42 > base 10
     assert ranks["gat/pyg"] == ranks["gcn/pyg"] == 1.5 and ranks[BASELINE] == 3.0
     table = leaderboard(c)
-    assert list(table.columns) == ["val", "ood-deep", "avg rank", "seeds"]  # canonical split order
+    assert list(table.columns) == ["val", "ood-deep", "avg rank", "seeds", "view", "core params"]  # canonical order
     assert table.index[-1] == BASELINE
     assert table.loc["gat/pyg", "val"] == "62.0 ± 2.0"
 
@@ -46,7 +46,7 @@ def test_average_rank_and_order():
 def test_markdown_is_a_table_with_one_row_per_model():
     md = to_markdown(leaderboard(cells(runs_frame(records()))), "digits")
     lines = [line for line in md.splitlines() if line.startswith("|")]
-    assert lines[0] == "| model | val | ood-deep | avg rank | seeds |"
+    assert lines[0] == "| model | val | ood-deep | avg rank | seeds | view | core params |"
     assert len(lines) == 2 + 3
 
 
@@ -65,7 +65,20 @@ def test_named_splits_get_one_column_per_net():
 def test_ghn_variants_are_rows_of_their_own():
     """The paper's three rows: GHN-2 and GHN-1 around the gated GNN, and the MLP."""
     ghn1 = {**make_record(gnn="gatedgnn", mean=40.0), "ghn": "ghn1"}
-    rows = [make_record(gnn="gatedgnn", mean=60.0), ghn1, make_record(gnn="mlp", mean=30.0)]
+    mlp = {**make_record(gnn="mlp", mean=30.0), "ghn": "mlp"}
+    rows = [make_record(gnn="gatedgnn", mean=60.0), ghn1, mlp, make_record(gnn="mlp", mean=35.0)]
     c = cells(runs_frame(rows))
     means = dict(zip(c["model"], c["mean"]))
-    assert means == {"gatedgnn/pyg": 60.0, "gatedgnn/pyg (ghn1)": 40.0, "mlp/pyg": 30.0, BASELINE: 10.0}
+    assert means == {"gatedgnn/pyg": 60.0, "gatedgnn/pyg (GHN-1)": 40.0, "mlp/pyg (paper's MLP)": 30.0,
+                     "mlp/pyg": 35.0, BASELINE: 10.0}
+
+
+def test_tables_never_mix_protocols():
+    """A record of another protocol (or none: depth by hand, or written before protocols) gets a table of its own."""
+    old = make_record(gnn="gat", mean=20.0)
+    old.pop("core")
+    by_hand = make_record(gnn="gcn", mean=30.0)
+    by_hand["core"]["protocol"] = "none"
+    c = cells(runs_frame([make_record(gnn="gat"), old, by_hand]))
+    assert sorted(set(c["preset"])) == ["tiny", "tiny@none"]
+    assert c[(c["preset"] == "tiny") & (c["model"] == "gat/pyg")]["mean"].item() == 50.0

@@ -20,11 +20,11 @@ from .stack import DGLStack
 class EdgeFeatureGATConv(nn.Module):
     """alpha_vu = softmax_u(LeakyReLU(a_s.W x_u + a_d.W x_v + a_e.W_e e_uv)); out_v = sum_u alpha_vu W x_u + b."""
 
-    def __init__(self, hidden: int, width: int, heads: int) -> None:
+    def __init__(self, hidden: int, width: int, heads: int, edge_dim: int) -> None:
         super().__init__()
         self.heads, self.width = heads, width
         self.lin = nn.Linear(hidden, heads * width, bias=False)
-        self.lin_edge = nn.Linear(hidden, heads * width, bias=False)
+        self.lin_edge = nn.Linear(edge_dim, heads * width, bias=False)
         self.att_src, self.att_dst, self.att_edge = (nn.Parameter(torch.empty(1, heads, width)) for _ in range(3))
         self.bias = nn.Parameter(torch.zeros(heads * width))
         for p in (self.lin.weight, self.lin_edge.weight, self.att_src, self.att_dst, self.att_edge):
@@ -49,7 +49,7 @@ class GAT(DGLStack):
     self_loops = True
 
     def make_conv(self, hidden: int, heads: int = 4) -> EdgeFeatureGATConv:
-        return EdgeFeatureGATConv(hidden, head_width(hidden, heads, self.name), heads)
+        return EdgeFeatureGATConv(hidden, head_width(hidden, heads, self.name), heads, self.edge_dim)
 
     def run_conv(self, conv: EdgeFeatureGATConv, x: torch.Tensor, g: dgl.DGLGraph, attr: torch.Tensor) -> torch.Tensor:
         return conv(g, x, attr)

@@ -16,8 +16,10 @@ class GIN(DGLStack):
     edge_input = "feature"
     pyg_renames = ((".apply_func.", ".nn."),)
 
-    def make_conv(self, hidden: int) -> GINEConv:
-        return GINEConv(residual_mlp(hidden))
+    def make_conv(self, hidden: int, mlp_width: int | None = None) -> GINEConv:
+        if self.edge_dim != hidden:
+            raise ValueError(f"gin adds edge embeddings to node states: edge_dim ({self.edge_dim}) must be hidden ({hidden})")
+        return GINEConv(residual_mlp(hidden, mlp_width))
 
     def run_conv(self, conv: GINEConv, x: torch.Tensor, g: dgl.DGLGraph, attr: torch.Tensor) -> torch.Tensor:
         return conv(g, x, attr)

@@ -17,7 +17,8 @@ class GAT(PyGStack):
     self_loops = True
 
     def make_conv(self, hidden: int, heads: int = 4) -> GATConv:
-        return GATConv(hidden, head_width(hidden, heads, self.name), heads=heads, edge_dim=hidden, add_self_loops=False)
+        return GATConv(hidden, head_width(hidden, heads, self.name), heads=heads, edge_dim=self.edge_dim,
+                       add_self_loops=False)
 
     def run_conv(self, conv: GATConv, x: torch.Tensor, edges: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
         return conv(x, edges, attr)

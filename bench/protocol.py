@@ -1,0 +1,59 @@
+"""Comparison protocols: how each core is set up so that a table compares like with like.
+
+Protocol `v1` (docs/gnn_zoo.md, "Protocol v1"): every core gets the same GHN shell (embeddings,
+LayerNorm, decoder, output scaling) and training budget (the preset), the richest graph view it
+can take (`virtual`; gatedgnn its `sweep`, which includes the virtual edges; mlp none), a depth
+whose receptive field covers the median DeepNets-1M val graph (longest path ~105 hops: 3+
+layers over 50-hop virtual edges, or one global sweep / attention), and the same budget of
+non-embedding parameters as GHN-2's own core (8,480 at hidden 32), within +-15%, reached by the
+per-core depth and width settings below, given at hidden 32 (every preset's width) and scaled
+with the width elsewhere. The paper's GHN-1 and MLP rows (`--ghn ghn1|mlp`) are the published
+models (one round / one MLP). `--layers N` sets every core's depth by hand (GHN-3-T's core:
+`--hidden 64 --layers 3` gives the transformer its published 3 layers, 8 heads, FFN 4x); such
+records say protocol `none`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROTOCOL = "v1"
+NO_PROTOCOL = "none"  # depth set by hand (--layers), or records written before protocols
+
+
+@dataclass(frozen=True)
+class CoreSetting:
+    """A core's depth and extra constructor arguments under a protocol."""
+
+    layers: int
+    kwargs: dict = field(default_factory=dict)
+
+    def at(self, hidden: int) -> CoreSetting:
+        """This setting (given at hidden 32) at width `hidden`: inner widths scaled alike."""
+        scaled = {k: max(1, round(v * hidden / BASE_WIDTH)) if k in WIDTH_ARGUMENTS else v for k, v in self.kwargs.items()}
+        return CoreSetting(self.layers, scaled)
+
+
+BASE_WIDTH = 32
+WIDTH_ARGUMENTS = ("mlp_width", "edge_dim")  # constructor arguments that are widths (scaled with hidden)
+# protocol v1 at hidden 32: every core within +-15% of gatedgnn's 8,480 non-embedding parameters
+V1: dict[str, CoreSetting] = {
+    "gatedgnn": CoreSetting(1),  # GHN-2: T = 1 round of forward + backward sweeps (global)
+    "gcn": CoreSetting(4),  # 2 relations x (32x32 + 32) per layer: 8,448
+    "gin": CoreSetting(3, {"mlp_width": 21}),  # GINE MLP 32 -> 21 -> 32 per relation: 8,382
+    "gat": CoreSetting(3, {"edge_dim": 8}),  # distance embedded to 8, then into the attention: 8,448
+    "transformer": CoreSetting(1, {"ffn_mult": 1}),  # GHN-3's block with an FFN of 1x (4x: 12.6k a layer): 8,712
+    "mlp": CoreSetting(4),  # node-wise MLPs 32 -> 32 -> 32: 8,448
+}
+PUBLISHED_VARIANTS = ("ghn1", "mlp")  # the paper's rows: one round / one MLP, as published
+
+
+def core_setting(gnn: str, hidden: int, ghn: str = "ghn2", layers: int | None = None) -> tuple[CoreSetting, str]:
+    """(the core's setting, the protocol it follows) for a run of `gnn` at width `hidden`."""
+    if ghn in PUBLISHED_VARIANTS:
+        return CoreSetting(1), PROTOCOL
+    if layers is not None:
+        return CoreSetting(layers), NO_PROTOCOL
+    if gnn not in V1:
+        raise ValueError(f"protocol {PROTOCOL} has no setting for the {gnn} core; add it to bench/protocol.py:V1 "
+                         f"(matched to the others' parameter budget), or pass --layers N")
+    return V1[gnn].at(hidden), PROTOCOL
