@@ -112,34 +112,47 @@ def deepnets_graph_round(size: str) -> Round:
     return Round(lambda: to_graph(net))
 
 
-def predict_resnet50_round(core: str, backend: str, device: torch.device) -> Round:
-    """Graph construction + GHN forward + writing all 25.6M parameters of ResNet-50 (GHN-2
-    size: hidden 64, one round)."""
-    import torchvision
-
+def protocol_ghn(core: str, backend: str = "pyg", num_classes: int = 10, max_side: int = 11):
+    """A GHN-2-size GHN (hidden 32) around `core` set up as protocol v1 has it (bench.protocol)."""
     from gnn_zoo import GHN
 
+    from .protocol import core_setting
+
+    setting, _ = core_setting(core, 32)
+    return GHN(core, backend, hidden=32, layers=setting.layers, num_classes=num_classes, max_side=max_side,
+               **setting.kwargs)
+
+
+def predict_resnet50_round(core: str, backend: str, device: torch.device) -> Round:
+    """Graph construction + GHN forward + writing all 25.6M parameters of ResNet-50 (GHN-2-ImageNet
+    size, the core as protocol v1 sets it up)."""
+    import torchvision
+
     model = torchvision.models.resnet50().to(device)
-    ghn = GHN(core, backend, hidden=32, layers=1, num_classes=1000, max_side=16).to(device).eval()  # GHN-2-ImageNet
+    ghn = protocol_ghn(core, backend, num_classes=1000, max_side=16).to(device).eval()
     return Round(synced(lambda: ghn(model), device))
 
 
-def core_forward_round(core: str, backend: str, device: torch.device) -> Round:
-    """The GNN core alone on a meta-batch of 8 train graphs (conversions cached, as in training)."""
-    from deepnets1m import GraphBatch, sample, spec_graph
-    from gnn_zoo import create
-    from gnn_zoo.views import needs_virtual_edges
+def median_val_graph():
+    """The val graph of median node count among the first 21 val nets."""
+    from deepnets1m import sample, spec_graph
 
-    module = create(core, backend, hidden=64, layers=1).to(device)
-    graphs = [spec_graph(sample("train", i)) for i in range(8)]
-    batch = GraphBatch.from_graphs(graphs, max_hops=50 if needs_virtual_edges(module.view) else 0).to(device)
-    x = torch.randn(batch.num_nodes, 64, device=device)
+    graphs = sorted((spec_graph(sample("val", i)) for i in range(21)), key=lambda g: g.num_nodes)
+    return graphs[len(graphs) // 2]
+
+
+def core_forward_round(core: str, backend: str, device: torch.device) -> Round:
+    """The GNN core alone (protocol v1's setting, hidden 32) on a median DeepNets-1M val graph
+    (conversions cached, as in training)."""
+    ghn = protocol_ghn(core, backend).to(device)
+    batch = ghn.batch([median_val_graph()]).to(device)
+    x = torch.randn(batch.num_nodes, 32, device=device)
 
     def run():
         with torch.no_grad():
-            return module(x, batch)
+            return ghn.core(x, batch)
 
-    return Round(synced(run, device), len(graphs))
+    return Round(synced(run, device))
 
 
 def training_setup(core: str, device: torch.device, meta_batch: int, max_params: float):
@@ -147,9 +160,8 @@ def training_setup(core: str, device: torch.device, meta_batch: int, max_params:
     endless cycle over the architectures of training steps 0-3 (`meta_batch` each)."""
     from bench.data import ImageData
     from bench.train import train_architectures
-    from gnn_zoo import GHN
 
-    ghn = GHN(core, hidden=32, num_classes=10).to(device)
+    ghn = protocol_ghn(core).to(device)
     opt = torch.optim.Adam(ghn.parameters(), lr=1e-3)
     shape = ImageData("cifar10-shaped", num_classes=10, in_channels=3, image_size=32)
     x, y = torch.randn(64, 3, 32, 32, device=device), torch.randint(0, 10, (64,), device=device)
@@ -239,9 +251,8 @@ def eval_round(core: str, device: torch.device, nets: int = 4) -> Round:
     from bench.evaluate import accuracy
     from bench.nets import make_net
     from deepnets1m import sample
-    from gnn_zoo import GHN
 
-    ghn = GHN(core, hidden=32, num_classes=10).to(device).eval()
+    ghn = protocol_ghn(core).to(device).eval()
     images = [(torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))) for _ in range(2)]
     start = itertools.count(0, nets)
 
@@ -258,7 +269,7 @@ def eval_round(core: str, device: torch.device, nets: int = 4) -> Round:
 PEAK_MEMORY_SCRIPT = """
 import json, resource, sys
 import torch, torchvision
-from gnn_zoo import GHN
+from bench.profile import protocol_ghn
 def rss():  # peak RSS of this process image (VmHWM: unlike ru_maxrss, not inherited across exec)
     try:
         with open("/proc/self/status") as f:
@@ -269,7 +280,7 @@ before = rss()
 with torch.device("meta"):
     model = torchvision.models.resnet50()
 model = model.to_empty(device="cpu")  # weights to be predicted: no random init first
-ghn = GHN(sys.argv[1], sys.argv[2], hidden=32, layers=1, num_classes=1000, max_side=16).eval()
+ghn = protocol_ghn(sys.argv[1], sys.argv[2], num_classes=1000, max_side=16).eval()
 ghn(model)
 print(json.dumps({"before_mib": before, "after_mib": rss()}))
 """

@@ -9,6 +9,7 @@ from torch import nn
 from deepnets1m.graph import GraphBatch
 
 from .base import Core
+from .views import view_edges
 
 MAX_DISTANCE = 50  # GHN-2's s_max: the longest shortest-path edge a view carries
 
@@ -26,11 +27,15 @@ class RelationalStack(Core):
     views = ("undirected", "directed", "virtual")
     edge_input = "weight"
     self_loops = False  # whether the relation graphs carry explicit self-loops (distance 0)
+    edge_features_add_to_nodes = False  # the conv adds edge features to node states (GINE): edge_dim must be hidden
 
     def __init__(self, hidden: int, layers: int = 2, view: str = "virtual", dropout: float = 0.0,
                  edge_dim: int | None = None, **conv_kwargs) -> None:
         super().__init__(hidden, layers, view)
         self.dropout, self.edge_dim = dropout, edge_dim or hidden
+        if self.edge_features_add_to_nodes and self.edge_dim != hidden:
+            raise ValueError(f"{self.name} adds edge embeddings to node states: edge_dim ({self.edge_dim}) must be "
+                             f"hidden ({hidden})")
         relations = 1 if self.view == "undirected" else 2
         self.convs = nn.ModuleList(nn.ModuleList(self.make_conv(hidden, **conv_kwargs) for _ in range(relations))
                                    for _ in range(layers))
@@ -47,6 +52,18 @@ class RelationalStack(Core):
     def relation_graphs(self, batch: GraphBatch) -> list[tuple[object, torch.Tensor]]:
         """(backend graph, hop distance per edge) of each relation of the view."""
         raise NotImplementedError
+
+    def relation_edges(self, batch: GraphBatch) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """(src, dst, hop distance) of each relation of the view, with a distance-0 self-loop per
+        node where the conv wants them explicit (`self_loops`)."""
+        edges, out = view_edges(batch, self.view), []
+        loops = torch.arange(batch.num_nodes, device=batch.edge_index.device)
+        for r in range(edges.num_relations):
+            src, dst, dist = edges.of_relation(r)
+            if self.self_loops:
+                src, dst, dist = torch.cat([src, loops]), torch.cat([dst, loops]), torch.cat([dist, 0 * loops])
+            out.append((src, dst, dist))
+        return out
 
     def edge_values(self, distance: torch.Tensor) -> torch.Tensor:
         """What the conv gets per edge: 1/d (self-loops 1), or the distance's embedding."""

@@ -14,11 +14,10 @@ class GIN(DGLStack):
 
     name = "gin"
     edge_input = "feature"
+    edge_features_add_to_nodes = True
     pyg_renames = ((".apply_func.", ".nn."),)
 
     def make_conv(self, hidden: int, mlp_width: int | None = None) -> GINEConv:
-        if self.edge_dim != hidden:
-            raise ValueError(f"gin adds edge embeddings to node states: edge_dim ({self.edge_dim}) must be hidden ({hidden})")
         return GINEConv(residual_mlp(hidden, mlp_width))
 
     def run_conv(self, conv: GINEConv, x: torch.Tensor, g: dgl.DGLGraph, attr: torch.Tensor) -> torch.Tensor:

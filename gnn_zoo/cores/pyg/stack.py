@@ -6,7 +6,6 @@ import torch
 from deepnets1m.graph import GraphBatch
 
 from ...stack import RelationalStack
-from ...views import view_edges
 
 
 class PyGStack(RelationalStack):
@@ -17,12 +16,5 @@ class PyGStack(RelationalStack):
     def relation_graphs(self, batch: GraphBatch) -> list[tuple[torch.Tensor, torch.Tensor]]:
         key = f"pyg_relations_{self.view}_{self.self_loops}"
         if key not in batch.cache:
-            edges, out = view_edges(batch, self.view), []
-            loops = torch.arange(batch.num_nodes, device=batch.edge_index.device)
-            for r in range(edges.num_relations):
-                src, dst, dist = edges.of_relation(r)
-                if self.self_loops:
-                    src, dst, dist = torch.cat([src, loops]), torch.cat([dst, loops]), torch.cat([dist, 0 * loops])
-                out.append((torch.stack([src, dst]), dist))
-            batch.cache[key] = out
+            batch.cache[key] = [(torch.stack([src, dst]), dist) for src, dst, dist in self.relation_edges(batch)]
         return batch.cache[key]
