@@ -139,7 +139,7 @@ def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
                    help="GNN core of the GHN (required unless --ghn mlp)")
     p.add_argument("--ghn", default="ghn2", choices=tuple(VARIANTS),
                    help="GHN variant around the core, as in GHN-2's paper: ghn2 (default), ghn1 (no LayerNorm, "
-                   "no output scaling, no virtual edges, meta-batch 1), mlp (ghn2 around the node-wise mlp core)")
+                   "no output scaling, no virtual edges, meta-batch 1), mlp (the paper's one-MLP model, no --gnn needed)")
     p.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
     p.add_argument("--view", default=None, choices=VIEWS,
                    help="the graph view the core gets (default: its richest, as protocol v1 has it: virtual, or "
@@ -237,19 +237,18 @@ def without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
-def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | None) -> int:
+def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | None) -> int:
     """Evaluate the GHN in `ckpt` on each of args.split, print the summaries and write one record
     per split (each as soon as it is done, so an interrupted run keeps the finished splits)."""
     from gnn_zoo import GHN
 
     from .evaluate import evaluate
-    from .train import TrainSpec
     from deepnets1m.splits import GENERATOR_VERSION
 
     from .records import hardware, git_commit, now, versions, write_record
 
+    preset, (_, protocol) = spec.preset, spec.core_setting()
     ghn = GHN.load(ckpt, backend=args.backend)
-    _, protocol = TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed).core_setting()
     for split in args.split:
         result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress)
         metrics = result.metrics()
@@ -272,13 +271,12 @@ def evaluate_and_record(args, data, preset, ckpt: Path, train_seconds: float | N
 def core_summary(ghn, protocol: str) -> dict:
     """What a record says of the compared core: name, graph view, layers, parameter count (all,
     and without embedding tables: the budget protocol v1 matches) and the protocol."""
-    import torch
+    from gnn_zoo.base import embedding_params
 
     core = ghn.core
     params = sum(p.numel() for p in core.parameters())
-    tables = sum(m.weight.numel() for m in core.modules() if isinstance(m, torch.nn.Embedding))
     return {"name": core.name, "view": core.view, "layers": core.layers, "params": params,
-            "params_without_embeddings": params - tables, "protocol": protocol}
+            "params_without_embeddings": params - embedding_params(core), "protocol": protocol}
 
 
 def metrics_mean(rows: list[dict], key: str) -> float:
@@ -314,11 +312,11 @@ def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
 
 def run_run(args: argparse.Namespace) -> int:
     """Run `bench run`: train (or reuse), evaluate on the split, write the record."""
-    data, preset, spec = setup(args)
+    data, _, spec = setup(args)
     report = train_step(args, data, spec)
     if report is None:
         return 0
-    return evaluate_and_record(args, data, preset, report.checkpoint, report.seconds)
+    return evaluate_and_record(args, data, spec, report.checkpoint, report.seconds)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -335,7 +333,7 @@ def run_eval(args: argparse.Namespace) -> int:
     state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None, "seconds": None}
     if state["step"] is not None and state["step"] < preset.steps:
         raise ValueError(f"{ckpt} stopped at step {state['step']} of {preset.steps}; finish it with `bench train` first")
-    return evaluate_and_record(args, data, preset, ckpt, state["seconds"])
+    return evaluate_and_record(args, data, spec, ckpt, state["seconds"])
 
 
 def load_model(name: str, num_classes: int, in_channels: int, image_size: int):

@@ -112,15 +112,15 @@ def deepnets_graph_round(size: str) -> Round:
     return Round(lambda: to_graph(net))
 
 
-def protocol_ghn(core: str, backend: str = "pyg", num_classes: int = 10, max_side: int = 11):
-    """A GHN-2-size GHN (hidden 32) around `core` set up as protocol v1 has it (bench.protocol)."""
-    from gnn_zoo import GHN
+def protocol_ghn(core: str, backend: str = "pyg", num_classes: int = 10, image_size: int = 32):
+    """The GHN `bench run` trains around `core` (GHN-2 size, protocol v1's core setting), fresh,
+    for images of `image_size` (224: GHN-2-ImageNet's decoder)."""
+    from .data import ImageData
+    from .presets import get_preset
+    from .train import TrainSpec, build_ghn
 
-    from .protocol import core_setting
-
-    setting, _ = core_setting(core, 32)
-    return GHN(core, backend, hidden=32, layers=setting.layers, num_classes=num_classes, max_side=max_side,
-               **setting.kwargs)
+    spec = TrainSpec(core, backend, "profile", get_preset("tiny"), seed=0)
+    return build_ghn(spec, ImageData("profile", num_classes, 3, image_size), torch.device("cpu"))
 
 
 def predict_resnet50_round(core: str, backend: str, device: torch.device) -> Round:
@@ -129,7 +129,7 @@ def predict_resnet50_round(core: str, backend: str, device: torch.device) -> Rou
     import torchvision
 
     model = torchvision.models.resnet50().to(device)
-    ghn = protocol_ghn(core, backend, num_classes=1000, max_side=16).to(device).eval()
+    ghn = protocol_ghn(core, backend, num_classes=1000, image_size=224).to(device).eval()
     return Round(synced(lambda: ghn(model), device))
 
 
@@ -280,7 +280,7 @@ before = rss()
 with torch.device("meta"):
     model = torchvision.models.resnet50()
 model = model.to_empty(device="cpu")  # weights to be predicted: no random init first
-ghn = protocol_ghn(sys.argv[1], sys.argv[2], num_classes=1000, max_side=16).eval()
+ghn = protocol_ghn(sys.argv[1], sys.argv[2], num_classes=1000, image_size=224).eval()
 ghn(model)
 print(json.dumps({"before_mib": before, "after_mib": rss()}))
 """

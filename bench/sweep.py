@@ -72,8 +72,8 @@ def plan(models: list[tuple[Preset, str]], backends, splits, seeds: int, dataset
 
 
 def sweep_models(ghns: tuple[str, ...], gnns: tuple[str, ...]) -> list[tuple[str, str]]:
-    """The (GHN shell, gnn) pairs of a sweep: every shell variant around every gnn, and a variant
-    that implies its core (mlp) once, around that core; repeats dropped."""
+    """The (GHN variant, gnn) pairs of a sweep: every variant around every gnn, and a variant
+    that implies its core (mlp) once, with that core; repeats dropped."""
     from gnn_zoo import VARIANTS, resolve_variant
 
     pairs = [resolve_variant(g, None if VARIANTS[g].core else gnn) for g in ghns for gnn in gnns]

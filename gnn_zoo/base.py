@@ -71,15 +71,17 @@ class Core(nn.Module):
         self.load_state_dict(state)
 
 
-def residual_mlp(hidden: int, width: int | None = None) -> nn.Sequential:
-    """Linear hidden -> width (default hidden) -> ReLU -> Linear -> hidden, the MLP inside GIN."""
-    width = width or hidden
-    return nn.Sequential(nn.Linear(hidden, width), nn.ReLU(), nn.Linear(width, hidden))
+def two_layer_mlp(hidden: int, inner: int | None = None, final_relu: bool = False) -> nn.Sequential:
+    """Linear hidden -> inner (default hidden) -> ReLU -> Linear -> hidden, and a ReLU after the
+    second layer too if `final_relu` (GHN-2's message MLPs and its MLP baseline; GIN's has none)."""
+    inner = inner or hidden
+    layers = [nn.Linear(hidden, inner), nn.ReLU(), nn.Linear(inner, hidden)]
+    return nn.Sequential(*layers, *([nn.ReLU()] if final_relu else []))
 
 
-def relu_mlp(hidden: int, inner: int) -> nn.Sequential:
-    """hidden -> inner -> hidden with a ReLU after both layers: GHN-2's message MLPs and its MLP baseline."""
-    return nn.Sequential(nn.Linear(hidden, inner), nn.ReLU(), nn.Linear(inner, hidden), nn.ReLU())
+def embedding_params(module: nn.Module) -> int:
+    """Parameters of `module` held in embedding tables (lookups: protocol v1's budget leaves them out)."""
+    return sum(m.weight.numel() for m in module.modules() if isinstance(m, nn.Embedding))
 
 
 def head_width(hidden: int, heads: int, gnn: str) -> int:

@@ -6,12 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepnets1m.graph import GraphBatch
+from deepnets1m.graph import DEFAULT_MAX_HOPS, GraphBatch
 
 from .base import Core
 from .views import view_edges
 
-MAX_DISTANCE = 50  # GHN-2's s_max: the longest shortest-path edge a view carries
+MAX_DISTANCE = DEFAULT_MAX_HOPS  # GHN-2's s_max: the longest shortest-path edge a view carries
 
 
 class RelationalStack(Core):

@@ -107,11 +107,9 @@ def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
             text.loc[model, split] = "" if pd.isna(m) else f"{m:.1f}" + ("" if pd.isna(err) else f" ± {err:.1f}")
     text["avg rank"] = rank.map(lambda r: f"{r:.2f}")
     text["seeds"] = seeds.max(axis=1).map(lambda n: "" if pd.isna(n) else str(int(n)))
-    core = cell_frame.groupby("model")[["view", "core_params"]].first() if "view" in cell_frame else None
-    if core is not None:  # what was compared: each model's graph view and core parameters
-        text["view"] = core["view"].reindex(text.index).fillna("")
-        text["core params"] = core["core_params"].reindex(text.index).map(
-            lambda n: "" if pd.isna(n) else f"{int(n):,}")
+    core = cell_frame.groupby("model")[["view", "core_params"]].first()  # what was compared
+    text["view"] = core["view"].reindex(text.index).fillna("")
+    text["core params"] = core["core_params"].reindex(text.index).map(lambda n: "" if pd.isna(n) else f"{int(n):,}")
     return text.loc[rank.sort_values(kind="stable").index]
 
 

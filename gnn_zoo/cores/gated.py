@@ -6,7 +6,7 @@ from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
-from ..base import Core, relu_mlp
+from ..base import Core, two_layer_mlp
 
 
 def check_dag(batch: GraphBatch) -> None:
@@ -51,8 +51,8 @@ class GatedGNNBase(Core):
     def __init__(self, hidden: int, layers: int = 1, view: str = "sweep", virtual_edges: bool = True) -> None:
         super().__init__(hidden, layers, view)
         self.virtual_edges = virtual_edges
-        self.mlp = relu_mlp(hidden, hidden // 2 if virtual_edges else hidden)
-        self.mlp_sp = relu_mlp(hidden, hidden // 2) if virtual_edges else None
+        self.mlp = two_layer_mlp(hidden, hidden // 2 if virtual_edges else hidden, final_relu=True)
+        self.mlp_sp = two_layer_mlp(hidden, hidden // 2, final_relu=True) if virtual_edges else None
         self.gru = nn.GRUCell(hidden, hidden)
 
     def check_batch(self, batch: GraphBatch) -> None:

@@ -6,7 +6,7 @@ from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
-from ..base import Core, relu_mlp
+from ..base import Core, two_layer_mlp
 
 
 class MLPCore(Core):
@@ -18,7 +18,7 @@ class MLPCore(Core):
 
     def __init__(self, hidden: int, layers: int = 1, view: str = "none") -> None:
         super().__init__(hidden, layers, view)
-        self.mlps = nn.Sequential(*(relu_mlp(hidden, hidden) for _ in range(layers)))
+        self.mlps = nn.Sequential(*(two_layer_mlp(hidden, final_relu=True) for _ in range(layers)))
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         return self.mlps(x)

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
-import torch
 
 from bench.presets import PRESETS
 from bench.protocol import NO_PROTOCOL, PROTOCOL, V1, core_setting
 from deepnets1m import sample, spec_graph
 from gnn_zoo import available, create
+from gnn_zoo.base import embedding_params
 from gnn_zoo.views import needs_virtual_edges
 from gnn_zoo.stack import MAX_DISTANCE
 
@@ -14,8 +14,7 @@ def matched_params(name: str, hidden: int) -> int:
     """A core's parameters under protocol v1 at `hidden`, embedding tables (lookups) left out."""
     setting, _ = core_setting(name, hidden)
     core = create(name, hidden=hidden, layers=setting.layers, **setting.kwargs)
-    tables = sum(m.weight.numel() for m in core.modules() if isinstance(m, torch.nn.Embedding))
-    return sum(p.numel() for p in core.parameters()) - tables
+    return sum(p.numel() for p in core.parameters()) - embedding_params(core)
 
 
 @pytest.mark.parametrize("hidden", sorted({p.hidden for p in PRESETS.values()}))

@@ -5,7 +5,7 @@ import dgl
 import torch
 from dgl.nn.pytorch import GINEConv
 
-from ...base import residual_mlp
+from ...base import two_layer_mlp
 from .stack import DGLStack
 
 
@@ -18,7 +18,7 @@ class GIN(DGLStack):
     pyg_renames = ((".apply_func.", ".nn."),)
 
     def make_conv(self, hidden: int, mlp_width: int | None = None) -> GINEConv:
-        return GINEConv(residual_mlp(hidden, mlp_width))
+        return GINEConv(two_layer_mlp(hidden, mlp_width))
 
     def run_conv(self, conv: GINEConv, x: torch.Tensor, g: dgl.DGLGraph, attr: torch.Tensor) -> torch.Tensor:
         return conv(g, x, attr)

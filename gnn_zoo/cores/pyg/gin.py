@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch_geometric.nn import GINEConv
 
-from ...base import residual_mlp
+from ...base import two_layer_mlp
 from .stack import PyGStack
 
 
@@ -16,7 +16,7 @@ class GIN(PyGStack):
     edge_features_add_to_nodes = True
 
     def make_conv(self, hidden: int, mlp_width: int | None = None) -> GINEConv:
-        return GINEConv(residual_mlp(hidden, mlp_width))
+        return GINEConv(two_layer_mlp(hidden, mlp_width))
 
     def run_conv(self, conv: GINEConv, x: torch.Tensor, edges: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
         return conv(x, edges, attr)
