@@ -1,4 +1,5 @@
-"""Seaborn figures of a leaderboard: heatmap model x split, bars with error bars, ID vs OOD scatter."""
+"""Seaborn figures of a leaderboard: heatmap, bars, ID vs OOD scatter, critical-difference diagram,
+win/tie/loss matrix. Models are sorted by average rank; the random-init baseline is drawn apart."""
 from __future__ import annotations
 
 import os
@@ -8,34 +9,63 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed (cluster nodes, CI)
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import scikit_posthocs as sp  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .table import METRIC_LABELS, SPLIT_ORDER, pivot  # noqa: E402
+from .stats import ALPHA, RankStats, SplitStats, win_tie_loss  # noqa: E402
+from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, pivot  # noqa: E402
+
+BASELINE_STYLE = {"color": "grey", "ls": "--", "lw": 1.2}
 
 ID_SPLITS = ("val", "test")
 
 
-def heatmap(cells: pd.DataFrame, title: str, path: Path) -> Path:
-    """Mean accuracy per model x split, annotated."""
+def section_plots(section, stem: Path, title: str) -> list[Path]:
+    """Every figure of one leaderboard section (render.Section), written as stem_<kind>.png."""
+    order = [m for m in section.table.index if m != BASELINE]  # by average rank
+    files = [heatmap(section.cells, order, title, Path(f"{stem}_heatmap.png")),
+             bars(section.cells, order, title, Path(f"{stem}_bars.png"))]
+    files.append(id_vs_ood(section.cells, title, Path(f"{stem}_id_vs_ood.png")))
+    if section.ranks is not None:
+        files.append(cd_diagram(section.ranks, title, Path(f"{stem}_cd.png"))[0])
+    if any(len(a.pairs) for a in section.splits):
+        files.append(win_tie_loss_matrix(section.splits, order, title, Path(f"{stem}_win_tie_loss.png")))
+    return [f for f in files if f is not None]
+
+
+def heatmap(cells: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
+    """Mean accuracy per model x split, annotated; rows by average rank, the baseline last,
+    under a line."""
     table = pivot(cells)
+    rows = [m for m in order if m in table.index] + ([BASELINE] if BASELINE in table.index else [])
+    table = table.loc[rows]
     fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.5 * len(table) + 1.5))
     sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis", cbar_kws={"label": metric_label(cells)}, ax=ax)
+    if BASELINE in table.index:
+        ax.axhline(len(rows) - 1, color="white", lw=3)
     ax.set(title=title, xlabel="split", ylabel="")
     return save(fig, path)
 
 
-def bars(cells: pd.DataFrame, title: str, path: Path) -> Path:
-    """Grouped bars per split, one colour per model, error bars = stderr."""
-    order = [s for s in SPLIT_ORDER if s in set(cells["split"])]
-    models = list(dict.fromkeys(cells["model"]))
-    fig, ax = plt.subplots(figsize=(1.3 * len(order) + 3, 4))
-    sns.barplot(cells, x="split", y="mean", hue="model", order=order, hue_order=models, ax=ax)
-    width = ax.patches[0].get_width() if ax.patches else 0
+def bars(cells: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
+    """Grouped bars per split, models in rank order, error bars = stderr; the baseline is a grey
+    dashed line across each split's group, not a bar."""
+    splits = [s for s in SPLIT_ORDER if s in set(cells["split"])]
+    models = [m for m in order if m in set(cells["model"])]
+    fig, ax = plt.subplots(figsize=(1.3 * len(splits) + 3, 4))
+    ours = cells[cells["model"] != BASELINE]
+    sns.barplot(ours, x="split", y="mean", hue="model", order=splits, hue_order=models, ax=ax)
+    width = 0.8 / max(len(models), 1)
     for i, model in enumerate(models):
-        sub = cells[cells["model"] == model].set_index("split").reindex(order)
-        x = [j - 0.4 + width * (i + 0.5) for j in range(len(order))]
+        sub = ours[ours["model"] == model].set_index("split").reindex(splits)
+        x = [j - 0.4 + width * (i + 0.5) for j in range(len(splits))]
         ax.errorbar(x, sub["mean"], yerr=sub["stderr"], fmt="none", ecolor="black", capsize=2, lw=1)
+    base = cells[cells["model"] == BASELINE].set_index("split").reindex(splits)["mean"]
+    for j, value in enumerate(base):
+        if not np.isnan(value):
+            ax.hlines(value, j - 0.45, j + 0.45, label=BASELINE if j == 0 else None, **BASELINE_STYLE)
     ax.set(title=title, xlabel="split", ylabel=metric_label(cells))
     ax.tick_params(axis="x", rotation=30)
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
@@ -51,12 +81,50 @@ def id_vs_ood(cells: pd.DataFrame, title: str, path: Path) -> Path | None:
         return None
     points = points.dropna().reset_index()
     fig, ax = plt.subplots(figsize=(5, 4.5))
-    sns.scatterplot(points, x="id", y="ood", hue="model", s=80, ax=ax)
+    ours = points[points["model"] != BASELINE]
+    sns.scatterplot(ours, x="id", y="ood", hue="model", s=80, ax=ax)
+    base = points[points["model"] == BASELINE]
+    if len(base):
+        ax.scatter(base["id"], base["ood"], marker="x", s=80, c="grey", label=BASELINE)
     lo = min(points["id"].min(), points["ood"].min()) - 2
     hi = max(points["id"].max(), points["ood"].max()) + 2
     ax.plot([lo, hi], [lo, hi], ls="--", c="grey", lw=1)
     ax.set(title=title, xlabel="in-distribution accuracy (%)", ylabel="OOD accuracy (%, mean of ood-*)")
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
+    return save(fig, path)
+
+
+def cd_diagram(ranks: RankStats, title: str, path: Path) -> tuple[Path, list[set[str]]]:
+    """Demšar's critical-difference diagram (scikit-posthocs) of the Friedman blocks' average
+    ranks, models joined by a bar when Nemenyi does not separate them; also those groups, read
+    back from the drawn bars."""
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(ranks.ranks) + 1.5))
+    drawn = sp.critical_difference_diagram(ranks.ranks, ranks.nemenyi, ax=ax, alpha=ALPHA,
+                                           cd=ranks.critical_difference)
+    by_rank: dict[float, set[str]] = {}
+    for model, rank in ranks.ranks.items():
+        by_rank.setdefault(round(float(rank), 9), set()).add(model)
+    groups = [set().union(*(by_rank[round(float(x), 9)] for x in line.get_xdata()))
+              for bar in drawn["crossbars"] for line in (bar if isinstance(bar, list) else [bar])]
+    ax.set_title(f"{title}\nFriedman over {len(ranks.seeds)} seeds: p = {ranks.pvalue:.3g}; "
+                 f"average rank, 1 = best", fontsize="small")
+    return save(fig, path), groups
+
+
+def win_tie_loss_matrix(analyses: list[SplitStats], order: list[str], title: str, path: Path) -> Path:
+    """Row model vs column model: splits won / tied / lost (significant differences only),
+    coloured by wins - losses."""
+    text = win_tie_loss(analyses)
+    models = [m for m in order if m in text.index]
+    text = text.loc[models, models]
+    score = text.map(lambda c: int(c.split("/")[0]) - int(c.split("/")[2]) if c else 0)
+    fig, ax = plt.subplots(figsize=(0.9 * len(models) + 3, 0.6 * len(models) + 1.5))
+    limit = max(len(analyses), 1)
+    sns.heatmap(score, annot=text.to_numpy(), fmt="", cmap="RdBu", vmin=-limit, vmax=limit, cbar_kws={
+        "label": "splits won - lost"}, ax=ax)
+    ax.set(title=f"{title}\nwins / ties / losses of the row over the column, over {len(analyses)} splits",
+           xlabel="", ylabel="")
+    ax.tick_params(axis="x", rotation=30)
     return save(fig, path)
 
 

@@ -1,6 +1,7 @@
 """`bench leaderboard`: sync the index, build the tables, write Markdown/HTML/CSV and plots."""
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,9 @@ from deepnets1m.atomic import atomic_write
 from . import plots
 from .db import SyncReport, latest_records, sync
 from .reference import reference_cells
-from .table import METRIC_LABELS, cells, groups, leaderboard, runs_frame, tidy, to_html, to_markdown
+from .stats import ALPHA, MIN_SEEDS, N_RESAMPLES, RankStats, SplitStats, annotate, rank_stats
+from .table import (BASELINE, METRIC_LABELS, arch_frame, cells, groups, leaderboard, runs_frame, tidy, to_html,
+                    to_markdown)
 
 FORMATS = ("md", "html", "csv")
 
@@ -26,23 +29,75 @@ class Rendered:
     sync: SyncReport | None = None
 
 
-def title(dataset: str, preset: str, metric: str) -> str:
-    """Heading of one leaderboard."""
-    return f"{dataset}, preset {preset}: {METRIC_LABELS[metric]} of predicted parameters, mean ± stderr"
+def title(dataset: str, preset: str, metric: str, seeds: int | None = None) -> str:
+    """Heading of one leaderboard; with `seeds` (the fewest of any cell), whether it marks best groups."""
+    head = f"{dataset}, preset {preset}: {METRIC_LABELS[metric]} of predicted parameters, mean ± stderr"
+    if seeds is None:
+        return head
+    return head + (f" (fewer than {MIN_SEEDS} seeds per cell: no best group marked)" if seeds < MIN_SEEDS
+                   else " (bold: each split's best group)")
 
 
-def build_cells(db: str | os.PathLike, dataset: str | None = None, preset: str | None = None,
-                method: str = "ghn", metric: str = "auto", reference: bool = False) -> pd.DataFrame:
-    """All leaderboard cells from the index, plus, when asked, the imported reference rows of
-    the same data sets and metric (shown whatever our preset: they are the paper's full-budget
-    figures; a top-5 figure never joins a top-1 table)."""
-    frame = cells(runs_frame(latest_records(db, dataset=dataset, preset=preset), method, metric))
+@dataclass
+class Section:
+    """One leaderboard (data set, preset, metric): its cells and per-net rows, the paired
+    analyses of its splits, the rank statistics across splits, and the text table."""
+
+    dataset: str
+    preset: str
+    metric: str
+    cells: pd.DataFrame
+    archs: pd.DataFrame
+    splits: list[SplitStats]
+    ranks: RankStats | None
+    table: pd.DataFrame
+
+    @property
+    def fewest_seeds(self) -> int:
+        """The fewest seeds of any of our (not imported) model cells."""
+        ours = self.cells[~self.cells["imported"].astype(bool) & (self.cells["model"] != BASELINE)]
+        return int(ours["seeds"].min()) if len(ours) else 0
+
+    @property
+    def heading(self) -> str:
+        """The section's title."""
+        return title(self.dataset, self.preset, self.metric, self.fewest_seeds)
+
+    def notes(self) -> list[str]:
+        """What the statistics say, as lines under the table."""
+        lines = []
+        if self.fewest_seeds >= MIN_SEEDS and self.splits:
+            lines.append(f"Best group (bold): the split's best model and every model not significantly worse "
+                         f"(α = {ALPHA}: Wilcoxon over the architectures, Holm-corrected, and Tukey HSD over "
+                         f"the seeds must both reject); docs/leaderboard.md says how to read it.")
+        if self.ranks is not None:
+            r = self.ranks
+            lines.append(f"Friedman over {len(r.seeds)} seed blocks ({', '.join(r.splits)} averaged): "
+                         f"χ² = {r.statistic:.2f}, p = {r.pvalue:.3g}; Nemenyi critical difference "
+                         f"{r.critical_difference:.2f} ranks.")
+        return lines
+
+
+def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: str | None = None,
+                   method: str = "ghn", metric: str = "auto", reference: bool = False,
+                   n_resamples: int = N_RESAMPLES) -> list[Section]:
+    """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
+    plus, when asked, the imported reference rows of the same data sets and metric (shown
+    whatever our preset: they are the paper's full-budget figures; a top-5 figure never joins
+    a top-1 table; they join no test, having no per-net results)."""
+    records = latest_records(db, dataset=dataset, preset=preset)
+    frame, archs = cells(runs_frame(records, method, metric)), arch_frame(records, method, metric)
     if reference and len(frame):  # published rows join every table of their data set and metric
         ref = reference_cells()
         tables = frame[["dataset", "preset", "metric"]].drop_duplicates()
         ref = ref.drop(columns="preset").merge(tables, on=["dataset", "metric"])
         frame = pd.concat([frame, ref.reindex(columns=frame.columns)], ignore_index=True)
-    return frame
+    sections = []
+    for d, p, m, g in groups(frame):
+        rows = archs[(archs["dataset"] == d) & (archs["preset"] == p) & (archs["metric"] == m)]
+        annotated, splits = annotate(g, rows, n_resamples)
+        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), leaderboard(annotated)))
+    return sections
 
 
 def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | os.PathLike | None = None,
@@ -51,16 +106,18 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
     """Sync `results` into `db`, render every (dataset, preset) leaderboard; with `out`, write
     leaderboard.md/.html/.csv and PNG plots there (atomically)."""
     done = Rendered(sync=sync(db, results))
-    frame = build_cells(db, dataset, preset, method, metric, reference)
-    if frame.empty:
+    sections = build_sections(db, dataset, preset, method, metric, reference)
+    if not sections:
         raise ValueError(f"no records to show (results: {', '.join(map(str, results))}"
                          f"{', dataset ' + dataset if dataset else ''}{', preset ' + preset if preset else ''}); "
                          f"run `bench run ...` first")
-    sections = [(d, p, m, g, leaderboard(g)) for d, p, m, g in groups(frame)]
-    done.text["md"] = "\n".join(to_markdown(t, title(d, p, m)) for d, p, m, _, t in sections)
+    done.text["md"] = "\n".join(to_markdown(s.table, s.heading) + "".join(f"\n{line}\n" for line in s.notes())
+                                for s in sections)
     done.text["html"] = ("<!doctype html>\n<meta charset='utf-8'>\n<title>ghnbench leaderboard</title>\n"
-                         + "\n".join(to_html(t, title(d, p, m)) for d, p, m, _, t in sections))
-    done.text["csv"] = tidy(frame).to_csv(index=False)
+                         + "\n".join(to_html(s.table, s.heading) + "".join(f"<p>{html.escape(line)}</p>\n"
+                                                                          for line in s.notes())
+                                     for s in sections))
+    done.text["csv"] = tidy(pd.concat([s.cells for s in sections], ignore_index=True)).to_csv(index=False)
     if out is None:
         return done
     out = Path(out)
@@ -70,11 +127,6 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
             f.write(done.text[fmt])
         done.files.append(path)
     if with_plots:
-        for d, p, m, g, _ in sections:
-            stem, heading = out / f"{d}_{p}", title(d, p, m).split(":")[0]
-            done.files.append(plots.heatmap(g, heading, Path(f"{stem}_heatmap.png")))
-            done.files.append(plots.bars(g, heading, Path(f"{stem}_bars.png")))
-            scatter = plots.id_vs_ood(g, heading, Path(f"{stem}_id_vs_ood.png"))
-            if scatter:
-                done.files.append(scatter)
+        for s in sections:
+            done.files += plots.section_plots(s, out / f"{s.dataset}_{s.preset}", s.heading.split(":")[0])
     return done

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import pandas as pd
 
@@ -43,27 +44,50 @@ def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
     return [] if summary is None else [(split, summary)]
 
 
+def record_models(record: dict, method: str, metric: str) -> list[tuple[str, str, dict]]:
+    """(record key, model label, what was compared) of each model a record scores: `method`
+    (by default the GHN) and, beside the GHN, the `random init` baseline on the same nets."""
+    chosen = headline_metric(record["dataset"]) if metric == "auto" else metric
+    core = record.get("core") or {}
+    out = [(metric_key(method, chosen), model_label(record),
+            {"view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))})]
+    if method == "ghn":
+        out.append((metric_key("random_init", chosen), BASELINE, {"view": "", "core_params": None}))
+    return out
+
+
+def record_common(record: dict, metric: str) -> dict:
+    """The table a record belongs to: data set, preset (with protocol), metric; and its seed."""
+    chosen = headline_metric(record["dataset"]) if metric == "auto" else metric
+    return {"dataset": record["dataset"], "preset": table_preset(record), "metric": chosen, "seed": record["seed"]}
+
+
 def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
     """One row per run and column (see record_columns): its model (model_label), seed, and the
     mean and stderr over architectures of `method`'s `metric` (top1, top5, or auto: each data
     set's headline_metric), the core's graph view and parameter count (without embedding
     tables: protocol v1's budget); also `random init` rows (the baseline on the same nets)."""
     rows = []
-    models = [(method, None)] + ([("random_init", BASELINE)] if method == "ghn" else [])
     for r in records:
-        chosen = headline_metric(r["dataset"]) if metric == "auto" else metric
-        common = {"dataset": r["dataset"], "preset": table_preset(r), "metric": chosen, "seed": r["seed"],
-                  "imported": False}
-        core = r.get("core") or {}
-        for key, model in models:
-            what = {"view": "", "core_params": None} if model else {
-                "view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))}
-            for column, m in record_columns(r, metric_key(key, chosen)):
-                rows.append({**common, **what, "split": column, "model": model or model_label(r),
-                             "mean": m["mean"], "stderr": m["stderr"]})
+        common = {**record_common(r, metric), "imported": False}
+        for key, model, what in record_models(r, method, metric):
+            for column, m in record_columns(r, key):
+                rows.append({**common, **what, "split": column, "model": model, "mean": m["mean"], "stderr": m["stderr"]})
     columns = ["dataset", "preset", "metric", "split", "seed", "model", "mean", "stderr", "imported", "view",
                "core_params"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def arch_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
+    """One row per run and architecture of the sampled splits (the named ones are single nets,
+    one column each, and pair with nothing): the accuracy `acc` each model got on it, for the
+    paired statistics (leaderboard.stats). The baseline appears once per split, seed and net."""
+    rows = [{**record_common(r, metric), "split": r["split"], "model": model, "arch": row["arch"], "acc": row[key]}
+            for r in records if r["split"] not in NAMED_SPLITS
+            for key, model, _ in record_models(r, method, metric)
+            for row in r.get("archs", []) if row.get(key) is not None]
+    frame = pd.DataFrame(rows, columns=["dataset", "preset", "metric", "seed", "split", "model", "arch", "acc"])
+    return frame.drop_duplicates(["dataset", "preset", "metric", "split", "seed", "model", "arch"])
 
 
 def cells(runs: pd.DataFrame) -> pd.DataFrame:
@@ -95,16 +119,21 @@ def pivot(cell_frame: pd.DataFrame, value: str = "mean") -> pd.DataFrame:
 
 
 def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
-    """model x split text cells "mean ± stderr" plus `avg rank`, best average rank first; one
-    data set and preset (imported rows included, baseline ranked like any model)."""
+    """model x split text cells "mean ± stderr" (in **bold** when the cell's `best_group` is
+    True) plus `avg rank`, best average rank first; one data set and preset (imported rows
+    included, baseline ranked like any model)."""
     means, errs, seeds = pivot(cell_frame), pivot(cell_frame, "stderr"), pivot(cell_frame, "seeds")
+    flags = cell_frame["best_group"].fillna(False).astype(bool) if "best_group" in cell_frame else False
+    best = pivot(cell_frame.assign(best_group=flags), "best_group")
     rank = average_rank(means)
     text = pd.DataFrame(index=means.index, columns=means.columns, dtype=object)
     for model in means.index:
         for split in means.columns:
             m = means.loc[model, split]
             err = errs.loc[model, split]  # none for a single net of a published table
-            text.loc[model, split] = "" if pd.isna(m) else f"{m:.1f}" + ("" if pd.isna(err) else f" ± {err:.1f}")
+            cell = "" if pd.isna(m) else f"{m:.1f}" + ("" if pd.isna(err) else f" ± {err:.1f}")
+            bold = cell and not pd.isna(best.loc[model, split]) and bool(best.loc[model, split])
+            text.loc[model, split] = f"**{cell}**" if bold else cell
     text["avg rank"] = rank.map(lambda r: f"{r:.2f}")
     text["seeds"] = seeds.max(axis=1).map(lambda n: "" if pd.isna(n) else str(int(n)))
     core = cell_frame.groupby("model")[["view", "core_params"]].first()  # what was compared
@@ -128,12 +157,17 @@ def to_markdown(table: pd.DataFrame, title: str) -> str:
 
 
 def to_html(table: pd.DataFrame, title: str) -> str:
-    """A standalone HTML section: heading and the table."""
-    return f"<h3>{html.escape(title)}</h3>\n" + table.to_html(escape=True, border=0, classes="leaderboard") + "\n"
+    """A standalone HTML section: heading and the table (Markdown's **bold** as <b>)."""
+    cells = table.map(lambda v: re.sub(r"\*\*(.*)\*\*", r"<b>\1</b>", html.escape(str(v))))
+    cells.index = [html.escape(str(m)) for m in cells.index]
+    return f"<h3>{html.escape(title)}</h3>\n" + cells.to_html(escape=False, border=0, classes="leaderboard") + "\n"
 
 
 def tidy(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """The cells in long form for CSV export: dataset, preset, metric, model, split, mean, stderr,
-    seeds, imported, the core's view and parameters."""
-    return cell_frame[["dataset", "preset", "metric", "model", "split", "mean", "stderr", "seeds", "imported", "view",
-                       "core_params"]]
+    the 95% CI of the mean, seeds, best_group, imported, the core's view and parameters."""
+    frame = cell_frame.reindex(columns=[*cell_frame.columns, *(c for c in ("ci_low", "ci_high", "best_group")
+                                                               if c not in cell_frame)])
+    return frame.assign(best_group=frame["best_group"].fillna(False).astype(bool))[
+        ["dataset", "preset", "metric", "model", "split", "mean", "stderr", "ci_low", "ci_high", "seeds", "best_group",
+         "imported", "view", "core_params"]]

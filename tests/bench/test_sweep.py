@@ -11,7 +11,7 @@ from bench.presets import get_preset
 from bench.sweep import plan
 
 FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
-        "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress"]
+        "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress", "--seeds", "1"]
 REPO = Path(__file__).resolve().parents[2]
 SAME = dict(steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
 LABEL = get_preset("tiny", **SAME).label  # the preset label of FAST's records
@@ -61,8 +61,8 @@ def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
 
 
 def test_local_sweep_runs_each_job_as_a_process(home, importable, capsys):
-    args = ["sweep", "--gnn", "mlp", "--split", "val", "--seeds", "2", "--launcher", "local", "--parallel", "2",
-            "--logs", str(home / "logs"), *FAST]
+    args = ["sweep", "--gnn", "mlp", "--split", "val", "--launcher", "local", "--parallel", "2",
+            "--logs", str(home / "logs"), *FAST, "--seeds", "2"]
     assert main(args) == 0
     assert "2 of 2 jobs finished" in capsys.readouterr().out
     assert records(home) == [f"mlp_pyg_val_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_1.json"]
@@ -102,9 +102,9 @@ def fake_slurm(bin_dir: Path) -> Path:
 def test_slurm_sweep_submits_one_job_array(home, monkeypatch, capsys):
     script = fake_slurm(home / "bin")
     monkeypatch.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    args = ["sweep", "--gnn", "gcn,gat", "--split", "all", "--seeds", "3", "--launcher", "slurm", "--device", "cuda",
+    args = ["sweep", "--gnn", "gcn,gat", "--split", "all", "--launcher", "slurm", "--device", "cuda",
             "--nproc", "2", "--partition", "gpu", "--parallel", "4", "--setup", "source ~/venv/bin/activate",
-            "--logs", str(home / "logs"), *FAST]
+            "--logs", str(home / "logs"), *FAST, "--seeds", "3"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "submitted Slurm job array 4242 (6 jobs, at most 4 at once)" in out
@@ -141,3 +141,11 @@ def test_sweep_over_views_runs_each_core_in_the_views_it_takes(home, capsys):
     assert "skipped: the gatedgnn core cannot take the 'undirected' view" in out
     assert "gcn/pyg [undirected] seed 0 on val" in out and "gcn/pyg seed 0 on val" in out
     assert "gatedgnn/pyg seed 0 on val" in out and "3 jobs to run" in out
+
+
+def test_sweep_runs_three_seeds_by_default(home, capsys):
+    """Three seeds: the fewest a leaderboard marks a best group with (issue 15)."""
+    assert main(["sweep", "--gnn", "gcn", "--split", "val", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "3 cells (model x backend x split x seed)" in out
+    assert all(f"gcn/pyg seed {s} on val" in out for s in range(3))
