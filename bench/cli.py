@@ -10,6 +10,7 @@ from pathlib import Path
 from deepnets1m.splits import SPLIT_NAMES
 
 from .leaderboard_cmd import add_leaderboard
+from .options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, check_writable, on_off
 from .paths import checkpoint_root, graph_root, results_root
 from .profile import add_profile
 from .sweep import add_sweep
@@ -19,19 +20,12 @@ DEVICES = ("cpu", "cuda")
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
 
-def on_off(text: str) -> bool:
-    """An on/off flag value."""
-    if text.lower() in ("on", "true", "1", "yes"):
-        return True
-    if text.lower() in ("off", "false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected on or off, not {text!r}")
-
-
-# preset fields that run/train/eval/predict/sweep accept as --flags, with their value types
-PRESET_FLAGS = (("steps", int), ("meta_batch", int), ("batch_size", int), ("hidden", int), ("layers", int),
-                ("lr", float), ("max_train_params", float), ("max_meta_nodes", int), ("eval_nets", int), ("eval_images", int),
-                ("sgd_steps", int), ("sgd_nets", int), ("eval_noise", float), ("amp", on_off))
+# preset fields that run/train/eval/predict/sweep accept as --flags, with their value types and ranges
+PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_size", POSITIVE_INT),
+                ("hidden", POSITIVE_INT), ("layers", POSITIVE_INT), ("lr", POSITIVE_FLOAT),
+                ("max_train_params", POSITIVE_FLOAT), ("max_meta_nodes", POSITIVE_INT), ("eval_nets", POSITIVE_INT),
+                ("eval_images", POSITIVE_INT), ("sgd_steps", NON_NEGATIVE_INT), ("sgd_nets", NON_NEGATIVE_INT),
+                ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off))
 
 
 def add_generate(sub: argparse._SubParsersAction) -> None:
@@ -147,7 +141,7 @@ def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
     if split:
         p.add_argument("--split", required=True, type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
                        help=f"DeepNets-1M split(s) to evaluate on: {', '.join(EVAL_SPLITS)}, a comma list, or all")
-    p.add_argument("--seed", type=int, default=0, help="seed of the GHN training and of the evaluated nets' init")
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the GHN training and of the evaluated nets' init")
     add_common_options(p)
 
 
@@ -172,8 +166,9 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
 
 
-def setup(args: argparse.Namespace):
-    """Data, preset and training spec of a run/train/eval/predict command."""
+def setup(args: argparse.Namespace, writes: tuple[str, ...] = ("checkpoints",)):
+    """Data, preset and training spec of a run/train/eval/predict command, after checking that
+    the output folders in `writes` (checkpoints, results) can be written."""
     from gnn_zoo import resolve_variant
 
     from .data import load_data
@@ -185,6 +180,10 @@ def setup(args: argparse.Namespace):
     check_device(args.device)
     preset = get_preset(args.preset, ghn=args.ghn, view=args.view, **preset_overrides(args))
     check_dataset(preset, args.dataset)
+    folders = {"checkpoints": (args.checkpoints, checkpoint_root), "results": (args.results, results_root)}
+    for name in writes:
+        given, default = folders[name]
+        check_writable(given or default(), f"--{name}" if given else "GHNBENCH_HOME")
     data = load_data(args.dataset, args.data_dir)
     return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
 
@@ -220,7 +219,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def add_nproc(p: argparse.ArgumentParser) -> None:
     """--nproc: train as N local processes (torchrun --standalone); use torchrun itself across machines."""
-    p.add_argument("--nproc", type=int, default=1, help="train with N processes on this machine, one per GPU with "
+    p.add_argument("--nproc", type=POSITIVE_INT, default=1, help="train with N processes on this machine, one per GPU with "
                    "--device cuda (DDP; default 1); across machines launch `torchrun ... -m bench run ...` instead")
 
 
@@ -312,7 +311,7 @@ def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
 
 def run_run(args: argparse.Namespace) -> int:
     """Run `bench run`: train (or reuse), evaluate on the split, write the record."""
-    data, _, spec = setup(args)
+    data, _, spec = setup(args, writes=("checkpoints", "results"))
     report = train_step(args, data, spec)
     if report is None:
         return 0
@@ -323,7 +322,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """Run `bench eval`: evaluate an already trained GHN."""
     from .train import load_checkpoint
 
-    data, preset, spec = setup(args)
+    data, preset, spec = setup(args, writes=("results",))
     ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
     if not ckpt.exists():
         variant = "" if args.ghn == "ghn2" else f"--ghn {args.ghn} "

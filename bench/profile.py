@@ -407,7 +407,8 @@ def format_table(rows: list[Measurement]) -> str:
 
 def add_profile(sub) -> None:
     """Register the `profile` subcommand."""
-    from .cli import DEVICES, on_off
+    from .cli import DEVICES
+    from .options import on_off
 
     p = sub.add_parser("profile", help="measure speed (graphs, prediction, training, evaluation) and peak memory")
     p.add_argument("--gnn", default="gatedgnn", help="GNN cores: a comma list or all (default gatedgnn)")

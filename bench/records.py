@@ -76,6 +76,9 @@ def validate(record: object) -> dict:
     for name, kind in FIELD_TYPES.items():
         if not isinstance(record.get(name), kind) or isinstance(record.get(name), bool):
             raise RecordError(f"field {name!r} is missing or not a {kind.__name__}")
+    for name, known in known_values().items():
+        if record[name] not in known:
+            raise RecordError(f"{name} {record[name]!r} is unknown (known: {', '.join(map(str, known))})")
     ghn = record["metrics"].get("ghn")
     if not isinstance(ghn, dict) or not all(isinstance(ghn.get(k), (int, float)) for k in ("mean", "stderr", "n")):
         raise RecordError("metrics.ghn lacks numeric mean/stderr/n")
@@ -84,10 +87,26 @@ def validate(record: object) -> dict:
     return record
 
 
+def known_values() -> dict[str, tuple]:
+    """The values a record's identifying fields may take: a record naming another split, core,
+    backend, data set or GHN variant would make a bogus row or column, so it is refused. Cores
+    registered at run time (gnn_zoo.register) count."""
+    from deepnets1m.splits import SPLIT_NAMES
+    from gnn_zoo.registry import BACKENDS, CORES
+    from gnn_zoo.variants import VARIANTS
+
+    from .data import DATASETS
+
+    return {"split": tuple(SPLIT_NAMES), "gnn": tuple(CORES), "backend": BACKENDS, "dataset": DATASETS,
+            "ghn": tuple(VARIANTS)}
+
+
 def read_record(path: str | os.PathLike) -> dict:
     """The validated record in `path`."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise RecordError(f"not UTF-8 text (a binary or corrupt file? byte {err.start})") from err
     except OSError as err:
         raise RecordError(f"unreadable ({err.strerror or err})") from err
     try:

@@ -18,6 +18,7 @@ from typing import Iterator
 
 import submitit
 
+from .options import POSITIVE_INT, check_writable
 from .presets import Preset
 from .records import RecordError, model_label, read_record, record_name
 
@@ -181,13 +182,13 @@ def add_sweep(sub) -> None:
     p.add_argument("--backend", default="pyg", help="backends: pyg, dgl, pyg,dgl or all (default pyg)")
     p.add_argument("--split", default="all", type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
                    help="evaluation splits (default all)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 of every cell (default 3: the fewest the leaderboard ranks with)")
+    p.add_argument("--seeds", type=POSITIVE_INT, default=3, help="seeds 0..N-1 of every cell (default 3: the fewest the leaderboard ranks with)")
     p.add_argument("--launcher", default="local", choices=LAUNCHERS,
                    help="slurm: one job array; local: processes on this machine (default); debug: one by one in "
                    "this process, opening pdb at a failure")
-    p.add_argument("--parallel", type=int, default=1, help="jobs running at once (Slurm: the array's %%limit)")
-    p.add_argument("--timeout-min", type=int, default=24 * 60, help="time limit per job in minutes")
-    p.add_argument("--cpus", type=int, default=8, help="CPUs per Slurm job (default 8)")
+    p.add_argument("--parallel", type=POSITIVE_INT, default=1, help="jobs running at once (Slurm: the array's %%limit)")
+    p.add_argument("--timeout-min", type=POSITIVE_INT, default=24 * 60, help="time limit per job in minutes")
+    p.add_argument("--cpus", type=POSITIVE_INT, default=8, help="CPUs per Slurm job (default 8)")
     p.add_argument("--partition", default=None, help="Slurm partition")
     p.add_argument("--account", default=None, help="Slurm account")
     p.add_argument("--setup", action="append", default=None,
@@ -235,6 +236,9 @@ def run_sweep(args) -> int:
     check_dataset(preset, args.dataset)
     results = Path(args.results or results_root()).resolve()
     checkpoints = Path(args.checkpoints or checkpoint_root()).resolve()
+    if not args.dry_run:  # the jobs would find out only at their first write
+        check_writable(results, "--results" if args.results else "GHNBENCH_HOME")
+        check_writable(checkpoints, "--checkpoints" if args.checkpoints else "GHNBENCH_HOME")
     common = ["--dataset", args.dataset, "--preset", args.preset, "--device", args.device,
               "--results", str(results), "--checkpoints", str(checkpoints)]
     if args.data_dir:

@@ -33,7 +33,9 @@ class SyncReport:
 
     added: int = 0
     unchanged: int = 0
+    removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    paths: set[str] = field(default_factory=set)  # the record files under the folders now (index keys)
 
 
 def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
@@ -51,16 +53,24 @@ def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
 
 
 def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> SyncReport:
-    """Index every record file under `results_dirs` that is new or changed since the last sync.
+    """Index every record file under `results_dirs` that is new or changed since the last sync,
+    and drop the rows of files under them that no longer exist.
 
     Rows are keyed by file path, so records from many jobs or folders merge without
-    overwriting each other; a file that became unreadable keeps its last good row."""
+    overwriting each other; a file that became unreadable keeps its last good row. The report's
+    `paths` are the files found: tables show only those (latest_records' `paths`)."""
     report = SyncReport()
     conn = connect(db_path)
     try:
         known = {p: (m, s) for p, m, s in conn.execute("SELECT path, mtime_ns, size FROM records")}
         with conn:
-            for path in record_files(results_dirs):
+            files = record_files(results_dirs)
+            report.paths = {str(path.resolve()) for path in files}
+            roots = [str(Path(d).resolve()) + os.sep for d in results_dirs]
+            gone = [p for p in known if p not in report.paths and any(p.startswith(r) for r in roots)]
+            conn.executemany("DELETE FROM records WHERE path = ?", [(p,) for p in gone])
+            report.removed = len(gone)
+            for path in files:
                 stat = path.stat()
                 key = str(path.resolve())
                 if known.get(key) == (stat.st_mtime_ns, stat.st_size):
@@ -80,10 +90,12 @@ def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> S
     return report
 
 
-def latest_records(db_path: str | os.PathLike, **where: str | None) -> list[dict]:
+def latest_records(db_path: str | os.PathLike, paths: set[str] | None = None, **where: str | None) -> list[dict]:
     """Indexed records matching the non-None `where` columns, one per run (the newest when the
-    same run was recorded in several files). A preset name also matches its overridden variants
-    (`tiny` matches `tiny-3fa2c1d0`), which still form tables of their own."""
+    same run was recorded in several files), from the files in `paths` only when given (the
+    folders of this call: the index also holds other folders' rows). A preset name also
+    matches its overridden variants (`tiny` matches `tiny-3fa2c1d0`), which still form tables
+    of their own."""
     conn = connect(db_path)
     try:
         clauses = [(k, v) for k, v in where.items() if v is not None]
@@ -92,9 +104,12 @@ def latest_records(db_path: str | os.PathLike, **where: str | None) -> list[dict
             raise ValueError(f"cannot filter on {unknown}; columns: {COLUMNS}")
         tests = [f"({k} = ? OR {k} LIKE ? || '-%')" if k == "preset" else f"{k} = ?" for k, _ in clauses]
         values = [x for k, v in clauses for x in ((v, v) if k == "preset" else (v,))]
-        sql = "SELECT record FROM records" + (" WHERE " + " AND ".join(tests) if clauses else "") + " ORDER BY created"
+        sql = ("SELECT path, record FROM records" + (" WHERE " + " AND ".join(tests) if clauses else "")
+               + " ORDER BY created")
         newest: dict[tuple, dict] = {}
-        for (text,) in conn.execute(sql, values):
+        for path, text in conn.execute(sql, values):
+            if paths is not None and path not in paths:
+                continue
             record = json.loads(text)
             newest[run_key(record)] = record
     finally:

@@ -80,12 +80,13 @@ class Section:
 
 def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: str | None = None,
                    method: str = "ghn", metric: str = "auto", reference: bool = False,
-                   n_resamples: int = N_RESAMPLES) -> list[Section]:
+                   n_resamples: int = N_RESAMPLES, paths: set[str] | None = None) -> list[Section]:
     """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
     plus, when asked, the imported reference rows of the same data sets and metric (shown
     whatever our preset: they are the paper's full-budget figures; a top-5 figure never joins
-    a top-1 table; they join no test, having no per-net results)."""
-    records = latest_records(db, dataset=dataset, preset=preset)
+    a top-1 table; they join no test, having no per-net results); only records in `paths`
+    when given."""
+    records = latest_records(db, paths, dataset=dataset, preset=preset)
     frame, archs = cells(runs_frame(records, method, metric)), arch_frame(records, method, metric)
     if reference and len(frame):  # published rows join every table of their data set and metric
         ref = reference_cells()
@@ -106,7 +107,7 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
     """Sync `results` into `db`, render every (dataset, preset) leaderboard; with `out`, write
     leaderboard.md/.html/.csv and PNG plots there (atomically)."""
     done = Rendered(sync=sync(db, results))
-    sections = build_sections(db, dataset, preset, method, metric, reference)
+    sections = build_sections(db, dataset, preset, method, metric, reference, paths=done.sync.paths)
     if not sections:
         raise ValueError(f"no records to show (results: {', '.join(map(str, results))}"
                          f"{', dataset ' + dataset if dataset else ''}{', preset ' + preset if preset else ''}); "

@@ -86,3 +86,23 @@ def test_an_index_of_an_older_layout_is_rebuilt(tmp_path, write):
     write(gnn="gcn")
     assert sync(db, [tmp_path / "results"]).added == 1
     assert [r["ghn"] for r in latest_records(db, ghn="ghn2")] == ["ghn2"]  # a record without the field is ghn2
+
+
+def test_tables_show_only_the_folders_asked_for_and_files_that_exist(tmp_path):
+    """The index is a cache: after indexing folder a, a call on folder b shows b alone, and a
+    deleted record file leaves the table."""
+    from leaderboard.render import render
+
+    db = tmp_path / "lb.sqlite"
+    write_record(tmp_path / "a", make_record(gnn="gat"))
+    kept = write_record(tmp_path / "b", make_record(gnn="gcn"))
+    gone = write_record(tmp_path / "b", make_record(gnn="gin"))
+    assert "| gat/pyg |" in render(db, [tmp_path / "a"], None, with_plots=False).text["md"]
+    md = render(db, [tmp_path / "b"], None, with_plots=False).text["md"]
+    assert "| gat/pyg |" not in md and "| gcn/pyg |" in md and "| gin/pyg |" in md
+    gone.unlink()
+    done = render(db, [tmp_path / "b"], None, with_plots=False)
+    assert done.sync.removed == 1
+    assert "| gin/pyg |" not in done.text["md"] and "| gcn/pyg |" in done.text["md"] and kept.exists()
+    both = render(db, [tmp_path / "a", tmp_path / "b"], None, with_plots=False).text["md"]
+    assert "| gat/pyg |" in both and "| gcn/pyg |" in both

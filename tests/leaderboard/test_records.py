@@ -50,3 +50,25 @@ def test_load_skips_corrupt_files_and_keeps_the_rest(tmp_path, write):
 def test_missing_results_folder_says_where_records_go(tmp_path):
     with pytest.raises(FileNotFoundError, match="GHNBENCH_HOME/results"):
         record_files([tmp_path / "nope"])
+
+
+def test_a_binary_file_is_skipped_with_its_name_and_the_rest_render(tmp_path, write):
+    """Bytes that are not UTF-8 end no leaderboard: the file is named and skipped."""
+    from leaderboard.render import render
+
+    write(gnn="gat")
+    (tmp_path / "results" / "blob.json").write_bytes(bytes(range(128, 256)))
+    done = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False)
+    assert [s.path.name for s in done.sync.skipped] == ["blob.json"]
+    assert "not UTF-8" in str(done.sync.skipped[0]) and "| gat/pyg |" in done.text["md"]
+
+
+@pytest.mark.parametrize("field, value", [("split", "ood-huge"), ("gnn", "gatv9"), ("dataset", "mnist"),
+                                          ("backend", "jax"), ("ghn", "ghn7")])
+def test_a_record_naming_an_unknown_split_core_or_dataset_is_skipped(write, field, value):
+    path = write()
+    record = json.loads(path.read_text())
+    record[field] = value
+    path.write_text(json.dumps(record))
+    with pytest.raises(RecordError, match=f"{field} '{value}' is unknown"):
+        read_record(path)
