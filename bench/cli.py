@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
 from deepnets1m.splits import SPLIT_NAMES
 
 from .leaderboard_cmd import add_leaderboard
+from .predict_cmd import add_predict_options
 from .options import NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, check_writable, on_off
 from .paths import checkpoint_root, graph_root, results_root
 from .profile import add_profile
@@ -335,68 +335,6 @@ def run_eval(args: argparse.Namespace) -> int:
     return evaluate_and_record(args, data, spec, ckpt, state["seconds"])
 
 
-def load_model(name: str, num_classes: int, in_channels: int, image_size: int):
-    """A torchvision model by name, or a user's module given as path/to/file.py:Class or pkg.mod:Class."""
-    import importlib
-    import importlib.util
-    import inspect
-
-    from deepnets1m.predefined import build_predefined
-
-    if ":" not in name:
-        return build_predefined(name, num_classes, in_channels, image_size)
-    where, attr = name.rsplit(":", 1)
-    if where.endswith(".py"):
-        if not Path(where).exists():
-            raise ValueError(f"--model {name}: no file {where}")
-        module_spec = importlib.util.spec_from_file_location(Path(where).stem, where)
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(where)
-    factory = getattr(module, attr, None)
-    if factory is None:
-        raise ValueError(f"--model {name}: {where} has no attribute {attr!r}")
-    accepts = inspect.signature(factory).parameters
-    return factory(num_classes=num_classes) if "num_classes" in accepts else factory()
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    """Run `bench predict`: predict a model's parameters and report its accuracy."""
-    import torch
-
-    from deepnets1m import to_graph
-    from gnn_zoo import GHN
-
-    from .evaluate import accuracy
-    from .train import train
-
-    data, preset, spec = setup(args)
-    ckpt = Path(args.ckpt) if args.ckpt else train(spec, data, Path(args.checkpoints or checkpoint_root()),
-                                                   args.device, progress=not args.no_progress).checkpoint
-    ghn = GHN.load(ckpt, backend=args.backend).to(args.device).eval()
-    from deepnets1m.predefined import min_image_size
-
-    size = args.image_size or (data.image_size if ":" in args.model else max(data.image_size, min_image_size(args.model)))
-    torch.manual_seed(args.seed)
-    model = load_model(args.model, data.num_classes, data.in_channels, size).to(args.device)
-    graph = to_graph(model)  # a clear error here names unsupported modules
-    images = data.eval_batches(preset.eval_images, preset.eval_batch)
-    random_acc, random_top5 = accuracy(model, images, size, torch.device(args.device))
-    t0 = time.perf_counter()
-    ghn(model)
-    latency = time.perf_counter() - t0
-    ghn_acc, ghn_top5 = accuracy(model, images, size, torch.device(args.device))
-    print(f"{args.model}: {graph.num_params / 1e6:.2f}M parameters in {graph.num_nodes} nodes, predicted in "
-          f"{1000 * latency:.0f} ms by {ckpt.name}")
-    print(f"  top-1 / top-5 on {len(sum((list(y) for _, y in images), []))} {args.dataset} eval images: "
-          f"predicted {ghn_acc:.2f}% / {ghn_top5:.2f}%, random init {random_acc:.2f}% / {random_top5:.2f}%")
-    if args.save:
-        torch.save(model.state_dict(), args.save)
-        print(f"  parameters saved to {args.save}")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     p = argparse.ArgumentParser(prog="bench", description="ghnbench: benchmark GNNs inside graph hypernetworks")
@@ -415,12 +353,7 @@ def parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=run_eval)
     pr = sub.add_parser("predict", help="predict the parameters of a torchvision model or your own module")
     add_run_options(pr, split=False)
-    pr.add_argument("--model", required=True, help="torchvision name (resnet50, vit_b_16, ...), file.py:Class or pkg.mod:Class")
-    pr.add_argument("--ckpt", default=None, help="GHN checkpoint (default: train/reuse the --gnn/--preset one)")
-    pr.add_argument("--image-size", type=int, default=None,
-                    help="resize images to this side (default: the data set's; at least 32 for torchvision models)")
-    pr.add_argument("--save", default=None, help="save the predicted state_dict here")
-    pr.set_defaults(func=run_predict)
+    add_predict_options(pr)
     add_generate(sub)
     add_sweep(sub)
     add_leaderboard(sub)

@@ -15,7 +15,7 @@ from deepnets1m.splits import arch_name
 from gnn_zoo import GHN
 
 from .data import Batch, ImageData, with_pixel_noise
-from .nets import batch_stat_mode, fit_input, input_size, make_net
+from .nets import batch_stat_mode, fit_input, input_size, logits_of, make_net
 from .presets import Preset
 
 METHODS = ("ghn", "random_init", "sgd")  # each row holds `method` (top-1 %) and `method_top5` (top-5 %)
@@ -33,7 +33,7 @@ def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torc
     batch_stat_mode(net)
     correct1 = correct5 = total = 0
     for x, y in batches:
-        out, y = net(fit_input(x.to(device), size)), y.to(device)
+        out, y = logits_of(net(fit_input(x.to(device), size))), y.to(device)
         best = out.topk(min(5, out.shape[1]), dim=1).indices
         correct1 += int((best[:, 0] == y).sum())
         correct5 += int((best == y[:, None]).any(dim=1).sum())

@@ -46,3 +46,16 @@ def batch_stat_mode(net: nn.Module) -> nn.Module:
 def fit_input(x: torch.Tensor, size: int) -> torch.Tensor:
     """Resize a batch to size x size (bilinear) when it is not already."""
     return x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+
+def logits_of(out) -> torch.Tensor:
+    """A model's logits: its output, or for a tuple/list or dict output its first tensor (as
+    torchvision's GoogLeNet/Inception return (logits, aux) in train mode); ValueError otherwise."""
+    if isinstance(out, torch.Tensor):
+        return out
+    items = out.values() if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else ()
+    for item in items:
+        if isinstance(item, torch.Tensor):
+            return item
+    raise ValueError(f"the model returned a {type(out).__name__} holding no tensor; it must return logits "
+                     f"(or a tuple/dict whose first tensor is the logits)")

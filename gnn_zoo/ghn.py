@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from deepnets1m.atomic import atomic_write
-from deepnets1m.graph import DEFAULT_MAX_HOPS, GraphBatch
+from deepnets1m.graph import DEFAULT_MAX_HOPS, ArchGraph, GraphBatch
 from deepnets1m.node_types import NODE_TYPES
 from deepnets1m.trace import to_graph
 
@@ -107,10 +107,13 @@ class GHN(nn.Module):
         return out
 
     @torch.no_grad()
-    def forward(self, module: nn.Module) -> nn.Module:
+    def forward(self, module: nn.Module, leaf_modules: tuple[type, ...] = (), graph: ArchGraph | None = None
+                ) -> nn.Module:
         """Write predicted parameters into `module` (in place, tiled straight into its tensors;
-        training mode, buffers and requires_grad untouched) and return it."""
-        batch = self.batch([to_graph(module)])
+        training mode, buffers and requires_grad untouched) and return it. The module is traced
+        with `leaf_modules` kept whole (for data-dependent control flow inside them), unless its
+        `graph` (deepnets1m.to_graph) is given."""
+        batch = self.batch([graph if graph is not None else to_graph(module, leaf_modules)])
         slots = param_slots(batch, self.num_classes)
         params = dict(module.named_parameters(remove_duplicate=False))
         for slot, block in zip(slots, self.decoder.blocks(self.embed(batch), slots)):

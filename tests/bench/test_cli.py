@@ -48,12 +48,6 @@ FAST_FIELDS = dict(steps=2, meta_batch=2, batch_size=16, hidden=16, eval_nets=2,
 LABEL = get_preset("tiny", **FAST_FIELDS).label
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
-    return tmp_path
-
-
 def test_run_trains_evaluates_and_records(home, capsys):
     assert main(["run", "--gnn", "gcn", "--split", "ood-wide", *FAST]) == 0
     out = capsys.readouterr().out

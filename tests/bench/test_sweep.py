@@ -17,12 +17,6 @@ SAME = dict(steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_i
 LABEL = get_preset("tiny", **SAME).label  # the preset label of FAST's records
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
-    return tmp_path
-
-
 def records(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "results").glob("*.json"))
 

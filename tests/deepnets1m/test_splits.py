@@ -6,7 +6,7 @@ import pytest
 
 from deepnets1m import PRIMITIVES, SPLITS, sample, spec_graph
 from deepnets1m.predefined import NAMED_SPLITS
-from deepnets1m.splits import (EVAL_MIN_PARAMS, EVAL_RESERVE, IMAGENET_FILTER_CONFIG, REFERENCE_CONFIG, SplitConfig,
+from deepnets1m.splits import (EVAL_MIN_PARAMS, EVAL_RESERVE, IMAGENET_FILTER_CONFIG, REFERENCE_CONFIG,
                                arch_name, draw, live_cell, passes_genotype_filters, train_width)
 
 N = 40

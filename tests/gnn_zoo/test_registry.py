@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 import gnn_zoo
 from torch_geometric.nn import SAGEConv

@@ -1,0 +1,101 @@
+"""`bench predict`: its options and the command; the pipeline lives in bench.predict."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .options import NON_NEGATIVE_INT, POSITIVE_INT
+
+CALIBRATION_BATCHES = 20  # default of --calibrate-bn when --save is given
+
+
+def add_predict_options(p: argparse.ArgumentParser) -> None:
+    """The options `bench predict` adds to the run options."""
+    p.add_argument("--model", required=True,
+                   help="torchvision name (resnet50, vit_b_16, ...), file.py:Class or pkg.mod:Class")
+    p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: train/reuse the --gnn/--preset one); "
+                   "its core is used (--gnn may be left out, and must match it when given)")
+    p.add_argument("--image-size", type=POSITIVE_INT, default=None,
+                   help="resize images to this side (default: the data set's; at least 32 for torchvision models)")
+    p.add_argument("--leaf", default=None, metavar="CLASS[,CLASS...]",
+                   help="module classes of the model to trace as single nodes (for data-dependent control flow)")
+    p.add_argument("--save", default=None,
+                   help="save the model's state_dict here: predicted weights, BatchNorm running statistics "
+                        "calibrated on training images (see --calibrate-bn), ready for model.eval()")
+    p.add_argument("--calibrate-bn", type=NON_NEGATIVE_INT, default=None, metavar="N",
+                   help=f"recompute BatchNorm running statistics on N batches of 64 training images after "
+                        f"prediction (default {CALIBRATION_BATCHES} with --save, else 0; 0: keep the defaults)")
+    p.set_defaults(func=run_predict)
+
+
+def ckpt_core(args: argparse.Namespace) -> None:
+    """With --ckpt, take the checkpoint's core as --gnn, refusing a --gnn that names another."""
+    import torch
+
+    path = Path(args.ckpt)
+    if not path.exists():
+        raise ValueError(f"--ckpt {path}: no such file")
+    try:
+        config = torch.load(path, map_location="cpu", weights_only=True)["config"]
+    except Exception as err:
+        raise ValueError(f"--ckpt {path} is not a readable GHN checkpoint ({type(err).__name__})") from err
+    if args.gnn not in (None, config["core"]):
+        raise ValueError(f"--gnn {args.gnn}, but --ckpt {path} holds a {config['core']} GHN; drop --gnn or pass "
+                         f"--gnn {config['core']}")
+    args.gnn = config["core"]
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Run `bench predict`: load, trace and check the model first, then train or load the GHN,
+    predict, report accuracy, and with --save write calibrated parameters."""
+    import torch
+
+    from deepnets1m import to_graph
+    from deepnets1m.predefined import min_image_size
+    from gnn_zoo import GHN
+
+    from .cli import checkpoint_root, setup
+    from .evaluate import accuracy
+    from .predict import calibrate_bn, check_runs, eval_mode_accuracy, leaf_classes, load_model
+    from .train import train
+
+    if args.ckpt:
+        ckpt_core(args)
+    data, preset, spec = setup(args, writes=() if args.ckpt else ("checkpoints",))
+    device = torch.device(args.device)
+    size = args.image_size or (data.image_size if ":" in args.model else max(data.image_size, min_image_size(args.model)))
+    torch.manual_seed(args.seed)
+    model = check_runs(lambda side: load_model(args.model, data.num_classes, data.in_channels, side), args.model,
+                       size, data.in_channels, data.num_classes, device)
+    leaves = leaf_classes(model, args.leaf.split(",")) if args.leaf else ()
+    graph = to_graph(model, leaves)  # a clear error here names unsupported modules and --leaf
+    images = data.eval_batches(preset.eval_images, preset.eval_batch)
+    random_acc, random_top5 = accuracy(model, images, size, device)
+
+    ckpt = Path(args.ckpt) if args.ckpt else train(spec, data, Path(args.checkpoints or checkpoint_root()),
+                                                   args.device, progress=not args.no_progress).checkpoint
+    ghn = GHN.load(ckpt, backend=args.backend).to(device).eval()
+    t0 = time.perf_counter()
+    ghn(model, graph=graph)
+    latency = time.perf_counter() - t0
+    ghn_acc, ghn_top5 = accuracy(model, images, size, device)
+    n_images = sum(len(y) for _, y in images)
+    print(f"{args.model}: {graph.num_params / 1e6:.2f}M parameters in {graph.num_nodes} nodes, predicted in "
+          f"{1000 * latency:.0f} ms by {ckpt.name}")
+    print(f"  top-1 / top-5 on {n_images} {args.dataset} eval images (BatchNorm on batch statistics): "
+          f"predicted {ghn_acc:.2f}% / {ghn_top5:.2f}%, random init {random_acc:.2f}% / {random_top5:.2f}%")
+    batches = args.calibrate_bn if args.calibrate_bn is not None else CALIBRATION_BATCHES if args.save else 0
+    used = calibrate_bn(model, data, batches, size, device, args.seed)
+    if used:
+        print(f"  BatchNorm running statistics calibrated on {used} batches of 64 {args.dataset} training images: "
+              f"top-1 under model.eval() {eval_mode_accuracy(model, images, size, device):.2f}%")
+    if args.save:
+        from deepnets1m.atomic import atomic_write
+
+        with atomic_write(args.save) as f:
+            torch.save(model.state_dict(), f)
+        what = (f"BatchNorm running statistics from {used} training batches" if used else
+                "BatchNorm running statistics left at their defaults (--calibrate-bn 0)")
+        print(f"  parameters saved to {args.save} (state_dict: predicted weights, {what})")
+    return 0
