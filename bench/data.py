@@ -9,6 +9,8 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
+from .options import DATASETS
+
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -261,7 +263,6 @@ def imagenet(data_dir: str | os.PathLike | None) -> FolderData:
     return FolderData("imagenet", classes, 3, 224, root)
 
 
-DATASETS = ("digits", "cifar10", "cifar100", "imagenet")
 
 
 def load_data(name: str, data_dir: str | os.PathLike | None = None) -> ImageData:

@@ -7,9 +7,8 @@ import sys
 from .paths import db_path, results_root
 
 
-def add_leaderboard(sub: argparse._SubParsersAction) -> None:
-    """Register the `leaderboard` subcommand."""
-    p = sub.add_parser("leaderboard", help="index result records and render the leaderboard (Markdown, HTML, CSV, plots)")
+def configure(p: argparse.ArgumentParser) -> None:
+    """`bench leaderboard`'s options."""
     p.add_argument("--results", action="append", default=None,
                    help="folder of result records, repeatable to merge several (default $GHNBENCH_HOME/results)")
     p.add_argument("--db", default=None, help="SQLite index (default $GHNBENCH_HOME/leaderboard.sqlite)")

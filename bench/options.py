@@ -53,3 +53,125 @@ def check_writable(folder: str | os.PathLike, setting: str) -> Path:
         raise ValueError(f"{setting}: cannot write into {folder} ({err.strerror or err}); "
                          f"point {setting} at a writable folder") from err
     return folder
+
+
+DEVICES = ("cpu", "cuda")
+DATASETS = ("digits", "cifar10", "cifar100", "imagenet")  # --dataset; bench.data loads each
+# preset fields that run/train/eval/predict/sweep accept as --flags, with their value types and ranges
+PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_size", POSITIVE_INT),
+                ("hidden", POSITIVE_INT), ("layers", POSITIVE_INT), ("lr", POSITIVE_FLOAT),
+                ("max_train_params", POSITIVE_FLOAT), ("max_meta_nodes", POSITIVE_INT), ("eval_nets", POSITIVE_INT),
+                ("eval_images", POSITIVE_INT), ("sgd_steps", NON_NEGATIVE_INT), ("sgd_nets", NON_NEGATIVE_INT),
+                ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off))
+
+
+def eval_splits() -> tuple[str, ...]:
+    """Every split a GHN is evaluated on (all but train)."""
+    from deepnets1m.splits import SPLIT_NAMES
+
+    return tuple(s for s in SPLIT_NAMES if s != "train")
+
+
+def choose(text: str, choices: tuple[str, ...], unknown: str) -> tuple[str, ...]:
+    """`all` or a comma-separated subset of `choices` (repeats dropped); a ValueError starting
+    with `unknown` names the values that are not among them."""
+    names = choices if text == "all" else tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [n for n in names if n not in choices]
+    if bad or not names:
+        raise ValueError(f"{unknown} {', '.join(bad) or repr(text)}; choose from {', '.join(choices)} "
+                         f"(comma-separated) or all")
+    return names
+
+
+def parse_splits(text: str) -> tuple[str, ...]:
+    """`--split` value: one split, a comma-separated list, or `all` (every evaluation split)."""
+    try:
+        return choose(text, eval_splits(), "unknown split")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def usable_backends(text: str) -> tuple[str, ...]:
+    """`--backend` value of sweep/profile (a comma list or all), each backend's library importable here."""
+    from gnn_zoo import BACKENDS, BackendUnavailable, require_backend
+
+    backends = choose(text, BACKENDS, "--backend: unknown value")
+    for backend in backends:
+        try:
+            require_backend(backend)
+        except BackendUnavailable as err:
+            raise ValueError(f"--backend {text}: {err}; or leave {backend} out of --backend") from err
+    return backends
+
+
+def check_device(device: str) -> None:
+    """A clear error for --device cuda where torch sees no GPU."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is visible to torch here; use --device cpu")
+
+
+def chosen_view(gnn: str, view: str | None) -> str | None:
+    """`--view` as a run's identity holds it: None for the core's default view; a view the core
+    cannot take is a clear error before any work."""
+    from gnn_zoo.registry import core_class
+    from gnn_zoo.views import check_view
+
+    cls = core_class(gnn, "pyg")  # a core takes the same views on both backends (its PyG class reads without DGL)
+    if view is None or view == cls.default_view():
+        return None
+    check_view(view, cls.views, gnn)
+    return view
+
+
+def preset_overrides(args: argparse.Namespace) -> dict:
+    """The preset fields given as --flags (None where not given)."""
+    return {field: getattr(args, field) for field, _ in PRESET_FLAGS}
+
+
+def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
+    """Options shared by run, train, eval and predict."""
+    from gnn_zoo import BACKENDS, VARIANTS, available
+    from gnn_zoo.views import VIEWS
+
+    p.add_argument("--gnn", default=None, choices=sorted(available()),
+                   help="GNN core of the GHN (required unless --ghn mlp)")
+    p.add_argument("--ghn", default="ghn2", choices=tuple(VARIANTS),
+                   help="GHN variant around the core, as in GHN-2's paper: ghn2 (default), ghn1 (no LayerNorm, "
+                   "no output scaling, no virtual edges, meta-batch 1), mlp (the paper's one-MLP model, no --gnn needed)")
+    p.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
+    p.add_argument("--view", default=None, choices=VIEWS,
+                   help="the graph view the core gets (default: its richest, as protocol v1 has it: virtual, or "
+                   "gatedgnn's sweep, mlp's none); a view the core cannot take is refused")
+    if split:
+        p.add_argument("--split", required=True, type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
+                       help=f"DeepNets-1M split(s) to evaluate on: {', '.join(eval_splits())}, a comma list, or all")
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the GHN training and of the evaluated nets' init")
+    add_common_options(p)
+
+
+def add_common_options(p: argparse.ArgumentParser) -> None:
+    """Data, preset, device and folder options shared by run, train, eval, predict and sweep."""
+    from .presets import PRESETS
+
+    p.add_argument("--dataset", default="digits", choices=DATASETS, help="image data (default: embedded digits)")
+    p.add_argument("--data-dir", default=None, help="folder holding cifar10/cifar100/imagenet files")
+    p.add_argument("--preset", default="tiny", choices=sorted(PRESETS), help="settings (default tiny: CPU, minutes)")
+    p.add_argument("--device", default="cpu", choices=DEVICES)
+    p.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")
+    p.add_argument("--results", default=None, help="result records folder (default $GHNBENCH_HOME/results)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    for field, kind in PRESET_FLAGS:
+        flag = field.replace("_", "-")
+        if kind is on_off:
+            p.add_argument(f"--{flag}", type=kind, default=None, metavar="on|off",
+                           help=f"override the preset's {field} (bfloat16 autocast where the device supports it)")
+        else:
+            p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
+
+
+def add_nproc(p: argparse.ArgumentParser) -> None:
+    """--nproc: train as N local processes (torchrun --standalone); use torchrun itself across machines."""
+    p.add_argument("--nproc", type=POSITIVE_INT, default=1, help="train with N processes on this machine, one per GPU with "
+                   "--device cuda (DDP; default 1); across machines launch `torchrun ... -m bench run ...` instead")

@@ -10,8 +10,11 @@ from .options import NON_NEGATIVE_INT, POSITIVE_INT
 CALIBRATION_BATCHES = 20  # default of --calibrate-bn when --save is given
 
 
-def add_predict_options(p: argparse.ArgumentParser) -> None:
-    """The options `bench predict` adds to the run options."""
+def configure(p: argparse.ArgumentParser) -> None:
+    """`bench predict`'s options: the run options and its own."""
+    from .options import add_run_options
+
+    add_run_options(p, split=False)
     p.add_argument("--model", required=True,
                    help="torchvision name (resnet50, vit_b_16, ...), file.py:Class or pkg.mod:Class")
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: train/reuse the --gnn/--preset one); "
@@ -55,7 +58,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from deepnets1m.predefined import min_image_size
     from gnn_zoo import GHN
 
-    from .cli import checkpoint_root, setup
+    from .paths import checkpoint_root
+    from .run_cmd import setup
     from .evaluate import accuracy
     from .predict import calibrate_bn, check_runs, eval_mode_accuracy, leaf_classes, load_model
     from .train import train

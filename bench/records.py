@@ -10,8 +10,6 @@ import platform
 import subprocess
 from pathlib import Path
 
-import torch
-
 from deepnets1m.atomic import atomic_write
 
 SCHEMA = "ghnbench-record-1"
@@ -95,7 +93,7 @@ def known_values() -> dict[str, tuple]:
     from gnn_zoo.registry import BACKENDS, CORES
     from gnn_zoo.variants import VARIANTS
 
-    from .data import DATASETS
+    from .options import DATASETS
 
     return {"split": tuple(SPLIT_NAMES), "gnn": tuple(CORES), "backend": BACKENDS, "dataset": DATASETS,
             "ghn": tuple(VARIANTS)}
@@ -158,6 +156,8 @@ def cpu_info() -> dict:
 
 def hardware(device: str) -> dict:
     """CPU (model and flags), core count and, on CUDA, the GPU name."""
+    import torch
+
     info = {**cpu_info(), "cores": os.cpu_count(), "device": device}
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
@@ -167,3 +167,37 @@ def hardware(device: str) -> dict:
 def now() -> str:
     """UTC time stamp, ISO 8601."""
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds: float | None) -> dict:
+    """The record of one evaluated split (`result`: bench.evaluate.EvalResult) of the run set up
+    by `args`/`spec` (bench.train.TrainSpec), with the GHN in `ckpt`."""
+    from deepnets1m.splits import GENERATOR_VERSION
+
+    preset, (_, protocol) = spec.preset, spec.core_setting()
+    metrics = result.metrics()
+    return {
+        "schema": SCHEMA, "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
+        "view": preset.view, "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
+        "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION,
+        "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+        "ghn_params": sum(p.numel() for p in ghn.parameters()), "core": core_summary(ghn, protocol),
+        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
+        "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
+    }
+
+
+def core_summary(ghn, protocol: str) -> dict:
+    """What a record says of the compared core: name, graph view, layers, parameter count (all,
+    and without embedding tables: the budget protocol v1 matches) and the protocol."""
+    from gnn_zoo.base import embedding_params
+
+    core = ghn.core
+    params = sum(p.numel() for p in core.parameters())
+    return {"name": core.name, "view": core.view, "layers": core.layers, "params": params,
+            "params_without_embeddings": params - embedding_params(core), "protocol": protocol}
+
+
+def metrics_mean(rows: list[dict], key: str) -> float:
+    """Mean of one column of the per-architecture rows."""
+    return sum(r[key] for r in rows) / len(rows)

@@ -168,11 +168,10 @@ def outcome(sjob: submitit.Job) -> str | None:
     return None
 
 
-def add_sweep(sub) -> None:
-    """Register the `sweep` subcommand."""
-    from .cli import add_common_options, add_nproc, parse_splits
+def configure(p) -> None:
+    """`bench sweep`'s options."""
+    from .options import add_common_options, add_nproc, parse_splits
 
-    p = sub.add_parser("sweep", help="run the gnn x backend x split x seed grid as cluster or local jobs (resumable)")
     p.add_argument("--gnn", default="all", help="GNN cores: a comma list or all (default all)")
     p.add_argument("--ghn", default="ghn2", help="GHN variants around the cores: a comma list of ghn2, ghn1, mlp "
                    "(mlp: once, the paper's MLP) or all (default ghn2)")
@@ -208,7 +207,7 @@ def run_sweep(args) -> int:
 
     from gnn_zoo.views import VIEWS
 
-    from .cli import choose, chosen_view, preset_overrides, usable_backends
+    from .options import choose, chosen_view, preset_overrides, usable_backends
     from .paths import checkpoint_root, home, results_root
     from .presets import check_dataset, get_preset
 

@@ -3,11 +3,11 @@
 Reference: the GHN-2 code trains at 0.94 architectures/s on 8 archs x 64 CIFAR images (32x32)
 on the 2-core dev machine; target >= 2x. Here the archs are capped at 1M parameters: uncapped
 draws include msa ops attending over 1,024 positions, whose steps run for minutes on 2 cores.
-The workloads are bench.profile's, the same `bench profile` prints.
+The workloads are bench.workloads', the ones, the same `bench profile` prints.
 """
 import pytest
 
-from bench.profile import GNNS, eval_round, peak_memory_resnet50, train_step_round
+from bench.workloads import GNNS, eval_round, peak_memory_resnet50, train_step_round
 
 
 @pytest.mark.parametrize("amp", [False, True], ids=["fp32", "amp"])

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from bench.profile import DEEPNETS_SIZES, cached_read_round, deepnets_graph_round, generate_round, torchvision_graph_round
+from bench.workloads import DEEPNETS_SIZES, cached_read_round, deepnets_graph_round, generate_round, torchvision_graph_round
 from deepnets1m import sample, spec_graph
 from deepnets1m.generate import generate
 

@@ -1,14 +1,19 @@
-"""DeepNets-1M: the architecture space of GHN-2, its splits, and graphs of any nn.Module."""
-from .graph import DEFAULT_MAX_HOPS, ArchGraph, GraphBatch
-from .net import build_net, spec_graph
-from .node_types import NODE_TYPE_ID, NODE_TYPES
-from .predefined import PREDEFINED
-from .spec import PRIMITIVES, ArchSpec
-from .splits import SPLIT_NAMES, SPLITS, sample
-from .trace import GraphConstructionError, to_graph
+"""DeepNets-1M: the architecture space of GHN-2, its splits, and graphs of any nn.Module.
 
-__all__ = [
-    "ArchGraph", "ArchSpec", "DEFAULT_MAX_HOPS", "GraphBatch", "GraphConstructionError", "NODE_TYPES",
-    "NODE_TYPE_ID", "PREDEFINED", "PRIMITIVES", "SPLITS", "SPLIT_NAMES", "build_net", "sample",
-    "spec_graph", "to_graph",
-]
+Names are imported on first use (PEP 562), so reading split names or records does not load torch."""
+import importlib
+
+_WHERE = {
+    "ArchGraph": "graph", "DEFAULT_MAX_HOPS": "graph", "GraphBatch": "graph", "build_net": "net", "spec_graph": "net",
+    "NODE_TYPE_ID": "node_types", "NODE_TYPES": "node_types", "PREDEFINED": "named", "PRIMITIVES": "spec",
+    "ArchSpec": "spec", "SPLIT_NAMES": "splits", "SPLITS": "splits", "sample": "splits",
+    "GraphConstructionError": "trace", "to_graph": "trace",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    """The public name `name`, imported from its submodule."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'deepnets1m' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .predefined import NAMED_SPLITS
+from .named import NAMED_SPLITS
 from .spec import POOL_PRIMITIVES, PRIMITIVES, ArchSpec, Step
 
 # bumped whenever sample(), the nets or their graphs change: part of cache folders, checkpoint keys

@@ -41,7 +41,9 @@ class GraphConstructionError(ValueError):
 
 
 class GraphTracer(fx.Tracer):
-    """fx tracer whose leaves are torch.nn modules plus any classes the caller names."""
+    """fx tracer whose leaves are torch.nn modules plus any classes the caller names; the
+    packaged Transformer encoder is traced along its math path (MATH_PATHS), so each layer's
+    projections, norms and attention become nodes of their own."""
 
     def __init__(self, leaf_modules: tuple[type, ...] = ()) -> None:
         super().__init__()
@@ -49,6 +51,43 @@ class GraphTracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return isinstance(m, self.leaf_modules) or super().is_leaf_module(m, module_qualified_name)
+
+    def call_module(self, m: nn.Module, forward, args, kwargs):
+        """A module call: a packaged encoder (unless named a leaf) runs its math path."""
+        path = next((fn for kind, fn in MATH_PATHS.items() if type(m) is kind), None)
+        if path is not None and not isinstance(m, self.leaf_modules):
+            return path(m, *args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
+
+
+def encoder_layer_math(m: nn.TransformerEncoderLayer, src, src_mask=None, src_key_padding_mask=None,
+                       is_causal: bool = False):
+    """nn.TransformerEncoderLayer's math path (the one its forward takes in training, without
+    the fused fast path), written with its public submodules so that fx can trace it."""
+    def attention(x):
+        return m.dropout1(m.self_attn(x, x, x, attn_mask=src_mask, key_padding_mask=src_key_padding_mask,
+                                      need_weights=False, is_causal=is_causal)[0])
+
+    def feed_forward(x):
+        return m.dropout2(m.linear2(m.dropout(m.activation(m.linear1(x)))))
+
+    x = src
+    if m.norm_first:
+        x = x + attention(m.norm1(x))
+        return x + feed_forward(m.norm2(x))
+    x = m.norm1(x + attention(x))
+    return m.norm2(x + feed_forward(x))
+
+
+def encoder_math(m: nn.TransformerEncoder, src, mask=None, src_key_padding_mask=None, is_causal=None):
+    """nn.TransformerEncoder's math path: its layers in turn, then its optional norm."""
+    x = src
+    for layer in m.layers:
+        x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+    return m.norm(x) if m.norm is not None else x
+
+
+MATH_PATHS = {nn.TransformerEncoderLayer: encoder_layer_math, nn.TransformerEncoder: encoder_math}
 
 
 def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGraph:
@@ -58,7 +97,10 @@ def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGrap
     Node types follow GHN-2 (reference section 5): Linear and dense convs -> conv, grouped convs
     -> sep_conv (dil_conv when dilated), BatchNorm -> bn, LayerNorm/GroupNorm -> ln, attention
     (F.scaled_dot_product_attention, or nn.MultiheadAttention between its two projections) ->
-    msa, the DeepNets-1M channel gate -> cse, add -> sum, cat -> concat; ops outside the
+    msa, the DeepNets-1M channel gate -> cse, add -> sum, cat -> concat; nn.RNN/LSTM/GRU -> per
+    layer and direction an input and a hidden transform (conv nodes), summed; nn.TransformerEncoder
+    and its layers are traced along their math path (a node per projection, norm and attention
+    of every layer); ops outside the
     vocabulary (activations, reshapes, other products) are transparent; free parameters used in forward (ViT's
     positional embedding and class token) become pos_enc nodes; other parametric leaves become
     `extendable` nodes. A class in `leaf_modules` is not traced into: it becomes one node.
@@ -137,6 +179,8 @@ class FxConverter:
             return self.emit(node_type, x, name, weight, bias)
         if isinstance(m, nn.MultiheadAttention):
             return self.visit_attention(x, name, m)
+        if isinstance(m, nn.RNNBase):
+            return self.visit_recurrent(x, name, m)
         own = [(f"{name}.{n}", p) for n, p in m.named_parameters()]
         if isinstance(m, BATCH_NORMS):
             return self.emit("bn", x, name, own)
@@ -165,6 +209,34 @@ class FxConverter:
         out = m.out_proj
         bias = (f"{name}.out_proj.bias", out.bias) if out.bias is not None else None
         return self.emit("conv", x, f"{name}.out_proj", [(f"{name}.out_proj.weight", out.weight)], bias)
+
+    def visit_recurrent(self, x: Value, name: str, m: nn.RNNBase) -> Value:
+        """nn.RNN/LSTM/GRU: per layer and direction, an input-to-hidden node (+bias), a
+        hidden-to-hidden node (+bias) fed by it, their sum, and LSTM's projection when it has
+        one; directions are concatenated and layers chained, so every layer's weights get a
+        node of their own (the gates of one transform are rows of one PyTorch tensor, and
+        share its node)."""
+        for layer in range(m.num_layers):
+            outs = []
+            for suffix in ("", "_reverse")[: 2 if m.bidirectional else 1]:
+                key = f"l{layer}{suffix}"
+
+                def weight(kind: str) -> list:
+                    p = getattr(m, f"weight_{kind}_{key}", None)
+                    return [] if p is None else [(f"{name}.weight_{kind}_{key}", p)]
+
+                def bias(kind: str) -> tuple | None:
+                    p = getattr(m, f"bias_{kind}_{key}", None)
+                    return None if p is None else (f"{name}.bias_{kind}_{key}", p)
+
+                ih = self.emit("conv", x, f"{name}.ih_{key}", weight("ih"), bias("ih"))
+                hh = self.emit("conv", ih, f"{name}.hh_{key}", weight("hh"), bias("hh"))
+                out = self.g.combine("sum", [ih, hh], f"{name}.cell_{key}")
+                if weight("hr"):
+                    out = self.emit("conv", out, f"{name}.hr_{key}", weight("hr"))
+                outs.append(out)
+            x = outs[0] if len(outs) == 1 else self.g.combine("concat", outs, f"{name}.out_l{layer}")
+        return x
 
     def visit_function(self, node: fx.Node) -> Value:
         """A function or method call."""

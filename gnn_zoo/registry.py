@@ -6,8 +6,10 @@ Implementations are imported lazily, so DGL is only imported when a dgl core is 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from .base import Core
+if TYPE_CHECKING:  # the base class pulls in torch; the registry's names do not need it
+    from .base import Core
 
 BACKENDS = ("pyg", "dgl")
 

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from bench.records import model_label, table_preset
-from deepnets1m.predefined import NAMED_SPLITS
+from deepnets1m.named import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
 
 BASELINE = "random init"

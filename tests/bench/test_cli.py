@@ -145,9 +145,9 @@ def test_run_on_several_splits_writes_one_record_each(home, capsys):
 
 
 def test_split_all_and_bad_split_names(capsys):
-    from bench.cli import EVAL_SPLITS, parse_splits
+    from bench.options import eval_splits, parse_splits
 
-    assert parse_splits("all") == EVAL_SPLITS and "train" not in EVAL_SPLITS
+    assert parse_splits("all") == eval_splits() and "train" not in eval_splits()
     assert parse_splits("val, val,test") == ("val", "test")
     with pytest.raises(SystemExit):
         main(["run", "--gnn", "gcn", "--split", "val,ood-huge"])
@@ -155,7 +155,7 @@ def test_split_all_and_bad_split_names(capsys):
 
 
 def test_named_split_prints_each_net():
-    from bench.cli import format_metrics
+    from bench.run_cmd import format_metrics
 
     rows = [{"arch": "resnet50", "ghn": 40.0, "ghn_top5": 70.0, "random_init": 10.0, "random_init_top5": 50.0,
              "sgd": 20.0, "sgd_top5": 60.0},
@@ -179,3 +179,25 @@ def test_a_view_is_part_of_a_runs_identity(home, capsys):
     assert main(["run", "--gnn", "gatedgnn", "--view", "undirected", "--split", "val", *FAST]) == 2
     assert "the gatedgnn core cannot take the 'undirected' view; it takes sweep" in capsys.readouterr().err
     assert not list((home / "checkpoints").glob("gatedgnn*"))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["leaderboard", "--format", "csv"]])
+def test_help_and_leaderboard_do_not_import_torch(tmp_path, argv):
+    """Only the chosen subcommand's module is imported: `bench --help` and `bench leaderboard`
+    run without loading torch (about 2 s of imports)."""
+    import os
+    import subprocess
+    import sys
+
+    from bench.records import write_record
+
+    from ..leaderboard.conftest import make_record
+
+    write_record(tmp_path / "results", make_record())
+    script = ("import sys\nfrom bench.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    extra = ["--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite")] if argv[0] != "--help" else []
+    done = subprocess.run([sys.executable, "-c", script, *argv, *extra], capture_output=True, text=True,
+                          env={**os.environ, "GHNBENCH_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert ("gcn/pyg" in done.stdout) if argv[0] == "leaderboard" else ("leaderboard" in done.stdout)

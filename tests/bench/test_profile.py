@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from bench.cli import main
-from bench.profile import (PHASES, Measurement, Reference, Round, format_phases, format_table, peak_memory_resnet50,
-                           time_rounds, train_step_phases)
+from bench.profile import Measurement, format_table, time_rounds
+from bench.workloads import PHASES, Reference, Round, format_phases, peak_memory_resnet50, train_step_phases
 
 
 def test_profile_prints_the_figures_against_the_reference(tmp_path, capsys):

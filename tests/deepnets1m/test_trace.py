@@ -1,3 +1,4 @@
+import itertools
 from collections import Counter
 
 import pytest
@@ -7,6 +8,7 @@ import torchvision
 from torch import nn
 
 from deepnets1m import GraphConstructionError, to_graph
+from gnn_zoo import GHN
 
 
 def assert_params_mapped_once(model, graph):
@@ -187,3 +189,58 @@ def test_unused_parameters_get_isolated_nodes():
         g = to_graph(m)
     assert_params_mapped_once(m, g)
     assert g.type_names()[-2:] == ["extendable", "extendable"]
+
+
+class Sequence(nn.Module):
+    """A conv stem read as a sequence by a packaged recurrent or Transformer body."""
+
+    def __init__(self, body: nn.Module, width: int = 16):
+        super().__init__()
+        self.stem, self.body, self.head = nn.Conv2d(1, 16, 3, padding=1), body, nn.Linear(width, 10)
+
+    def forward(self, x):
+        x = self.stem(x).flatten(2).transpose(1, 2)
+        x = self.body(x)
+        return self.head((x[0] if isinstance(x, tuple) else x).mean(1))
+
+
+def identical_pairs(net: nn.Module) -> list[tuple[str, str]]:
+    """Pairs of same-shaped parameters of `net` holding identical values."""
+    params = list(net.named_parameters())
+    return [(a, b) for (a, p), (b, q) in itertools.combinations(params, 2) if p.shape == q.shape and torch.equal(p, q)]
+
+
+@pytest.mark.parametrize("body, width", [(lambda: nn.LSTM(16, 16, num_layers=2, batch_first=True), 16),
+                                         (lambda: nn.GRU(16, 16, num_layers=2, batch_first=True), 16),
+                                         (lambda: nn.LSTM(16, 16, num_layers=2, batch_first=True, proj_size=8), 8)])
+def test_each_recurrent_layer_gets_nodes_of_its_own(body, width):
+    net = Sequence(body(), width)
+    graph = to_graph(net)
+    assert graph.num_params == sum(p.numel() for p in net.parameters())  # every weight owned once
+    names = set(graph.node_names)
+    assert {"body.ih_l0", "body.hh_l0", "body.ih_l1", "body.hh_l1"} <= names
+    GHN("gcn", "pyg", hidden=16, layers=2)(net)
+    assert identical_pairs(net) == []  # before: one node, so layer 1's weights were layer 0's
+
+
+def test_the_transformer_encoder_is_traced_along_its_math_path():
+    layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+    net = Sequence(nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False))
+    graph = to_graph(net)
+    assert graph.num_params == sum(p.numel() for p in net.parameters())
+    assert {"body.layers.0.linear1", "body.layers.1.linear1"} <= set(graph.node_names)
+    assert graph.type_names().count("msa") == 2 and graph.type_names().count("ln") == 4
+    x = torch.randn(2, 1, 8, 8)
+    expected = net.eval()(x)
+    GHN("gcn", "pyg", hidden=16, layers=2)(net)
+    assert identical_pairs(net) == []  # measured before: 72 identical pairs in this encoder
+    assert net(x).shape == expected.shape
+    leaf = to_graph(net, leaf_modules=(nn.TransformerEncoder,))  # asked for, it stays one node
+    assert "extendable" in leaf.type_names() and "body.layers.0.linear1" not in leaf.node_names
+
+
+def test_a_bidirectional_layer_gets_a_node_per_direction():
+    net = Sequence(nn.GRU(16, 8, num_layers=2, batch_first=True, bidirectional=True))
+    graph = to_graph(net)
+    assert {"body.ih_l1", "body.ih_l1_reverse", "body.out_l0"} <= set(graph.node_names)
+    assert graph.num_params == sum(p.numel() for p in net.parameters())

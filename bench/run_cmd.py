@@ -1,0 +1,152 @@
+"""`bench run`, `bench train` and `bench eval`: set a run up, train or reuse its GHN, evaluate it
+and write its records."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .options import add_nproc, add_run_options, check_device, check_writable, chosen_view, preset_overrides
+from .paths import checkpoint_root, results_root
+
+
+def setup(args: argparse.Namespace, writes: tuple[str, ...] = ("checkpoints",)):
+    """Data, preset and training spec of a run/train/eval/predict command, after checking that
+    the output folders in `writes` (checkpoints, results) can be written."""
+    from gnn_zoo import resolve_variant
+
+    from .data import load_data
+    from .presets import check_dataset, get_preset
+    from .train import TrainSpec
+
+    args.ghn, args.gnn = resolve_variant(args.ghn, args.gnn)
+    args.view = chosen_view(args.gnn, args.view)
+    check_device(args.device)
+    preset = get_preset(args.preset, ghn=args.ghn, view=args.view, **preset_overrides(args))
+    check_dataset(preset, args.dataset)
+    folders = {"checkpoints": (args.checkpoints, checkpoint_root), "results": (args.results, results_root)}
+    for name in writes:
+        given, default = folders[name]
+        check_writable(given or default(), f"--{name}" if given else "GHNBENCH_HOME")
+    data = load_data(args.dataset, args.data_dir)
+    return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
+
+
+def train_step(args, data, spec):
+    """Train, resume or reuse the GHN of `spec`; returns the TrainReport (None on ranks other
+    than 0 of a multi-process run: they only help train)."""
+    from .distributed import setup as join, teardown
+    from .records import model_label
+    from .train import train
+
+    ctx = join(args.device)
+    try:
+        report = train(spec, data, Path(args.checkpoints or checkpoint_root()), args.device,
+                       progress=not args.no_progress, ctx=ctx)
+    finally:
+        teardown(ctx)
+    if not ctx.main:
+        return None
+    verb = "reused" if report.resumed_from == report.steps else "trained"
+    model = model_label({"gnn": spec.gnn, "backend": spec.backend, "ghn": spec.preset.ghn, "view": spec.preset.view})
+    print(f"{verb} GHN ({model}, {report.steps} steps, {report.seconds:.0f} s, "
+          f"{report.skipped} skipped): {report.checkpoint}")
+    return report
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run `bench train`."""
+    data, _, spec = setup(args)
+    train_step(args, data, spec)
+    return 0
+
+
+def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | None) -> int:
+    """Evaluate the GHN in `ckpt` on each of args.split, print the summaries and write one record
+    per split (each as soon as it is done, so an interrupted run keeps the finished splits)."""
+    from gnn_zoo import GHN
+
+    from .evaluate import evaluate
+    from .records import build_record, write_record
+
+    preset = spec.preset
+    ghn = GHN.load(ckpt, backend=args.backend)
+    for split in args.split:
+        result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress)
+        record = build_record(args, spec, split, result, ghn, ckpt, train_seconds)
+        path = write_record(args.results or results_root(), record)
+        print(format_metrics(split, record["metrics"], preset.sgd_steps, result.rows))
+        print(f"record: {path}")
+    return 0
+
+
+def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
+    """A small table: method, top-1 mean +- stderr, max, top-5 mean, number of architectures; in
+    the named splits (ood-predefined, ood-torchvision) one line per net instead, as each is
+    reported apart."""
+    from deepnets1m.named import NAMED_SPLITS
+
+    from .evaluate import METHODS, top5
+
+    methods = [m for m in METHODS if m in metrics]
+    if split in NAMED_SPLITS:
+        short = {"ghn": "GHN", "random_init": "random init", "sgd": f"{k} SGD steps"}
+        lines = [f"{split}: top-1 / top-5 accuracy (%)", f"  {'net':20} " + " ".join(f"{short[m]:>14}" for m in methods)]
+        for row in rows:
+            cells = " ".join(f"{'-':>14}" if row.get(m) is None else f"{row[m]:6.2f} / {row.get(top5(m), 0):5.1f}"
+                             for m in methods)
+            lines.append(f"  {row['arch']:20} {cells}")
+        return "\n".join(lines)
+    names = {"ghn": "GHN (predicted, no training)", "random_init": "random init", "sgd": f"{k} SGD steps from random init"}
+    lines = [f"{split}: top-1 accuracy (%)",
+             f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'top-5':>7} {'nets':>5}"]
+    for m in methods:
+        s, t5 = metrics[m], metrics.get(top5(m), {}).get("mean", float("nan"))
+        lines.append(f"  {names[m]:34} {s['mean']:7.2f} {s['stderr']:7.2f} {s['max']:7.2f} {t5:7.2f} {s['n']:5d}")
+    return "\n".join(lines)
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """Run `bench run`: train (or reuse), evaluate on the split, write the record."""
+    data, _, spec = setup(args, writes=("checkpoints", "results"))
+    report = train_step(args, data, spec)
+    if report is None:
+        return 0
+    return evaluate_and_record(args, data, spec, report.checkpoint, report.seconds)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Run `bench eval`: evaluate an already trained GHN."""
+    from .train import load_checkpoint
+
+    data, preset, spec = setup(args, writes=("results",))
+    ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
+    if not ckpt.exists():
+        variant = "" if args.ghn == "ghn2" else f"--ghn {args.ghn} "
+        raise ValueError(f"no trained GHN at {ckpt}; train it first with `bench train {variant}--gnn {args.gnn} "
+                         f"--backend {args.backend} --dataset {args.dataset} --preset {args.preset} --seed {args.seed}` "
+                         f"(or use `bench run`)")
+    state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None, "seconds": None}
+    if state["step"] is not None and state["step"] < preset.steps:
+        raise ValueError(f"{ckpt} stopped at step {state['step']} of {preset.steps}; finish it with `bench train` first")
+    return evaluate_and_record(args, data, spec, ckpt, state["seconds"])
+
+
+def configure_run(p: argparse.ArgumentParser) -> None:
+    """`bench run`'s options."""
+    add_run_options(p, split=True)
+    add_nproc(p)
+    p.set_defaults(func=run_run)
+
+
+def configure_train(p: argparse.ArgumentParser) -> None:
+    """`bench train`'s options."""
+    add_run_options(p, split=False)
+    add_nproc(p)
+    p.set_defaults(func=run_train)
+
+
+def configure_eval(p: argparse.ArgumentParser) -> None:
+    """`bench eval`'s options."""
+    add_run_options(p, split=True)
+    p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: the one `bench train` wrote)")
+    p.set_defaults(func=run_eval)
