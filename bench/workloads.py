@@ -267,7 +267,7 @@ def eval_round(core: str, device: torch.device, nets: int = 4) -> Round:
 PEAK_MEMORY_SCRIPT = """
 import json, resource, sys
 import torch, torchvision
-from bench.profile import protocol_ghn
+from bench.workloads import protocol_ghn
 def rss():  # peak RSS of this process image (VmHWM: unlike ru_maxrss, not inherited across exec)
     try:
         with open("/proc/self/status") as f:
