@@ -74,3 +74,19 @@ def test_top5_counts_the_label_among_the_five_highest_logits():
 
     labels = torch.tensor([0, 4, 5, 6])  # ranks 1, 5, 6, 7
     assert accuracy(Ranked(), [(torch.zeros(4, 1, 2, 2), labels)], 2, torch.device("cpu")) == (25.0, 50.0)
+
+
+def test_the_seed_changes_no_evaluated_net_or_image(digits, monkeypatch):
+    """Runs of different seeds pair net by net and image by image: the same GHN scores the same
+    at every seed, noisy eval images included (only the random-init baseline has its own seed)."""
+    import bench.evaluate as ev
+
+    preset = get_preset("tiny", eval_nets=2, eval_images=40, eval_batch=40, sgd_steps=0, eval_noise=0.3)
+    ghn = GHN("mlp", hidden=16, num_classes=10)
+    seen = []
+    monkeypatch.setattr(ev, "accuracy", lambda net, images, *a: seen.append(images) or real(net, images, *a))
+    real = accuracy
+    a = evaluate(ghn, "val", digits, preset, seed=0, progress=False)
+    b = evaluate(ghn, "val", digits, preset, seed=7, progress=False)
+    assert [r["ghn"] for r in a.rows] == [r["ghn"] for r in b.rows]
+    assert all(torch.equal(x, y) for (x, _), (y, _) in zip(seen[0], seen[-1]))  # the same noisy images
