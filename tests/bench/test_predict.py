@@ -108,3 +108,18 @@ def test_saved_parameters_work_under_plain_eval(home, tmp_path, capsys):
     net.load_state_dict(torch.load(saved, weights_only=True))
     assert not torch.equal(net.bn.running_var, torch.ones(8)) and int(net.bn.num_batches_tracked) == 3
     assert torch.isfinite(net.eval()(torch.randn(4, 1, 8, 8))).all()
+
+
+def test_a_model_returning_a_tuple_is_scored_on_its_first_tensor(home, tmp_path, capsys):
+    path = tmp_path / "twohead.py"
+    path.write_text("import torch.nn as nn\n"
+                    "class Net(nn.Module):\n"
+                    "    def __init__(self, num_classes=10):\n"
+                    "        super().__init__()\n"
+                    "        self.body = nn.Sequential(nn.Conv2d(1, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())\n"
+                    "        self.main, self.aux = nn.Linear(8, num_classes), nn.Linear(8, 3)\n"
+                    "    def forward(self, x):\n"
+                    "        h = self.body(x)\n"
+                    "        return self.main(h), {'aux': self.aux(h)}\n")
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *FAST]) == 0
+    assert "predicted" in capsys.readouterr().out
