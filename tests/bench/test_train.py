@@ -153,3 +153,27 @@ def test_label_smoothing_of_the_preset_reaches_the_loss(tmp_path, digits, monkey
     assert seen == [0.1, 0.1]  # the meta-batch's two nets
     assert spec(label_smoothing=0.1).checkpoint(tmp_path) != spec().checkpoint(tmp_path)
     assert smoothed.final_loss > 0
+
+
+@pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)])
+def test_cpu_autocast_only_with_native_bf16(monkeypatch, avx512_bf16, amx, expected):
+    """AVX512F without AVX512-BF16/AMX emulates bf16 (2x slower than float32, issue 17): no autocast there."""
+    import bench.train as tr
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)  # oneDNN's yes
+    assert tr.amp_supported(torch.device("cpu")) is expected
+    assert isinstance(tr.mixed_precision(True, torch.device("cpu")), torch.autocast) is expected
+
+
+def test_cpu_bf16_from_the_flags_where_torch_has_no_check(monkeypatch):
+    import bench.records as records
+    import bench.train as tr
+
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.delattr(torch.cpu, name, raising=False)
+    monkeypatch.setattr(records, "cpu_info", lambda: {"cpu": "x", "cpu_flags": ["avx2", "avx512f"]})
+    assert not tr.native_cpu_bf16()
+    monkeypatch.setattr(records, "cpu_info", lambda: {"cpu": "x", "cpu_flags": ["avx512f", "avx512_bf16"]})
+    assert tr.native_cpu_bf16()
