@@ -162,6 +162,7 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")
     p.add_argument("--results", default=None, help="result records folder (default $GHNBENCH_HOME/results)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_threads(p)
     for field, kind in PRESET_FLAGS:
         flag = field.replace("_", "-")
         if kind is on_off:
@@ -175,3 +176,10 @@ def add_nproc(p: argparse.ArgumentParser) -> None:
     """--nproc: train as N local processes (torchrun --standalone); use torchrun itself across machines."""
     p.add_argument("--nproc", type=POSITIVE_INT, default=1, help="train with N processes on this machine, one per GPU with "
                    "--device cuda (DDP; default 1); across machines launch `torchrun ... -m bench run ...` instead")
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    """--threads: torch's intra-op threads (default: OMP_NUM_THREADS if set, else the usable CPUs)."""
+    p.add_argument("--threads", type=POSITIVE_INT, default=None,
+                   help="CPU threads (default: $OMP_NUM_THREADS if set, else the CPUs this process may use: "
+                        "affinity and cgroup quota)")

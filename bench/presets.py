@@ -39,6 +39,10 @@ class Preset:
     view: str | None = None  # the core's graph view (gnn_zoo.views); None: the core's default (protocol v1)
     label_smoothing: float = 0.0  # of the meta-training cross-entropy (GHN-2 on ImageNet: 0.1)
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
+    job_threads: int | None = None  # threads of a local sweep job: 1 where runs gain little from more (one
+    #                                 job per CPU then); None: one job at a time with every usable CPU
+    job_minutes: tuple[float, float] | None = None  # (training, evaluation per split) minutes of one job
+    #                                 measured on the 2-core development CPU, 1 thread: sweep's estimate
 
     @property
     def label(self) -> str:
@@ -47,7 +51,8 @@ class Preset:
         leaderboard tables, never overwriting or mixing with the named preset's results; runs of
         any variant or view with the same overrides share a label (those are rows of one table)."""
         base = dataclasses.asdict(for_variant(PRESETS[self.name], self.ghn)) if self.name in PRESETS else {}
-        changed = {k: v for k, v in dataclasses.asdict(self).items() if k not in IDENTITY_FIELDS and base.get(k) != v}
+        changed = {k: v for k, v in dataclasses.asdict(self).items()
+                   if k not in IDENTITY_FIELDS + RUNTIME_FIELDS and base.get(k) != v}
         if not changed:
             return self.name
         settings = json.dumps(changed, sort_keys=True, default=str)
@@ -61,24 +66,27 @@ class Preset:
         return {k: getattr(self, k) for k in keep}
 
 
-IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
+IDENTITY_FIELDS = ("ghn", "view")
+RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute  # part of a run's identity (rows of a table), not of its preset's label
 
 PRESETS: dict[str, Preset] = {
     # CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU
     # second than a larger meta-batch); scored on 30 nets of each split x all 360 digits eval
     # images, so a cell's standard error over the nets is below 1 point (issue 15: measured 0.8
-    # on val at 30 nets, 1.0 at 20)
+    # on val at 30 nets, 1.0 at 20); a job: ~4 min training (3-8 by core) and ~1.5 min per split
+    # on 1 thread beside a second job (2-core AMD EPYC, 2026-11-29)
     "tiny": Preset("tiny", hidden=32, layers=None, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
                    grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
                    eval_nets=30, eval_images=360, eval_batch=120, sgd_steps=10, sgd_nets=5, sgd_lr=0.05,
-                   eval_noise=0.0, amp=False, ckpt_every=50),
+                   eval_noise=0.0, amp=False, ckpt_every=50, job_threads=1, job_minutes=(4.0, 1.5)),
     # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
     # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
-    # digits eval image, twice tiny's nets
+    # digits eval image, twice tiny's nets; a job: 18 min training, ~45 s per split
     "cpu30": Preset("cpu30", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
                     max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
-                    sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100),
+                    sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
+                    job_minutes=(18.0, 0.75)),
     # one GPU or a patient CPU
     "small": Preset("small", hidden=32, layers=None, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6,

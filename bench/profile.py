@@ -129,11 +129,12 @@ def format_table(rows: list[Measurement]) -> str:
 
 def configure(p) -> None:
     """`bench profile`'s options."""
-    from .options import DEVICES, on_off
+    from .options import DEVICES, add_threads, on_off
 
     p.add_argument("--gnn", default="gatedgnn", help="GNN cores: a comma list or all (default gatedgnn)")
     p.add_argument("--backend", default="pyg", help="backends for prediction and core timings: pyg, dgl or all")
     p.add_argument("--device", default="cpu", choices=DEVICES)
+    add_threads(p)
     p.add_argument("--only", default="", help="comma list of workload names or name prefixes (default: all), "
                    "e.g. predict_resnet50,train_step")
     p.add_argument("--repeat", type=int, default=None, help="timed rounds per workload (default: per workload)")
@@ -152,7 +153,9 @@ def run_profile(args) -> int:
     from gnn_zoo import available
 
     from .options import check_device, choose, usable_backends
+    from .threads import set_threads
 
+    set_threads(args.threads)
     gnns = choose(args.gnn, tuple(sorted(available())), "--gnn: unknown value")
     backends = usable_backends(args.backend)
     check_device(args.device)

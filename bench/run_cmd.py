@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .options import add_nproc, add_run_options, check_device, check_writable, chosen_view, preset_overrides
 from .paths import checkpoint_root, results_root
+from .threads import set_threads
 
 
 def setup(args: argparse.Namespace, writes: tuple[str, ...] = ("checkpoints",)):
@@ -18,6 +19,7 @@ def setup(args: argparse.Namespace, writes: tuple[str, ...] = ("checkpoints",)):
     from .presets import check_dataset, get_preset
     from .train import TrainSpec
 
+    set_threads(args.threads)
     args.ghn, args.gnn = resolve_variant(args.ghn, args.gnn)
     args.view = chosen_view(args.gnn, args.view)
     check_device(args.device)

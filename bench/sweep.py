@@ -72,6 +72,30 @@ def plan(models: list[tuple[Preset, str]], backends, splits, seeds: int, dataset
     return jobs, done
 
 
+def job_slots(args, preset: Preset) -> tuple[int, int]:
+    """(jobs at once, threads per job): locally the usable CPUs shared out, one job per
+    preset.job_threads threads (or one job with them all); on Slurm each job gets its --cpus."""
+    from .threads import default_threads, usable_cpus
+
+    if args.launcher == "slurm":
+        return args.parallel or 1, args.threads or args.cpus
+    if args.launcher == "debug":  # jobs run one by one in this process
+        return 1, args.threads or default_threads()
+    cpus = usable_cpus()
+    parallel = args.parallel or (max(1, cpus // preset.job_threads) if preset.job_threads else 1)
+    return parallel, args.threads or max(1, cpus // parallel)
+
+
+def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str) -> str:
+    """", about N min" from the preset's measured minutes per job (local runs only; "" without them)."""
+    if launcher != "local" or preset.job_minutes is None or not jobs:
+        return ""
+    train, per_split = preset.job_minutes
+    minutes = sum(train + per_split * len(job.splits) for job in jobs) / parallel
+    return (f"; about {minutes:.0f} min by {preset.name}'s measured {train:g} min training + {per_split:g} min "
+            f"per split a job (2-core AMD EPYC, 1 thread each)")
+
+
 def sweep_models(ghns: tuple[str, ...], gnns: tuple[str, ...]) -> list[tuple[str, str]]:
     """The (GHN variant, gnn) pairs of a sweep: every variant around every gnn, and a variant
     that implies its core (mlp) once, with that core; repeats dropped."""
@@ -185,7 +209,9 @@ def configure(p) -> None:
     p.add_argument("--launcher", default="local", choices=LAUNCHERS,
                    help="slurm: one job array; local: processes on this machine (default); debug: one by one in "
                    "this process, opening pdb at a failure")
-    p.add_argument("--parallel", type=POSITIVE_INT, default=1, help="jobs running at once (Slurm: the array's %%limit)")
+    p.add_argument("--parallel", type=POSITIVE_INT, default=None,
+                   help="jobs running at once (local default: one per usable CPU for presets whose runs gain "
+                        "little from more threads, tiny and cpu30, else 1; Slurm: the array's %%limit, default 1)")
     p.add_argument("--timeout-min", type=POSITIVE_INT, default=24 * 60, help="time limit per job in minutes")
     p.add_argument("--cpus", type=POSITIVE_INT, default=8, help="CPUs per Slurm job (default 8)")
     p.add_argument("--partition", default=None, help="Slurm partition")
@@ -250,22 +276,26 @@ def run_sweep(args) -> int:
 
     jobs, done = plan(models, backends, splits, args.seeds, args.dataset, results)
     cells = len(models) * len(backends) * len(splits) * args.seeds
+    parallel, threads = job_slots(args, preset)
+    common += ["--threads", str(threads)]
     print(f"sweep {args.dataset}/{preset.label}: {cells} cells (model x backend x split x seed), {done} already "
-          f"recorded in {results}, {len(jobs)} jobs to run")
+          f"recorded in {results}, {len(jobs)} jobs to run, {parallel} at a time with {threads} thread(s) each"
+          + estimate(preset, jobs, parallel, args.launcher))
     for job in jobs:
         print(f"  {job}")
     if not jobs or args.dry_run:
         return 0
+    started = time.perf_counter()
 
     folder = Path(args.logs or home() / "sweeps" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     gpus = args.nproc if args.device == "cuda" else 0
-    res = Resources(args.timeout_min, gpus, args.cpus, args.partition, args.account, args.parallel,
+    res = Resources(args.timeout_min, gpus, args.cpus, args.partition, args.account, parallel,
                     tuple(args.setup or ()))
     ex = make_executor(args.launcher, folder, res)
     if args.launcher == "slurm":
-        submitted = list(submit(ex, "slurm", jobs, common, args.parallel))
+        submitted = list(submit(ex, "slurm", jobs, common, parallel))
         array = submitted[0][1].job_id.split("_")[0]
-        print(f"submitted Slurm job array {array} ({len(submitted)} jobs, at most {args.parallel} at once); "
+        print(f"submitted Slurm job array {array} ({len(submitted)} jobs, at most {parallel} at once); "
               f"logs in {folder}; follow with `squeue -j {array}`; once the array is done, repeat this "
               f"command to rerun whatever failed (repeating it earlier would submit running jobs twice), "
               f"then `bench leaderboard`")
@@ -273,14 +303,15 @@ def run_sweep(args) -> int:
             return 0
         finished = submitted
     else:
-        finished = submit(ex, args.launcher, jobs, common, args.parallel)
+        finished = submit(ex, args.launcher, jobs, common, parallel)
     failed = []
     for job, sjob in tqdm(finished, total=len(jobs), desc="sweep jobs", unit="job", disable=args.no_progress):
         error = outcome(sjob)
         if error:
             failed.append((job, error))
             print(f"FAILED {job}: {error}", file=sys.stderr)
-    print(f"{len(jobs) - len(failed)} of {len(jobs)} jobs finished; logs in {folder}; "
+    print(f"{len(jobs) - len(failed)} of {len(jobs)} jobs finished in {(time.perf_counter() - started) / 60:.1f} min; "
+          f"logs in {folder}; "
           f"render with `bench leaderboard --results {results}`")
     if failed:
         print(f"{len(failed)} jobs failed (listed above); fix the cause and repeat the command to run only them",
