@@ -14,6 +14,7 @@ from deepnets1m import SPLITS, sample, spec_graph
 from deepnets1m.splits import arch_name
 from gnn_zoo import GHN
 
+from .baselines import BaselineStore
 from .data import Batch, ImageData, with_pixel_noise
 from .nets import batch_stat_mode, fit_input, input_size, logits_of, make_net
 from .presets import Preset
@@ -78,8 +79,9 @@ EVAL_NOISE_SEED = 0  # the eval images' noise is the same for every run seed, so
 
 
 def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 0, device: str = "cpu",
-             progress: bool = True) -> EvalResult:
-    """Evaluate `ghn` on the first preset.eval_nets architectures of `split`."""
+             progress: bool = True, baselines: BaselineStore | None = None) -> EvalResult:
+    """Evaluate `ghn` on the first preset.eval_nets architectures of `split`; the random-init and
+    SGD baselines of a net come from `baselines` when it has them (and are stored there when not)."""
     dev = torch.device(device)
     ghn = ghn.to(dev).eval()
     n = SPLITS[split].size if preset.eval_nets is None else min(preset.eval_nets, SPLITS[split].size)
@@ -92,14 +94,22 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         size = input_size(spec, data.image_size)
         torch.manual_seed(seed * 1_000_003 + i)  # the random init of net i
         net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev)
-        random_init = {k: v.clone() for k, v in net.state_dict().items()}
         row = {"index": i, "arch": arch_name(split, i),
                "params": spec_graph(spec, data.num_classes, data.in_channels, size).num_params}
-        row["random_init"], row[top5("random_init")] = accuracy(net, images, size, dev)
-        if preset.sgd_steps and (preset.sgd_nets is None or i < preset.sgd_nets):
-            net.load_state_dict(random_init)
-            sgd_steps(net, data, preset.sgd_steps, preset.sgd_lr, seed, size, dev)
-            row["sgd"], row[top5("sgd")] = accuracy(net, images, size, dev)
+        with_sgd = bool(preset.sgd_steps) and (preset.sgd_nets is None or i < preset.sgd_nets)
+        needed = tuple(k for m in ("random_init", "sgd")[: 1 + with_sgd] for k in (m, top5(m)))
+        shared = baselines.get(i, needed) if baselines is not None else None
+        if shared is not None:
+            row.update({k: shared[k] for k in needed})
+        else:
+            random_init = {k: v.clone() for k, v in net.state_dict().items()} if with_sgd else {}
+            row["random_init"], row[top5("random_init")] = accuracy(net, images, size, dev)
+            if with_sgd:
+                net.load_state_dict(random_init)
+                sgd_steps(net, data, preset.sgd_steps, preset.sgd_lr, seed, size, dev)
+                row["sgd"], row[top5("sgd")] = accuracy(net, images, size, dev)
+            if baselines is not None:
+                baselines.put(i, {k: row[k] for k in needed})
         if dev.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -109,4 +119,6 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         row["predict_ms"] = 1000 * (time.perf_counter() - t0)
         row["ghn"], row[top5("ghn")] = accuracy(net, images, size, dev)
         result.rows.append(row)
+    if baselines is not None:
+        baselines.save()
     return result

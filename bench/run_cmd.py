@@ -67,14 +67,18 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
     per split (each as soon as it is done, so an interrupted run keeps the finished splits)."""
     from gnn_zoo import GHN
 
+    from .baselines import BaselineStore, baseline_key
     from .evaluate import evaluate
     from .records import build_record, write_record
 
     preset = spec.preset
     ghn = GHN.load(ckpt, backend=args.backend)
     for split in args.split:
-        result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress)
-        record = build_record(args, spec, split, result, ghn, ckpt, train_seconds)
+        results = Path(args.results or results_root())
+        store = BaselineStore(results / ".baselines", baseline_key(args.dataset, split, preset, args.seed, args.device))
+        result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress,
+                          baselines=store)
+        record = {**build_record(args, spec, split, result, ghn, ckpt, train_seconds), "baselines": store.summary()}
         path = write_record(args.results or results_root(), record)
         print(format_metrics(split, record["metrics"], preset.sgd_steps, result.rows))
         print(f"record: {path}")

@@ -27,12 +27,14 @@ class Skipped:
 
 
 def record_files(dirs: list[str | os.PathLike]) -> list[Path]:
-    """Every *.json record under `dirs` (recursively; hidden temp files of atomic writes excluded)."""
+    """Every *.json record under `dirs` (recursively; hidden files and folders excluded: temp files
+    of atomic writes, the shared baselines in .baselines/)."""
     files: list[Path] = []
     for d in dirs:
         d = Path(d)
         if not d.is_dir():
             raise FileNotFoundError(f"results folder {d} does not exist; runs write their records to "
                                     f"$GHNBENCH_HOME/results unless given --results")
-        files += sorted(p for p in d.rglob("*.json") if not p.name.startswith("."))
+        files += sorted(p for p in d.rglob("*.json")
+                        if not any(part.startswith(".") for part in p.relative_to(d).parts))
     return files
