@@ -90,3 +90,16 @@ def test_the_seed_changes_no_evaluated_net_or_image(digits, monkeypatch):
     b = evaluate(ghn, "val", digits, preset, seed=7, progress=False)
     assert [r["ghn"] for r in a.rows] == [r["ghn"] for r in b.rows]
     assert all(torch.equal(x, y) for (x, _), (y, _) in zip(seen[0], seen[-1]))  # the same noisy images
+
+
+def test_predicting_from_the_spec_graph_equals_tracing_the_net(digits, monkeypatch):
+    """evaluate predicts from the graph it built from the spec (no second trace of the net):
+    the same accuracies as tracing each net."""
+    import bench.evaluate as ev
+
+    preset = get_preset("tiny", eval_nets=3, eval_images=40, eval_batch=40, sgd_steps=0)
+    ghn = GHN("gcn", hidden=16, num_classes=10)
+    fast = evaluate(ghn, "ood-deep", digits, preset, progress=False)
+    monkeypatch.setattr(ev, "owns_params", lambda graph, net: False)  # every net traced again
+    traced = evaluate(ghn, "ood-deep", digits, preset, progress=False)
+    assert [r["ghn"] for r in fast.rows] == [r["ghn"] for r in traced.rows]
