@@ -84,12 +84,12 @@ def split_stats(arch_rows: pd.DataFrame, split: str, n_resamples: int = N_RESAMP
     cells = pd.DataFrame([(m, mats[m].mean()) for m in models], columns=["model", "mean"])
     per_arch = pd.DataFrame([(m, a, v) for m in models for a, v in zip(archs, mats[m].mean(axis=0))],
                             columns=["model", "arch", "acc"])
-    with warnings.catch_warnings():  # scipy warns on exact ties; zsplit keeps them as half-ranks
+    with warnings.catch_warnings():  # exact ties or zero spread: NaN p-values, read as "no difference"
         warnings.simplefilter("ignore")
         p_archs = sp.posthoc_wilcoxon(per_arch, val_col="acc", group_col="model", zero_method="zsplit",
                                       p_adjust="holm")
-    p_seeds = (pd.DataFrame(stats.tukey_hsd(*(mats[m].mean(axis=1) for m in models)).pvalue, index=models,
-                            columns=models) if len(seeds) > 1 else None)
+        p_seeds = (pd.DataFrame(stats.tukey_hsd(*(mats[m].mean(axis=1) for m in models)).pvalue, index=models,
+                                columns=models) if len(seeds) > 1 else None)
     pairs = []
     for a, b in itertools.combinations(models, 2):
         pa = float(p_archs.loc[a, b])
@@ -156,7 +156,9 @@ def rank_stats(arch_rows: pd.DataFrame) -> RankStats | None:
         return None
     common = rows[rows["seed"].isin(seeds) & pd.Series(list(zip(rows["split"], rows["arch"])), index=rows.index).isin(keys)]
     blocks = common.groupby(["seed", "model"])["acc"].mean().unstack("model")[models]
-    statistic, pvalue = stats.friedmanchisquare(*(blocks[m] for m in models))
+    with warnings.catch_warnings():  # all models equal in every block: NaN statistic
+        warnings.simplefilter("ignore")
+        statistic, pvalue = stats.friedmanchisquare(*(blocks[m] for m in models))
     ranks = blocks.rank(axis=1, ascending=False).mean()
     nemenyi = sp.posthoc_nemenyi_friedman(blocks.to_numpy())
     nemenyi.index = nemenyi.columns = models
