@@ -14,8 +14,9 @@ from typing import Callable
 import torch
 
 from .workloads import (DEEPNETS_SIZES, Reference, Round, cached_read_round, core_forward_round,
-                        deepnets_graph_round, eval_round, format_phases, generate_round, peak_memory_resnet50,
-                        predict_resnet50_round, torchvision_graph_round, train_step_phases, train_step_round)
+                        deepnets_graph_round, eval_round, format_phases, generate_round, grid_round,
+                        peak_memory_resnet50, predict_resnet50_round, torchvision_graph_round, train_step_phases,
+                        train_step_round)
 
 
 REFERENCES = {
@@ -34,7 +35,7 @@ class Measurement:
     name: str
     seconds: list[float]
     items: int
-    unit: str  # "arch/s" (rate), "ms" (time per round) or "MiB"
+    unit: str  # "arch/s" (rate), "ms" or "s" (time per round), "MiB" or "x" (stored as is)
     reference: Reference | None = None
 
     @property
@@ -45,7 +46,7 @@ class Measurement:
             return self.items / median
         if self.unit == "ms":
             return 1000 * median
-        return median  # MiB: stored as is
+        return median  # s, MiB, x: stored as is
 
     @property
     def ratio(self) -> float | None:
@@ -79,6 +80,8 @@ def workloads(gnns: tuple[str, ...], backends: tuple[str, ...], device: torch.de
     }
     for size in DEEPNETS_SIZES:
         table[f"graph_deepnets_{size}"] = (lambda size=size: deepnets_graph_round(size), "ms", 10)
+    table["grid_sequential"] = (lambda: grid_round(False, workdir), "s", 1)  # only when asked for: minutes
+    table["grid_parallel"] = (lambda: grid_round(True, workdir), "s", 1)
     for gnn in gnns:
         for backend in backends:
             table[f"predict_resnet50[{gnn}/{backend}]"] = (
@@ -100,12 +103,16 @@ def profile(gnns: tuple[str, ...], backends: tuple[str, ...], device: str = "cpu
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         table = workloads(gnns, backends, dev, Path(tmp))
-        chosen = [n for n in table if not only or n.startswith(only)]
+        chosen = [n for n in table if (n.startswith(only) if only else not n.startswith("grid"))]
         for name in tqdm(chosen, desc="profile", unit="workload", disable=not progress):
             setup, unit, default_repeat = table[name]
             round_ = setup()
-            times = time_rounds(round_, repeat or default_repeat)
+            times = time_rounds(round_, repeat or default_repeat, warmup=0 if unit == "s" else 1)
             out.append(Measurement(name, times, round_.items, unit, REFERENCES.get(name.split("[")[0])))
+    grid = {m.name: m.value for m in out if m.name.startswith("grid_")}
+    if len(grid) == 2:
+        out.append(Measurement("grid_speedup (sequential / parallel)",
+                               [grid["grid_sequential"] / grid["grid_parallel"]], 1, "x"))
     if memory and (not only or "peak_memory_resnet50".startswith(only)):
         mib = peak_memory_resnet50(gnns[0], backends[0])
         out.append(Measurement(f"peak_memory_resnet50[{gnns[0]}/{backends[0]}]", [mib], 1, "MiB",

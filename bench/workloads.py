@@ -292,3 +292,33 @@ def peak_memory_resnet50(core: str = "gatedgnn", backend: str = "pyg") -> float:
                          check=True)
     rss = json.loads(out.stdout.strip().splitlines()[-1])
     return rss["after_mib"] - rss["before_mib"]
+
+
+GRID = ("--gnn", "gcn,mlp", "--split", "val", "--seeds", "2", "--steps", "40", "--eval-nets", "4")  # 4 tiny jobs
+
+
+def grid_round(parallel: bool, workdir: Path, grid: tuple[str, ...] = GRID) -> Round:
+    """A small `tiny` grid (GRID: 4 jobs) run by `bench sweep --launcher local` from empty folders
+    each round: as the sweep shares the CPUs out (one 1-thread job per usable CPU), or
+    sequentially (one job at a time with every CPU); `bench profile --only grid` reports both and
+    their ratio."""
+    import contextlib
+    import io
+
+    from bench.cli import main
+    from bench.threads import usable_cpus
+
+    rounds = itertools.count()
+
+    def run():
+        home = workdir / f"grid{'-parallel' if parallel else '-sequential'}{next(rounds)}"
+        argv = ["sweep", *grid, "--launcher", "local", "--no-progress", "--results", str(home / "results"),
+                "--checkpoints", str(home / "checkpoints"), "--logs", str(home / "logs")]
+        if not parallel:
+            argv += ["--parallel", "1", "--threads", str(usable_cpus())]
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = main(argv)
+        if code != 0:
+            raise RuntimeError(f"the profiled grid failed: `bench {' '.join(argv)}` (logs in {home / 'logs'})")
+
+    return Round(run, 1)

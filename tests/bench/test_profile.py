@@ -67,3 +67,17 @@ def test_profile_phases_cli_writes_json(tmp_path, capsys):
     assert "training step phases [mlp]" in capsys.readouterr().out
     saved = json.loads(out_json.read_text())
     assert saved["amp"] is False and set(saved["phases"]["mlp"]) == set(PHASES)
+
+
+@pytest.mark.parametrize("parallel", [True, pytest.param(False, marks=pytest.mark.slow)])
+def test_the_profiled_grid_runs_a_local_sweep_from_empty_folders(tmp_path, parallel):
+    from bench.workloads import grid_round
+
+    grid = ("--gnn", "mlp", "--split", "val", "--seeds", "2", "--steps", "2", "--hidden", "16", "--eval-nets", "1",
+            "--eval-images", "20", "--sgd-steps", "0")
+    round_ = grid_round(parallel, tmp_path, grid)
+    round_.run()
+    round_.run()  # a second round starts from empty folders again: it trains, it does not reuse
+    homes = sorted(p.name for p in tmp_path.iterdir())
+    assert len(homes) == 2 and all(len(list((tmp_path / h / "results").glob("*.json"))) == 2 for h in homes)
+    assert all(len(list((tmp_path / h / "checkpoints").glob("*.pt"))) == 2 for h in homes)
