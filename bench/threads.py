@@ -60,12 +60,13 @@ def default_threads() -> int:
 
 def set_threads(threads: int | None, warn: bool = True) -> int:
     """Set torch's intra-op threads to `threads` (None: default_threads()) and return the number;
-    with `warn`, print busy_warning once to stderr."""
+    with `warn` and no explicit `threads` (a sweep's jobs get theirs), print busy_warning once to
+    stderr."""
     import torch
 
     n = threads or default_threads()
     torch.set_num_threads(n)
-    message = busy_warning(n) if warn else None
+    message = busy_warning(n) if warn and threads is None else None
     if message:
         print(message, file=sys.stderr)
     return n

@@ -58,3 +58,17 @@ def test_the_local_sweep_shares_the_cpus_out(cpus, home, capsys, preset, paralle
     out = capsys.readouterr().out
     assert f"{parallel} at a time with {each} thread(s) each" in out
     assert ("about 8 min by tiny's measured" in out) == (preset == "tiny")  # 6 jobs x (4 + 1.5) min / 4 at once
+
+
+def test_the_warning_is_printed_once_and_not_for_explicit_threads(cpus, monkeypatch, capsys):
+    cpus(2, None)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    before = torch.get_num_threads()
+    try:
+        threads.set_threads(None)
+        assert capsys.readouterr().err.count("pass --threads 1") == 1
+        threads.set_threads(2)  # chosen by the user or a sweep: no warning
+        assert capsys.readouterr().err == ""
+    finally:
+        torch.set_num_threads(before)
