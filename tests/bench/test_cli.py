@@ -140,7 +140,7 @@ def test_run_on_several_splits_writes_one_record_each(home, capsys):
     assert main(["run", "--gnn", "mlp", "--split", "val,ood-deep", *FAST]) == 0
     out = capsys.readouterr().out
     assert out.count("trained GHN") == 1 and "val: top-1" in out and "ood-deep: top-1" in out
-    assert sorted(p.name for p in (home / "results").iterdir()) == [
+    assert sorted(p.name for p in (home / "results").glob("*.json")) == [
         f"mlp_pyg_ood-deep_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_0.json"]
 
 
