@@ -34,18 +34,29 @@ def usable_cpus() -> int:
     return max(1, min(cpus, math.floor(quota)) if quota else cpus)
 
 
+def runnable_others() -> int | None:
+    """Tasks runnable right now besides this one (/proc/loadavg's running count), None off Linux."""
+    try:
+        return max(0, int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]) - 1)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def busy_warning(threads: int) -> str | None:
-    """A warning when the 1-minute load average says other processes already use CPUs this run's
-    `threads` would need; None when they fit."""
+    """A warning when other processes already use CPUs this run's `threads` would need: the
+    1-minute load average, unless fewer tasks are runnable right now (the average lags a minute
+    behind a job that just ended); None when they fit."""
     try:
         busy = round(os.getloadavg()[0])
     except (OSError, AttributeError):
         return None
+    now = runnable_others()
+    busy = busy if now is None else min(busy, now)
     cpus = usable_cpus()
     if busy + threads <= cpus:
         return None
     fit = max(1, cpus - busy)
-    return (f"warning: the load average ({busy}) says other processes keep {min(busy, cpus)} of this machine's "
+    return (f"warning: other processes keep {min(busy, cpus)} of this machine's "
             f"{cpus} usable CPUs busy; {threads} threads would wait on each other" +
             (f": pass --threads {fit}" if fit < threads else ": expect it to run slower"))
 

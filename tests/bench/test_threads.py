@@ -32,8 +32,13 @@ def test_usable_cpus_are_the_affinity_capped_by_the_quota(cpus, affinity, quota,
 def test_a_busy_machine_gets_a_warning_naming_threads(cpus, monkeypatch):
     cpus(2, None)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.1, 1.0, 1.0))
+    monkeypatch.setattr(threads, "runnable_others", lambda: 1)
     assert "pass --threads 1" in threads.busy_warning(2)
     assert threads.busy_warning(1) is None
+    monkeypatch.setattr(threads, "runnable_others", lambda: 0)  # the load is a finished job's, lagging
+    assert threads.busy_warning(2) is None
+    monkeypatch.setattr(threads, "runnable_others", lambda: None)  # no /proc: the load average decides
+    assert "pass --threads 1" in threads.busy_warning(2)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.2, 0.1, 0.1))
     assert threads.busy_warning(2) is None
 
@@ -64,6 +69,7 @@ def test_the_warning_is_printed_once_and_not_for_explicit_threads(cpus, monkeypa
     cpus(2, None)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    monkeypatch.setattr(threads, "runnable_others", lambda: 1)
     before = torch.get_num_threads()
     try:
         threads.set_threads(None)
