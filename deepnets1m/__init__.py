@@ -1,7 +1,7 @@
 """DeepNets-1M: the architecture space of GHN-2, its splits, and graphs of any nn.Module.
 
 Names are imported on first use (PEP 562), so reading split names or records does not load torch."""
-import importlib
+from .lazy import lazy_exports
 
 _WHERE = {
     "ArchGraph": "graph", "DEFAULT_MAX_HOPS": "graph", "GraphBatch": "graph", "build_net": "net", "spec_graph": "net",
@@ -11,9 +11,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str):
-    """The public name `name`, imported from its submodule."""
-    if name not in _WHERE:
-        raise AttributeError(f"module 'deepnets1m' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+__getattr__ = lazy_exports(__name__, _WHERE)

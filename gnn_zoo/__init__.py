@@ -1,7 +1,7 @@
 """gnn_zoo: pluggable GNN cores (PyG and DGL) and the graph hypernetwork (GHN) that hosts them.
 
 Names are imported on first use (PEP 562): the registry's names and the variants load without torch."""
-import importlib
+from deepnets1m.lazy import lazy_exports
 
 _WHERE = {
     "Core": "base", "GHN": "ghn", "BACKENDS": "registry", "BackendUnavailable": "registry", "available": "registry",
@@ -10,9 +10,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str):
-    """The public name `name`, imported from its submodule."""
-    if name not in _WHERE:
-        raise AttributeError(f"module 'gnn_zoo' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+__getattr__ = lazy_exports(__name__, _WHERE)
