@@ -66,8 +66,8 @@ class Preset:
         return {k: getattr(self, k) for k in keep}
 
 
-IDENTITY_FIELDS = ("ghn", "view")
-RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute  # part of a run's identity (rows of a table), not of its preset's label
+IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
+RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
 
 PRESETS: dict[str, Preset] = {
     # CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU

@@ -71,15 +71,14 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
     from .evaluate import evaluate
     from .records import build_record, write_record
 
-    preset = spec.preset
+    preset, results = spec.preset, Path(args.results or results_root())
     ghn = GHN.load(ckpt, backend=args.backend)
     for split in args.split:
-        results = Path(args.results or results_root())
         store = BaselineStore(results / ".baselines", baseline_key(args.dataset, split, preset, args.seed, args.device))
         result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress,
                           baselines=store)
         record = {**build_record(args, spec, split, result, ghn, ckpt, train_seconds), "baselines": store.summary()}
-        path = write_record(args.results or results_root(), record)
+        path = write_record(results, record)
         print(format_metrics(split, record["metrics"], preset.sgd_steps, result.rows))
         print(f"record: {path}")
     return 0
