@@ -31,9 +31,13 @@ MIN_SEEDS = 3  # fewer seeds per cell: the table marks no best group
 N_RESAMPLES = 2000  # bootstrap resamples per interval
 
 
-def matrix(arch_rows: pd.DataFrame, model: str, seeds: list[int], archs: list[str]) -> np.ndarray:
-    """`model`'s accuracies as a seeds x archs array (rows of arch_frame, one split)."""
+def matrix(arch_rows: pd.DataFrame, model: str, seeds: list[int] | None = None,
+           archs: list[str] | None = None) -> np.ndarray:
+    """`model`'s accuracies as a seeds x archs array (rows of arch_frame, one split): of the
+    given seeds and archs, else of all its seeds and the archs every one of them has."""
     rows = arch_rows[arch_rows["model"] == model].pivot_table(index="seed", columns="arch", values="acc")
+    if seeds is None or archs is None:
+        return rows.dropna(axis=1).to_numpy(dtype=float)
     return rows.loc[seeds, archs].to_numpy(dtype=float)
 
 
@@ -118,8 +122,7 @@ def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame,
     for i, cell in out.iterrows():
         if cell.get("imported"):
             continue
-        own = arch_rows[(arch_rows["model"] == cell["model"]) & (arch_rows["split"] == cell["split"])]
-        values = own.pivot_table(index="seed", columns="arch", values="acc").dropna(axis=1).to_numpy()
+        values = matrix(arch_rows[arch_rows["split"] == cell["split"]], cell["model"])
         out.loc[i, ["ci_low", "ci_high"]] = crossed_ci(values, n_resamples=n_resamples)
     for a in analyses:
         if a.best_group is not None:

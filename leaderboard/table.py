@@ -44,10 +44,15 @@ def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
     return [] if summary is None else [(split, summary)]
 
 
+def record_metric(record: dict, metric: str) -> str:
+    """`metric`, or for `auto` the record's data set's headline_metric."""
+    return headline_metric(record["dataset"]) if metric == "auto" else metric
+
+
 def record_models(record: dict, method: str, metric: str) -> list[tuple[str, str, dict]]:
     """(record key, model label, what was compared) of each model a record scores: `method`
     (by default the GHN) and, beside the GHN, the `random init` baseline on the same nets."""
-    chosen = headline_metric(record["dataset"]) if metric == "auto" else metric
+    chosen = record_metric(record, metric)
     core = record.get("core") or {}
     out = [(metric_key(method, chosen), model_label(record),
             {"view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))})]
@@ -58,8 +63,8 @@ def record_models(record: dict, method: str, metric: str) -> list[tuple[str, str
 
 def record_common(record: dict, metric: str) -> dict:
     """The table a record belongs to: data set, preset (with protocol), metric; and its seed."""
-    chosen = headline_metric(record["dataset"]) if metric == "auto" else metric
-    return {"dataset": record["dataset"], "preset": table_preset(record), "metric": chosen, "seed": record["seed"]}
+    return {"dataset": record["dataset"], "preset": table_preset(record), "metric": record_metric(record, metric),
+            "seed": record["seed"]}
 
 
 def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
