@@ -28,10 +28,15 @@ def top5(method: str) -> str:
 
 
 @torch.no_grad()
-def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torch.device) -> tuple[float, float]:
+def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torch.device,
+             batch_stats: bool = True) -> tuple[float, float]:
     """(top-1, top-5) accuracy in % (top-5: the label among the 5 highest logits, or among all
-    of them with fewer classes), BatchNorm on each batch's own statistics (see batch_stat_mode)."""
-    batch_stat_mode(net)
+    of them with fewer classes), BatchNorm on each batch's own statistics (see batch_stat_mode),
+    or with `batch_stats=False` on its running statistics (plain eval mode)."""
+    if batch_stats:
+        batch_stat_mode(net)
+    else:
+        net.eval()
     correct1 = correct5 = total = 0
     for x, y in batches:
         out, y = logits_of(net(fit_input(x.to(device), size))), y.to(device)

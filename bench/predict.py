@@ -117,13 +117,3 @@ def calibrate_bn(model: nn.Module, data: ImageData, batches: int, size: int, dev
     model.eval()
     return used
 
-
-def eval_mode_accuracy(model: nn.Module, batches, size: int, device: torch.device) -> float:
-    """Top-1 % under a plain model.eval() (BatchNorm on its running statistics)."""
-    model.eval()
-    correct = total = 0
-    with torch.no_grad():
-        for x, y in batches:
-            correct += int((logits_of(model(fit_input(x.to(device), size))).argmax(1) == y.to(device)).sum())
-            total += len(y)
-    return 100.0 * correct / total

@@ -61,7 +61,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from .paths import checkpoint_root
     from .run_cmd import setup
     from .evaluate import accuracy
-    from .predict import calibrate_bn, check_runs, eval_mode_accuracy, leaf_classes, load_model
+    from .predict import calibrate_bn, check_runs, leaf_classes, load_model
     from .train import train
 
     if args.ckpt:
@@ -93,7 +93,7 @@ def run_predict(args: argparse.Namespace) -> int:
     used = calibrate_bn(model, data, batches, size, device, args.seed)
     if used:
         print(f"  BatchNorm running statistics calibrated on {used} batches of 64 {args.dataset} training images: "
-              f"top-1 under model.eval() {eval_mode_accuracy(model, images, size, device):.2f}%")
+              f"top-1 under model.eval() {accuracy(model, images, size, device, batch_stats=False)[0]:.2f}%")
     if args.save:
         from deepnets1m.atomic import atomic_write
 
