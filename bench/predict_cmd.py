@@ -34,15 +34,12 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def ckpt_core(args: argparse.Namespace) -> None:
     """With --ckpt, take the checkpoint's core as --gnn, refusing a --gnn that names another."""
-    import torch
+    from gnn_zoo import GHN
 
     path = Path(args.ckpt)
     if not path.exists():
         raise ValueError(f"--ckpt {path}: no such file")
-    try:
-        config = torch.load(path, map_location="cpu", weights_only=True)["config"]
-    except Exception as err:
-        raise ValueError(f"--ckpt {path} is not a readable GHN checkpoint ({type(err).__name__})") from err
+    config = GHN.read_checkpoint(path)["config"]
     if args.gnn not in (None, config["core"]):
         raise ValueError(f"--gnn {args.gnn}, but --ckpt {path} holds a {config['core']} GHN; drop --gnn or pass "
                          f"--gnn {config['core']}")

@@ -128,18 +128,28 @@ class GHN(nn.Module):
         with atomic_write(path) as f:
             torch.save({"format": "ghnbench-ghn-1", "config": self.config, "state_dict": state, **extra}, f)
 
-    @classmethod
-    def load(cls, path: str | os.PathLike, backend: str | None = None, map_location="cpu") -> GHN:
-        """A GHN from a checkpoint (weights_only), optionally with the core on another backend."""
+    @staticmethod
+    def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+        """A checkpoint's contents (weights_only), with its `config` and `state_dict`; a ValueError
+        naming the file when it is no readable GHN checkpoint (FileNotFoundError as is)."""
         try:
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
-            config, state = ckpt["config"], ckpt["state_dict"]
+            missing = [key for key in ("config", "state_dict") if key not in ckpt]
+            if missing:
+                raise KeyError(f"no {' or '.join(missing)}")
         except FileNotFoundError:
             raise
         except Exception as err:
             reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise ValueError(f"{path} is not a readable GHN checkpoint ({reason}); re-train it or point to another "
                              f"file") from err
+        return ckpt
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, backend: str | None = None, map_location="cpu") -> GHN:
+        """A GHN from a checkpoint (weights_only), optionally with the core on another backend."""
+        ckpt = cls.read_checkpoint(path, map_location)
+        config, state = ckpt["config"], ckpt["state_dict"]
         ghn = cls(**{**config, "backend": backend or config["backend"]})
         core = {k[5:]: v for k, v in state.items() if k.startswith("core.")}
         rest = {k: v for k, v in state.items() if not k.startswith("core.")}
