@@ -20,7 +20,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="top-1 or top-5 accuracy; auto (default): top-5 on ImageNet, top-1 elsewhere, as the "
                         "GHN papers report them")
     p.add_argument("--format", default="md", choices=("md", "html", "csv"), help="what to print (default md)")
-    p.add_argument("--out", default=None, help="also write leaderboard.md/.html/.csv and PNG plots into this folder")
+    p.add_argument("--out", default=None, help="also write a static site into this folder: index.html (open it in a "
+                                             "browser; works offline), a detail page per table, PNG plots, "
+                                             "leaderboard.md and .csv")
     p.add_argument("--no-plots", action="store_true", help="with --out, skip the PNG plots")
     p.add_argument("--reference", action="store_true", help="add published rows from the GHN papers (labelled)")
     p.set_defaults(func=run_leaderboard)
@@ -37,4 +39,6 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     print(done.text[args.format])
     for path in done.files:
         print(f"wrote {path}", file=sys.stderr)
+    if done.files:
+        print(f"open {done.files[0].resolve().as_uri()}", file=sys.stderr)
     return 0

@@ -91,11 +91,17 @@ def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> S
 
 
 def latest_records(db_path: str | os.PathLike, paths: set[str] | None = None, **where: str | None) -> list[dict]:
-    """Indexed records matching the non-None `where` columns, one per run (the newest when the
-    same run was recorded in several files), from the files in `paths` only when given (the
-    folders of this call: the index also holds other folders' rows). A preset name also
-    matches its overridden variants (`tiny` matches `tiny-3fa2c1d0`), which still form tables
-    of their own."""
+    """The records of latest_record_files, without their paths."""
+    return [record for _, record in latest_record_files(db_path, paths, **where)]
+
+
+def latest_record_files(db_path: str | os.PathLike, paths: set[str] | None = None,
+                        **where: str | None) -> list[tuple[str, dict]]:
+    """(file path, record) of the indexed records matching the non-None `where` columns, one per
+    run (the newest when the same run was recorded in several files), from the files in `paths`
+    only when given (the folders of this call: the index also holds other folders' rows). A
+    preset name also matches its overridden variants (`tiny` matches `tiny-3fa2c1d0`), which
+    still form tables of their own."""
     conn = connect(db_path)
     try:
         clauses = [(k, v) for k, v in where.items() if v is not None]
@@ -106,12 +112,12 @@ def latest_records(db_path: str | os.PathLike, paths: set[str] | None = None, **
         values = [x for k, v in clauses for x in ((v, v) if k == "preset" else (v,))]
         sql = ("SELECT path, record FROM records" + (" WHERE " + " AND ".join(tests) if clauses else "")
                + " ORDER BY created")
-        newest: dict[tuple, dict] = {}
+        newest: dict[tuple, tuple[str, dict]] = {}
         for path, text in conn.execute(sql, values):
             if paths is not None and path not in paths:
                 continue
             record = json.loads(text)
-            newest[run_key(record)] = record
+            newest[run_key(record)] = (path, record)
     finally:
         conn.close()
     return list(newest.values())

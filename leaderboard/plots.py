@@ -32,7 +32,15 @@ def section_plots(section, stem: Path, title: str) -> list[Path]:
         files.append(cd_diagram(section.ranks, title, Path(f"{stem}_cd.png"))[0])
     if any(len(a.pairs) for a in section.splits):
         files.append(win_tie_loss_matrix(section.splits, order, title, Path(f"{stem}_win_tie_loss.png")))
+    if section.nets is not None:
+        for split, nets in section.nets.groupby("split"):
+            files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split)))
     return [f for f in files if f is not None]
+
+
+def nets_plot_name(stem: str, split: str) -> str:
+    """The file name of a table's per-net scatter plot of one split."""
+    return f"{stem}_nets_{split}.png"
 
 
 def heatmap(cells: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
@@ -125,6 +133,28 @@ def win_tie_loss_matrix(analyses: list[SplitStats], order: list[str], title: str
     ax.set(title=f"{title}\nwins / ties / losses of the row over the column, over {len(analyses)} splits",
            xlabel="", ylabel="")
     ax.tick_params(axis="x", rotation=30)
+    return save(fig, path)
+
+
+def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
+    """One split's nets, one point per net and model (mean over seeds): the GHN's accuracy against
+    the same net's random-init accuracy, and in a second panel against its k-SGD-step accuracy
+    where that baseline ran; the dashed diagonal is "as good as the baseline"."""
+    means = nets.groupby(["model", "arch"], sort=False)[["acc", "random_init", "sgd"]].mean().reset_index()
+    against = [c for c in ("random_init", "sgd") if means[c].notna().any()]
+    fig, axes = plt.subplots(1, len(against), figsize=(5 * len(against) + 2, 4.5), squeeze=False)
+    models = [m for m in order if m in set(means["model"])]
+    for ax, column in zip(axes[0], against):
+        points = means.dropna(subset=[column])
+        sns.scatterplot(points, x=column, y="acc", hue="model", hue_order=models, s=30, ax=ax,
+                        legend=column == against[-1])
+        lo = min(points[column].min(), points["acc"].min()) - 2
+        hi = max(points[column].max(), points["acc"].max()) + 2
+        ax.plot([lo, hi], [lo, hi], ls="--", c="grey", lw=1)
+        label = "random init" if column == "random_init" else "k SGD steps from random init"
+        ax.set(xlabel=f"{label} (%)", ylabel=f"predicted parameters, {metric_label(nets).lower()}")
+    axes[0][-1].legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.suptitle(title, fontsize="medium")
     return save(fig, path)
 
 

@@ -11,13 +11,13 @@ import pandas as pd
 from deepnets1m.atomic import atomic_write
 
 from . import plots
-from .db import SyncReport, latest_records, sync
+from .db import SyncReport, latest_record_files, sync
 from .reference import reference_cells
 from .stats import ALPHA, MIN_SEEDS, N_RESAMPLES, RankStats, SplitStats, annotate, rank_stats
-from .table import (BASELINE, METRIC_LABELS, arch_frame, cells, groups, leaderboard, runs_frame, tidy, to_html,
-                    to_markdown)
+from .table import (BASELINE, METRIC_LABELS, arch_frame, cells, groups, leaderboard, net_frame, record_common,
+                    runs_frame, tidy, to_html, to_markdown)
 
-FORMATS = ("md", "html", "csv")
+WRITTEN = ("md", "csv")  # written beside the site (index.html) by --out
 
 
 @dataclass
@@ -41,7 +41,8 @@ def title(dataset: str, preset: str, metric: str, seeds: int | None = None) -> s
 @dataclass
 class Section:
     """One leaderboard (data set, preset, metric): its cells and per-net rows, the paired
-    analyses of its splits, the rank statistics across splits, and the text table."""
+    analyses of its splits, the rank statistics across splits, the text table, and the
+    (file path, record) pairs it was built from with their per-net detail (`nets`, every split)."""
 
     dataset: str
     preset: str
@@ -51,6 +52,13 @@ class Section:
     splits: list[SplitStats]
     ranks: RankStats | None
     table: pd.DataFrame
+    records: list[tuple[str, dict]] = field(default_factory=list)
+    nets: pd.DataFrame | None = None
+
+    @property
+    def stem(self) -> str:
+        """File name stem of the section's plots and page: <dataset>_<preset>."""
+        return f"{self.dataset}_{self.preset}"
 
     @property
     def fewest_seeds(self) -> int:
@@ -86,8 +94,10 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
     whatever our preset: they are the paper's full-budget figures; a top-5 figure never joins
     a top-1 table; they join no test, having no per-net results); only records in `paths`
     when given."""
-    records = latest_records(db, paths, dataset=dataset, preset=preset)
+    files = latest_record_files(db, paths, dataset=dataset, preset=preset)
+    records = [record for _, record in files]
     frame, archs = cells(runs_frame(records, method, metric)), arch_frame(records, method, metric)
+    nets = net_frame(records, method, metric)
     if reference and len(frame):  # published rows join every table of their data set and metric
         ref = reference_cells()
         tables = frame[["dataset", "preset", "metric"]].drop_duplicates()
@@ -97,7 +107,12 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
     for d, p, m, g in groups(frame):
         rows = archs[(archs["dataset"] == d) & (archs["preset"] == p) & (archs["metric"] == m)]
         annotated, splits = annotate(g, rows, n_resamples)
-        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), leaderboard(annotated)))
+        own = [(path, r) for path, r in files
+               if {k: v for k, v in record_common(r, metric).items() if k != "seed"} == {"dataset": d, "preset": p,
+                                                                                      "metric": m}]
+        detail = nets[(nets["dataset"] == d) & (nets["preset"] == p) & (nets["metric"] == m)]
+        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), leaderboard(annotated), own,
+                                detail))
     return sections
 
 
@@ -105,7 +120,9 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
            dataset: str | None = None, preset: str | None = None, method: str = "ghn", metric: str = "auto",
            reference: bool = False, with_plots: bool = True) -> Rendered:
     """Sync `results` into `db`, render every (dataset, preset) leaderboard; with `out`, write
-    leaderboard.md/.html/.csv and PNG plots there (atomically)."""
+    leaderboard.md/.csv, the PNG plots and the site (index.html first in `files`; atomically)."""
+    from .site import write_site
+
     done = Rendered(sync=sync(db, results))
     sections = build_sections(db, dataset, preset, method, metric, reference, paths=done.sync.paths)
     if not sections:
@@ -122,12 +139,14 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
     if out is None:
         return done
     out = Path(out)
-    for fmt in FORMATS:
+    for fmt in WRITTEN:
         path = out / f"leaderboard.{fmt}"
         with atomic_write(path, "w") as f:
             f.write(done.text[fmt])
         done.files.append(path)
+    figures: list[Path] = []
     if with_plots:
         for s in sections:
-            done.files += plots.section_plots(s, out / f"{s.dataset}_{s.preset}", s.heading.split(":")[0])
+            figures += plots.section_plots(s, out / s.stem, s.heading.split(":")[0])
+    done.files = write_site(sections, out, {f.name for f in figures}) + done.files + figures
     return done

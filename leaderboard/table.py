@@ -95,6 +95,29 @@ def arch_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -
     return frame.drop_duplicates(["dataset", "preset", "metric", "split", "seed", "model", "arch"])
 
 
+NET_COLUMNS = ["dataset", "preset", "metric", "seed", "split", "model", "arch", "params", "acc", "random_init", "sgd",
+               "predict_ms", "imported"]
+
+
+def net_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
+    """One row per run and evaluated net, every split (the named ones too): the model's accuracy
+    `acc` under `method`, the same net's random-init and k-SGD-step accuracies (NaN where not
+    run), its parameter count and the GHN's prediction time, for per-architecture detail."""
+    rows = []
+    for r in records:
+        model, chosen = model_label(r), record_metric(r, metric)
+        for row in r.get("archs", []):
+            acc = row.get(metric_key(method, chosen))
+            if acc is None:
+                continue
+            rows.append({**record_common(r, metric), "split": r["split"], "model": model, "arch": row["arch"],
+                         "params": row.get("params"), "acc": acc,
+                         "random_init": row.get(metric_key("random_init", chosen)),
+                         "sgd": row.get(metric_key("sgd", chosen)), "predict_ms": row.get("predict_ms"),
+                         "imported": False})
+    return pd.DataFrame(rows, columns=NET_COLUMNS).astype({"random_init": float, "sgd": float, "predict_ms": float})
+
+
 def cells(runs: pd.DataFrame) -> pd.DataFrame:
     """model x split cells: mean over seeds, its stderr (over seeds when there are several,
     else the single run's stderr over architectures), and the number of seeds. The random-init
@@ -123,23 +146,28 @@ def pivot(cell_frame: pd.DataFrame, value: str = "mean") -> pd.DataFrame:
     return table[[s for s in SPLIT_ORDER if s in table.columns] + [s for s in table.columns if s not in SPLIT_ORDER]]
 
 
+def best_cells(cell_frame: pd.DataFrame) -> pd.DataFrame:
+    """model x split booleans: whether the cell is in its split's best group (False where unmarked)."""
+    flags = cell_frame["best_group"].fillna(False).astype(bool) if "best_group" in cell_frame else False
+    return pivot(cell_frame.assign(best_group=flags), "best_group").fillna(False).astype(bool)
+
+
 def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """model x split text cells "mean ± stderr" (in **bold** when the cell's `best_group` is
     True) plus `avg rank`, best average rank first; one data set and preset (imported rows
-    included, baseline ranked like any model)."""
-    means, errs, seeds = pivot(cell_frame), pivot(cell_frame, "stderr"), pivot(cell_frame, "seeds")
-    flags = cell_frame["best_group"].fillna(False).astype(bool) if "best_group" in cell_frame else False
-    best = pivot(cell_frame.assign(best_group=flags), "best_group")
-    rank = average_rank(means)
+    included but unranked, listed last; baseline ranked like any model)."""
+    means, errs, seeds, best = pivot(cell_frame), pivot(cell_frame, "stderr"), pivot(cell_frame, "seeds"), best_cells(cell_frame)
+    imported = cell_frame.groupby("model")["imported"].any().reindex(means.index).fillna(False).astype(bool)
+    rank = average_rank(means[~imported]).reindex(means.index)  # published rows are shown, never ranked
     text = pd.DataFrame(index=means.index, columns=means.columns, dtype=object)
     for model in means.index:
         for split in means.columns:
             m = means.loc[model, split]
             err = errs.loc[model, split]  # none for a single net of a published table
             cell = "" if pd.isna(m) else f"{m:.1f}" + ("" if pd.isna(err) else f" ± {err:.1f}")
-            bold = cell and not pd.isna(best.loc[model, split]) and bool(best.loc[model, split])
+            bold = cell and best.loc[model, split]
             text.loc[model, split] = f"**{cell}**" if bold else cell
-    text["avg rank"] = rank.map(lambda r: f"{r:.2f}")
+    text["avg rank"] = rank.map(lambda r: "" if pd.isna(r) else f"{r:.2f}")
     text["seeds"] = seeds.max(axis=1).map(lambda n: "" if pd.isna(n) else str(int(n)))
     core = cell_frame.groupby("model")[["view", "core_params"]].first()  # what was compared
     text["view"] = core["view"].reindex(text.index).fillna("")

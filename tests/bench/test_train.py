@@ -177,3 +177,20 @@ def test_cpu_bf16_from_the_flags_where_torch_has_no_check(monkeypatch):
     assert not tr.native_cpu_bf16()
     monkeypatch.setattr(records, "cpu_info", lambda: {"cpu": "x", "cpu_flags": ["avx512f", "avx512_bf16"]})
     assert tr.native_cpu_bf16()
+
+
+def test_the_optimizer_steps_the_same_bits_as_the_per_tensor_loop():
+    from bench.train import make_optimizer
+
+    torch.manual_seed(0)
+    ghn = GHN("gcn", hidden=16)
+    ref = [p.detach().clone().requires_grad_() for p in ghn.parameters()]
+    grads = [torch.randn_like(p) for p in ref]
+    preset = get_preset("tiny")
+    loop = torch.optim.Adam(ref, lr=preset.lr, weight_decay=preset.weight_decay, foreach=False)
+    ours = make_optimizer(ghn, preset)
+    for _ in range(3):
+        for p, q, g in zip(ghn.parameters(), ref, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        ours.step(), loop.step()
+    assert all(torch.equal(p, q) for p, q in zip(ghn.parameters(), ref))

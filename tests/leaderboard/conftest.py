@@ -29,6 +29,39 @@ def make_record(gnn="gcn", split="val", seed=0, mean=50.0, backend="pyg", datase
                      "protocol": "v1"}}
 
 
+def board_records(effects: dict[str, float], splits=("val", "ood-deep"), seeds: int = 3, nets: int = 8) -> list[dict]:
+    """Records of a small leaderboard: each model's per-net accuracy is 40 + its effect + its
+    seed's shift + the net's own difficulty + a little noise (seeded), with the baseline columns a record carries
+    (random init everywhere, SGD on the first two nets), parameter counts and prediction times."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    records = []
+    for split in splits:
+        difficulty = rng.normal(0, 4, nets)
+        for seed in range(seeds):
+            for gnn, effect in effects.items():
+                accs = 40 + effect + rng.normal(0, 1.5) + difficulty + rng.normal(0, 0.5, nets)  # seed shift
+                record = make_record(gnn, split, seed, accs=list(accs), base=10.0)
+                for i, row in enumerate(record["archs"]):
+                    row.update(params=10_000 * (i + 1), predict_ms=1.5 + i, random_init=9.0 + i % 3,
+                               **({"sgd": 30.0 + i} if i < 2 else {}))
+                record.update(versions={"ghnbench": "0.1.0", "torch": "2.14.1"}, git_commit="0123456789abcdef",
+                              hardware={"cpu": "Test CPU", "cores": 2, "device": "cpu"},
+                              preset_fields={"steps": 1000, "eval_images": 360}, sgd_steps=10,
+                              created=f"2026-01-0{seed + 1}T00:00:00+00:00")
+                records.append(record)
+    return records
+
+
+@pytest.fixture
+def board(tmp_path):
+    """The results folder of board_records({gat: +5, gcn: +5, gin: -6}), written as `bench` writes them."""
+    for record in board_records({"gat": 5.0, "gcn": 5.0, "gin": -6.0}):
+        write_record(tmp_path / "results", record)
+    return tmp_path / "results"
+
+
 @pytest.fixture
 def write(tmp_path):
     """write(**fields) -> path of a new record under tmp_path/results."""

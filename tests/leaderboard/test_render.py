@@ -11,7 +11,8 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     write(gnn="gat", split="val", dataset="cifar10", preset="paper")
     done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "out", reference=True)
     names = sorted(p.name for p in done.files)
-    assert names == sorted(["leaderboard.md", "leaderboard.html", "leaderboard.csv",
+    assert names == sorted(["index.html", "digits_tiny.html", "cifar10_paper.html", "site.css", "site.js",
+                            "leaderboard.md", "leaderboard.csv",
                             "digits_tiny_heatmap.png", "digits_tiny_bars.png", "digits_tiny_id_vs_ood.png",
                             "cifar10_paper_heatmap.png", "cifar10_paper_bars.png", "cifar10_paper_id_vs_ood.png"])
     assert "imagenet" not in " ".join(names)  # no imported-only tables
@@ -26,7 +27,7 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     assert csv[0] == ("dataset,preset,metric,model,split,mean,stderr,ci_low,ci_high,seeds,best_group,imported,view,"
                       "core_params")
     assert "| gat/pyg | 60.0 ± 1.0 | 50.0 ± 1.0 | 1.00 | 1 | virtual | 900 |" in md  # what was compared
-    assert "<table" in (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "<table" in (tmp_path / "out" / "index.html").read_text() and "<table" in done.text["html"]
 
 
 def test_cli_warns_about_corrupt_records_and_renders_the_others(tmp_path, write, capsys):
