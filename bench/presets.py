@@ -41,8 +41,10 @@ class Preset:
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
     job_threads: int | None = None  # threads of a local sweep job: 1 where runs gain little from more (one
     #                                 job per CPU then); None: one job at a time with every usable CPU
-    job_minutes: tuple[float, float] | None = None  # (training, evaluation per split) minutes of one job
-    #                                 measured on the 2-core development CPU, 1 thread: sweep's estimate
+    job_minutes: tuple[float, tuple[tuple[str, float, float], ...]] | None = None  # minutes measured on the
+    #                                 2-core development CPU, 1 thread beside a second job: (training a job,
+    #                                 ((split, evaluating it with the baselines shared, computing its baselines
+    #                                 once per seed), ...)): sweep's estimate (a split not listed: the mean)
 
     @property
     def label(self) -> str:
@@ -73,20 +75,24 @@ PRESETS: dict[str, Preset] = {
     # CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU
     # second than a larger meta-batch); scored on 30 nets of each split x all 360 digits eval
     # images, so a cell's standard error over the nets is below 1 point (issue 15: measured 0.8
-    # on val at 30 nets, 1.0 at 20); a job: ~4 min training (3-8 by core) and ~1.5 min per split
-    # on 1 thread beside a second job (2-core AMD EPYC, 2026-11-29)
+    # on val at 30 nets, 1.0 at 20); a job on 1 thread beside a second one (2-core AMD EPYC,
+    # 2026-11-29; docs/bench.md, "Grid time"): ~4.5 min training (gatedgnn 5.1, gin ~3.5), 4.6 min
+    # evaluating all splits with the baselines shared, + 12.5 min where it computes them first
     "tiny": Preset("tiny", hidden=32, layers=None, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
                    grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
                    eval_nets=30, eval_images=360, eval_batch=120, sgd_steps=10, sgd_nets=5, sgd_lr=0.05,
-                   eval_noise=0.0, amp=False, ckpt_every=50, job_threads=1, job_minutes=(4.0, 1.5)),
+                   eval_noise=0.0, amp=False, ckpt_every=50, job_threads=1,
+                   job_minutes=(4.5, (("val", 0.3, 0.5), ("test", 0.3, 0.6), ("ood-wide", 2.1, 4.8),
+                                      ("ood-deep", 0.45, 0.7), ("ood-dense", 0.4, 0.9), ("ood-bnfree", 0.25, 0.5),
+                                      ("ood-predefined", 0.35, 1.9), ("ood-torchvision", 0.5, 2.6)))),
     # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
     # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
-    # digits eval image, twice tiny's nets; a job: 18 min training, ~45 s per split
+    # digits eval image, twice tiny's nets; a job: 18 min training, ~45 s per split (val, ood-deep)
     "cpu30": Preset("cpu30", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
                     max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
                     sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
-                    job_minutes=(18.0, 0.75)),
+                    job_minutes=(18.0, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))),  # baselines included
     # one GPU or a patient CPU
     "small": Preset("small", hidden=32, layers=None, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6,

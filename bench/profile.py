@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from .workloads import (DEEPNETS_SIZES, Reference, Round, cached_read_round, core_forward_round,
+from .workloads import (DEEPNETS_SIZES, PHASE_STEPS, Reference, Round, cached_read_round, core_forward_round,
                         deepnets_graph_round, eval_round, format_phases, generate_round, grid_round,
                         peak_memory_resnet50, predict_resnet50_round, torchvision_graph_round, train_step_phases,
                         train_step_round)
@@ -148,6 +148,9 @@ def configure(p) -> None:
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (a subprocess)")
     p.add_argument("--phases", action="store_true",
                    help="instead of the workloads, time the phases of a training step (where its time goes)")
+    p.add_argument("--step", default="ghn2", choices=tuple(PHASE_STEPS),
+                   help="the training step --phases times: ghn2 (default: 8 nets <= 1M params, 64 images 3x32x32) "
+                        "or tiny (the tiny preset's: 1 net <= 5e5 params, 64 images 1x8x8)")
     p.add_argument("--amp", type=on_off, default=True, metavar="on|off",
                    help="bfloat16 autocast for --phases where the device supports it (default on)")
     p.add_argument("--json", default=None, help="also write the measurements to this JSON file")
@@ -190,10 +193,11 @@ def run_phases(args, gnns: tuple[str, ...]) -> int:
     """`bench profile --phases`: one phase table per core."""
     out = {}
     for gnn in gnns:
-        out[gnn] = train_step_phases(gnn, torch.device(args.device), args.amp, args.repeat or 4)
-        print(format_phases(gnn, out[gnn]))
+        step = PHASE_STEPS[args.step]
+        out[gnn] = train_step_phases(gnn, torch.device(args.device), args.amp, args.repeat or 4, **step)
+        print(format_phases(gnn, out[gnn], step["meta_batch"]))
     if args.json:
-        save_json(args.json, {"phases": out, "amp": args.amp, "device": args.device})
+        save_json(args.json, {"phases": out, "step": args.step, "amp": args.amp, "device": args.device})
     return 0
 
 

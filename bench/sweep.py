@@ -87,13 +87,19 @@ def job_slots(args, preset: Preset) -> tuple[int, int]:
 
 
 def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str) -> str:
-    """", about N min" from the preset's measured minutes per job (local runs only; "" without them)."""
+    """", about N min" from the preset's measured minutes per job (local runs only; "" without
+    them): each job's training and evaluation with shared baselines, plus computing the baselines
+    once per (seed, split) (counted even where an earlier sweep left them: an upper bound)."""
     if launcher != "local" or preset.job_minutes is None or not jobs:
         return ""
     train, per_split = preset.job_minutes
-    minutes = sum(train + per_split * len(job.splits) for job in jobs) / parallel
-    return (f"; about {minutes:.0f} min by {preset.name}'s measured {train:g} min training + {per_split:g} min "
-            f"per split a job (2-core AMD EPYC, 1 thread each)")
+    shared = {split: (m, first) for split, m, first in per_split}
+    other = tuple(sum(v[k] for v in shared.values()) / len(shared) for k in (0, 1))  # a split not listed
+    minutes = sum(train + sum(shared.get(s, other)[0] for s in job.splits) for job in jobs)
+    minutes += sum(shared.get(s, other)[1] for _, s in {(job.seed, s) for job in jobs for s in job.splits})
+    return (f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes (2-core AMD EPYC, 1 thread "
+            f"each): {train:g} training a job, evaluation {sum(m for m, _ in shared.values()):.1f} a job over "
+            f"{len(shared)} splits plus {sum(f for _, f in shared.values()):.1f} once per seed for the baselines")
 
 
 def sweep_models(ghns: tuple[str, ...], gnns: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -153,16 +153,19 @@ def core_forward_round(core: str, backend: str, device: torch.device) -> Round:
     return Round(synced(run, device))
 
 
-def training_setup(core: str, device: torch.device, meta_batch: int, max_params: float):
-    """A GHN-2-size GHN (hidden 32) and its Adam, CIFAR-10-shaped data, one image batch, and an
-    endless cycle over the architectures of training steps 0-3 (`meta_batch` each)."""
+def training_setup(core: str, device: torch.device, meta_batch: int, max_params: float, channels: int = 3,
+                   size: int = 32):
+    """A GHN-2-size GHN (hidden 32) and its Adam (as bench.train makes it for GHN-2's recipe), 10-class data of
+    `channels` x `size` x `size` images (default CIFAR-10's), one batch of 64 images, and an endless
+    cycle over the architectures of training steps 0-3 (`meta_batch` each)."""
     from bench.data import ImageData
-    from bench.train import train_architectures
+    from bench.presets import PRESETS
+    from bench.train import make_optimizer, train_architectures
 
     ghn = protocol_ghn(core).to(device)
-    opt = torch.optim.Adam(ghn.parameters(), lr=1e-3)
-    shape = ImageData("cifar10-shaped", num_classes=10, in_channels=3, image_size=32)
-    x, y = torch.randn(64, 3, 32, 32, device=device), torch.randint(0, 10, (64,), device=device)
+    opt = make_optimizer(ghn, PRESETS["paper"])
+    shape = ImageData("shaped", num_classes=10, in_channels=channels, image_size=size)
+    x, y = torch.randn(64, channels, size, size, device=device), torch.randint(0, 10, (64,), device=device)
     archs = itertools.cycle([train_architectures(0, step, meta_batch, max_params) for step in range(4)])
     return ghn, opt, shape, x, y, archs
 
@@ -191,14 +194,20 @@ def train_step_round(core: str, device: torch.device, amp: bool = False, meta_ba
 PHASES = ("build nets + graphs", "GHN forward", "nets forward", "nets backward", "GHN backward", "optimizer")
 
 
+# the steps `bench profile --phases` times: GHN-2's (8 nets, CIFAR-10-sized) and the tiny preset's
+# (1 net of <= 5e5 parameters, digits-sized 1x8x8 images)
+PHASE_STEPS = {"ghn2": dict(meta_batch=8, max_params=1e6, channels=3, size=32),
+               "tiny": dict(meta_batch=1, max_params=5e5, channels=1, size=8)}
+
+
 def train_step_phases(core: str, device: torch.device, amp: bool = True, repeat: int = 4, meta_batch: int = 8,
-                      max_params: float = 1e6) -> dict[str, float]:
+                      max_params: float = 1e6, channels: int = 3, size: int = 32) -> dict[str, float]:
     """Median seconds of each phase of train_step_round's step (after one warm-up round): the
     backward pass is split at the predicted parameters, the nets' part ending there and the
     GHN's starting there (the same gradients as one backward call)."""
     from bench.train import build_meta_batch, mixed_precision, nets_loss
 
-    ghn, opt, shape, x, y, archs = training_setup(core, device, meta_batch, max_params)
+    ghn, opt, shape, x, y, archs = training_setup(core, device, meta_batch, max_params, channels, size)
     times: dict[str, list[float]] = {p: [] for p in PHASES}
     marks: list[float] = []
 

@@ -5,7 +5,7 @@ import torch
 
 from bench.cli import main
 from bench.profile import Measurement, format_table, time_rounds
-from bench.workloads import PHASES, Reference, Round, format_phases, peak_memory_resnet50, train_step_phases
+from bench.workloads import PHASE_STEPS, PHASES, Reference, Round, format_phases, peak_memory_resnet50, train_step_phases
 
 
 def test_profile_prints_the_figures_against_the_reference(tmp_path, capsys):
@@ -52,8 +52,10 @@ def test_peak_memory_of_predicting_resnet50_is_measured_in_a_fresh_process():
     assert 98 < mib < 4096  # at least ResNet-50's own 25.6M float32 parameters
 
 
-def test_training_step_phases_cover_the_step():
-    phases = train_step_phases("mlp", torch.device("cpu"), amp=False, repeat=2, meta_batch=2, max_params=5e4)
+@pytest.mark.parametrize("step", ["ghn2", "tiny"])
+def test_training_step_phases_cover_the_step(step):
+    shape = {**PHASE_STEPS[step], "meta_batch": 2, "max_params": 5e4}
+    phases = train_step_phases("mlp", torch.device("cpu"), amp=False, repeat=2, **shape)
     assert tuple(phases) == PHASES
     assert all(phases[p] > 0 for p in PHASES)
     table = format_phases("mlp", phases, meta_batch=2)

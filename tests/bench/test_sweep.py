@@ -8,7 +8,7 @@ import pytest
 
 from bench.cli import main
 from bench.presets import get_preset
-from bench.sweep import plan
+from bench.sweep import Job, estimate, plan
 
 FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
         "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress", "--seeds", "1"]
@@ -143,3 +143,12 @@ def test_sweep_runs_three_seeds_by_default(home, capsys):
     out = capsys.readouterr().out
     assert "3 cells (model x backend x split x seed)" in out
     assert all(f"gcn/pyg seed {s} on val" in out for s in range(3))
+
+
+def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_and_split():
+    preset = get_preset("tiny", job_minutes=(2.0, (("val", 1.0, 3.0), ("test", 2.0, 5.0))))
+    jobs = [Job(gnn, "pyg", seed, ("val", "ood-deep")) for gnn in ("gcn", "gat") for seed in (0, 1)]
+    # 4 jobs x (2 training + 1 val + 1.5 ood-deep: a split not listed counts the listed ones' mean)
+    # + the baselines of 2 seeds x (3 val + 4 ood-deep), over 2 jobs at a time
+    assert estimate(preset, jobs, 2, "local").startswith("; about 16 min")  # (18 + 14) / 2
+    assert estimate(preset, jobs, 2, "slurm") == "" and estimate(get_preset("small"), jobs, 2, "local") == ""
