@@ -76,15 +76,15 @@ PRESETS: dict[str, Preset] = {
     # second than a larger meta-batch); scored on 30 nets of each split x all 360 digits eval
     # images, so a cell's standard error over the nets is below 1 point (issue 15: measured 0.8
     # on val at 30 nets, 1.0 at 20); a job on 1 thread beside a second one (2-core AMD EPYC,
-    # 2026-11-29; docs/bench.md, "Grid time"): ~4.5 min training (gatedgnn 5.1, gin ~3.5), 4.6 min
-    # evaluating all splits with the baselines shared, + 12.5 min where it computes them first
+    # 2026-11-29, a 6-job grid; docs/bench.md, "Grid time"): 3.6 min training (2.8-4.5 by core),
+    # 4.3 min evaluating all splits with the baselines shared, + 11.3 min where it computes them
     "tiny": Preset("tiny", hidden=32, layers=None, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
                    grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
                    eval_nets=30, eval_images=360, eval_batch=120, sgd_steps=10, sgd_nets=5, sgd_lr=0.05,
                    eval_noise=0.0, amp=False, ckpt_every=50, job_threads=1,
-                   job_minutes=(4.5, (("val", 0.3, 0.5), ("test", 0.3, 0.6), ("ood-wide", 2.1, 4.8),
-                                      ("ood-deep", 0.45, 0.7), ("ood-dense", 0.4, 0.9), ("ood-bnfree", 0.25, 0.5),
-                                      ("ood-predefined", 0.35, 1.9), ("ood-torchvision", 0.5, 2.6)))),
+                   job_minutes=(3.6, (("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3),
+                                      ("ood-deep", 0.4, 0.75), ("ood-dense", 0.37, 0.7), ("ood-bnfree", 0.23, 0.45),
+                                      ("ood-predefined", 0.27, 1.7), ("ood-torchvision", 0.45, 2.4)))),
     # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
     # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
     # digits eval image, twice tiny's nets; a job: 18 min training, ~45 s per split (val, ood-deep)

@@ -89,7 +89,9 @@ def job_slots(args, preset: Preset) -> tuple[int, int]:
 def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str) -> str:
     """", about N min" from the preset's measured minutes per job (local runs only; "" without
     them): each job's training and evaluation with shared baselines, plus computing the baselines
-    once per (seed, split) (counted even where an earlier sweep left them: an upper bound)."""
+    once per (seed, split) (counted even where an earlier sweep left them: an upper bound), and
+    again for each of the first `parallel` jobs whose seed an earlier one of them has (jobs of
+    one seed that start together compute its baselines side by side)."""
     if launcher != "local" or preset.job_minutes is None or not jobs:
         return ""
     train, per_split = preset.job_minutes
@@ -97,6 +99,9 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str) -> s
     other = tuple(sum(v[k] for v in shared.values()) / len(shared) for k in (0, 1))  # a split not listed
     minutes = sum(train + sum(shared.get(s, other)[0] for s in job.splits) for job in jobs)
     minutes += sum(shared.get(s, other)[1] for _, s in {(job.seed, s) for job in jobs for s in job.splits})
+    together = jobs[:parallel]
+    minutes += sum(shared.get(s, other)[1] for i, job in enumerate(together) for s in job.splits
+                   if job.seed in {j.seed for j in together[:i]})
     return (f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes (2-core AMD EPYC, 1 thread "
             f"each): {train:g} training a job, evaluation {sum(m for m, _ in shared.values()):.1f} a job over "
             f"{len(shared)} splits plus {sum(f for _, f in shared.values()):.1f} once per seed for the baselines")

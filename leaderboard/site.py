@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.records import model_label
 from deepnets1m.atomic import atomic_write
 
-from .stats import MIN_SEEDS
 from .plots import nets_plot_name
+from .stats import MIN_SEEDS
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, best_cells, pivot
 
 ASSETS = ("site.css", "site.js")
@@ -280,8 +281,6 @@ def net_table(nets: pd.DataFrame, section) -> str:
 
 def records_table(section, out: Path) -> str:
     """The section's record files (model, split, seed, date), linked relative to `out`."""
-    from bench.records import model_label
-
     head = ("<thead><tr>" + header_cell("model", "text") + header_cell("split", "text") + header_cell("seed")
             + header_cell("created", "text", "descending") + header_cell("file", "text") + "</tr></thead>")
     rows = []

@@ -152,3 +152,5 @@ def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_a
     # + the baselines of 2 seeds x (3 val + 4 ood-deep), over 2 jobs at a time
     assert estimate(preset, jobs, 2, "local").startswith("; about 16 min")  # (18 + 14) / 2
     assert estimate(preset, jobs, 2, "slurm") == "" and estimate(get_preset("small"), jobs, 2, "local") == ""
+    # gcn seed 0 and gcn seed 1 start together; with seed 0 first twice, both compute its baselines
+    assert estimate(preset, sorted(jobs, key=lambda j: j.seed), 2, "local").startswith("; about 20 min")
