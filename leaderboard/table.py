@@ -149,7 +149,7 @@ def pivot(cell_frame: pd.DataFrame, value: str = "mean") -> pd.DataFrame:
 def best_cells(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """model x split booleans: whether the cell is in its split's best group (False where unmarked)."""
     flags = cell_frame["best_group"].fillna(False).astype(bool) if "best_group" in cell_frame else False
-    return pivot(cell_frame.assign(best_group=flags), "best_group").fillna(False).astype(bool)
+    return pivot(cell_frame.assign(best_group=flags), "best_group").astype("boolean").fillna(False).astype(bool)
 
 
 def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:

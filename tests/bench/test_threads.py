@@ -62,7 +62,7 @@ def test_the_local_sweep_shares_the_cpus_out(cpus, home, capsys, preset, paralle
     assert main(["sweep", "--gnn", "gcn,gat", "--split", "val", "--preset", preset, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"{parallel} at a time with {each} thread(s) each" in out
-    assert ("about 8 min by tiny's measured" in out) == (preset == "tiny")  # 6 jobs x (4 + 1.5) min / 4 at once
+    assert ("min by tiny's measured minutes" in out) == (preset == "tiny")  # its arithmetic: test_sweep
 
 
 def test_the_warning_is_printed_once_and_not_for_explicit_threads(cpus, monkeypatch, capsys):
