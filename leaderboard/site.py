@@ -32,6 +32,7 @@ CAPTIONS = {
     "win_tie_loss": "Splits on which the row model is significantly better / not different / worse than the "
                     "column model.",
 }
+WIDE = ("heatmap", "bars")  # figures that grow with the number of splits: the full page width
 LIBRARIES = ("ghnbench", "torch", "torchvision", "torch-geometric", "dgl", "numpy", "scipy")
 PRESET_SUMMARY = ("steps", "meta_batch", "batch_size", "hidden", "lr", "eval_batch", "sgd_steps")
 
@@ -100,7 +101,7 @@ def index_page(sections: list, plots: set[str], generated: str) -> str:
 
 def index_section(section, plots: set[str]) -> str:
     """One table's section of the index."""
-    figures = [(f"{section.stem}_{kind}.png", caption) for kind, caption in CAPTIONS.items()
+    figures = [(f"{section.stem}_{kind}.png", caption, kind in WIDE) for kind, caption in CAPTIONS.items()
                if f"{section.stem}_{kind}.png" in plots]
     notes = "".join(f"<p class=\"note\">{esc(line)}</p>\n" for line in section.notes())
     return (f"<section class=\"board\" id=\"{section_id(section)}\">\n<h2>{esc(section.heading)}</h2>\n"
@@ -109,12 +110,14 @@ def index_section(section, plots: set[str]) -> str:
             f"record files &rarr;</a></p>\n{figure_grid(figures)}\n</section>")
 
 
-def figure_grid(figures: list[tuple[str, str]]) -> str:
-    """Figures with captions, side by side where the screen allows."""
+def figure_grid(figures: list[tuple[str, str, bool]]) -> str:
+    """Figures (file name, caption, whether it takes the full width), side by side where the
+    screen allows."""
     if not figures:
         return ""
-    items = "".join(f"<figure><img src=\"{esc(urllib.parse.quote(name))}\" alt=\"{esc(caption)}\" loading=\"lazy\">"
-                    f"<figcaption>{esc(caption)}</figcaption></figure>\n" for name, caption in figures)
+    items = "".join(f"<figure class=\"{'wide' if wide else 'half'}\"><img src=\"{esc(urllib.parse.quote(name))}\" "
+                    f"alt=\"{esc(caption)}\" loading=\"lazy\"><figcaption>{esc(caption)}</figcaption></figure>\n"
+                    for name, caption, wide in figures)
     return f"<div class=\"figures\">\n{items}</div>"
 
 
@@ -245,7 +248,7 @@ def detail_page(section, out: Path, plots: set[str], generated: str) -> str:
         name = nets_plot_name(section.stem, split)
         figure = figure_grid([(name, f"{split}: one point per net and model (mean over seeds), predicted parameters "
                                      f"against the same net's baselines; above the diagonal is better than the "
-                                     f"baseline.")] if name in plots else [])
+                                     f"baseline.", True)] if name in plots else [])
         body.append(f"<section id=\"split-{esc(split)}\">\n<h2>{esc(split)}</h2>\n{figure}\n"
                     f"<div class=\"table-wrap\">\n{net_table(nets[nets['split'] == split], section)}\n</div>\n"
                     f"</section>")
