@@ -107,13 +107,13 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         with_sgd = bool(preset.sgd_steps) and (preset.sgd_nets is None or i < preset.sgd_nets)
         needed = tuple(k for m in ("random_init", "sgd")[: 1 + with_sgd] for k in (m, top5(m)))
         shared = baselines.get(i, needed) if baselines is not None else None
+        t0 = time.perf_counter()
+        graph = spec_graph(spec, data.num_classes, data.in_channels, size)  # built once: counts and predicts
+        graph_seconds = time.perf_counter() - t0
         torch.manual_seed(seed * 1_000_003 + i)  # the random init of net i
         # the GHN writes every parameter: with the baselines known the random init is not needed
         # (on ood-wide nets of ~50M parameters it cost more than predicting them)
         net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev, init=shared is None)
-        t0 = time.perf_counter()
-        graph = spec_graph(spec, data.num_classes, data.in_channels, size)  # built once: counts and predicts
-        graph_seconds = time.perf_counter() - t0
         row = {"index": i, "arch": arch_name(split, i), "params": graph.num_params}
         if shared is not None:
             row.update({k: shared[k] for k in needed})

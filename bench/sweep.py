@@ -95,16 +95,23 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str) -> s
     if launcher != "local" or preset.job_minutes is None or not jobs:
         return ""
     train, per_split = preset.job_minutes
-    shared = {split: (m, first) for split, m, first in per_split}
-    other = tuple(sum(v[k] for v in shared.values()) / len(shared) for k in (0, 1))  # a split not listed
-    minutes = sum(train + sum(shared.get(s, other)[0] for s in job.splits) for job in jobs)
-    minutes += sum(shared.get(s, other)[1] for _, s in {(job.seed, s) for job in jobs for s in job.splits})
+    listed = {split: (shared, baselines) for split, shared, baselines in per_split}
+    mean = tuple(sum(v[k] for v in listed.values()) / len(listed) for k in (0, 1))  # a split not listed
+
+    def shared(split: str) -> float:
+        return listed.get(split, mean)[0]
+
+    def baselines(split: str) -> float:
+        return listed.get(split, mean)[1]
+
     together = jobs[:parallel]
-    minutes += sum(shared.get(s, other)[1] for i, job in enumerate(together) for s in job.splits
-                   if job.seed in {j.seed for j in together[:i]})
+    minutes = (sum(train + sum(map(shared, job.splits)) for job in jobs)
+               + sum(baselines(s) for _, s in {(job.seed, s) for job in jobs for s in job.splits})
+               + sum(baselines(s) for i, job in enumerate(together) for s in job.splits
+                     if job.seed in {j.seed for j in together[:i]}))
     return (f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes (2-core AMD EPYC, 1 thread "
-            f"each): {train:g} training a job, evaluation {sum(m for m, _ in shared.values()):.1f} a job over "
-            f"{len(shared)} splits plus {sum(f for _, f in shared.values()):.1f} once per seed for the baselines")
+            f"each): {train:g} training a job, evaluation {sum(map(shared, listed)):.1f} a job over "
+            f"{len(listed)} splits plus {sum(map(baselines, listed)):.1f} once per seed for the baselines")
 
 
 def sweep_models(ghns: tuple[str, ...], gnns: tuple[str, ...]) -> list[tuple[str, str]]:

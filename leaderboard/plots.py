@@ -32,9 +32,8 @@ def section_plots(section, stem: Path, title: str) -> list[Path]:
         files.append(cd_diagram(section.ranks, title, Path(f"{stem}_cd.png"))[0])
     if any(len(a.pairs) for a in section.splits):
         files.append(win_tie_loss_matrix(section.splits, order, title, Path(f"{stem}_win_tie_loss.png")))
-    if section.nets is not None:
-        for split, nets in section.nets.groupby("split"):
-            files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split)))
+    for split, nets in section.nets.groupby("split"):
+        files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split)))
     return [f for f in files if f is not None]
 
 

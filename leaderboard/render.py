@@ -14,8 +14,8 @@ from . import plots
 from .db import SyncReport, latest_record_files, sync
 from .reference import reference_cells
 from .stats import ALPHA, MIN_SEEDS, N_RESAMPLES, RankStats, SplitStats, annotate, rank_stats
-from .table import (BASELINE, METRIC_LABELS, arch_frame, cells, groups, leaderboard, net_frame, record_common,
-                    runs_frame, tidy, to_html, to_markdown)
+from .table import (BASELINE, METRIC_LABELS, arch_frame, cells, groups, leaderboard, net_frame, runs_frame,
+                    table_key, tidy, to_html, to_markdown)
 
 WRITTEN = ("md", "csv")  # written beside the site (index.html) by --out
 
@@ -52,8 +52,8 @@ class Section:
     splits: list[SplitStats]
     ranks: RankStats | None
     table: pd.DataFrame
-    records: list[tuple[str, dict]] = field(default_factory=list)
-    nets: pd.DataFrame | None = None
+    records: list[tuple[str, dict]]
+    nets: pd.DataFrame
 
     @property
     def stem(self) -> str:
@@ -107,9 +107,7 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
     for d, p, m, g in groups(frame):
         rows = archs[(archs["dataset"] == d) & (archs["preset"] == p) & (archs["metric"] == m)]
         annotated, splits = annotate(g, rows, n_resamples)
-        own = [(path, r) for path, r in files
-               if {k: v for k, v in record_common(r, metric).items() if k != "seed"} == {"dataset": d, "preset": p,
-                                                                                      "metric": m}]
+        own = [(path, r) for path, r in files if table_key(r, metric) == (d, p, m)]
         detail = nets[(nets["dataset"] == d) & (nets["preset"] == p) & (nets["metric"] == m)]
         sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), leaderboard(annotated), own,
                                 detail))

@@ -18,7 +18,7 @@ from deepnets1m.atomic import atomic_write
 
 from .plots import nets_plot_name
 from .stats import MIN_SEEDS
-from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, best_cells, pivot
+from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, best_cells, imported_models, pivot
 
 ASSETS = ("site.css", "site.js")
 # the index's figures, in order, with what each shows
@@ -141,7 +141,7 @@ def about(section) -> list[tuple[str, str]]:
     seeds = f"{low} per cell" if low == high else f"{low} to {high} per cell"
     if low < MIN_SEEDS:
         seeds += f" (fewer than {MIN_SEEDS}: no best group marked)"
-    nets = section.nets.groupby("split")["arch"].nunique() if section.nets is not None else pd.Series(dtype=int)
+    nets = section.nets.groupby("split")["arch"].nunique()
     images = distinct(r.get("preset_fields", {}).get("eval_images") for r in records)
     noise = distinct(r.get("eval_noise") for r in records)
     libraries = [f"{name} {' / '.join(v)}" for name in LIBRARIES
@@ -201,7 +201,7 @@ def board_table(section) -> str:
     means, errs, best = pivot(cells), pivot(cells, "stderr"), best_cells(cells)
     low = pivot(cells, "ci_low") if "ci_low" in cells else None
     high = pivot(cells, "ci_high") if "ci_high" in cells else None
-    imported = cells.groupby("model")["imported"].any()
+    imported = imported_models(cells)
     splits = list(means.columns)
     head = ("<thead><tr>" + header_cell("model", "text") + header_cell("view", "text")
             + header_cell("core params", "num", "descending") + header_cell("seeds")
@@ -209,7 +209,7 @@ def board_table(section) -> str:
     bodies: dict[str, list[str]] = {"ranked": [], "imported": [], "baseline": []}
     for model in section.table.index:
         row = section.table.loc[model]
-        kind = "baseline" if model == BASELINE else "imported" if bool(imported.get(model, False)) else "ranked"
+        kind = "baseline" if model == BASELINE else "imported" if imported[model] else "ranked"
         tag = "<span class=\"tag\">published</span>" if kind == "imported" else ""
         params = row["core params"].replace(",", "")
         tds = [f"<th scope=\"row\">{esc(model)}{tag}</th>", f"<td class=\"text\">{esc(row['view'])}</td>",
@@ -240,8 +240,8 @@ def detail_page(section, out: Path, plots: set[str], generated: str) -> str:
     then the record files the table was built from."""
     header = (f"<p><a href=\"index.html#{section_id(section)}\">&larr; leaderboard</a></p>\n"
               f"<h1>{esc(section_title(section))}: per split and per architecture</h1>\n{about_block(section)}")
-    nets = section.nets if section.nets is not None else pd.DataFrame()
-    splits = list(split_order(nets.groupby("split").size()).index) if len(nets) else []
+    nets = section.nets
+    splits = list(split_order(nets.groupby("split").size()).index)
     nav = "".join(f"<li><a href=\"#split-{esc(s)}\">{esc(s)}</a></li>" for s in splits)
     body = [f"<nav><ul>{nav}<li><a href=\"#records\">record files</a></li></ul></nav>"]
     for split in splits:

@@ -61,6 +61,12 @@ def record_models(record: dict, method: str, metric: str) -> list[tuple[str, str
     return out
 
 
+def table_key(record: dict, metric: str) -> tuple[str, str, str]:
+    """(data set, preset, metric) of the table a record belongs to (see record_common)."""
+    common = record_common(record, metric)
+    return common["dataset"], common["preset"], common["metric"]
+
+
 def record_common(record: dict, metric: str) -> dict:
     """The table a record belongs to: data set, preset (with protocol), metric; and its seed."""
     return {"dataset": record["dataset"], "preset": table_preset(record), "metric": record_metric(record, metric),
@@ -96,7 +102,7 @@ def arch_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -
 
 
 NET_COLUMNS = ["dataset", "preset", "metric", "seed", "split", "model", "arch", "params", "acc", "random_init", "sgd",
-               "predict_ms", "imported"]
+               "predict_ms"]
 
 
 def net_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
@@ -113,8 +119,7 @@ def net_frame(records: list[dict], method: str = "ghn", metric: str = "auto") ->
             rows.append({**record_common(r, metric), "split": r["split"], "model": model, "arch": row["arch"],
                          "params": row.get("params"), "acc": acc,
                          "random_init": row.get(metric_key("random_init", chosen)),
-                         "sgd": row.get(metric_key("sgd", chosen)), "predict_ms": row.get("predict_ms"),
-                         "imported": False})
+                         "sgd": row.get(metric_key("sgd", chosen)), "predict_ms": row.get("predict_ms")})
     return pd.DataFrame(rows, columns=NET_COLUMNS).astype({"random_init": float, "sgd": float, "predict_ms": float})
 
 
@@ -152,12 +157,17 @@ def best_cells(cell_frame: pd.DataFrame) -> pd.DataFrame:
     return pivot(cell_frame.assign(best_group=flags), "best_group").astype("boolean").fillna(False).astype(bool)
 
 
+def imported_models(cell_frame: pd.DataFrame) -> pd.Series:
+    """Per model, whether its rows are imported (published figures, not our runs)."""
+    return cell_frame.groupby("model")["imported"].any().astype(bool)
+
+
 def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """model x split text cells "mean ± stderr" (in **bold** when the cell's `best_group` is
     True) plus `avg rank`, best average rank first; one data set and preset (imported rows
     included but unranked, listed last; baseline ranked like any model)."""
-    means, errs, seeds, best = pivot(cell_frame), pivot(cell_frame, "stderr"), pivot(cell_frame, "seeds"), best_cells(cell_frame)
-    imported = cell_frame.groupby("model")["imported"].any().reindex(means.index).fillna(False).astype(bool)
+    means, errs, seeds = pivot(cell_frame), pivot(cell_frame, "stderr"), pivot(cell_frame, "seeds")
+    best, imported = best_cells(cell_frame), imported_models(cell_frame).reindex(means.index)
     rank = average_rank(means[~imported]).reindex(means.index)  # published rows are shown, never ranked
     text = pd.DataFrame(index=means.index, columns=means.columns, dtype=object)
     for model in means.index:

@@ -77,7 +77,8 @@ def test_the_site_in_headless_chromium(tmp_path, board, chromium):
     assert all(th.get("tabindex") == "0" for th in table.find("thead").find("tr"))  # the script ran
     deep = {text(tr.find("th")): (float(tr.findall("td")[4].get("data-value")), tr.findall("td")[4]) for tr in ranked}
     for model, (_, cell) in deep.items():  # the best group is bold (gin is 11 points behind)
-        assert (cell.find("b") is not None) == (model != "gin/pyg") and (cell.get("class") == "best") == (model != "gin/pyg")
+        best = model != "gin/pyg"
+        assert (cell.find("b") is not None) == best and (cell.get("class") == "best") == best
 
     probe_page = out / "probe.html"
     probe_page.write_text((out / "index.html").read_text().replace("</body>", PROBE))
