@@ -13,7 +13,8 @@ from .options import DATASETS
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
-CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+CIFAR_MEAN = (0.49139968, 0.48215827, 0.44653124)  # GHN-2's values (reference section 7)
+CIFAR_STD = (0.24703233, 0.24348505, 0.26158768)
 CIFAR_TRAIN = 45_000  # training images; the rest of CIFAR's 50,000 score the `val` split
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -77,14 +78,15 @@ class TensorData(ImageData):
             epoch, k = divmod(step, per_epoch)
             order = torch.randperm(len(self.train_y), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
             idx = order[k * batch_size : (k + 1) * batch_size]
-            x = self.normalise(self.train_x[idx])
-            if self.augment:
+            x = self.train_x[idx]
+            if self.augment:  # padded with black pixels before normalising, as torchvision's RandomCrop
                 x = self.augmented(x, torch.Generator().manual_seed(seed * 1_000_003 + step))
-            yield x, self.train_y[idx]
+            yield self.normalise(x), self.train_y[idx]
             step += 1
 
     def augmented(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        """Random crops of the 4-px zero-padded images and random horizontal flips."""
+        """Random crops of the raw images padded with 4 px of zeros (black) and random horizontal
+        flips."""
         b, c, h, w = x.shape
         padded = F.pad(x, (4, 4, 4, 4))
         dy, dx = torch.randint(0, 9, (2, b), generator=g)

@@ -174,12 +174,15 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
     by `args`/`spec` (bench.train.TrainSpec), with the GHN in `ckpt`."""
     from deepnets1m.splits import GENERATOR_VERSION
 
+    from .train import STREAM_VERSION
+
     preset, (_, protocol) = spec.preset, spec.core_setting()
     metrics = result.metrics()
     return {
         "schema": SCHEMA, "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
         "view": preset.view, "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
         "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION,
+        "random_stream": STREAM_VERSION,
         "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()), "core": core_summary(ghn, protocol),
         "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),

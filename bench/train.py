@@ -28,12 +28,15 @@ from .nets import fit_input, input_size, make_net
 from .presets import Preset
 from .protocol import CoreSetting, core_setting
 
-MAX_CONSECUTIVE_SKIPS = 20
+# the random streams a seed drives, bumped when they change (part of checkpoint keys and records):
+# 2: common random numbers, the GHN's shell drawn from the seed alone, whatever the core
+STREAM_VERSION = 2
+MAX_RETRIES = 20  # non-finite meta-batches redrawn for one step's images before training gives up
 MAX_REDRAWS = 100  # meta-batches over the node cap drawn in a row before giving up
 
 
 class TrainingDiverged(RuntimeError):
-    """Too many consecutive non-finite losses or gradients."""
+    """Too many non-finite losses or gradients in a row for one step's images."""
 
 
 @dataclass
@@ -52,7 +55,7 @@ class TrainSpec:
         setting, protocol = self.core_setting()
         blob = json.dumps([self.gnn, self.backend, self.dataset, self.seed, self.preset.training_fields(),
                            GENERATOR_VERSION, core_class(self.gnn, self.backend).default_view(), protocol,
-                           setting.layers, setting.kwargs], sort_keys=True, default=str)
+                           setting.layers, setting.kwargs, STREAM_VERSION], sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     def core_setting(self) -> tuple[CoreSetting, str]:
@@ -68,12 +71,13 @@ class TrainSpec:
                              f"{self.key()}.pt")
 
 
-def train_architectures(seed: int, step: int, count: int, max_params: float | None, attempt: int = 0) -> list:
-    """The `count` train architectures of step `step` (draw `attempt` of it), each at the width
-    drawn for it (DeepNets-1M's training-time width draw): a pure function of (seed, step,
-    attempt), so a resumed run sees the same stream; archs above `max_params` (at CIFAR-10 size,
-    at their drawn width) are skipped."""
-    rng = np.random.default_rng([seed, step, 17] + ([attempt] if attempt else []))
+def train_architectures(seed: int, step: int, count: int, max_params: float | None, attempt: int = 0,
+                        retry: int = 0) -> list:
+    """The `count` train architectures of step `step` (draw `attempt` of its `retry`-th meta-batch),
+    each at the width drawn for it (DeepNets-1M's training-time width draw): a pure function of
+    (seed, step, attempt, retry), so a resumed run sees the same stream; archs above `max_params`
+    (at CIFAR-10 size, at their drawn width) are skipped."""
+    rng = np.random.default_rng([seed, step, 17] + ([attempt] if attempt or retry else []) + ([retry] if retry else []))
     out = []
     while len(out) < count:
         spec = train_width(sample("train", int(rng.integers(SPLITS["train"].size))), rng)
@@ -82,12 +86,13 @@ def train_architectures(seed: int, step: int, count: int, max_params: float | No
     return out
 
 
-def step_architectures(seed: int, step: int, preset: Preset) -> tuple[list, int]:
-    """The meta-batch of step `step` and how many draws before it went over preset.max_meta_nodes:
-    as in GHN-2, a meta-batch whose nets have more nodes in all (at CIFAR-10 size) is redrawn
-    for the same images, and the redraws are counted."""
+def step_architectures(seed: int, step: int, preset: Preset, retry: int = 0) -> tuple[list, int]:
+    """The meta-batch of step `step` (its `retry`-th, when earlier ones gave non-finite losses) and
+    how many draws before it went over preset.max_meta_nodes: as in GHN-2, a meta-batch whose nets
+    have more nodes in all (at CIFAR-10 size) is redrawn for the same images, and the redraws are
+    counted."""
     for attempt in range(MAX_REDRAWS):
-        specs = train_architectures(seed, step, preset.meta_batch, preset.max_train_params, attempt)
+        specs = train_architectures(seed, step, preset.meta_batch, preset.max_train_params, attempt, retry)
         cap = preset.max_meta_nodes
         if cap is None or sum(spec_graph(s, **REFERENCE_CONFIG).num_nodes for s in specs) <= cap:
             return specs, attempt
@@ -134,12 +139,14 @@ def load_checkpoint(path: Path) -> dict:
 def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
     """A fresh GHN for this training spec: its LayerNorm and output scaling as the preset's GHN
     variant has them, the core set up by the protocol (bench.protocol); GHN-2's decoder side s
-    is 16 on ImageNet-sized images, else 11."""
+    is 16 on ImageNet-sized images, else 11. The shell's init is keyed on the seed alone (common
+    random numbers across cores)."""
     p, variant = spec.preset, VARIANTS[spec.preset.ghn]
     setting, _ = spec.core_setting()
     return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=setting.layers, num_classes=data.num_classes,
                max_hops=p.max_hops, layernorm=variant.layernorm, scaling=variant.scaling,
-               max_side=16 if data.image_size >= LARGE_IMAGE else 11, view=p.view, **setting.kwargs).to(device)
+               max_side=16 if data.image_size >= LARGE_IMAGE else 11, view=p.view, init_seed=spec.seed,
+               **setting.kwargs).to(device)
 
 
 def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,
@@ -168,7 +175,6 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     autocast = mixed_precision(p.amp, dev)
     ghn.train()
     predict = predictor(ghn, ctx)
-    consecutive = 0
     t0 = time.perf_counter()
     bar = tqdm(range(start, p.steps), initial=start, total=p.steps, desc=f"train {spec.gnn}/{spec.backend}",
                unit="step", disable=not (progress and ctx.main))
@@ -177,23 +183,25 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
             group["lr"] = p.lr * lr_factor(p, step)
         x, y = next(images)
         x, y = x.to(dev), y.to(dev)
-        specs, over_cap = step_architectures(spec.seed, step, p)
-        redrawn += over_cap
-        specs, seeds = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
-        with autocast:
-            loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing)
-        opt.zero_grad(set_to_none=True)
-        ok = all_ok(bool(torch.isfinite(loss)), ctx)
-        if ok:
-            loss.backward()
-            ok = apply_gradients(ghn, opt, p.grad_clip)  # gradients are all-reduced: every rank agrees
-        if ok:
-            consecutive, loss_value = 0, loss.item()
+        for retry in range(MAX_RETRIES + 1):  # as in GHN-2: a non-finite step redraws nets for the same images
+            specs, over_cap = step_architectures(spec.seed, step, p, retry)
+            redrawn += over_cap
+            specs, seeds = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
+            with autocast:
+                loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            ok = all_ok(bool(torch.isfinite(loss)), ctx)
+            if ok:
+                loss.backward()
+                ok = apply_gradients(ghn, opt, p.grad_clip)  # gradients are all-reduced: every rank agrees
+            if ok:
+                loss_value = loss.item()
+                break
+            skipped += 1
         else:
-            skipped, consecutive = skipped + 1, consecutive + 1
-            if consecutive > MAX_CONSECUTIVE_SKIPS:
-                raise TrainingDiverged(f"{consecutive} consecutive non-finite steps at step {step}; lower --lr "
-                                       f"(now {p.lr}) or --grad-clip; the last good checkpoint is {path}")
+            raise TrainingDiverged(f"{MAX_RETRIES + 1} meta-batches in a row gave non-finite losses or gradients at "
+                                   f"step {step}; lower --lr (now {p.lr}) or --grad-clip; the last good checkpoint is "
+                                   f"{path}")
         bar.set_postfix(loss=f"{loss_value:.3f}", skipped=skipped)
         done = step + 1
         if ctx.main and (done % p.ckpt_every == 0 or done == p.steps):

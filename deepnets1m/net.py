@@ -252,6 +252,19 @@ def count_params(spec: ArchSpec, num_classes: int = 10, in_channels: int = 3, im
     return g.num_params
 
 
+def reference_params(spec: ArchSpec, num_classes: int = 10, in_channels: int = 3, image_size: int = 32) -> int:
+    """count_params plus the parameters of the spec's dead ops, which the reference builds (and
+    never runs): the count its size filter and training-width draw read."""
+    g = ParamCounter()
+    emit_net(g, spec, num_classes, in_channels, image_size)
+    stride_in_reductions = 1 if spec.vit else 2
+    for steps, _, _, c, reduction, _ in cell_plan(spec, image_size):
+        for k, (op, j) in enumerate(spec.dead_reduce if reduction else spec.dead_normal):
+            stride = stride_in_reductions if reduction and j < 2 else 1
+            emit_op(g, op, frozenset(), f"dead.{k}", c, stride, spec.norm)
+    return g.num_params
+
+
 def emit_net(g: GraphBuilder, spec: ArchSpec, num_classes: int, in_channels: int, image_size: int) -> None:
     """Append the nodes of build_net(spec, ...) to `g`, in execution order."""
     s0, s1 = Stem.emit(g, g.add("input", frozenset(), "x"), spec, in_channels, image_size)

@@ -60,10 +60,15 @@ class ArchSpec:
     fc_dim: int = 256
     vit: bool = False
     predefined: str | None = None  # a named model of the ood-predefined / ood-torchvision splits
+    # drawn (op, input) terms of each cell that never reach its output: not built, but the
+    # reference builds them and counts their parameters in its size filter and width draw
+    dead_normal: tuple[tuple[str, int], ...] = ()
+    dead_reduce: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys, no spaces)."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """Canonical JSON (sorted keys, no spaces; empty dead-op lists left out)."""
+        raw = {k: v for k, v in asdict(self).items() if not (k.startswith("dead_") and not v)}
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> ArchSpec:
@@ -74,6 +79,8 @@ class ArchSpec:
             raise ValueError(f"ArchSpec JSON has unknown fields {sorted(unknown)}")
         for cell in ("normal", "reduce"):
             raw[cell] = tuple(tuple((op, int(j)) for op, j in step) for step in raw.get(cell, ()))
+        for dead in ("dead_normal", "dead_reduce"):
+            raw[dead] = tuple((op, int(j)) for op, j in raw.get(dead, ()))
         raw["concat"] = tuple(raw.get("concat", (0,)))
         return cls(**raw)
 
@@ -94,3 +101,7 @@ class ArchSpec:
     def ops(self) -> list[str]:
         """The live ops of both cells."""
         return [op for cell in (self.normal, self.reduce) for step in cell for op, _ in step]
+
+    def drawn_ops(self) -> list[str]:
+        """Every drawn op of both cells but `none`: the live ones and the dead ones."""
+        return self.ops() + [op for op, _ in self.dead_normal + self.dead_reduce]

@@ -15,8 +15,9 @@ from .named import NAMED_SPLITS
 from .spec import POOL_PRIMITIVES, PRIMITIVES, ArchSpec, Step
 
 # bumped whenever sample(), the nets or their graphs change: part of cache folders, checkpoint keys
-# and records, so nothing of an older generator is reused or compared (2: the reference's rules)
-GENERATOR_VERSION = 2
+# and records, so nothing of an older generator is reused or compared (2: the reference's rules;
+# 3: the BN-free draw per split, dead ops counted in the size filter and width draw)
+GENERATOR_VERSION = 3
 # Parameter caps are checked on the reference configuration (CIFAR-10: 3x32x32, 10 classes), and
 # the ImageNet one (3x224x224, 10 classes as in the reference's filter), at C = 32, fc_dim = 256.
 REFERENCE_CONFIG = {"num_classes": 10, "in_channels": 3, "image_size": 32}
@@ -118,17 +119,19 @@ def draw(rng: np.random.Generator, cfg: SplitConfig) -> ArchSpec | None:
     glob_avg = vit or n_cells > deep_layers or bool(rng.random() < 0.9)
     if cfg.bn_free:
         norm = "none"
-    else:
-        norm = str(rng.choice(["bn", "none"])) if n_cells <= 5 and steps <= 2 else "bn"
+    else:  # the reference's rule, on the split's own config: few cells (<= min + 1) and steps (<= medium)
+        small = n_cells <= cfg.cells[0] + 1 and steps <= cfg.deep_steps[1]
+        norm = str(rng.choice(["bn", "none"])) if small else "bn"
     stem_type = int(rng.integers(0, 2))
     stem_pool = stem_type == 0 and bool(rng.random() < 0.5)
     fc_layers = int(rng.integers(1, 3))
-    normal, reduce = live_cell(normal, concat), live_cell(reduce, concat)
-    if not any(normal[i] for i in concat) or not any(reduce[i] for i in concat):
+    live_normal, live_reduce = live_cell(normal, concat), live_cell(reduce, concat)
+    if not any(live_normal[i] for i in concat) or not any(live_reduce[i] for i in concat):
         return None  # filter 6: every concatenated node is empty, the forward pass fails
-    return ArchSpec(normal=normal, reduce=reduce, concat=concat, C=32, num_cells=n_cells, C_mult=c_mult, ks=ks,
-                    stem_type=stem_type, stem_pool=stem_pool, preproc=preproc, glob_avg=glob_avg, norm=norm,
-                    fc_layers=fc_layers, fc_dim=256, vit=vit)
+    return ArchSpec(normal=live_normal, reduce=live_reduce, concat=concat, C=32, num_cells=n_cells, C_mult=c_mult,
+                    ks=ks, stem_type=stem_type, stem_pool=stem_pool, preproc=preproc, glob_avg=glob_avg, norm=norm,
+                    fc_layers=fc_layers, fc_dim=256, vit=vit, dead_normal=dead_terms(normal, live_normal),
+                    dead_reduce=dead_terms(reduce, live_reduce))
 
 
 def draw_cell(rng: np.random.Generator, steps: int, ops: tuple[str, ...], allow_none: bool) -> tuple[Step, ...]:
@@ -169,13 +172,23 @@ def live_cell(cell: tuple[Step, ...], concat: tuple[int, ...]) -> tuple[Step, ..
     return tuple(step if i in alive else () for i, step in enumerate(terms))
 
 
+def dead_terms(drawn: tuple[Step, ...], live: tuple[Step, ...]) -> tuple[tuple[str, int], ...]:
+    """The drawn (op, input) terms, `none` aside, that live_cell dropped, in drawn order."""
+    dead = []
+    for step, kept in zip(drawn, live):
+        dead += [(op, j) for op, j in step if op != "none" and (op, j) not in kept]
+    return tuple(dead)
+
+
 def accept(spec: ArchSpec, cfg: SplitConfig) -> bool:
-    """Filter 5 (parameter cap at C = 32 on CIFAR-10 and ImageNet inputs) and our train/eval partition."""
+    """Filter 5 (parameter cap at C = 32 on CIFAR-10 and ImageNet inputs, dead ops counted as the
+    reference counts them) and our train/eval partition."""
     if (spec.genotype_digest() % EVAL_RESERVE == 0) != cfg.eval:
         return False
-    from .net import count_params
+    from .net import reference_params
 
-    return all(count_params(spec, **config) <= cfg.max_params for config in (REFERENCE_CONFIG, IMAGENET_FILTER_CONFIG))
+    configs = (REFERENCE_CONFIG, IMAGENET_FILTER_CONFIG)
+    return all(reference_params(spec, **config) <= cfg.max_params for config in configs)
 
 
 def eval_width(spec: ArchSpec) -> ArchSpec:
@@ -197,12 +210,13 @@ def eval_width(spec: ArchSpec) -> ArchSpec:
 
 def train_width(spec: ArchSpec, rng: np.random.Generator) -> ArchSpec:
     """A train net at the width C and fc_dim drawn for one training step (section 1.6): the larger
-    or deeper the net is at C = 32 (P, its CIFAR-10 parameters in millions), the fewer of the
+    or deeper the net is at C = 32 (P, its CIFAR-10 parameters in millions, dead ops counted, and
+    big kernels looked for among the drawn ops, as in the reference), the fewer of the
     widths 32..128 it may take; fc_dim from 64..512 (from 64..256 unless the net is small)."""
-    from .net import count_params
+    from .net import reference_params
 
-    p = count_params(spec, **REFERENCE_CONFIG) / 1e6
-    if p > 0.8 or not spec.glob_avg or any(op in BIG_KERNELS for op in spec.ops()) or spec.num_cells > 12:
+    p = reference_params(spec, **REFERENCE_CONFIG) / 1e6
+    if p > 0.8 or not spec.glob_avg or any(op in BIG_KERNELS for op in spec.drawn_ops()) or spec.num_cells > 12:
         widths = 1
     elif p > 0.4 or spec.num_cells > 10:
         widths = 2

@@ -1,8 +1,10 @@
 """GHN: the graph hypernetwork hosting a pluggable GNN core."""
 from __future__ import annotations
 
+import contextlib
 import os
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -27,33 +29,63 @@ def spatial_vocabulary(max_side: int) -> list[int]:
     return sorted(set(range(1, max(12, max_side), 2)) | {14, 16})
 
 
+def nearest_lookup(values: list[int], overrides: dict[int, int]) -> torch.Tensor:
+    """[max(values) + 1] index of each value's nearest entry of `values` (ties to the lower one),
+    then `overrides` (value -> the entry it takes instead): GHN-2's lookup tables."""
+    table = np.asarray(values)
+    lookup = np.abs(table[None, :] - np.arange(table[-1] + 1)[:, None]).argmin(1)  # argmin: the first, lower one
+    for value, entry in overrides.items():
+        lookup[value] = values.index(entry)
+    return torch.from_numpy(lookup)
+
+
 class ShapeEncoder(nn.Module):
     """GHN-2's shape encoder: a node's shape as (out, in, h, w) (1-D n as (n, 1, 1, 1), 2-D as
     (o, i, 1, 1)); out and in index a channel vocabulary, h and w a spatial one, and the four
-    embeddings of hidden/4 are concatenated. A value takes the smallest entry >= it (our reading
-    of the reference's mapping: 4-7 -> 8, 2 -> 3), the largest entry beyond; index 0 of both
-    tables is "no shape" (nodes without parameters)."""
+    embeddings of hidden/4 are concatenated. As in the reference, a value outside a vocabulary
+    takes its nearest entry, ties to the lower one (channels 12 -> 10, 72 -> 64, 2 -> 1), except
+    channels 4-7, which take 8, and the spatial size 2, which takes 3; values beyond the largest
+    entry take it. Entry i of a vocabulary is embedding row i and the last row is "no shape"
+    (nodes without parameters), the reference's layout."""
 
     def __init__(self, hidden: int, num_classes: int, max_side: int = 11) -> None:
         super().__init__()
         if hidden % 4:
             raise ValueError(f"the shape encoder concatenates 4 embeddings: hidden ({hidden}) must be divisible by 4")
-        self.register_buffer("channel_values", torch.tensor(channel_vocabulary(num_classes)), persistent=False)
-        self.register_buffer("spatial_values", torch.tensor(spatial_vocabulary(max_side)), persistent=False)
-        self.channel = nn.Embedding(len(self.channel_values) + 1, hidden // 4)
-        self.spatial = nn.Embedding(len(self.spatial_values) + 1, hidden // 4)
+        channels, spatial = channel_vocabulary(num_classes), spatial_vocabulary(max_side)
+        self.register_buffer("channel_values", torch.tensor(channels), persistent=False)
+        self.register_buffer("spatial_values", torch.tensor(spatial), persistent=False)
+        self.register_buffer("channel_lookup", nearest_lookup(channels, {c: 8 for c in range(4, 8)}), persistent=False)
+        self.register_buffer("spatial_lookup", nearest_lookup(spatial, {2: 3}), persistent=False)
+        self.channel = nn.Embedding(len(channels) + 1, hidden // 4)
+        self.spatial = nn.Embedding(len(spatial) + 1, hidden // 4)
 
     def forward(self, shapes: torch.Tensor) -> torch.Tensor:
         """[N, hidden] codes of [N, 4] shapes (0: missing dim; all 0: no shape)."""
         has = shapes[:, 0] > 0
         dims = torch.where(has[:, None] & (shapes == 0), 1, shapes)
 
-        def index(values: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-            return torch.where(has, torch.searchsorted(values, d.contiguous()).clamp(max=len(values) - 1) + 1, 0)
+        def index(lookup: torch.Tensor, no_shape: int, d: torch.Tensor) -> torch.Tensor:
+            return torch.where(has, lookup[d.clamp(0, len(lookup) - 1)], no_shape)
 
-        ch, sp = self.channel_values, self.spatial_values
-        return torch.cat([self.channel(index(ch, dims[:, 0])), self.channel(index(ch, dims[:, 1])),
-                          self.spatial(index(sp, dims[:, 2])), self.spatial(index(sp, dims[:, 3]))], dim=1)
+        ch, sp = (self.channel_lookup, len(self.channel_values)), (self.spatial_lookup, len(self.spatial_values))
+        return torch.cat([self.channel(index(*ch, dims[:, 0])), self.channel(index(*ch, dims[:, 1])),
+                          self.spatial(index(*sp, dims[:, 2])), self.spatial(index(*sp, dims[:, 3]))], dim=1)
+
+
+SHELL_STREAM, CORE_STREAM = 0, 1  # the two init streams of a seeded GHN (common random numbers)
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None, stream: int):
+    """Draw torch's default generator from (seed, stream) inside the block and restore it after;
+    a no-op for seed None (the global generator as it stands)."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(np.random.SeedSequence([seed, stream]).generate_state(1)[0]))
+        yield
 
 
 class GHN(nn.Module):
@@ -62,27 +94,34 @@ class GHN(nn.Module):
     (see gnn_zoo.variants). The core gets graph `view` (gnn_zoo.views; default: the core's own),
     and batches carry shortest-path edges up to `max_hops` only for views that use them.
 
+    With `init_seed`, the shell (type and shape embeddings, LayerNorm, decoder) is drawn from a
+    generator keyed on the seed alone and the core from another: for one seed every core starts
+    from the same shell (common random numbers), and only the core's own weights differ.
+
     `predict(batch)` returns, for each graph, {parameter name: predicted tensor} (differentiable,
     for meta-training); `ghn(module)` writes predicted parameters into `module` and returns it.
     """
 
     def __init__(self, core: str = "gatedgnn", backend: str = "pyg", hidden: int = 32, layers: int = 1,
                  num_classes: int = 10, max_hops: int = DEFAULT_MAX_HOPS, layernorm: bool = True,
-                 max_side: int = 11, scaling: bool = True, view: str | None = None, **core_kwargs) -> None:
+                 max_side: int = 11, scaling: bool = True, view: str | None = None, init_seed: int | None = None,
+                 **core_kwargs) -> None:
         super().__init__()
         view = view or core_class(core, backend).default_view()
         self.config = dict(core=core, backend=backend, hidden=hidden, layers=layers, num_classes=num_classes,
                            max_hops=max_hops, layernorm=layernorm, max_side=max_side, scaling=scaling, view=view,
                            **core_kwargs)
         self.num_classes = num_classes
-        self.type_embed = nn.Embedding(len(NODE_TYPES), hidden)
-        self.shape_enc = ShapeEncoder(hidden, num_classes, max_side)
+        with seeded(init_seed, SHELL_STREAM):  # the shell's init depends on the seed alone, whatever the core
+            self.type_embed = nn.Embedding(len(NODE_TYPES), hidden)
+            self.shape_enc = ShapeEncoder(hidden, num_classes, max_side)
+            self.norm = nn.LayerNorm(hidden) if layernorm else nn.Identity()
+            self.decoder = ConvDecoder(hidden, num_classes, max_side, scaling)
         if view == "sweep":  # the gated GNN's MLPs depend on whether its sweeps have virtual edges
             core_kwargs = {"virtual_edges": max_hops >= 2, **core_kwargs}
-        self.core = create(core, backend, hidden=hidden, layers=layers, view=view, **core_kwargs)
+        with seeded(init_seed, CORE_STREAM):
+            self.core = create(core, backend, hidden=hidden, layers=layers, view=view, **core_kwargs)
         self.max_hops = max_hops if needs_virtual_edges(view) else 0
-        self.norm = nn.LayerNorm(hidden) if layernorm else nn.Identity()
-        self.decoder = ConvDecoder(hidden, num_classes, max_side, scaling)
 
     def batch(self, graphs) -> GraphBatch:
         """A GraphBatch of `graphs` with the virtual edges this GHN's core uses."""

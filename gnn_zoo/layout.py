@@ -4,7 +4,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from deepnets1m.graph import ArchGraph, GraphBatch
 from deepnets1m.node_types import NODE_TYPE_ID
@@ -12,6 +15,7 @@ from deepnets1m.node_types import NODE_TYPE_ID
 NORM_TYPES = (NODE_TYPE_ID["bn"], NODE_TYPE_ID["ln"])
 BIAS_TYPE = NODE_TYPE_ID["bias"]
 POS_ENC_TYPE = NODE_TYPE_ID["pos_enc"]
+EXTENDABLE_TYPE = NODE_TYPE_ID["extendable"]
 POOL_TYPES = (NODE_TYPE_ID["max_pool"], NODE_TYPE_ID["avg_pool"])
 POOL_SHAPE = (1, 1, 3, 3)  # GHN-2's stored graphs give every pool node this shape (DeepNets-1M pools are 3x3)
 ROLES = ("weight", "classifier", "classifier_bias", "norm_weight", "vector", "pos_enc")
@@ -33,17 +37,49 @@ class ParamSlot:
         return max(1, math.prod(self.shape[1:]))
 
 
+def output_node(graph: ArchGraph) -> int:
+    """The node that computes the network's output: the last node in execution order, isolated
+    `extendable` nodes (parameters never used in forward, appended after the trace) left out."""
+    types = graph.node_types.tolist()
+    for node in reversed(range(len(types))):
+        if types[node] != EXTENDABLE_TYPE:
+            return node
+    return len(types) - 1
+
+
 def classifier_node(graph: ArchGraph, num_classes: int) -> int | None:
-    """The last node owning a 2-D weight with `num_classes` rows (the classification layer)."""
-    for p in reversed(range(len(graph.param_shapes))):
-        shape = graph.param_shapes[p]
-        if len(shape) == 2 and shape[0] == num_classes:
-            return int(graph.param_node[p])
-    return None
+    """The classification layer: of the nodes owning a weight (>= 2-D, positional encodings
+    aside), the one fewest hops before the output node (ties: the later); it counts only when
+    its weight is 2-D with `num_classes` rows. So an embedding table or an auxiliary head that
+    happens to have `num_classes` rows is never taken for it."""
+    types = graph.node_types.tolist()
+    weights = sorted({node for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
+                      if len(shape) >= 2 and types[node] != POS_ENC_TYPE})
+    if not weights:
+        return None
+    src, dst = graph.edge_index.numpy()
+    n = graph.num_nodes
+    backwards = csr_matrix((np.ones(len(src), dtype=np.float32), (dst, src)), shape=(n, n))
+    hops = dijkstra(backwards, directed=True, unweighted=True, indices=output_node(graph))
+    reachable = [node for node in weights if np.isfinite(hops[node])]
+    if not reachable:
+        return None
+    node = min(reachable, key=lambda v: (hops[v], -v))
+    shape = graph.params_of(node)[0][1]
+    return node if len(shape) == 2 and shape[0] == num_classes else None
+
+
+def classifier_bias_node(graph: ArchGraph, cls: int) -> int | None:
+    """The bias node of the classification layer `cls`: the bias-type node it feeds directly."""
+    src, dst = graph.edge_index
+    types = graph.node_types
+    after = dst[(src == cls) & (types[dst] == BIAS_TYPE)].tolist()
+    return after[0] if after else None
 
 
 def param_slots(batch: GraphBatch, num_classes: int) -> list[ParamSlot]:
-    """Every parameter of every graph in the batch with its decoding role (built once per batch)."""
+    """Every parameter of every graph in the batch with its decoding role (built once per batch).
+    The classifier's bias is decoded from its own bias node, as in the reference."""
     key = ("ghn_slots", num_classes)
     if key in batch.cache:
         return batch.cache[key]
@@ -52,12 +88,13 @@ def param_slots(batch: GraphBatch, num_classes: int) -> list[ParamSlot]:
         types = graph.node_types.tolist()
         owners = graph.param_node.tolist()
         cls = classifier_node(graph, num_classes)
+        cls_bias = classifier_bias_node(graph, cls) if cls is not None else None
         seen_norm: set[int] = set()
         for name, shape, node in zip(graph.param_names, graph.param_shapes, owners):
             if node == cls and len(shape) == 2:
                 role = "classifier"
-            elif cls is not None and types[node] == BIAS_TYPE and node == cls + 1:
-                role, node = "classifier_bias", cls
+            elif node == cls_bias and len(shape) == 1:
+                role = "classifier_bias"
             elif len(shape) >= 2:
                 role = "pos_enc" if types[node] == POS_ENC_TYPE else "weight"
             elif types[node] in NORM_TYPES and node not in seen_norm:

@@ -6,13 +6,14 @@ import torch
 from bench.cli import main
 from bench.presets import get_preset
 from deepnets1m.cache import GraphCache
+from deepnets1m.splits import GENERATOR_VERSION
 
 
 def test_generate_command(tmp_path, capsys):
     assert main(["generate", "--split", "val", "--n", "12", "--root", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "generated 12 val architectures" in out and "arch/s" in out
-    assert len(GraphCache(tmp_path / "val_g2_c10_i3_s32")) == 12
+    assert len(GraphCache(tmp_path / f"val_g{GENERATOR_VERSION}_c10_i3_s32")) == 12
     assert main(["generate", "--split", "val", "--n", "12", "--root", str(tmp_path), "--no-progress"]) == 0
     assert "already cached" in capsys.readouterr().out
 
@@ -22,7 +23,7 @@ def test_generate_for_another_input_configuration(tmp_path, monkeypatch, capsys)
     args = ["generate", "--split", "ood-bnfree", "--n", "3", "--num-classes", "100", "--in-channels", "1",
             "--image-size", "8", "--no-progress"]
     assert main(args) == 0
-    graph = GraphCache(tmp_path / "graphs" / "ood-bnfree_g2_c100_i1_s8")[0]
+    graph = GraphCache(tmp_path / "graphs" / f"ood-bnfree_g{GENERATOR_VERSION}_c100_i1_s8")[0]
     assert graph.param_shapes[-1] == (100,)
 
 

@@ -137,3 +137,18 @@ def test_pixel_noise_is_clipped_seeded_and_shared():
     change = (torch.cat([x for x, _ in a]) - torch.cat([x for x, _ in clean])) * std
     assert 0.02 < change.abs().mean() < 0.08  # about 0.8 std, less where clipped
     assert all(torch.allclose(x, y, atol=1e-5) for (x, _), (y, _) in zip(with_pixel_noise(clean, data, 0.0, 0), clean))
+
+
+def test_cifar_crops_pad_black_pixels_before_normalising():
+    """As torchvision's RandomCrop(32, padding=4) on raw images: the border is black, which
+    normalises to -mean/std per channel (not to 0, a mean-grey border)."""
+    from bench.data import CIFAR_MEAN, CIFAR_STD, TensorData
+
+    white = torch.full((64, 3, 32, 32), 255, dtype=torch.uint8)
+    data = TensorData("cifar10", 10, 3, 32, white, torch.zeros(64, dtype=torch.long), white, torch.zeros(64),
+                      CIFAR_MEAN, CIFAR_STD, 255.0, augment=True)
+    x, _ = next(data.train_batches(64, seed=0))
+    black = torch.tensor([-m / s for m, s in zip(CIFAR_MEAN, CIFAR_STD)]).view(1, 3, 1, 1)
+    is_black = torch.isclose(x, black.expand_as(x), atol=1e-5)
+    is_white = torch.isclose(x, ((1 - torch.tensor(CIFAR_MEAN)) / torch.tensor(CIFAR_STD)).view(1, 3, 1, 1).expand_as(x))
+    assert (is_black | is_white).all() and is_black.any()

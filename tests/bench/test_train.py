@@ -64,8 +64,8 @@ def test_architecture_stream_is_a_function_of_seed_and_step():
     assert a == train_architectures(0, 7, 3, 5e5) and a != train_architectures(0, 8, 3, 5e5)
 
 
-def test_nan_steps_are_skipped_then_abort(tmp_path, digits, monkeypatch):
-    monkeypatch.setattr("bench.train.MAX_CONSECUTIVE_SKIPS", 2)
+def test_nan_steps_are_redrawn_then_abort(tmp_path, digits, monkeypatch):
+    monkeypatch.setattr("bench.train.MAX_RETRIES", 2)
     original = GHN.predict
 
     def poisoned(self, batch):
@@ -194,3 +194,47 @@ def test_the_optimizer_steps_the_same_bits_as_the_per_tensor_loop():
             p.grad, q.grad = g.clone(), g.clone()
         ours.step(), loop.step()
     assert all(torch.equal(p, q) for p, q in zip(ghn.parameters(), ref))
+
+
+def test_a_non_finite_step_redraws_nets_for_the_same_images(tmp_path, digits, monkeypatch):
+    """As GHN-2: a non-finite loss draws another meta-batch for the same images (counted), and
+    the step is taken with it."""
+    import bench.train as train_module
+
+    original, seen = GHN.predict, []
+    drawn = train_module.step_architectures
+
+    def recording(seed, step, preset, retry=0):
+        seen.append((step, retry))
+        return drawn(seed, step, preset, retry)
+
+    def poisoned_once(self, batch):
+        out = original(self, batch)
+        return [{k: v * float("nan") for k, v in p.items()} for p in out] if len(seen) == 1 else out
+
+    monkeypatch.setattr(train_module, "step_architectures", recording)
+    monkeypatch.setattr(GHN, "predict", poisoned_once)
+    report = train(spec(steps=2, ckpt_every=2), digits, tmp_path, progress=False)
+    assert seen == [(0, 0), (0, 1), (1, 0)] and report.skipped == 1 and report.final_loss < 10
+    assert train_architectures(0, 0, 2, 5e5) != train_architectures(0, 0, 2, 5e5, retry=1)
+
+
+def test_one_seed_gives_every_core_the_same_shell(digits):
+    """Common random numbers: for one seed the shell (all but `core.`) is equal bit for bit across
+    cores and views; another seed gives another shell; the cores' own weights differ."""
+    from bench.train import build_ghn
+
+    def shell(gnn, seed, **kw):
+        ghn = build_ghn(TrainSpec(gnn, "pyg", "digits", get_preset("tiny", **{**TINY, **kw}), seed), digits, "cpu")
+        return {k: v for k, v in ghn.state_dict().items() if not k.startswith("core.")}
+
+    gcn, gin, gat_undirected = shell("gcn", 3), shell("gin", 3), shell("gat", 3, view="undirected")
+    assert gcn.keys() == gin.keys() == gat_undirected.keys()
+    assert all(torch.equal(gcn[k], gin[k]) and torch.equal(gcn[k], gat_undirected[k]) for k in gcn)
+    other = shell("gcn", 4)
+    assert not all(torch.equal(gcn[k], other[k]) for k in gcn)
+    torch.manual_seed(0)
+    before = torch.rand(1)
+    torch.manual_seed(0)
+    shell("gcn", 3)
+    assert torch.equal(torch.rand(1), before)  # the global generator is left as it was

@@ -6,6 +6,7 @@ import pytest
 from deepnets1m import sample, spec_graph
 from deepnets1m.cache import CacheError, GraphCache, load_shard, shard_path
 from deepnets1m.generate import generate
+from deepnets1m.splits import GENERATOR_VERSION
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +79,7 @@ def test_cache_layout(tmp_path):
     report = generate("val", 3, tmp_path, progress=False)
     info = json.loads((report.folder / "info.json").read_text())
     assert info == {"split": "val", "n": 3, "shard_size": 500, "num_classes": 10, "in_channels": 3, "image_size": 32}
-    assert report.folder.name == "val_g2_c10_i3_s32"
+    assert report.folder.name == f"val_g{GENERATOR_VERSION}_c10_i3_s32"
     with np.load(shard_path(report.folder, 0)) as z:
         assert z["node_types"].dtype == np.uint8 and z["edges"].dtype == np.int32
     assert not list(report.folder.glob(".*tmp"))  # no temporary files left behind

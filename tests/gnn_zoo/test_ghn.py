@@ -186,3 +186,70 @@ def test_node_shapes_of_parameters_and_pools(graphs):
         assert (shapes[types == NODE_TYPE_ID[kind]] == 0).all(), kind
     conv = graphs[-1].param_node[0]  # ResNet-18's stem conv, 64 x 3 x 7 x 7
     assert shapes[batch.ptr[-2] + conv].tolist() == [64, 3, 7, 7]
+
+
+def test_shape_vocabulary_takes_the_nearest_entry_ties_to_the_lower():
+    """The reference's lookup: the nearest entry, ties to the lower; channels 4-7 take 8, spatial 2
+    takes 3; beyond the largest entry, the largest."""
+    from gnn_zoo.ghn import ShapeEncoder
+
+    enc = ShapeEncoder(32, 10, 11)
+    channel = {c: enc.channel_values[enc.channel_lookup[c]].item() for c in (1, 2, 4, 7, 12, 13, 72, 100, 8192)}
+    assert channel == {1: 1, 2: 1, 4: 8, 7: 8, 12: 10, 13: 10, 72: 64, 100: 96, 8192: 8192}
+    spatial = {s: enc.spatial_values[enc.spatial_lookup[s]].item() for s in (1, 2, 4, 12, 13, 15, 16)}
+    assert spatial == {1: 1, 2: 3, 4: 3, 12: 11, 13: 14, 15: 14, 16: 16}
+    codes = enc(torch.tensor([[9000, 72, 2, 20], [8192, 64, 3, 16], [0, 0, 0, 0]]))
+    assert torch.equal(codes[0], codes[1])  # 9000 -> 8192, 72 -> 64, 2 -> 3, 20 -> 16
+    no_shape = torch.cat([enc.channel.weight[-1], enc.channel.weight[-1], enc.spatial.weight[-1], enc.spatial.weight[-1]])
+    assert torch.equal(codes[2], no_shape)  # the last row of each table, as in the reference
+
+
+def test_classifier_bias_is_decoded_from_its_own_node():
+    from gnn_zoo.layout import param_slots
+
+    ghn = GHN("gatedgnn", hidden=32, num_classes=10)
+    graph = to_graph(torchvision.models.resnet18(num_classes=10))
+    slots = {s.name: s for s in param_slots(ghn.batch([graph]), 10)}
+    owner = dict(zip(graph.param_names, graph.param_node.tolist()))
+    assert slots["fc.weight"].role == "classifier" and slots["fc.weight"].node == owner["fc.weight"]
+    assert slots["fc.bias"].role == "classifier_bias" and slots["fc.bias"].node == owner["fc.bias"] != owner["fc.weight"]
+
+
+class AuxNet(nn.Module):
+    """A 10-class model with a 10-row layer near its input and an auxiliary 10-class head on an
+    earlier feature (as GoogLeNet's, returned beside the logits): only `head` is its classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(10, 16)  # a 2-D weight ... with 16 rows
+        self.table = nn.Linear(16, 10)  # 10 rows, early in the net
+        self.body = nn.Linear(10, 32)
+        self.head = nn.Linear(32, 10)
+        self.aux = nn.Linear(32, 10)
+
+    def forward(self, x):
+        h = torch.relu(self.body(self.table(self.embed(x.flatten(1)[:, :10]))))
+        aux = self.aux(h)
+        return self.head(torch.relu(h)), aux
+
+
+class ConvHeadNet(nn.Module):
+    """A 10-row Linear near the input, a conv classification layer at the end."""
+
+    def __init__(self):
+        super().__init__()
+        self.mix = nn.Linear(8, 10)
+        self.head = nn.Conv2d(1, 10, 3)
+
+    def forward(self, x):
+        return self.head(self.mix(x)).mean((2, 3))
+
+
+def test_classifier_is_the_weight_nearest_the_output():
+    from gnn_zoo.layout import classifier_node
+
+    graph = to_graph(AuxNet())
+    names = {node: name for name, node in zip(graph.param_names, graph.param_node.tolist())}
+    assert names[classifier_node(graph, 10)] == "head.weight"
+    assert classifier_node(graph, 7) is None  # the nearest weight has 10 rows, not 7
+    assert classifier_node(to_graph(ConvHeadNet()), 10) is None  # a conv head: the early Linear is not taken for it
