@@ -174,20 +174,34 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
     by `args`/`spec` (bench.train.TrainSpec), with the GHN in `ckpt`."""
     from deepnets1m.splits import GENERATOR_VERSION
 
-    from .train import STREAM_VERSION
+    from .train import STREAM_VERSION, training_summary
 
     preset, (_, protocol) = spec.preset, spec.core_setting()
     metrics = result.metrics()
+    training = training_summary(ckpt)
+    training["collapsed"] = collapsed(training["loss_tail"], metrics, ghn.num_classes)
     return {
         "schema": SCHEMA, "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
         "view": preset.view, "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
         "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION,
-        "random_stream": STREAM_VERSION,
+        "random_stream": STREAM_VERSION, "training": training,
         "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()), "core": core_summary(ghn, protocol),
         "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
         "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
     }
+
+
+COLLAPSE_LOSS = 0.97  # of ln(classes): a training loss this close to chance over the last steps is a collapse
+
+
+def collapsed(loss_tail: float | None, metrics: dict, num_classes: int) -> bool:
+    """Whether a run collapsed: its training loss stayed at chance (>= 0.97 ln classes) over the
+    last steps, or its predicted parameters score no better than random init on the split.
+    Collapsed runs stay in every table (a core that collapses more often is worse), flagged."""
+    at_chance = loss_tail is not None and loss_tail >= COLLAPSE_LOSS * math.log(num_classes)
+    ghn, random = metrics.get("ghn", {}).get("mean"), metrics.get("random_init", {}).get("mean")
+    return bool(at_chance or (ghn is not None and random is not None and ghn <= random))
 
 
 def core_summary(ghn, protocol: str) -> dict:

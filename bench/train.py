@@ -1,6 +1,7 @@
 """Meta-training a GHN on DeepNets-1M train architectures (GHN-2 recipe), resumable."""
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -31,6 +32,7 @@ from .protocol import CoreSetting, core_setting
 # the random streams a seed drives, bumped when they change (part of checkpoint keys and records):
 # 2: common random numbers, the GHN's shell drawn from the seed alone, whatever the core
 STREAM_VERSION = 2
+LOSS_TAIL = 50  # the last steps whose mean training loss a record reports (collapse detection)
 MAX_RETRIES = 20  # non-finite meta-batches redrawn for one step's images before training gives up
 MAX_REDRAWS = 100  # meta-batches over the node cap drawn in a row before giving up
 
@@ -117,6 +119,7 @@ class TrainReport:
     redrawn: int  # meta-batches redrawn for being over the node cap
     final_loss: float
     resumed_from: int
+    loss_tail: float | None = None  # mean training loss over the last LOSS_TAIL steps
 
 
 def lr_factor(preset: Preset, step: int) -> float:
@@ -165,11 +168,13 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     ghn = GHN.load(path, map_location=dev).to(dev) if resume else build_ghn(spec, data, dev)
     opt = make_optimizer(ghn, p)
     start, seconds, skipped, redrawn, loss_value = 0, 0.0, 0, 0, float("nan")
+    recent: collections.deque[float] = collections.deque(maxlen=LOSS_TAIL)
     if resume:
         state = resume["train"]
         opt.load_state_dict(state["optimizer"])
         start, seconds, skipped, loss_value = state["step"], state["seconds"], state["skipped"], state["loss"] or float("nan")
         redrawn = state.get("redrawn", 0)
+        recent.extend(state.get("recent_losses", []))
     resumed_from = start
     images = data.train_batches(p.batch_size, spec.seed, start)
     autocast = mixed_precision(p.amp, dev)
@@ -196,6 +201,7 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
                 ok = apply_gradients(ghn, opt, p.grad_clip)  # gradients are all-reduced: every rank agrees
             if ok:
                 loss_value = loss.item()
+                recent.append(loss_value)
                 break
             skipped += 1
         else:
@@ -205,10 +211,12 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         bar.set_postfix(loss=f"{loss_value:.3f}", skipped=skipped)
         done = step + 1
         if ctx.main and (done % p.ckpt_every == 0 or done == p.steps):
-            save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value, redrawn)
+            save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value, redrawn,
+                            list(recent))
     if start < p.steps:  # a finished checkpoint that was only reused adds no training time
         seconds += time.perf_counter() - t0
-    return TrainReport(path, p.steps, seconds, skipped, redrawn, loss_value, resumed_from)
+    tail = sum(recent) / len(recent) if recent else None
+    return TrainReport(path, p.steps, seconds, skipped, redrawn, loss_value, resumed_from, tail)
 
 
 def make_optimizer(ghn: GHN, preset: Preset) -> torch.optim.Optimizer:
@@ -289,7 +297,17 @@ def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: to
 
 
 def save_checkpoint(path: Path, ghn: GHN, opt: torch.optim.Optimizer, step: int, seconds: float, skipped: int,
-                    loss: float, redrawn: int = 0) -> None:
+                    loss: float, redrawn: int = 0, recent_losses: list[float] = ()) -> None:
     """GHN checkpoint (loadable by GHN.load) plus the optimizer and progress, written atomically."""
     ghn.save(path, train={"step": step, "optimizer": opt.state_dict(), "seconds": seconds, "skipped": skipped,
-                          "redrawn": redrawn, "loss": loss if math.isfinite(loss) else None})
+                          "redrawn": redrawn, "loss": loss if math.isfinite(loss) else None,
+                          "recent_losses": list(recent_losses)})
+
+
+def training_summary(path: Path) -> dict:
+    """What a record says of the training behind checkpoint `path`: the mean loss of its last
+    steps and the non-finite meta-batches it redrew."""
+    state = load_checkpoint(path)["train"]
+    recent = state.get("recent_losses") or []
+    return {"steps": state["step"], "loss_tail": sum(recent) / len(recent) if recent else None,
+            "skipped": state["skipped"]}
