@@ -1,5 +1,6 @@
-"""Seaborn figures of a leaderboard: heatmap, bars, ID vs OOD scatter, critical-difference diagram,
-win/tie/loss matrix. Models are sorted by average rank; the random-init baseline is drawn apart."""
+"""Seaborn figures of a leaderboard: heatmap, bars, ID vs OOD scatter, critical-difference diagram
+(with enough seeds), probability-of-improvement matrix. Models are sorted by average rank; the
+random-init baseline is drawn apart."""
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as sp  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .stats import ALPHA, RankStats, SplitStats, win_tie_loss  # noqa: E402
+from .stats import ALPHA, CD_MIN_SEEDS, RankStats, SplitStats, improvement_matrix  # noqa: E402
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, pivot  # noqa: E402
 
 BASELINE_STYLE = {"color": "grey", "ls": "--", "lw": 1.2}
@@ -28,10 +29,11 @@ def section_plots(section, stem: Path, title: str) -> list[Path]:
     files = [heatmap(section.cells, order, title, Path(f"{stem}_heatmap.png")),
              bars(section.cells, order, title, Path(f"{stem}_bars.png"))]
     files.append(id_vs_ood(section.cells, title, Path(f"{stem}_id_vs_ood.png")))
-    if section.ranks is not None:
+    if section.ranks is not None and len(section.ranks.seeds) >= CD_MIN_SEEDS:
         files.append(cd_diagram(section.ranks, title, Path(f"{stem}_cd.png"))[0])
-    if any(len(a.pairs) for a in section.splits):
-        files.append(win_tie_loss_matrix(section.splits, order, title, Path(f"{stem}_win_tie_loss.png")))
+    head = section.headline
+    if head is not None and len(head.pairs) and head.seeds >= 2:
+        files.append(improvement_plot(head, order, title, Path(f"{stem}_improvement.png")))
     for split, nets in section.nets.groupby("split"):
         files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split)))
     return [f for f in files if f is not None]
@@ -118,19 +120,17 @@ def cd_diagram(ranks: RankStats, title: str, path: Path) -> tuple[Path, list[set
     return save(fig, path), groups
 
 
-def win_tie_loss_matrix(analyses: list[SplitStats], order: list[str], title: str, path: Path) -> Path:
-    """Row model vs column model: splits won / tied / lost (significant differences only),
-    coloured by wins - losses."""
-    text = win_tie_loss(analyses)
-    models = [m for m in order if m in text.index]
-    text = text.loc[models, models]
-    score = text.map(lambda c: int(c.split("/")[0]) - int(c.split("/")[2]) if c else 0)
-    fig, ax = plt.subplots(figsize=(0.9 * len(models) + 3, 0.6 * len(models) + 1.5))
-    limit = max(len(analyses), 1)
-    sns.heatmap(score, annot=text.to_numpy(), fmt="", cmap="RdBu", vmin=-limit, vmax=limit, cbar_kws={
-        "label": "splits won - lost"}, ax=ax)
-    ax.set(title=f"{title}\nwins / ties / losses of the row over the column, over {len(analyses)} splits",
-           xlabel="", ylabel="")
+def improvement_plot(analysis: SplitStats, order: list[str], title: str, path: Path) -> Path:
+    """Row model vs column model: the probability that a seed of the row beats a seed of the
+    column (over the analysis' splits), with its 95% bootstrap interval."""
+    value, text = improvement_matrix(analysis)
+    models = [m for m in order if m in value.index]
+    value, text = value.loc[models, models], text.loc[models, models]
+    fig, ax = plt.subplots(figsize=(1.1 * len(models) + 3, 0.7 * len(models) + 1.8))
+    sns.heatmap(value, annot=text.to_numpy(), fmt="", cmap="RdBu", vmin=0, vmax=1, annot_kws={"fontsize": 7},
+                cbar_kws={"label": "P(row > column)"}, ax=ax)
+    ax.set_title(f"{title}\nP(a seed of the row beats a seed of the column), {analysis.split}", fontsize="small")
+    ax.set(xlabel="", ylabel="")
     ax.tick_params(axis="x", rotation=30)
     return save(fig, path)
 

@@ -13,7 +13,7 @@ from deepnets1m.atomic import atomic_write
 from . import plots
 from .db import SyncReport, latest_record_files, sync
 from .reference import reference_cells
-from .stats import ALPHA, MIN_SEEDS, N_RESAMPLES, RankStats, SplitStats, annotate, rank_stats
+from .stats import ALPHA, CD_MIN_SEEDS, MIN_SEEDS, OVERALL, RankStats, SplitStats, annotate, rank_stats
 from .table import (BASELINE, METRIC_LABELS, arch_frame, cells, groups, leaderboard, net_frame, runs_frame,
                     table_key, tidy, to_html, to_markdown)
 
@@ -71,24 +71,64 @@ class Section:
         """The section's title."""
         return title(self.dataset, self.preset, self.metric, self.fewest_seeds)
 
+    @property
+    def headline(self) -> SplitStats | None:
+        """The analysis over every split (split a fixed effect), or the only split's."""
+        overall = [a for a in self.splits if a.split == OVERALL]
+        return overall[0] if overall else (self.splits[0] if len(self.splits) == 1 else None)
+
     def notes(self) -> list[str]:
-        """What the statistics say, as lines under the table."""
+        """What the statistics say, as lines under the table: how the best group is made (or why
+        there is none), each split's resolution, the headline's decided pairs, collapsed runs and
+        the Friedman test (with enough seeds)."""
         lines = []
-        if self.fewest_seeds >= MIN_SEEDS and self.splits:
+        if self.splits and self.fewest_seeds >= MIN_SEEDS:
             lines.append(f"Best group (bold): the split's best model and every model not significantly worse "
-                         f"(α = {ALPHA}: Wilcoxon over the architectures, Holm-corrected, and Tukey HSD over "
-                         f"the seeds must both reject); docs/leaderboard.md says how to read it.")
-        if self.ranks is not None:
+                         f"(α = {ALPHA}, Games-Howell over the seeds with the model x net variance; "
+                         f"docs/leaderboard.md says how to read it).")
+        elif self.splits:
+            lines.append(f"No best group marked: some cell has {self.fewest_seeds} seed(s), fewer than {MIN_SEEDS}.")
+        for a in self.splits:
+            if a.resolution is not None:
+                r = a.resolution
+                need = ", ".join(f"{d:g} points {n if n else 'out of reach'}" for d, n in r.seeds_for.items())
+                lines.append(f"Resolution, {a.split}: {r.seeds} seeds detect {r.detectable:.1f} points at 80% power "
+                             f"(seed SD {r.seed_sd:.1f}); seeds needed per model for {need}.")
+        head = self.headline
+        if head is not None and head.seeds >= 2:
+            decided = head.pairs[head.pairs["differs"]]
+            text = "; ".join(f"{p.a if p.diff > 0 else p.b} > {p.b if p.diff > 0 else p.a} "
+                             f"({abs(p.diff):.1f} [{min(abs(p.ci_low), abs(p.ci_high)):.1f}, "
+                             f"{max(abs(p.ci_low), abs(p.ci_high)):.1f}])" for p in decided.itertuples())
+            lines.append(f"Decided over {head.split} ({len(decided)} of {len(head.pairs)} pairs): {text or 'none'}.")
+        collapsed = self.collapsed_runs()
+        if collapsed:
+            lines.append("Collapsed runs (training loss at chance or no better than random init; kept in every "
+                         "figure): " + ", ".join(f"{m} {n}" for m, n in collapsed.items()) + ".")
+        if self.ranks is not None and len(self.ranks.seeds) >= CD_MIN_SEEDS:
             r = self.ranks
             lines.append(f"Friedman over {len(r.seeds)} seed blocks ({', '.join(r.splits)} averaged): "
                          f"χ² = {r.statistic:.2f}, p = {r.pvalue:.3g}; Nemenyi critical difference "
                          f"{r.critical_difference:.2f} ranks.")
         return lines
 
+    def collapsed_runs(self) -> dict[str, str]:
+        """model -> "n of runs" for models with collapsed runs (records' training.collapsed)."""
+        from .table import model_label
+
+        runs: dict[str, set] = {}
+        bad: dict[str, set] = {}
+        for _, r in self.records:
+            key = model_label(r)
+            runs.setdefault(key, set()).add(r.get("seed"))
+            if (r.get("training") or {}).get("collapsed"):
+                bad.setdefault(key, set()).add(r.get("seed"))
+        return {m: f"{len(s)} of {len(runs[m])}" for m, s in sorted(bad.items())}
+
 
 def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: str | None = None,
                    method: str = "ghn", metric: str = "auto", reference: bool = False,
-                   n_resamples: int = N_RESAMPLES, paths: set[str] | None = None) -> list[Section]:
+                   paths: set[str] | None = None) -> list[Section]:
     """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
     plus, when asked, the imported reference rows of the same data sets and metric (shown
     whatever our preset: they are the paper's full-budget figures; a top-5 figure never joins
@@ -106,7 +146,7 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
     sections = []
     for d, p, m, g in groups(frame):
         rows = archs[(archs["dataset"] == d) & (archs["preset"] == p) & (archs["metric"] == m)]
-        annotated, splits = annotate(g, rows, n_resamples)
+        annotated, splits = annotate(g, rows)
         own = [(path, r) for path, r in files if table_key(r, metric) == (d, p, m)]
         detail = nets[(nets["dataset"] == d) & (nets["preset"] == p) & (nets["metric"] == m)]
         sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), leaderboard(annotated), own,

@@ -1,19 +1,31 @@
-"""Paired statistics of a leaderboard: bootstrap CIs, pairwise tests, best groups, Friedman/Nemenyi.
+"""Statistics that fit the design of the runs: seeds are the replicates, nets are crossed with them.
 
-Every model of a table is scored on the same architectures and images, so two models pair
-architecture by architecture. A GHN's training seed moves all its architectures together
-(measured on `tiny`: seeds of one core differ by up to ~5 points, several times the spread a
-test over architectures sees), so a difference counts only when it holds over both:
+A record is one training run (a seed) of one model, scored on a split's fixed nets. A model's
+score in a seed is its accuracy averaged over the nets; its seeds are independent replicates
+(measured: the cross-core correlation of seed scores is ~0 at `tiny`, docs/leaderboard.md), and
+their spread may differ between models. The nets are shared by every model, so their main
+effect cancels in a difference, but a model x net interaction does not: it enters a difference
+as its own variance term. For models a and b with S_a and S_b seeds on N common nets:
 
-- architectures: Wilcoxon signed-rank over the per-architecture differences (each averaged over
-  the seeds), Holm-corrected across the pairs of a split (scikit-posthocs' `posthoc_wilcoxon`);
-- seeds: Tukey's HSD over the models' run means (scipy's `tukey_hsd`), which tests with the
-  seed-to-seed spread and controls the error over all pairs.
+    diff = mean_a - mean_b,   SE^2 = s_a^2 / S_a + s_b^2 / S_b + s_d^2 / N
 
-docs/leaderboard.md says how to read the results and why the seeds are the Friedman blocks.
+(s_a^2: the variance of a's seed scores; s_d^2: the variance over nets of the per-net
+difference, each averaged over the seeds), with Welch-Satterthwaite degrees of freedom. Pairs
+are compared as in Games-Howell (the studentized range of k models at those degrees of freedom,
+which controls the family-wise error over all pairs without assuming equal variances); the
+95% interval of a difference is the t-interval diff +- t(df) SE. The best group is the best
+model by mean and every model not significantly worse; it is marked only with MIN_SEEDS seeds
+in every cell. Across splits, one analysis with split as a fixed effect (each split weighted
+equally, the interaction variance taken within splits) is the headline. Each pair also gets
+the probability of improvement P(X > Y) (a seed of X beats a seed of Y; rliable's statistic)
+with a percentile-bootstrap interval over the seeds. Friedman/Nemenyi over seed blocks stays
+for the critical-difference diagram, drawn only with CD_MIN_SEEDS seeds.
+
+Every procedure is checked by simulation with known answers (tests/leaderboard/test_stats.py).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -27,107 +39,272 @@ from scipy import stats
 from .table import BASELINE
 
 ALPHA = 0.05  # significance level of every test and 1 - the CIs' level
-MIN_SEEDS = 3  # fewer seeds per cell: the table marks no best group
+MIN_SEEDS = 5  # fewer seeds in some cell: the table marks no best group
+CD_MIN_SEEDS = 10  # fewer seed blocks: no critical-difference diagram
+POWER = 0.8  # of the resolution a table states
 N_RESAMPLES = 2000  # bootstrap resamples per interval
 
 
-def matrix(arch_rows: pd.DataFrame, model: str, seeds: list[int] | None = None,
-           archs: list[str] | None = None) -> np.ndarray:
-    """`model`'s accuracies as a seeds x archs array (rows of arch_frame, one split): of the
-    given seeds and archs, else of all its seeds and the archs every one of them has."""
-    rows = arch_rows[arch_rows["model"] == model].pivot_table(index="seed", columns="arch", values="acc")
-    if seeds is None or archs is None:
-        return rows.dropna(axis=1).to_numpy(dtype=float)
-    return rows.loc[seeds, archs].to_numpy(dtype=float)
-
-
-def crossed_ci(values: np.ndarray, seed: int = 0, n_resamples: int = N_RESAMPLES) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of values.mean() (seeds x archs), resampling the seeds
-    and the architectures independently (scipy.stats.bootstrap over the two index vectors)."""
-    if values.size == 0:
-        return math.nan, math.nan
-    if np.ptp(values) == 0:
-        return float(values.flat[0]), float(values.flat[0])
-    samples = tuple(np.arange(n) for n in values.shape if n > 1)
-    seeds_resampled = values.shape[0] > 1
-
-    def mean(*idx: np.ndarray, axis: int = -1) -> np.ndarray:
-        s = idx[0] if seeds_resampled else np.zeros_like(idx[0][..., :1])
-        a = idx[-1] if values.shape[1] > 1 else np.zeros_like(idx[0][..., :1])
-        return values[s[..., :, None], a[..., None, :]].mean(axis=(-2, -1))
-
-    res = stats.bootstrap(samples, mean, paired=False, vectorized=True, n_resamples=n_resamples,
-                          confidence_level=1 - ALPHA, method="percentile", rng=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
 @dataclass
-class SplitStats:
-    """One split's paired analysis: the seeds and archs every model has, each model's mean over
-    them, the pairwise comparisons, and the best group (None: too few seeds)."""
+class Scores:
+    """One model's accuracies on the nets every run has: seeds x nets, and each net's group (split)."""
 
-    split: str
+    model: str
     seeds: list[int]
-    archs: list[str]
-    cells: pd.DataFrame  # model, mean
-    pairs: pd.DataFrame  # a, b, diff (a - b), ci_low, ci_high, p_archs, p_seeds, differs
-    best_group: set[str] | None
+    values: np.ndarray  # [S, N]
+    groups: np.ndarray  # [N] group label of each net
+
+    def seed_scores(self) -> np.ndarray:
+        """Each seed's score: the mean over each group's nets, averaged over the groups."""
+        return group_weights(self.groups) @ self.values.T
 
 
-def split_stats(arch_rows: pd.DataFrame, split: str, n_resamples: int = N_RESAMPLES) -> SplitStats | None:
-    """The paired analysis of the models of one split (the baseline excluded: it is no contestant);
-    None when fewer than two models share two or more architectures."""
-    rows = arch_rows[(arch_rows["split"] == split) & (arch_rows["model"] != BASELINE)]
-    models = sorted(rows["model"].unique())
-    by_model = [rows[rows["model"] == m] for m in models]
-    seeds = sorted(set.intersection(*(set(g["seed"]) for g in by_model))) if by_model else []
-    archs = sorted(set.intersection(*(set(g["arch"]) for g in by_model))) if by_model else []
-    if len(models) < 2 or not seeds or len(archs) < 2:
-        return None
-    mats = {m: matrix(rows, m, seeds, archs) for m in models}
-    cells = pd.DataFrame([(m, mats[m].mean()) for m in models], columns=["model", "mean"])
-    per_arch = pd.DataFrame([(m, a, v) for m in models for a, v in zip(archs, mats[m].mean(axis=0))],
-                            columns=["model", "arch", "acc"])
-    with warnings.catch_warnings():  # exact ties or zero spread: NaN p-values, read as "no difference"
-        warnings.simplefilter("ignore")
-        p_archs = sp.posthoc_wilcoxon(per_arch, val_col="acc", group_col="model", zero_method="zsplit",
-                                      p_adjust="holm")
-        p_seeds = (pd.DataFrame(stats.tukey_hsd(*(mats[m].mean(axis=1) for m in models)).pvalue, index=models,
-                                columns=models) if len(seeds) > 1 else None)
-    pairs = []
-    for a, b in itertools.combinations(models, 2):
-        pa = float(p_archs.loc[a, b])
-        ps = math.nan if p_seeds is None else float(p_seeds.loc[a, b])
-        low, high = crossed_ci(mats[a] - mats[b], n_resamples=n_resamples)
-        pairs.append((a, b, float((mats[a] - mats[b]).mean()), low, high, pa, ps, pa < ALPHA and ps < ALPHA))
-    pairs = pd.DataFrame(pairs, columns=["a", "b", "diff", "ci_low", "ci_high", "p_archs", "p_seeds", "differs"])
-    return SplitStats(split, seeds, archs, cells, pairs, best_group(cells, pairs) if len(seeds) >= MIN_SEEDS else None)
+def group_weights(groups: np.ndarray) -> np.ndarray:
+    """Weights over nets that give every group (split) the same total weight 1 / groups."""
+    labels, counts = np.unique(groups, return_counts=True)
+    per_label = dict(zip(labels, 1.0 / (len(labels) * counts)))
+    return np.array([per_label[g] for g in groups])
+
+
+def interaction_variance(per_net_diff: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
+    """The variance of the weighted mean of a per-net difference that comes from the nets (the
+    model x net interaction, within each group), and its degrees of freedom."""
+    labels = np.unique(groups)
+    var, df = 0.0, 0.0
+    for g in labels:
+        d = per_net_diff[groups == g]
+        if len(d) > 1:
+            var += np.var(d, ddof=1) / len(d) / len(labels) ** 2
+            df += len(d) - 1
+    return float(var), max(df, 1.0)
+
+
+MAX_DF = 200  # degrees of freedom beyond which the critical value is taken at MAX_DF
+
+
+@functools.lru_cache(maxsize=10_000)
+def critical_t(k: int, df: int) -> float:
+    """Games-Howell's critical |diff| / SE for k models at `df` degrees of freedom (the studentized
+    range's 1 - ALPHA quantile over sqrt 2). Callers round df down to an integer (at most MAX_DF),
+    erring towards fewer rejections, so that each value is computed once (scipy's quantile takes
+    ~0.1 s)."""
+    return float(stats.studentized_range.ppf(1 - ALPHA, max(k, 2), df) / math.sqrt(2))
+
+
+def compare_pair(a: Scores, b: Scores, k: int, details: bool = True) -> dict:
+    """diff, SE, df, t-interval, whether the pair differs (Games-Howell over k models), P(a > b);
+    with `details` also the exact p-value and P(a > b)'s bootstrap interval (the decision is
+    the same without them: simulations skip them)."""
+    za, zb = a.seed_scores(), b.seed_scores()
+    diff = float(za.mean() - zb.mean())
+    out = {"a": a.model, "b": b.model, "diff": diff, "seeds_a": len(za), "seeds_b": len(zb),
+           "p_improve": probability_of_improvement(za, zb)}
+    if len(za) < 2 or len(zb) < 2:
+        return {**out, "se": math.nan, "df": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan,
+                "differs": False, "p_improve_low": math.nan, "p_improve_high": math.nan}
+    v1, v2 = za.var(ddof=1) / len(za), zb.var(ddof=1) / len(zb)
+    v3, df3 = interaction_variance(a.values.mean(0) - b.values.mean(0), a.groups)
+    se2 = v1 + v2 + v3
+    if se2 <= 0:  # no spread anywhere: equal models read as no difference
+        return {**out, "se": 0.0, "df": math.nan, "ci_low": diff, "ci_high": diff, "p": 1.0 if diff == 0 else 0.0,
+                "differs": diff != 0, **improvement_ci(za, zb, details)}
+    df = se2 ** 2 / (v1 ** 2 / (len(za) - 1) + v2 ** 2 / (len(zb) - 1) + v3 ** 2 / df3)
+    se = math.sqrt(se2)
+    half = stats.t.ppf(1 - ALPHA / 2, df) * se
+    differs = abs(diff) / se > critical_t(k, min(max(int(df), 1), MAX_DF))
+    p = float(stats.studentized_range.sf(abs(diff) / se * math.sqrt(2), max(k, 2), df)) if details else math.nan
+    return {**out, "se": se, "df": df, "ci_low": diff - half, "ci_high": diff + half, "p": p, "differs": bool(differs),
+            **improvement_ci(za, zb, details)}
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X > Y) over every pair of a seed of x and a seed of y, ties counting half."""
+    return float(((x[:, None] > y[None, :]) + 0.5 * (x[:, None] == y[None, :])).mean())
+
+
+def improvement_ci(x: np.ndarray, y: np.ndarray, wanted: bool = True, seed: int = 0) -> dict:
+    """95% percentile-bootstrap interval of P(X > Y), resampling each model's seeds (as rliable);
+    NaN when not `wanted`."""
+    if not wanted:
+        return {"p_improve_low": math.nan, "p_improve_high": math.nan}
+    if np.ptp(np.concatenate([x, y])) == 0:
+        return {"p_improve_low": 0.5, "p_improve_high": 0.5}
+
+    def statistic(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+        return ((a[..., :, None] > b[..., None, :]) + 0.5 * (a[..., :, None] == b[..., None, :])).mean(axis=(-2, -1))
+
+    res = stats.bootstrap((x, y), statistic, vectorized=True, n_resamples=500, method="percentile",
+                          confidence_level=1 - ALPHA, rng=np.random.default_rng(seed))
+    return {"p_improve_low": float(res.confidence_interval.low), "p_improve_high": float(res.confidence_interval.high)}
+
+
+def compare(scores: list[Scores], details: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each model's mean, seed SD, seeds and t-interval (cells), and every pair (pairs; see
+    compare_pair for `details`)."""
+    cells = []
+    for s in scores:
+        z = s.seed_scores()
+        sd = float(z.std(ddof=1)) if len(z) > 1 else math.nan
+        half = stats.t.ppf(1 - ALPHA / 2, len(z) - 1) * sd / math.sqrt(len(z)) if len(z) > 1 else math.nan
+        cells.append((s.model, float(z.mean()), sd, len(z), z.mean() - half, z.mean() + half))
+    cells = pd.DataFrame(cells, columns=["model", "mean", "seed_sd", "seeds", "ci_low", "ci_high"])
+    pairs = pd.DataFrame([compare_pair(a, b, len(scores), details) for a, b in itertools.combinations(scores, 2)],
+                         columns=["a", "b", "diff", "se", "df", "ci_low", "ci_high", "p", "differs", "seeds_a",
+                                  "seeds_b", "p_improve", "p_improve_low", "p_improve_high"])
+    return cells, pairs
 
 
 def best_group(cells: pd.DataFrame, pairs: pd.DataFrame) -> set[str]:
-    """The best model by mean and every model that does not differ from it significantly."""
+    """The best model by mean and every model that is not significantly worse."""
     best = cells.loc[cells["mean"].idxmax(), "model"]
     beaten = pairs[pairs["differs"] & ((pairs["a"] == best) | (pairs["b"] == best))]
     return set(cells["model"]) - (set(beaten["a"]) | set(beaten["b"])) | {best}
 
 
-def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame,
-             n_resamples: int = N_RESAMPLES) -> tuple[pd.DataFrame, list[SplitStats]]:
-    """One table's cells with `ci_low`/`ci_high` (the crossed bootstrap of each cell's own seeds
-    x archs; NaN without per-net results) and `best_group` (True/False; False everywhere in a
-    split without one), and the paired analysis of each split."""
+@dataclass
+class Resolution:
+    """What a table can tell apart: the difference its seeds detect at POWER, and the seeds a 3-
+    and a 4-point difference would need (None: out of reach, the nets' own variance is larger)."""
+
+    detectable: float
+    seeds: int
+    seed_sd: float
+    interaction_var: float
+    seeds_for: dict[float, int | None]
+
+
+def detectable_difference(seed_sd: float, interaction_var: float, seeds: int, k: int,
+                          power: float = POWER) -> float:
+    """The smallest difference of two of k models (seed SD `seed_sd`, `seeds` each; the nets'
+    variance `interaction_var` of a difference) that the pairwise test finds with `power`."""
+    se = math.sqrt(2 * seed_sd ** 2 / seeds + interaction_var)
+    df = max(2 * (seeds - 1), 1)
+    return (critical_t(k, min(df, MAX_DF)) + stats.t.ppf(power, df)) * se
+
+
+def seeds_needed(target: float, seed_sd: float, interaction_var: float, k: int, most: int = 1000) -> int | None:
+    """The fewest seeds per model that detect a difference of `target` with POWER (None: not
+    within `most`)."""
+    if detectable_difference(0.0, interaction_var, MAX_DF, k) > target:  # the nets' variance alone is too large
+        return None
+    for n in range(2, most + 1):
+        if detectable_difference(seed_sd, interaction_var, n, k) <= target:
+            return n
+    return None
+
+
+def resolution(cells: pd.DataFrame, pairs: pd.DataFrame) -> Resolution | None:
+    """A table's resolution from its measured variances: the pooled seed SD (models with two or
+    more seeds), the mean interaction variance of its pairs, its fewest seeds."""
+    varied = cells[cells["seeds"] > 1]
+    if len(varied) < 2 or pairs["se"].isna().all():
+        return None
+    seed_sd = float(np.sqrt((varied["seed_sd"] ** 2).mean()))
+    seed_part = pairs["a"].map(cells.set_index("model")["seed_sd"] ** 2 / cells.set_index("model")["seeds"])
+    seed_part += pairs["b"].map(cells.set_index("model")["seed_sd"] ** 2 / cells.set_index("model")["seeds"])
+    interaction = float(np.clip((pairs["se"] ** 2 - seed_part).mean(), 0, None))
+    k, seeds = len(cells), int(varied["seeds"].min())
+    return Resolution(detectable_difference(seed_sd, interaction, seeds, k), seeds, seed_sd, interaction,
+                      {d: seeds_needed(d, seed_sd, interaction, k) for d in (3.0, 4.0)})
+
+
+def common_nets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """`rows` (one table's per-net rows, baseline excluded) on the (split, net) keys every run
+    has, and the keys left out (named in a warning by the caller)."""
+    keys = rows[["split", "arch"]].apply(tuple, axis=1)
+    runs = rows.groupby(["model", "seed"]).apply(lambda g: set(zip(g["split"], g["arch"])), include_groups=False)
+    common = set.intersection(*runs) if len(runs) else set()
+    dropped = sorted({f"{s}:{a}" for s, a in set(keys) - common})
+    return rows[keys.isin(common)], dropped
+
+
+def scores_of(rows: pd.DataFrame) -> list[Scores]:
+    """One Scores per model of `rows` (already on common nets), nets in one order for all."""
+    out = []
+    for model, g in rows.groupby("model", sort=True):
+        table = g.pivot_table(index="seed", columns=["split", "arch"], values="acc").sort_index(axis=1)
+        out.append(Scores(model, table.index.tolist(), table.to_numpy(dtype=float),
+                          np.array([s for s, _ in table.columns])))
+    return out
+
+
+@dataclass
+class SplitStats:
+    """One analysis (a split, or every split with split as a fixed effect): its models' cells,
+    the pairwise comparisons, the best group (None: too few seeds), the resolution, and the
+    nets it left out because some run lacked them."""
+
+    split: str
+    archs: list[str]
+    cells: pd.DataFrame  # model, mean, seed_sd, seeds, ci_low, ci_high
+    pairs: pd.DataFrame  # a, b, diff, se, df, ci_low, ci_high, p, differs, p_improve (+ CI)
+    best_group: set[str] | None
+    resolution: Resolution | None
+    dropped: list[str]
+
+    @property
+    def seeds(self) -> int:
+        """The fewest seeds of any model."""
+        return int(self.cells["seeds"].min())
+
+
+def analyse(rows: pd.DataFrame, split: str) -> SplitStats | None:
+    """The analysis of `rows` (per-net rows of one table; one split, or several as fixed
+    effects) on the nets every run has; None with fewer than two models."""
+    rows = rows[rows["model"] != BASELINE]
+    if rows["model"].nunique() < 2:
+        return None
+    rows, dropped = common_nets(rows)
+    if dropped:
+        warnings.warn(f"{split}: {len(dropped)} net(s) missing from some run are left out of the comparison: "
+                      f"{', '.join(dropped[:8])}{' ...' if len(dropped) > 8 else ''}", stacklevel=2)
+    if len(rows) == 0:
+        return None
+    scores = scores_of(rows)
+    cells, pairs = compare(scores)
+    enough = cells["seeds"].min() >= MIN_SEEDS
+    return SplitStats(split, sorted(set(rows["arch"])), cells, pairs, best_group(cells, pairs) if enough else None,
+                      resolution(cells, pairs), dropped)
+
+
+def split_stats(arch_rows: pd.DataFrame, split: str) -> SplitStats | None:
+    """The analysis of one split."""
+    return analyse(arch_rows[arch_rows["split"] == split], split)
+
+
+OVERALL = "all splits"
+
+
+def overall_stats(arch_rows: pd.DataFrame) -> SplitStats | None:
+    """The headline: every split of the table in one analysis, split as a fixed effect (each
+    split weighs the same); None with a single split."""
+    if arch_rows["split"].nunique() < 2:
+        return None
+    return analyse(arch_rows, OVERALL)
+
+
+def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame) -> tuple[pd.DataFrame, list[SplitStats]]:
+    """One table's cells with `ci_low`/`ci_high` (the t-interval of the cell's seed scores on the
+    split's common nets; NaN with one seed or no per-net results), `seed_sd`, `best_group`
+    (True/False) and the split's resolution (`detectable`, `seeds_for_3`, `seeds_for_4`), and the
+    analysis of each split (then the overall one, when there are several)."""
     out = cell_frame.copy()
-    out["ci_low"], out["ci_high"], out["best_group"] = math.nan, math.nan, False
-    analyses = [a for split in arch_rows["split"].unique() if (a := split_stats(arch_rows, split, n_resamples))]
-    for i, cell in out.iterrows():
-        if cell.get("imported"):
-            continue
-        values = matrix(arch_rows[arch_rows["split"] == cell["split"]], cell["model"])
-        out.loc[i, ["ci_low", "ci_high"]] = crossed_ci(values, n_resamples=n_resamples)
+    out["ci_low"], out["ci_high"], out["seed_sd"], out["best_group"] = math.nan, math.nan, math.nan, False
+    out["detectable"], out["seeds_for_3"], out["seeds_for_4"] = math.nan, math.nan, math.nan
+    analyses = [a for split in arch_rows["split"].unique() if (a := split_stats(arch_rows, split))]
     for a in analyses:
+        in_split = out["split"] == a.split
+        for c in a.cells.itertuples():
+            at = in_split & (out["model"] == c.model)
+            out.loc[at, ["ci_low", "ci_high", "seed_sd"]] = c.ci_low, c.ci_high, c.seed_sd
         if a.best_group is not None:
-            out.loc[(out["split"] == a.split) & out["model"].isin(a.best_group), "best_group"] = True
-    return out, analyses
+            out.loc[in_split & out["model"].isin(a.best_group), "best_group"] = True
+        if a.resolution is not None:
+            r = a.resolution
+            out.loc[in_split, ["detectable", "seeds_for_3", "seeds_for_4"]] = (
+                r.detectable, r.seeds_for[3.0] or math.nan, r.seeds_for[4.0] or math.nan)
+    overall = overall_stats(arch_rows)
+    return out, analyses + ([overall] if overall is not None else [])
 
 
 @dataclass
@@ -144,21 +321,17 @@ class RankStats:
 
 
 def rank_stats(arch_rows: pd.DataFrame) -> RankStats | None:
-    """Friedman test with one block per seed: each model's accuracy averaged over the
-    architectures and splits every model has (a block is one independent training of every
-    model; architectures or splits as blocks would count one GHN's luck many times). None
-    with fewer than three models or two seeds."""
+    """Friedman test with one block per seed every model has: each model's accuracy averaged
+    over the (split, net) keys every run has. None with fewer than three models or two seeds."""
     rows = arch_rows[arch_rows["model"] != BASELINE]
     models = sorted(rows["model"].unique())
     if len(models) < 3:
         return None
-    have = [rows[rows["model"] == m] for m in models]
-    seeds = sorted(set.intersection(*(set(g["seed"]) for g in have)))
-    keys = set.intersection(*(set(zip(g["split"], g["arch"])) for g in have))
-    if len(seeds) < 2 or not keys:
+    seeds = sorted(set.intersection(*(set(rows.loc[rows["model"] == m, "seed"]) for m in models)))
+    rows, _ = common_nets(rows[rows["seed"].isin(seeds)])
+    if len(seeds) < 2 or len(rows) == 0:
         return None
-    common = rows[rows["seed"].isin(seeds) & pd.Series(list(zip(rows["split"], rows["arch"])), index=rows.index).isin(keys)]
-    blocks = common.groupby(["seed", "model"])["acc"].mean().unstack("model")[models]
+    blocks = rows.groupby(["seed", "model"])["acc"].mean().unstack("model")[models]
     with warnings.catch_warnings():  # all models equal in every block: NaN statistic
         warnings.simplefilter("ignore")
         statistic, pvalue = stats.friedmanchisquare(*(blocks[m] for m in models))
@@ -167,18 +340,18 @@ def rank_stats(arch_rows: pd.DataFrame) -> RankStats | None:
     nemenyi.index = nemenyi.columns = models
     k, n = len(models), len(seeds)
     q = stats.studentized_range.ppf(1 - ALPHA, k, np.inf) / math.sqrt(2)
-    return RankStats(seeds, sorted({s for s, _ in keys}), float(statistic), float(pvalue), ranks, nemenyi,
+    return RankStats(seeds, sorted(set(rows["split"])), float(statistic), float(pvalue), ranks, nemenyi,
                      q * math.sqrt(k * (k + 1) / (6 * n)))
 
 
-def win_tie_loss(analyses: list[SplitStats]) -> pd.DataFrame:
-    """a x b counts over the splits: wins (a significantly above b), ties, losses, as "W/T/L"."""
-    models = sorted({m for s in analyses for m in s.cells["model"]})
-    counts = {(a, b): [0, 0, 0] for a in models for b in models if a != b}
-    for s in analyses:
-        for p in s.pairs.itertuples():
-            outcome = 1 if not p.differs else 0 if p.diff > 0 else 2
-            counts[(p.a, p.b)][outcome] += 1
-            counts[(p.b, p.a)][2 - outcome] += 1
-    return pd.DataFrame({b: {a: "/".join(map(str, counts[(a, b)])) if a != b else "" for a in models}
-                         for b in models})[models]
+def improvement_matrix(analysis: SplitStats) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Row model vs column model: P(row > column) and its text with the 95% interval."""
+    models = sorted(analysis.cells["model"])
+    value = pd.DataFrame(np.nan, index=models, columns=models)
+    text = pd.DataFrame("", index=models, columns=models)
+    for p in analysis.pairs.itertuples():
+        for x, y, v, lo, hi in ((p.a, p.b, p.p_improve, p.p_improve_low, p.p_improve_high),
+                                (p.b, p.a, 1 - p.p_improve, 1 - p.p_improve_high, 1 - p.p_improve_low)):
+            value.loc[x, y] = v
+            text.loc[x, y] = f"{v:.2f}" + ("" if math.isnan(lo) else f"\n[{lo:.2f}, {hi:.2f}]")
+    return value, text

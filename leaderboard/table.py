@@ -208,9 +208,11 @@ def to_html(table: pd.DataFrame, title: str) -> str:
 
 def tidy(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """The cells in long form for CSV export: dataset, preset, metric, model, split, mean, stderr,
-    the 95% CI of the mean, seeds, best_group, imported, the core's view and parameters."""
-    frame = cell_frame.reindex(columns=[*cell_frame.columns, *(c for c in ("ci_low", "ci_high", "best_group")
-                                                               if c not in cell_frame)])
+    the 95% CI of the mean, the seeds and their SD, best_group, imported, the core's view and
+    parameters, and the split's resolution (the difference it detects at 80% power, the seeds a
+    3- and a 4-point difference would need)."""
+    extra = ("ci_low", "ci_high", "seed_sd", "best_group", "detectable", "seeds_for_3", "seeds_for_4")
+    frame = cell_frame.reindex(columns=[*cell_frame.columns, *(c for c in extra if c not in cell_frame)])
     return frame.assign(best_group=frame["best_group"].fillna(False).astype(bool))[
-        ["dataset", "preset", "metric", "model", "split", "mean", "stderr", "ci_low", "ci_high", "seeds", "best_group",
-         "imported", "view", "core_params"]]
+        ["dataset", "preset", "metric", "model", "split", "mean", "stderr", "ci_low", "ci_high", "seeds", "seed_sd",
+         "best_group", "imported", "view", "core_params", "detectable", "seeds_for_3", "seeds_for_4"]]

@@ -29,7 +29,7 @@ def make_record(gnn="gcn", split="val", seed=0, mean=50.0, backend="pyg", datase
                      "protocol": "v1"}}
 
 
-def board_records(effects: dict[str, float], splits=("val", "ood-deep"), seeds: int = 3, nets: int = 8) -> list[dict]:
+def board_records(effects: dict[str, float], splits=("val", "ood-deep"), seeds: int = 5, nets: int = 8) -> list[dict]:
     """Records of a small leaderboard: each model's per-net accuracy is 40 + its effect + its
     seed's shift + the net's own difficulty + a little noise (seeded), with the baseline columns a record carries
     (random init everywhere, SGD on the first two nets), parameter counts and prediction times."""

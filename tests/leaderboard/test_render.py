@@ -24,8 +24,8 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     assert "GHN-2 (paper)" in md.split("### cifar10")[1]  # imported rows only where they belong
     assert "GHN-2 (paper)" not in md.split("### cifar10")[0]
     csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
-    assert csv[0] == ("dataset,preset,metric,model,split,mean,stderr,ci_low,ci_high,seeds,best_group,imported,view,"
-                      "core_params")
+    assert csv[0] == ("dataset,preset,metric,model,split,mean,stderr,ci_low,ci_high,seeds,seed_sd,best_group,imported,"
+                      "view,core_params,detectable,seeds_for_3,seeds_for_4")
     assert "| gat/pyg | 60.0 ± 1.0 | 50.0 ± 1.0 | 1.00 | 1 | virtual | 900 |" in md  # what was compared
     assert "<table" in (tmp_path / "out" / "index.html").read_text() and "<table" in done.text["html"]
 

@@ -46,10 +46,10 @@ def test_the_index_is_valid_html_with_one_row_per_model_and_the_best_group_bold(
         assert bold == ([False, False] if text(tr.find("th")) == "gin/pyg" else [True, True])
         assert all(td.get("data-value") for td in tr.findall("td")[2:])  # sortable by number
     about = {text(dt): text(dd) for dt, dd in zip(index.iter("dt"), index.iter("dd"))}
-    assert about["data set"] == "digits" and about["seeds"] == "3 per cell" and about["protocol"] == "v1"
+    assert about["data set"] == "digits" and about["seeds"] == "5 per cell" and "seeds needed for" in about["resolution"] and about["protocol"] == "v1"
     assert about["nets per split"] == "val 8, ood-deep 8" and about["images per net"].startswith("360")
     assert "torch 2.14.1" in about["libraries"] and about["git commit"] == "0123456789ab"
-    assert about["hardware"] == "Test CPU, 2 cores, device cpu" and "newest 2026-01-03" in about["records"]
+    assert about["hardware"] == "Test CPU, 2 cores, device cpu" and "newest 2026-01-05" in about["records"]
 
 
 def test_every_image_and_link_resolves_to_a_file(site):
@@ -64,7 +64,7 @@ def test_every_image_and_link_resolves_to_a_file(site):
         for href in local:
             assert (out / unquote(href.split("#")[0])).is_file(), href
     kinds = {name.removeprefix("digits_tiny_").removesuffix(".png") for name in images}
-    assert {"heatmap", "bars", "id_vs_ood", "cd", "win_tie_loss", "nets_val", "nets_ood-deep"} <= kinds
+    assert {"heatmap", "bars", "id_vs_ood", "improvement", "nets_val", "nets_ood-deep"} <= kinds
 
 
 def test_the_detail_page_lists_every_net_and_links_the_records(site, board):
@@ -78,7 +78,7 @@ def test_the_detail_page_lists_every_net_and_links_the_records(site, board):
     first = [text(td) for td in val.find("tbody").find("tr").findall("td")]
     assert first[0] == "10,000" and first[1:3] == ["9.0", "30.0"] and first[-1] == "1.5"
     links = [a.get("href") for a in tables[-1].iter("a")]
-    assert len(links) == 2 * 3 * 3 and all((out / unquote(h)).resolve().parent == board.resolve() for h in links)
+    assert len(links) == 2 * 3 * 5 and all((out / unquote(h)).resolve().parent == board.resolve() for h in links)
 
 
 def test_published_rows_only_on_request_marked_and_unranked(tmp_path, write):
