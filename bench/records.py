@@ -178,8 +178,8 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
 
     preset, (_, protocol) = spec.preset, spec.core_setting()
     metrics = result.metrics()
-    training = training_summary(ckpt)
-    training["collapsed"] = collapsed(training["loss_tail"], metrics, ghn.num_classes)
+    training = training_summary(ckpt, ghn.num_classes)
+    training["collapsed"] = collapsed(training["loss_at_chance"], metrics)
     return {
         "schema": SCHEMA, "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
         "view": preset.view, "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
@@ -192,16 +192,13 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
     }
 
 
-COLLAPSE_LOSS = 0.97  # of ln(classes): a training loss this close to chance over the last steps is a collapse
-
-
-def collapsed(loss_tail: float | None, metrics: dict, num_classes: int) -> bool:
-    """Whether a run collapsed: its training loss stayed at chance (>= 0.97 ln classes) over the
-    last steps, or its predicted parameters score no better than random init on the split.
-    Collapsed runs stay in every table (a core that collapses more often is worse), flagged."""
-    at_chance = loss_tail is not None and loss_tail >= COLLAPSE_LOSS * math.log(num_classes)
+def collapsed(loss_at_chance: bool, metrics: dict) -> bool:
+    """Whether a run collapsed: its training loss sat at chance over the last steps
+    (bench.train.training_summary), or its predicted parameters score no better than random
+    init on the split. Collapsed runs stay in every table (a core that collapses more often is
+    worse), flagged and counted."""
     ghn, random = metrics.get("ghn", {}).get("mean"), metrics.get("random_init", {}).get("mean")
-    return bool(at_chance or (ghn is not None and random is not None and ghn <= random))
+    return bool(loss_at_chance or (ghn is not None and random is not None and ghn <= random))
 
 
 def core_summary(ghn, protocol: str) -> dict:

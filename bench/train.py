@@ -32,7 +32,7 @@ from .protocol import CoreSetting, core_setting
 # the random streams a seed drives, bumped when they change (part of checkpoint keys and records):
 # 2: common random numbers, the GHN's shell drawn from the seed alone, whatever the core
 STREAM_VERSION = 2
-LOSS_TAIL = 50  # the last steps whose mean training loss a record reports (collapse detection)
+LOSS_TAIL = 50  # the last steps whose training losses a record summarises (collapse detection)
 MAX_RETRIES = 20  # non-finite meta-batches redrawn for one step's images before training gives up
 MAX_REDRAWS = 100  # meta-batches over the node cap drawn in a row before giving up
 
@@ -119,7 +119,7 @@ class TrainReport:
     redrawn: int  # meta-batches redrawn for being over the node cap
     final_loss: float
     resumed_from: int
-    loss_tail: float | None = None  # mean training loss over the last LOSS_TAIL steps
+    loss_tail: float | None = None  # median training loss over the last LOSS_TAIL steps
 
 
 def lr_factor(preset: Preset, step: int) -> float:
@@ -215,7 +215,7 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
                             list(recent))
     if start < p.steps:  # a finished checkpoint that was only reused adds no training time
         seconds += time.perf_counter() - t0
-    tail = sum(recent) / len(recent) if recent else None
+    tail = float(np.median(recent)) if recent else None
     return TrainReport(path, p.steps, seconds, skipped, redrawn, loss_value, resumed_from, tail)
 
 
@@ -304,10 +304,17 @@ def save_checkpoint(path: Path, ghn: GHN, opt: torch.optim.Optimizer, step: int,
                           "recent_losses": list(recent_losses)})
 
 
-def training_summary(path: Path) -> dict:
-    """What a record says of the training behind checkpoint `path`: the mean loss of its last
-    steps and the non-finite meta-batches it redrew."""
+AT_CHANCE = 0.02  # a loss within 2% of ln(classes) is at chance
+
+
+def training_summary(path: Path, num_classes: int) -> dict:
+    """What a record says of the training behind checkpoint `path`: the median loss of its last
+    steps (a few predicted nets blow up to losses of 100+, so not the mean), whether every one of
+    them was at chance (within 2% of ln classes: a collapsed GHN predicts constant logits), and
+    the non-finite meta-batches it redrew."""
     state = load_checkpoint(path)["train"]
     recent = state.get("recent_losses") or []
-    return {"steps": state["step"], "loss_tail": sum(recent) / len(recent) if recent else None,
+    chance = math.log(num_classes)
+    return {"steps": state["step"], "loss_tail": float(np.median(recent)) if recent else None,
+            "loss_at_chance": bool(recent) and all(abs(x - chance) <= AT_CHANCE * chance for x in recent),
             "skipped": state["skipped"]}

@@ -238,3 +238,28 @@ def test_one_seed_gives_every_core_the_same_shell(digits):
     torch.manual_seed(0)
     shell("gcn", 3)
     assert torch.equal(torch.rand(1), before)  # the global generator is left as it was
+
+
+def test_a_collapsed_run_is_detected_from_its_losses_or_its_accuracy(tmp_path, digits, monkeypatch):
+    """A GHN whose nets output constant logits trains at ln(10) every step: its records say so;
+    a run whose loss moves is not flagged unless its nets score no better than random init."""
+    import math
+
+    from bench.records import collapsed
+    from bench.train import training_summary
+
+    original = GHN.predict
+
+    def constant_logits(self, batch):
+        return [{k: (v * 0 if k.startswith("classifier") else v) for k, v in p.items()} for p in original(self, batch)]
+
+    monkeypatch.setattr(GHN, "predict", constant_logits)
+    report = train(spec(steps=6), digits, tmp_path, progress=False)
+    summary = training_summary(report.checkpoint, 10)
+    assert summary["loss_at_chance"] and summary["loss_tail"] == pytest.approx(math.log(10), rel=1e-4)
+    assert collapsed(summary["loss_at_chance"], {"ghn": {"mean": 30.0}, "random_init": {"mean": 10.0}})
+    monkeypatch.setattr(GHN, "predict", original)
+    moving = training_summary(train(spec(steps=6, lr=2e-3), digits, tmp_path, progress=False).checkpoint, 10)
+    assert not moving["loss_at_chance"]
+    assert not collapsed(False, {"ghn": {"mean": 30.0}, "random_init": {"mean": 10.0}})
+    assert collapsed(False, {"ghn": {"mean": 9.0}, "random_init": {"mean": 10.0}})
