@@ -18,7 +18,7 @@ from typing import Iterator
 
 import submitit
 
-from .options import POSITIVE_INT, check_writable
+from .options import POSITIVE_FLOAT, POSITIVE_INT, check_writable
 from .presets import Preset
 from .records import RecordError, model_label, read_record, record_name
 
@@ -223,7 +223,11 @@ def configure(p) -> None:
     p.add_argument("--backend", default="pyg", help="backends: pyg, dgl, pyg,dgl or all (default pyg)")
     p.add_argument("--split", default="all", type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
                    help="evaluation splits (default all)")
-    p.add_argument("--seeds", type=POSITIVE_INT, default=3, help="seeds 0..N-1 of every cell (default 3: the fewest the leaderboard ranks with)")
+    p.add_argument("--seeds", type=POSITIVE_INT, default=5,
+                   help="seeds 0..N-1 of every cell (default 5: the fewest the leaderboard marks a best group with)")
+    p.add_argument("--target-diff", type=POSITIVE_FLOAT, default=None, metavar="POINTS",
+                   help="plan the seeds from the records already in --results: print how many seeds per model "
+                        "find a difference of POINTS at 80%% power, and run that many (at least --seeds)")
     p.add_argument("--launcher", default="local", choices=LAUNCHERS,
                    help="slurm: one job array; local: processes on this machine (default); debug: one by one in "
                    "this process, opening pdb at a failure")
@@ -242,6 +246,16 @@ def configure(p) -> None:
     add_common_options(p)
     add_nproc(p)
     p.set_defaults(func=run_sweep)
+
+
+def planned_seeds(results: Path, dataset: str, preset: str, target: float, models: int) -> int:
+    """The seeds the records under `results` say a `target`-point difference needs (printed; 0
+    when they cannot tell yet). Dispatches to leaderboard.plan, as `bench leaderboard` does."""
+    from leaderboard.plan import plan_seeds
+
+    needed, line = plan_seeds(results, dataset, preset, target, max(models, 2))
+    print(f"plan: {line}")
+    return needed or 0
 
 
 def run_sweep(args) -> int:
@@ -292,6 +306,9 @@ def run_sweep(args) -> int:
         if value is not None:
             common += [f"--{field.replace('_', '-')}", str(value)]
 
+    if args.target_diff is not None:
+        args.seeds = max(args.seeds, planned_seeds(results, args.dataset, preset.label, args.target_diff,
+                                                   len(models) * len(backends)))
     jobs, done = plan(models, backends, splits, args.seeds, args.dataset, results)
     cells = len(models) * len(backends) * len(splits) * args.seeds
     parallel, threads = job_slots(args, preset)

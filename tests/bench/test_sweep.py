@@ -137,12 +137,35 @@ def test_sweep_over_views_runs_each_core_in_the_views_it_takes(home, capsys):
     assert "gatedgnn/pyg seed 0 on val" in out and "3 jobs to run" in out
 
 
-def test_sweep_runs_three_seeds_by_default(home, capsys):
-    """Three seeds: the fewest a leaderboard marks a best group with (issue 15)."""
+def test_sweep_runs_five_seeds_by_default(home, capsys):
+    """Five seeds: the fewest a leaderboard marks a best group with (issue 26)."""
     assert main(["sweep", "--gnn", "gcn", "--split", "val", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "3 cells (model x backend x split x seed)" in out
-    assert all(f"gcn/pyg seed {s} on val" in out for s in range(3))
+    assert "5 cells (model x backend x split x seed)" in out
+    assert all(f"gcn/pyg seed {s} on val" in out for s in range(5))
+
+
+def test_sweep_plans_the_seeds_a_target_difference_needs_from_the_records(home, capsys):
+    """With records of two models x 4 seeds whose seed scores spread by ~2 points, a 4-point
+    target needs more seeds than a 10-point one; the planned count is what the sweep runs."""
+    import numpy as np
+
+    from bench.records import write_record
+    from tests.leaderboard.conftest import make_record
+
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0, 4, 20)
+    for gnn, effect in (("gcn", 0.0), ("gat", 3.0)):
+        for seed in range(4):
+            accs = 30 + effect + difficulty + rng.normal(0, 2.0) + rng.normal(0, 1.0, 20)
+            write_record(home / "results", make_record(gnn=gnn, split="val", seed=seed, accs=list(accs)))
+    assert main(["sweep", "--gnn", "gcn,gat", "--split", "val", "--dry-run", "--target-diff", "4"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("plan: a 4-point difference among 2 models needs"))
+    needed = int(line.split("needs ")[1].split()[0])
+    assert needed > 5 and f"{2 * needed} cells" in out
+    assert main(["sweep", "--gnn", "gcn,gat", "--split", "val", "--dry-run", "--target-diff", "30"]) == 0
+    assert "10 cells (model" in capsys.readouterr().out  # fewer needed than --seeds: the 5 asked for
 
 
 def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_and_split():
