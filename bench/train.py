@@ -312,9 +312,9 @@ def training_summary(path: Path, num_classes: int) -> dict:
     steps (a few predicted nets blow up to losses of 100+, so not the mean), whether every one of
     them was at chance (within 2% of ln classes: a collapsed GHN predicts constant logits), and
     the non-finite meta-batches it redrew."""
-    state = load_checkpoint(path)["train"]
+    state = GHN.read_checkpoint(path).get("train") or {}  # a GHN saved without training state: nothing to say
     recent = state.get("recent_losses") or []
     chance = math.log(num_classes)
-    return {"steps": state["step"], "loss_tail": float(np.median(recent)) if recent else None,
+    return {"steps": state.get("step"), "loss_tail": float(np.median(recent)) if recent else None,
             "loss_at_chance": bool(recent) and all(abs(x - chance) <= AT_CHANCE * chance for x in recent),
-            "skipped": state["skipped"]}
+            "skipped": state.get("skipped")}

@@ -93,7 +93,19 @@ def test_eval_needs_a_trained_ghn(home, capsys):
     assert "train it first with `bench train --gnn gin" in capsys.readouterr().err
     assert main(["train", "--gnn", "gin", *FAST]) == 0
     assert main(["eval", "--gnn", "gin", "--split", "val", *FAST]) == 0
-    assert (home / "results" / f"gin_pyg_val_digits_{LABEL}_0.json").exists()
+    record = json.loads((home / "results" / f"gin_pyg_val_digits_{LABEL}_0.json").read_text())
+    assert record["training"]["steps"] == 2 and record["training"]["loss_tail"] > 0
+    assert record["random_stream"] >= 2 and record["training"]["collapsed"] in (True, False)
+
+
+def test_eval_of_a_ghn_saved_without_training_state(home, tmp_path, capsys):
+    """A GHN written by GHN.save (no optimizer, no steps): evaluated, its record's training says nothing."""
+    from gnn_zoo import GHN
+
+    GHN("gcn", hidden=16, num_classes=10, layers=2).save(tmp_path / "bare.pt")
+    assert main(["eval", "--gnn", "gcn", "--ckpt", str(tmp_path / "bare.pt"), "--split", "val", *FAST]) == 0
+    record = json.loads((home / "results" / f"gcn_pyg_val_digits_{LABEL}_0.json").read_text())
+    assert record["training"]["steps"] is None and record["training"]["loss_tail"] is None
 
 
 def test_predict_torchvision_and_user_models(home, tmp_path, capsys):
