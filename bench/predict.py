@@ -96,24 +96,12 @@ def check_runs(build: Callable[[int], nn.Module], name: str, size: int, in_chann
 
 def calibrate_bn(model: nn.Module, data: ImageData, batches: int, size: int, device: torch.device,
                  seed: int = 0) -> int:
-    """Recompute every BatchNorm's running statistics as the plain average over `batches`
-    batches of 64 training images (BatchNorm in train mode, the rest in eval mode, no
-    gradients), so the model works under a plain model.eval(); returns the batches used."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms or batches == 0:
+    """gnn_zoo.calibrate_bn on `batches` batches of 64 training images of `data` at `size` px,
+    so the model works under a plain model.eval(); returns the batches used."""
+    if batches == 0 or not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         return 0
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the calibration batches
-    batch_stat_mode(model)
-    used = 0
-    with torch.no_grad():
-        for _, (x, _) in zip(range(batches), data.train_batches(64, seed)):
-            model(fit_input(x.to(device), size))
-            used += 1
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    model.eval()
-    return used
+    from gnn_zoo import calibrate_bn as calibrate
+
+    images = (fit_input(x.to(device), size) for x, _ in data.train_batches(64, seed))
+    return calibrate(model, images, max_batches=batches)
 

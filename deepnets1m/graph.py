@@ -31,6 +31,9 @@ class ArchGraph:
     param_shapes: list[tuple[int, ...]]
     param_node: torch.Tensor  # int64 [P]
     _virtual: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict, repr=False)
+    # the node computing the network's output (its first tensor output, for models that return
+    # several): known for traced modules; None means the last node, as in DeepNets-1M nets
+    output: int | None = field(default=None, repr=False)
 
     @property
     def num_nodes(self) -> int:

@@ -143,8 +143,11 @@ class FxConverter:
 
     def convert(self, traced: fx.Graph) -> ArchGraph:
         """Emit every fx node, then give parameters never used in forward isolated nodes."""
+        output = None
         for node in traced.nodes:
             self.values[node] = self.visit(node)
+            if node.op == "output":
+                output = self.output_node(node.args[0])
         unused = [(n, p) for n, p in self.params.items() if id(p) not in self.owned]
         if unused:
             warnings.warn(
@@ -154,7 +157,23 @@ class FxConverter:
             )
             for name, p in unused:
                 self.emit("extendable", NO_VALUE, name, [(name, p)])
-        return self.g.build()
+        graph = self.g.build()
+        graph.output = output
+        return graph
+
+    def output_node(self, out) -> int | None:
+        """The node of a model's first tensor output (a tuple's, list's or dict's first entry that
+        any node computes; the model's logits, as bench scores them)."""
+        items = out.values() if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else (out,)
+        for item in items:
+            value = self.values.get(item) if isinstance(item, fx.Node) else None
+            if isinstance(value, frozenset) and value:
+                return max(value)
+            if isinstance(item, (tuple, list, dict)):
+                found = self.output_node(item)
+                if found is not None:
+                    return found
+        return None
 
     def visit(self, node: fx.Node) -> Value | ParamRef:
         """Value of one fx node."""

@@ -6,7 +6,8 @@ from deepnets1m.lazy import lazy_exports
 _WHERE = {
     "Core": "base", "GHN": "ghn", "BACKENDS": "registry", "BackendUnavailable": "registry", "available": "registry",
     "create": "registry", "register": "registry", "require_backend": "registry", "VARIANTS": "variants",
-    "Variant": "variants", "resolve_variant": "variants",
+    "Variant": "variants", "resolve_variant": "variants", "load": "api", "calibrate_bn": "api",
+    "from_reference": "reference",
 }
 __all__ = sorted(_WHERE)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from deepnets1m.trace import to_graph
 
 from .conv_decoder import ConvDecoder
 from .decoder import tile_into
-from .layout import node_shapes, param_slots
+from .layout import head_shape, node_shapes, param_slots
 from .registry import core_class, create
 from .views import needs_virtual_edges
 
@@ -152,12 +153,30 @@ class GHN(nn.Module):
         training mode, buffers and requires_grad untouched) and return it. The module is traced
         with `leaf_modules` kept whole (for data-dependent control flow inside them), unless its
         `graph` (deepnets1m.to_graph) is given."""
-        batch = self.batch([graph if graph is not None else to_graph(module, leaf_modules)])
+        graph = graph if graph is not None else to_graph(module, leaf_modules)
+        self.warn_about(module, graph)
+        batch = self.batch([graph])
         slots = param_slots(batch, self.num_classes)
         params = dict(module.named_parameters(remove_duplicate=False))
         for slot, block in zip(slots, self.decoder.blocks(self.embed(batch), slots)):
             tile_into(params[slot.name], block.to(params[slot.name].device))
         return module
+
+    def warn_about(self, module: nn.Module, graph: ArchGraph) -> None:
+        """Warn when `module`'s head has another number of outputs than this GHN's classes (its
+        classifier is then predicted as any weight, by tiling), and when it is in eval mode with
+        BatchNorm running statistics that predicted parameters leave at their defaults."""
+        head = head_shape(graph)
+        if head is not None and len(head) == 2 and head[0] != self.num_classes:
+            warnings.warn(f"{type(module).__name__}'s last layer has {head[0]} outputs, but this GHN was trained for "
+                          f"{self.num_classes} classes: that layer is predicted as any other weight (tiled), not by "
+                          f"the classifier decoder", stacklevel=2)
+        stale = any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and not m.training
+                    for m in module.modules())
+        if stale:
+            warnings.warn(f"{type(module).__name__} is in eval mode with BatchNorm running statistics, which a GHN "
+                          f"does not predict: calibrate them with gnn_zoo.calibrate_bn(model, batches) before "
+                          f"using it in eval mode (or run it in train mode)", stacklevel=2)
 
     def save(self, path: str | os.PathLike, **extra) -> None:
         """Checkpoint: config + weights, the core's in its PyG layout so any backend can load it,

@@ -38,8 +38,11 @@ class ParamSlot:
 
 
 def output_node(graph: ArchGraph) -> int:
-    """The node that computes the network's output: the last node in execution order, isolated
-    `extendable` nodes (parameters never used in forward, appended after the trace) left out."""
+    """The node that computes the network's output: the one the trace found (a model's first
+    tensor output), else the last node in execution order, isolated `extendable` nodes
+    (parameters never used in forward, appended after the trace) left out."""
+    if graph.output is not None:
+        return graph.output
     types = graph.node_types.tolist()
     for node in reversed(range(len(types))):
         if types[node] != EXTENDABLE_TYPE:
@@ -47,11 +50,9 @@ def output_node(graph: ArchGraph) -> int:
     return len(types) - 1
 
 
-def classifier_node(graph: ArchGraph, num_classes: int) -> int | None:
-    """The classification layer: of the nodes owning a weight (>= 2-D, positional encodings
-    aside), the one fewest hops before the output node (ties: the later); it counts only when
-    its weight is 2-D with `num_classes` rows. So an embedding table or an auxiliary head that
-    happens to have `num_classes` rows is never taken for it."""
+def head_node(graph: ArchGraph) -> int | None:
+    """Of the nodes owning a weight (>= 2-D, positional encodings aside), the one fewest hops
+    before the output node (ties: the later): the network's last layer."""
     types = graph.node_types.tolist()
     weights = sorted({node for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
                       if len(shape) >= 2 and types[node] != POS_ENC_TYPE})
@@ -62,9 +63,22 @@ def classifier_node(graph: ArchGraph, num_classes: int) -> int | None:
     backwards = csr_matrix((np.ones(len(src), dtype=np.float32), (dst, src)), shape=(n, n))
     hops = dijkstra(backwards, directed=True, unweighted=True, indices=output_node(graph))
     reachable = [node for node in weights if np.isfinite(hops[node])]
-    if not reachable:
+    return min(reachable, key=lambda v: (hops[v], -v)) if reachable else None
+
+
+def head_shape(graph: ArchGraph) -> tuple[int, ...] | None:
+    """The weight shape of the network's last layer (head_node), if it has one."""
+    node = head_node(graph)
+    return None if node is None else tuple(graph.params_of(node)[0][1])
+
+
+def classifier_node(graph: ArchGraph, num_classes: int) -> int | None:
+    """The classification layer: the last layer (head_node) when its weight is 2-D with
+    `num_classes` rows. So an embedding table or an auxiliary head that happens to have
+    `num_classes` rows is never taken for it, nor an earlier Linear when the head is a conv."""
+    node = head_node(graph)
+    if node is None:
         return None
-    node = min(reachable, key=lambda v: (hops[v], -v))
     shape = graph.params_of(node)[0][1]
     return node if len(shape) == 2 and shape[0] == num_classes else None
 

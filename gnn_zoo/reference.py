@@ -49,7 +49,7 @@ def ghn_config(config: dict) -> dict:
 
 def from_reference(path: str | os.PathLike, map_location="cpu") -> GHN:
     """Our GHN holding the weights of a checkpoint saved by the reference GHN-2 code."""
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    ckpt = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "config" not in ckpt:
         raise ValueError(f"{path} is not a reference GHN checkpoint (no 'config' and 'state_dict'); for checkpoints "
                          f"that bench trained, use GHN.load")

@@ -216,8 +216,8 @@ def test_classifier_bias_is_decoded_from_its_own_node():
 
 
 class AuxNet(nn.Module):
-    """A 10-class model with a 10-row layer near its input and an auxiliary 10-class head on an
-    earlier feature (as GoogLeNet's, returned beside the logits): only `head` is its classifier."""
+    """A 10-class model with a 10-row layer near its input and an auxiliary 10-class head, run
+    after the main one and returned beside the logits: only `head` is its classifier."""
 
     def __init__(self):
         super().__init__()
@@ -229,8 +229,8 @@ class AuxNet(nn.Module):
 
     def forward(self, x):
         h = torch.relu(self.body(self.table(self.embed(x.flatten(1)[:, :10]))))
-        aux = self.aux(h)
-        return self.head(torch.relu(h)), aux
+        logits = self.head(torch.relu(h))
+        return logits, self.aux(h)
 
 
 class ConvHeadNet(nn.Module):
