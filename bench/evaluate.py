@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm.auto import tqdm
 
 from deepnets1m import SPLITS, sample, spec_graph
@@ -90,12 +92,19 @@ def owns_params(graph, net: torch.nn.Module) -> bool:
 EVAL_NOISE_SEED = 0  # the eval images' noise is the same for every run seed, so runs pair image by image
 
 
-def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 0, device: str = "cpu",
-             progress: bool = True, baselines: BaselineStore | None = None) -> EvalResult:
-    """Evaluate `ghn` on the first preset.eval_nets architectures of `split`; the random-init and
-    SGD baselines of a net come from `baselines` when it has them (and are stored there when not)."""
+def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, data: ImageData, preset: Preset,
+             seed: int = 0, device: str = "cpu", progress: bool = True,
+             baselines: BaselineStore | None = None) -> EvalResult:
+    """Evaluate `ghn` (a GHN, or any predictor: a callable that fills a module's parameters and
+    returns it, or None for in place) on the first preset.eval_nets architectures of `split`; the
+    random-init and SGD baselines of a net come from `baselines` when it has them (and are
+    stored there when not)."""
     dev = torch.device(device)
-    ghn = ghn.to(dev).eval()
+    if isinstance(ghn, GHN):
+        ghn = ghn.to(dev).eval()
+        predict = lambda net, graph: ghn(net, graph=graph)  # noqa: E731
+    else:
+        predict = lambda net, graph: ghn(net)  # noqa: E731
     n = SPLITS[split].size if preset.eval_nets is None else min(preset.eval_nets, SPLITS[split].size)
     images = data.eval_batches(preset.eval_images, preset.eval_batch, split)
     if preset.eval_noise:
@@ -113,7 +122,9 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         torch.manual_seed(seed * 1_000_003 + i)  # the random init of net i
         # the GHN writes every parameter: with the baselines known the random init is not needed
         # (on ood-wide nets of ~50M parameters it cost more than predicting them)
-        net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev, init=shared is None)
+        # (a GHN does; any other predictor gets an initialised net, whatever it writes)
+        net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev,
+                       init=shared is None or not isinstance(ghn, GHN))
         row = {"index": i, "arch": arch_name(split, i), "params": graph.num_params}
         if shared is not None:
             row.update({k: shared[k] for k in needed})
@@ -129,7 +140,7 @@ def evaluate(ghn: GHN, split: str, data: ImageData, preset: Preset, seed: int = 
         if dev.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        ghn(net, graph=graph if owns_params(graph, net) else None)
+        net = predict(net, graph if owns_params(graph, net) else None) or net
         if dev.type == "cuda":
             torch.cuda.synchronize()
         row["predict_ms"] = 1000 * (graph_seconds + time.perf_counter() - t0)  # graph included, as before

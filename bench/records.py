@@ -7,6 +7,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 from pathlib import Path
 
@@ -37,10 +38,15 @@ def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
 VARIANT_LABELS = {"ghn1": "GHN-1", "mlp": "paper's MLP"}  # how tables name the paper's ablation rows
 
 
+PREDICTOR = "predictor"  # the `ghn` of records that bench.Evaluator wrote for a predictor outside the zoo
+
+
 def model_label(record: dict) -> str:
     """A run's model as tables and messages show it: gnn/backend, the GHN variant unless it is
-    ghn2, the graph view unless it is the core's default."""
+    ghn2, the graph view unless it is the core's default; a predictor's own name."""
     ghn, view = record.get("ghn", DEFAULT_GHN), record.get("view")
+    if ghn == PREDICTOR:
+        return f"{record['gnn']} (predictor)"
     return (f"{record['gnn']}/{record['backend']}" + ("" if ghn == DEFAULT_GHN else f" ({VARIANT_LABELS.get(ghn, ghn)})")
             + (f" [{view}]" if view else ""))
 
@@ -75,6 +81,10 @@ def validate(record: object) -> dict:
         if not isinstance(record.get(name), kind) or isinstance(record.get(name), bool):
             raise RecordError(f"field {name!r} is missing or not a {kind.__name__}")
     for name, known in known_values().items():
+        if name in ("gnn", "backend") and record["ghn"] == PREDICTOR:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", record[name]):
+                raise RecordError(f"{name} {record[name]!r} is no name (letters, digits, _.+- only)")
+            continue
         if record[name] not in known:
             raise RecordError(f"{name} {record[name]!r} is unknown (known: {', '.join(map(str, known))})")
     ghn = record["metrics"].get("ghn")
@@ -96,7 +106,7 @@ def known_values() -> dict[str, tuple]:
     from .options import DATASETS
 
     return {"split": tuple(SPLIT_NAMES), "gnn": tuple(CORES), "backend": BACKENDS, "dataset": DATASETS,
-            "ghn": tuple(VARIANTS)}
+            "ghn": (*VARIANTS, PREDICTOR)}
 
 
 def read_record(path: str | os.PathLike) -> dict:

@@ -1,0 +1,59 @@
+"""An evaluator for any parameter predictor, as OGB's `Evaluator`: the split's fixed nets and
+images, the shared baselines, and the record the leaderboard reads.
+
+    from bench import Evaluator
+    evaluator = Evaluator("val", dataset="digits", preset="tiny")
+    record = evaluator(my_predictor, name="my-predictor")   # my_predictor(module) fills its parameters
+    evaluator.save(record)                                   # a row of `bench leaderboard`
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+
+from .baselines import BaselineStore, baseline_key
+from .data import load_data
+from .evaluate import evaluate
+from .paths import results_root
+from .presets import check_dataset, get_preset
+from .protocol import PROTOCOL
+from .records import PREDICTOR, SCHEMA, git_commit, hardware, metrics_mean, now, versions, write_record
+
+
+class Evaluator:
+    """Scores any predictor `predict(module) -> module` (in place when it returns None) on the
+    first nets of `split` as `bench eval` scores a GHN: the same nets, images, BatchNorm mode and
+    shared random-init / SGD baselines (under `results`/.baselines). Its records join the table
+    of the preset's GHNs as `<name> (predictor)` rows."""
+
+    def __init__(self, split: str = "val", dataset: str = "digits", preset: str = "tiny",
+                 data_dir: str | os.PathLike | None = None, results: str | os.PathLike | None = None,
+                 device: str = "cpu", seed: int = 0, **overrides) -> None:
+        self.split, self.dataset, self.device, self.seed = split, dataset, device, seed
+        self.preset = get_preset(preset, **overrides)  # overrides (eval_nets=..., ...) as bench's flags
+        check_dataset(self.preset, dataset)
+        self.data = load_data(dataset, data_dir)
+        self.results = Path(results or results_root())
+
+    def __call__(self, predict: Callable[[nn.Module], nn.Module | None], name: str, progress: bool = False) -> dict:
+        """The record of `predict` (named `name` in tables) on the split."""
+        store = BaselineStore(self.results / ".baselines",
+                              baseline_key(self.dataset, self.split, self.preset, self.seed, self.device))
+        result = evaluate(predict, self.split, self.data, self.preset, self.seed, self.device, progress, store)
+        metrics = result.metrics()
+        return {
+            "schema": SCHEMA, "gnn": name, "backend": "none", "split": self.split, "ghn": PREDICTOR, "view": None,
+            "dataset": self.dataset, "preset": self.preset.label, "seed": self.seed, "metrics": metrics,
+            "archs": result.rows, "eval_noise": self.preset.eval_noise, "sgd_steps": self.preset.sgd_steps,
+            "preset_fields": self.preset.__dict__, "baselines": store.summary(),
+            "core": {"name": name, "view": None, "layers": None, "params": None, "protocol": PROTOCOL},
+            "predict_ms": metrics_mean(result.rows, "predict_ms"), "versions": versions(),
+            "git_commit": git_commit(), "hardware": hardware(self.device), "created": now(),
+        }
+
+    def save(self, record: dict) -> Path:
+        """Write `record` into the results folder (atomically), where `bench leaderboard` finds it."""
+        return write_record(self.results, record)
