@@ -88,12 +88,7 @@ class Section:
                          f"docs/leaderboard.md says how to read it).")
         elif self.splits:
             lines.append(f"No best group marked: some cell has {self.fewest_seeds} seed(s), fewer than {MIN_SEEDS}.")
-        for a in self.splits:
-            if a.resolution is not None:
-                r = a.resolution
-                need = ", ".join(f"{d:g} points {n if n else 'out of reach'}" for d, n in r.seeds_for.items())
-                lines.append(f"Resolution, {a.split}: {r.seeds} seeds detect {r.detectable:.1f} points at 80% power "
-                             f"(seed SD {r.seed_sd:.1f}); seeds needed per model for {need}.")
+        lines += [f"Resolution, {a.split}: {a.resolution.describe()}." for a in self.splits if a.resolution]
         head = self.headline
         if head is not None and head.seeds >= 2:
             decided = head.pairs[head.pairs["differs"]]

@@ -168,13 +168,7 @@ def about(section) -> list[tuple[str, str]]:
 def resolution_text(section) -> str:
     """What the table can tell apart: per analysis, the difference its seeds detect at 80% power
     and the seeds a 3- and a 4-point difference would need."""
-    parts = []
-    for a in section.splits:
-        if a.resolution is not None:
-            r = a.resolution
-            need = ", ".join(f"{d:g} points: {n if n else 'out of reach'}" for d, n in r.seeds_for.items())
-            parts.append(f"{a.split}: {r.detectable:.1f} points at {r.seeds} seeds (seed SD {r.seed_sd:.1f}; seeds "
-                         f"needed for {need})")
+    parts = [f"{a.split}: {a.resolution.describe()}" for a in section.splits if a.resolution is not None]
     return "; ".join(parts) or "not measurable (fewer than two seeds)"
 
 

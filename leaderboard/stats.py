@@ -172,6 +172,12 @@ class Resolution:
     interaction_var: float
     seeds_for: dict[float, int | None]
 
+    def describe(self) -> str:
+        """One sentence: what these seeds detect, and what the targets need."""
+        need = ", ".join(f"{d:g} points {n if n else 'out of reach'}" for d, n in self.seeds_for.items())
+        return (f"{self.seeds} seeds detect {self.detectable:.1f} points at 80% power (seed SD {self.seed_sd:.1f}); "
+                f"seeds needed per model for {need}")
+
 
 def detectable_difference(seed_sd: float, interaction_var: float, seeds: int, k: int,
                           power: float = POWER) -> float:

@@ -46,7 +46,7 @@ def test_the_index_is_valid_html_with_one_row_per_model_and_the_best_group_bold(
         assert bold == ([False, False] if text(tr.find("th")) == "gin/pyg" else [True, True])
         assert all(td.get("data-value") for td in tr.findall("td")[2:])  # sortable by number
     about = {text(dt): text(dd) for dt, dd in zip(index.iter("dt"), index.iter("dd"))}
-    assert about["data set"] == "digits" and about["seeds"] == "5 per cell" and "seeds needed for" in about["resolution"] and about["protocol"] == "v1"
+    assert about["data set"] == "digits" and about["seeds"] == "5 per cell" and "seeds needed per model for" in about["resolution"] and about["protocol"] == "v1"
     assert about["nets per split"] == "val 8, ood-deep 8" and about["images per net"].startswith("360")
     assert "torch 2.14.1" in about["libraries"] and about["git commit"] == "0123456789ab"
     assert about["hardware"] == "Test CPU, 2 cores, device cpu" and "newest 2026-01-05" in about["records"]
