@@ -31,6 +31,7 @@ def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser: every subcommand listed, the options of the one named in `argv`
     (all of them when argv is None) added from its own module."""
     p = argparse.ArgumentParser(prog="bench", description="ghnbench: benchmark GNNs inside graph hypernetworks")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     for name, (help_text, target) in COMMANDS.items():
@@ -54,9 +55,30 @@ def without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
+def version() -> str:
+    """The installed ghnbench version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("ghnbench")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+ONE_SEED_COMMANDS = ("run", "train", "eval", "predict")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `bench` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # plain `bench`: the commands and what they do
+        parser([]).print_help()
+        return 0
+    if argv[0] in ONE_SEED_COMMANDS and any(a == "--seeds" or a.startswith("--seeds=") for a in argv):
+        print(f"bench {argv[0]}: error: --seeds is `bench sweep`'s (seeds 0..N-1 of a grid); `bench {argv[0]}` runs "
+              f"one seed: pass --seed N, or run `bench sweep --gnn ... --seeds N`", file=sys.stderr)
+        return 2
     args = parser(argv).parse_args(argv)
     if args.command in ("run", "train") and args.nproc > 1:  # a sweep passes --nproc on to its jobs
         from .distributed import launch, launched
@@ -65,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             return launch(args.nproc, without_nproc(argv))
     try:
         return args.func(args)
+    except KeyboardInterrupt as err:  # one line, not a traceback: what was kept and how to go on
+        print(f"bench {args.command}: interrupted{': ' + str(err) if str(err) else ''}; run the same command again "
+              f"to resume", file=sys.stderr)
+        return 130
     except (ValueError, RuntimeError, OSError, ImportError) as err:
         registry = sys.modules.get("gnn_zoo.registry")  # BackendUnavailable exists only once gnn_zoo is loaded
         if isinstance(err, ImportError) and not (registry and isinstance(err, registry.BackendUnavailable)):

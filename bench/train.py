@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -167,22 +167,49 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
     resume = load_checkpoint(path) if path.exists() else None
     ghn = GHN.load(path, map_location=dev).to(dev) if resume else build_ghn(spec, data, dev)
     opt = make_optimizer(ghn, p)
-    start, seconds, skipped, redrawn, loss_value = 0, 0.0, 0, 0, float("nan")
-    recent: collections.deque[float] = collections.deque(maxlen=LOSS_TAIL)
+    start, done = 0, Progress()
     if resume:
         state = resume["train"]
         opt.load_state_dict(state["optimizer"])
-        start, seconds, skipped, loss_value = state["step"], state["seconds"], state["skipped"], state["loss"] or float("nan")
-        redrawn = state.get("redrawn", 0)
-        recent.extend(state.get("recent_losses", []))
-    resumed_from = start
+        start = state["step"]
+        done = Progress(state["seconds"], state["skipped"], state.get("redrawn", 0), state["loss"] or float("nan"))
+        done.recent.extend(state.get("recent_losses", []))
     images = data.train_batches(p.batch_size, spec.seed, start)
-    autocast = mixed_precision(p.amp, dev)
     ghn.train()
-    predict = predictor(ghn, ctx)
-    t0 = time.perf_counter()
     bar = tqdm(range(start, p.steps), initial=start, total=p.steps, desc=f"train {spec.gnn}/{spec.backend}",
                unit="step", disable=not (progress and ctx.main))
+    t0 = time.perf_counter()
+    try:
+        train_steps(bar, ghn, opt, predictor(ghn, ctx), images, spec, data, ctx, path, done, t0)
+    except KeyboardInterrupt:
+        if not (path.exists() and ctx.main):
+            raise KeyboardInterrupt(f"no checkpoint written yet (the first comes at step {p.ckpt_every})") from None
+        kept = load_checkpoint(path)["train"]["step"]
+        raise KeyboardInterrupt(f"the last checkpoint holds step {kept} of {p.steps} ({path})") from None
+    if start < p.steps:  # a finished checkpoint that was only reused adds no training time
+        done.seconds += time.perf_counter() - t0
+    tail = float(np.median(done.recent)) if done.recent else None
+    return TrainReport(path, p.steps, done.seconds, done.skipped, done.redrawn, done.loss, start, tail)
+
+
+@dataclass
+class Progress:
+    """What a training has done so far (over all its sessions): seconds before this session,
+    non-finite meta-batches redrawn, node-cap redraws, the last loss and the last steps' losses."""
+
+    seconds: float = 0.0
+    skipped: int = 0
+    redrawn: int = 0
+    loss: float = float("nan")
+    recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOSS_TAIL))
+
+
+def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec: TrainSpec, data: ImageData,
+                ctx: Context, path: Path, done: Progress, t0: float) -> None:
+    """The training steps of `bar` (updating `done`), checkpointing every preset.ckpt_every steps
+    and at the end (this session's time counted from `t0`)."""
+    p, dev = spec.preset, ctx.device
+    autocast = mixed_precision(p.amp, dev)
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = p.lr * lr_factor(p, step)
@@ -190,7 +217,7 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         x, y = x.to(dev), y.to(dev)
         for retry in range(MAX_RETRIES + 1):  # as in GHN-2: a non-finite step redraws nets for the same images
             specs, over_cap = step_architectures(spec.seed, step, p, retry)
-            redrawn += over_cap
+            done.redrawn += over_cap
             specs, seeds = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
             with autocast:
                 loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing)
@@ -200,23 +227,18 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
                 loss.backward()
                 ok = apply_gradients(ghn, opt, p.grad_clip)  # gradients are all-reduced: every rank agrees
             if ok:
-                loss_value = loss.item()
-                recent.append(loss_value)
+                done.loss = loss.item()
+                done.recent.append(done.loss)
                 break
-            skipped += 1
+            done.skipped += 1
         else:
             raise TrainingDiverged(f"{MAX_RETRIES + 1} meta-batches in a row gave non-finite losses or gradients at "
                                    f"step {step}; lower --lr (now {p.lr}) or --grad-clip; the last good checkpoint is "
                                    f"{path}")
-        bar.set_postfix(loss=f"{loss_value:.3f}", skipped=skipped)
-        done = step + 1
-        if ctx.main and (done % p.ckpt_every == 0 or done == p.steps):
-            save_checkpoint(path, ghn, opt, done, seconds + time.perf_counter() - t0, skipped, loss_value, redrawn,
-                            list(recent))
-    if start < p.steps:  # a finished checkpoint that was only reused adds no training time
-        seconds += time.perf_counter() - t0
-    tail = float(np.median(recent)) if recent else None
-    return TrainReport(path, p.steps, seconds, skipped, redrawn, loss_value, resumed_from, tail)
+        bar.set_postfix(loss=f"{done.loss:.3f}", skipped=done.skipped)
+        if ctx.main and ((step + 1) % p.ckpt_every == 0 or step + 1 == p.steps):
+            save_checkpoint(path, ghn, opt, step + 1, done.seconds + time.perf_counter() - t0, done.skipped, done.loss,
+                            done.redrawn, list(done.recent))
 
 
 def make_optimizer(ghn: GHN, preset: Preset) -> torch.optim.Optimizer:

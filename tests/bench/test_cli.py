@@ -214,3 +214,37 @@ def test_help_and_leaderboard_do_not_import_torch(tmp_path, argv):
                           env={**os.environ, "GHNBENCH_HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert ("gcn/pyg" in done.stdout) if argv[0] == "leaderboard" else ("leaderboard" in done.stdout)
+
+
+def test_plain_bench_prints_help_and_version_is_known(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "usage: bench" in out and "sweep" in out and "leaderboard" in out
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("bench ")
+
+
+def test_seeds_on_a_one_seed_command_points_to_seed_and_sweep(capsys):
+    assert main(["run", "--gnn", "gcn", "--seeds", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "pass --seed N" in err and "bench sweep --gnn ... --seeds N" in err
+
+
+def test_ctrl_c_says_which_step_is_kept_in_one_line(home, capsys, monkeypatch):
+    import bench.train
+
+    calls = []
+    original = bench.train.meta_loss
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bench.train, "meta_loss", interrupted)
+    assert main(["train", "--gnn", "gcn", *FAST, "--steps", "6"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # (a busy machine's thread warning may come first)
+    assert err.startswith("bench train: interrupted: no checkpoint written yet (the first comes at step 50)")
+    assert "run the same command again to resume" in err

@@ -263,3 +263,21 @@ def test_a_collapsed_run_is_detected_from_its_losses_or_its_accuracy(tmp_path, d
     assert not moving["loss_at_chance"]
     assert not collapsed(False, {"ghn": {"mean": 30.0}, "random_init": {"mean": 10.0}})
     assert collapsed(False, {"ghn": {"mean": 9.0}, "random_init": {"mean": 10.0}})
+
+
+def test_an_interrupted_training_names_the_step_its_checkpoint_holds(tmp_path, digits, monkeypatch):
+    import bench.train as train_module
+
+    calls, original = [], train_module.meta_loss
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "meta_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt, match="the last checkpoint holds step 2 of 4"):
+        train(spec(), digits, tmp_path, progress=False)
+    monkeypatch.setattr(train_module, "meta_loss", original)
+    assert train(spec(), digits, tmp_path, progress=False).resumed_from == 2
