@@ -24,6 +24,8 @@ COMMANDS = {
     "leaderboard": ("index result records and render the leaderboard (Markdown, HTML, CSV, plots)",
                     "bench.leaderboard_cmd:configure"),
     "profile": ("measure speed (graphs, prediction, training, evaluation) and peak memory", "bench.profile:configure"),
+    "list-checkpoints": ("list the trained GHNs (names for gnn_zoo.load) with their core, steps and scores",
+                         "bench.checkpoints_cmd:configure"),
 }
 
 

@@ -248,3 +248,16 @@ def test_ctrl_c_says_which_step_is_kept_in_one_line(home, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()[-1]  # (a busy machine's thread warning may come first)
     assert err.startswith("bench train: interrupted: no checkpoint written yet (the first comes at step 50)")
     assert "run the same command again to resume" in err
+
+
+def test_list_checkpoints_names_what_gnn_zoo_load_takes(home, capsys):
+    assert main(["list-checkpoints"]) == 0
+    assert "no checkpoints in" in capsys.readouterr().out
+    assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
+    capsys.readouterr()
+    assert main(["list-checkpoints"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("  gcn_pyg_digits"))
+    assert "gcn/pyg (virtual), 2 steps; digits, " in line and "seed 0; top-1 val" in line
+    import gnn_zoo
+
+    assert gnn_zoo.load(line.split(":")[0].strip()).config["core"] == "gcn"
