@@ -15,12 +15,29 @@ from typing import Callable
 from torch import nn
 
 from .baselines import BaselineStore, baseline_key
-from .data import load_data
+from .data import ImageData, load_data
 from .evaluate import evaluate
 from .paths import results_root
-from .presets import check_dataset, get_preset
+from .presets import Preset, check_dataset, get_preset
 from .protocol import PROTOCOL
 from .records import PREDICTOR, SCHEMA, git_commit, hardware, metrics_mean, now, versions, write_record
+
+
+def predictor_record(predict, name: str, split: str, data: ImageData, dataset: str, preset: Preset, results: Path,
+                     seed: int = 0, device: str = "cpu", progress: bool = False) -> dict:
+    """Evaluate `predict` (a GHN or any predictor) on `split` with the shared baselines under
+    `results` and return its record as a predictor named `name`."""
+    store = BaselineStore(results / ".baselines", baseline_key(dataset, split, preset, seed, device))
+    result = evaluate(predict, split, data, preset, seed, device, progress, store)
+    return {
+        "schema": SCHEMA, "gnn": name, "backend": "none", "split": split, "ghn": PREDICTOR, "view": None,
+        "dataset": dataset, "preset": preset.label, "seed": seed, "metrics": result.metrics(), "archs": result.rows,
+        "eval_noise": preset.eval_noise, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+        "baselines": store.summary(), "core": {"name": name, "view": None, "layers": None, "params": None,
+                                               "protocol": PROTOCOL},
+        "predict_ms": metrics_mean(result.rows, "predict_ms"), "versions": versions(), "git_commit": git_commit(),
+        "hardware": hardware(device), "created": now(),
+    }
 
 
 class Evaluator:
@@ -40,19 +57,8 @@ class Evaluator:
 
     def __call__(self, predict: Callable[[nn.Module], nn.Module | None], name: str, progress: bool = False) -> dict:
         """The record of `predict` (named `name` in tables) on the split."""
-        store = BaselineStore(self.results / ".baselines",
-                              baseline_key(self.dataset, self.split, self.preset, self.seed, self.device))
-        result = evaluate(predict, self.split, self.data, self.preset, self.seed, self.device, progress, store)
-        metrics = result.metrics()
-        return {
-            "schema": SCHEMA, "gnn": name, "backend": "none", "split": self.split, "ghn": PREDICTOR, "view": None,
-            "dataset": self.dataset, "preset": self.preset.label, "seed": self.seed, "metrics": metrics,
-            "archs": result.rows, "eval_noise": self.preset.eval_noise, "sgd_steps": self.preset.sgd_steps,
-            "preset_fields": self.preset.__dict__, "baselines": store.summary(),
-            "core": {"name": name, "view": None, "layers": None, "params": None, "protocol": PROTOCOL},
-            "predict_ms": metrics_mean(result.rows, "predict_ms"), "versions": versions(),
-            "git_commit": git_commit(), "hardware": hardware(self.device), "created": now(),
-        }
+        return predictor_record(predict, name, self.split, self.data, self.dataset, self.preset, self.results,
+                                self.seed, self.device, progress)
 
     def save(self, record: dict) -> Path:
         """Write `record` into the results folder (atomically), where `bench leaderboard` finds it."""

@@ -19,6 +19,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="torchvision name (resnet50, vit_b_16, ...), file.py:Class or pkg.mod:Class")
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: train/reuse the --gnn/--preset one); "
                    "its core is used (--gnn may be left out, and must match it when given)")
+    p.add_argument("--reference-ckpt", default=None, metavar="PATH",
+                   help="predict with a GHN-2 checkpoint saved by the reference code (ghn2_cifar10.pt's format)")
     p.add_argument("--image-size", type=POSITIVE_INT, default=None,
                    help="resize images to this side (default: the data set's; at least 32 for torchvision models)")
     p.add_argument("--leaf", default=None, metavar="CLASS[,CLASS...]",
@@ -61,9 +63,14 @@ def run_predict(args: argparse.Namespace) -> int:
     from .predict import calibrate_bn, check_runs, leaf_classes, load_model
     from .train import train
 
+    if args.ckpt and args.reference_ckpt:
+        raise ValueError("--ckpt and --reference-ckpt both name a GHN: pass one")
     if args.ckpt:
         ckpt_core(args)
-    data, preset, spec = setup(args, writes=() if args.ckpt else ("checkpoints",))
+    if args.reference_ckpt:
+        args.gnn = args.gnn or "gatedgnn"  # the reference's core; nothing is trained
+    loaded = args.ckpt or args.reference_ckpt
+    data, preset, spec = setup(args, writes=() if loaded else ("checkpoints",))
     device = torch.device(args.device)
     size = args.image_size or (data.image_size if ":" in args.model else max(data.image_size, min_image_size(args.model)))
     torch.manual_seed(args.seed)
@@ -74,9 +81,15 @@ def run_predict(args: argparse.Namespace) -> int:
     images = data.eval_batches(preset.eval_images, preset.eval_batch)
     random_acc, random_top5 = accuracy(model, images, size, device)
 
-    ckpt = Path(args.ckpt) if args.ckpt else train(spec, data, Path(args.checkpoints or checkpoint_root()),
-                                                   args.device, progress=not args.no_progress).checkpoint
-    ghn = GHN.load(ckpt, backend=args.backend).to(device).eval()
+    if args.reference_ckpt:
+        from gnn_zoo.reference import from_reference
+
+        ckpt = Path(args.reference_ckpt)
+        ghn = from_reference(ckpt).to(device).eval()
+    else:
+        ckpt = Path(args.ckpt) if args.ckpt else train(spec, data, Path(args.checkpoints or checkpoint_root()),
+                                                       args.device, progress=not args.no_progress).checkpoint
+        ghn = GHN.load(ckpt, backend=args.backend).to(device).eval()
     t0 = time.perf_counter()
     ghn(model, graph=graph)
     latency = time.perf_counter() - t0

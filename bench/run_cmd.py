@@ -119,11 +119,18 @@ def run_run(args: argparse.Namespace) -> int:
     return evaluate_and_record(args, data, spec, report.checkpoint, report.seconds)
 
 
+REFERENCE_NAME = "ghn2-official"  # the rows of GHNs loaded with --reference-ckpt
+
+
 def run_eval(args: argparse.Namespace) -> int:
-    """Run `bench eval`: evaluate an already trained GHN."""
+    """Run `bench eval`: evaluate an already trained GHN (or a reference-format one)."""
     from .train import load_checkpoint
 
+    if args.reference_ckpt:
+        args.gnn = args.gnn or "gatedgnn"  # the reference's core; nothing is trained
     data, preset, spec = setup(args, writes=("results",))
+    if args.reference_ckpt:
+        return evaluate_reference(args, data, preset)
     ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
     if not ckpt.exists():
         variant = "" if args.ghn == "ghn2" else f"--ghn {args.ghn} "
@@ -150,8 +157,29 @@ def configure_train(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_train)
 
 
+def evaluate_reference(args: argparse.Namespace, data, preset) -> int:
+    """Evaluate a GHN-2 checkpoint in the reference code's format on each of args.split and write
+    one record per split, a `ghn2-official (predictor)` row of the preset's table."""
+    from gnn_zoo.reference import from_reference
+
+    from .evaluator import predictor_record
+    from .records import write_record
+
+    ghn, results = from_reference(args.reference_ckpt), Path(args.results or results_root())
+    for split in args.split:
+        record = predictor_record(ghn, REFERENCE_NAME, split, data, args.dataset, preset, results, args.seed,
+                                  args.device, progress=not args.no_progress)
+        path = write_record(results, record)
+        print(format_metrics(split, record["metrics"], preset.sgd_steps, record["archs"]))
+        print(f"record: {path}")
+    return 0
+
+
 def configure_eval(p: argparse.ArgumentParser) -> None:
     """`bench eval`'s options."""
     add_run_options(p, split=True)
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: the one `bench train` wrote)")
+    p.add_argument("--reference-ckpt", default=None, metavar="PATH",
+                   help="a GHN-2 checkpoint saved by the reference code (ghn2_cifar10.pt's format); its rows are "
+                        f"named `{REFERENCE_NAME} (predictor)`")
     p.set_defaults(func=run_eval)

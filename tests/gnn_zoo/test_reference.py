@@ -47,3 +47,20 @@ def test_reference_loader_refuses_our_own_checkpoints(tmp_path):
     GHN("gcn", hidden=16).save(tmp_path / "ours.pt")
     with pytest.raises((ValueError, KeyError)):
         from_reference(tmp_path / "ours.pt")
+
+
+def test_the_cli_predicts_and_evaluates_with_a_reference_checkpoint(tmp_path, monkeypatch, capsys):
+    """`bench predict --reference-ckpt` and `bench eval --reference-ckpt`: the official GHN-2's
+    format in the CLI; its records are `ghn2-official (predictor)` rows of the preset's table."""
+    from bench.cli import main
+    from leaderboard.render import render
+
+    monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
+    fast = ["--eval-nets", "2", "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress"]
+    ckpt = str(DATA / "ghn2_cifar10_random.pt")
+    assert main(["predict", "--reference-ckpt", ckpt, "--model", "resnet18", *fast]) == 0
+    assert "predicted in" in capsys.readouterr().out and not (tmp_path / "checkpoints").exists()
+    assert main(["eval", "--reference-ckpt", ckpt, "--split", "val", *fast]) == 0
+    assert "record:" in capsys.readouterr().out
+    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
+    assert "| ghn2-official (predictor) |" in md
