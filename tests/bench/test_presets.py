@@ -13,7 +13,7 @@ def test_label_is_the_name_unless_a_setting_was_overridden():
 
 
 def test_unknown_preset_and_fields_are_refused():
-    with pytest.raises(ValueError, match="unknown preset 'huge'; available: tiny, cpu30, small, paper, paper-imagenet"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'; available: tiny, cpu30, rank, small, paper, paper-imagenet"):
         get_preset("huge")
     with pytest.raises(ValueError, match="unknown preset fields"):
         get_preset("tiny", colour="red")
@@ -51,6 +51,6 @@ def test_paper_recipes_are_for_their_data_sets():
     assert imagenet.steps == 150 * 4810 and imagenet.eval_images == 50_000 and not imagenet.amp
     check_dataset(imagenet, "imagenet")
     with pytest.raises(ValueError, match="--preset paper is the recipe for cifar10, cifar100, not imagenet; use "
-                                         "--preset tiny or cpu30 or small or paper-imagenet"):
+                                         "--preset tiny or cpu30 or rank or small or paper-imagenet"):
         check_dataset(get_preset("paper"), "imagenet")
     check_dataset(get_preset("tiny"), "imagenet")  # the CPU presets fit any data set
