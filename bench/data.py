@@ -141,8 +141,9 @@ def cifar(data_dir: str | os.PathLike | None, classes: int) -> TensorData:
         raise DataNotFound(f"{name} needs --data-dir DIR holding {folder}/ (see below)\n{cifar_hint(classes)}")
     try:
         train, test = cls(str(data_dir), train=True), cls(str(data_dir), train=False)
-    except RuntimeError as err:
-        raise DataNotFound(f"{name} not found or corrupt in {data_dir} ({err})\n{cifar_hint(classes)}") from err
+    except RuntimeError as err:  # torchvision's own hint (download=True) is no flag of bench's
+        reason = str(err).split(" You can use download=True")[0]
+        raise DataNotFound(f"{name} not found or corrupt in {data_dir} ({reason})\n{cifar_hint(classes)}") from err
 
     def as_tensors(ds) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(ds.targets, dtype=torch.long)
@@ -268,8 +269,11 @@ def imagenet(data_dir: str | os.PathLike | None) -> FolderData:
 
 
 def load_data(name: str, data_dir: str | os.PathLike | None = None) -> ImageData:
-    """The data set `name` (digits needs no data_dir)."""
+    """The data set `name` (digits is embedded: a data_dir for it is refused, not ignored)."""
     if name == "digits":
+        if data_dir is not None:
+            raise ValueError(f"--data-dir {data_dir}: digits is embedded (scikit-learn) and reads no folder; drop "
+                             f"--data-dir, or pass --dataset cifar10|cifar100|imagenet for the data in it")
         return digits()
     if name in ("cifar10", "cifar100"):
         return cifar(data_dir, 10 if name == "cifar10" else 100)

@@ -56,6 +56,9 @@ def busy_warning(threads: int) -> str | None:
     if busy + threads <= cpus:
         return None
     fit = max(1, cpus - busy)
+    if threads == 1:  # one thread waits for a CPU, not on other threads of its own
+        return (f"warning: other processes keep {min(busy, cpus)} of this machine's {cpus} usable CPUs busy; "
+                f"this run's thread will share a CPU with them: expect it to run slower")
     return (f"warning: other processes keep {min(busy, cpus)} of this machine's "
             f"{cpus} usable CPUs busy; {threads} threads would wait on each other" +
             (f": pass --threads {fit}" if fit < threads else ": expect it to run slower"))

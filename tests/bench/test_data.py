@@ -72,8 +72,11 @@ def test_cifar_from_data_dir(tmp_path, no_md5, classes):
 
 
 def test_missing_data_says_how_to_get_it(tmp_path):
-    with pytest.raises(DataNotFound, match="cifar-10-python.tar.gz.*--data-dir"):
+    with pytest.raises(DataNotFound, match="cifar-10-python.tar.gz.*--data-dir") as err:
         load_data("cifar10", tmp_path)
+    assert "download=True" not in str(err.value)  # torchvision's hint names no flag of bench's
+    with pytest.raises(ValueError, match="digits is embedded.*drop --data-dir"):
+        load_data("digits", tmp_path)
     with pytest.raises(DataNotFound, match="needs --data-dir"):
         load_data("cifar100")
     with pytest.raises(DataNotFound, match="train is missing or empty.*ImageFolder|train is missing"):

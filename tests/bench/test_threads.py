@@ -41,6 +41,9 @@ def test_a_busy_machine_gets_a_warning_naming_threads(cpus, monkeypatch):
     assert "pass --threads 1" in threads.busy_warning(2)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.2, 0.1, 0.1))
     assert threads.busy_warning(2) is None
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.0, 2.0, 2.0))  # both CPUs busy, one thread asked
+    one = threads.busy_warning(1)
+    assert "1 threads" not in one and "this run's thread will share a CPU with them" in one
 
 
 def test_set_threads_honours_the_flag_then_omp_num_threads(cpus, monkeypatch):
