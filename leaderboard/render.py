@@ -81,7 +81,7 @@ class Section:
         """What the statistics say, as lines under the table: how the best group is made (or why
         there is none), each split's resolution, the headline's decided pairs, collapsed runs and
         the Friedman test (with enough seeds)."""
-        lines = []
+        lines = [note for note in (self.preset_note(),) if note]
         if self.splits and self.fewest_seeds >= MIN_SEEDS:
             lines.append(f"Best group (bold): the split's best model and every model not significantly worse "
                          f"(α = {ALPHA}, Games-Howell over the seeds with the model x net variance; "
@@ -106,6 +106,21 @@ class Section:
                          f"χ² = {r.statistic:.2f}, p = {r.pvalue:.3g}; Nemenyi critical difference "
                          f"{r.critical_difference:.2f} ranks.")
         return lines
+
+    def preset_note(self) -> str | None:
+        """What a hashed preset label (`tiny-3fa2c1d0`) stands for: the fields its records changed
+        from the named preset."""
+        from bench.presets import PRESETS
+
+        name = self.preset.split("@")[0].rsplit("-", 1)[0]
+        if name == self.preset.split("@")[0] or name not in PRESETS or not self.records:
+            return None
+        base = PRESETS[name].__dict__
+        fields = self.records[0][1].get("preset_fields") or {}
+        changed = {k: v for k, v in fields.items() if k in base and base[k] != v and k not in ("ghn", "view")
+                   and not isinstance(v, (list, dict))}
+        text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(changed.items()))
+        return f"Preset {self.preset.split('@')[0]}: {name} with {text or 'its own settings'}."
 
     def collapsed_runs(self) -> dict[str, str]:
         """model -> "n of runs" for models with collapsed runs (records' training.collapsed)."""

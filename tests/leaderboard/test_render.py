@@ -66,3 +66,18 @@ def test_cli_with_no_records_explains(tmp_path, capsys):
     code = main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite")])
     assert code == 2
     assert "run `bench run" in capsys.readouterr().err
+
+
+def test_a_hashed_preset_label_says_what_it_changed(tmp_path):
+    from bench.presets import get_preset
+    from bench.records import write_record
+
+    from .conftest import make_record
+
+    preset = get_preset("tiny", steps=40, eval_nets=5)
+    for seed in range(2):
+        record = make_record("gcn", seed=seed, preset=preset.label, accs=[20.0 + seed, 22.0, 25.0])
+        record["preset_fields"] = preset.__dict__
+        write_record(tmp_path / "results", record)
+    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
+    assert f"Preset {preset.label}: tiny with eval nets 5, steps 40." in md
