@@ -162,6 +162,52 @@ def cifar_hint(classes: int) -> str:
             f"then `tar xzf {archive} -C DIR` and pass --data-dir DIR.")
 
 
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist puts it here
+FASHION_MNIST_TRAIN = 55_000  # training images; the last 5,000 of the 60,000 score the `val` split
+FASHION_MNIST_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
+                       "eval_x": "t10k-images-idx3-ubyte", "eval_y": "t10k-labels-idx1-ubyte"}
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """An idx file (MNIST's format: magic with the dtype and rank, big-endian sizes, raw bytes),
+    gzipped or not, as a uint8 tensor of its shape."""
+    import gzip
+
+    import numpy as np
+
+    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
+        raise DataNotFound(f"{path} is not an idx file of unsigned bytes (MNIST's format)")
+    rank = raw[3]
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", rank, 4))
+    data = np.frombuffer(raw, np.uint8, offset=4 + 4 * rank)
+    if data.size != int(np.prod(shape)):
+        raise DataNotFound(f"{path} is truncated: {data.size} bytes for shape {shape}")
+    return torch.from_numpy(data.reshape(shape).copy())
+
+
+def fashion_mnist(data_dir: str | os.PathLike | None = None) -> TensorData:
+    """Fashion-MNIST (28x28 grey, 10 classes) from Debian's dataset-fashion-mnist package or
+    `data_dir` (the four idx files, gzipped or not): training on the first 55,000 training
+    images, `val` scored on the last 5,000, the other splits on the 10,000 test images."""
+    root = Path(data_dir) if data_dir is not None else FASHION_MNIST_DIR
+    paths = {}
+    for key, name in FASHION_MNIST_FILES.items():
+        found = [root / f"{name}.gz", root / name]
+        paths[key] = next((p for p in found if p.is_file()), None)
+        if paths[key] is None:
+            raise DataNotFound(f"fashion-mnist: {found[0]} is missing. Install it with `apt-get install "
+                               f"dataset-fashion-mnist` (Debian, offline-friendly: {FASHION_MNIST_DIR}), or pass "
+                               f"--data-dir DIR holding the four idx files")
+    tx, ty, ex, ey = (read_idx(paths[k]) for k in ("train_x", "train_y", "eval_x", "eval_y"))
+    tx, ex, ty, ey = tx[:, None], ex[:, None], ty.long(), ey.long()
+    train = tx[:FASHION_MNIST_TRAIN]
+    mean = (train.float() / 255).mean().item()
+    std = (train.float() / 255).std().item()
+    return TensorData("fashion-mnist", 10, 1, int(tx.shape[-1]), train, ty[:FASHION_MNIST_TRAIN], ex, ey, (mean,),
+                      (std,), 255.0, val_x=tx[FASHION_MNIST_TRAIN:], val_y=ty[FASHION_MNIST_TRAIN:])
+
+
 IMAGENET_HELD_OUT = 50  # the last training images of each class that score the `val` split (GHN-2)
 IMAGENET_EVAL_SEED = 1111  # GHN-2 scores the other splits on the official val images shuffled with this seed
 
@@ -275,6 +321,8 @@ def load_data(name: str, data_dir: str | os.PathLike | None = None) -> ImageData
             raise ValueError(f"--data-dir {data_dir}: digits is embedded (scikit-learn) and reads no folder; drop "
                              f"--data-dir, or pass --dataset cifar10|cifar100|imagenet for the data in it")
         return digits()
+    if name == "fashion-mnist":
+        return fashion_mnist(data_dir)
     if name in ("cifar10", "cifar100"):
         return cifar(data_dir, 10 if name == "cifar10" else 100)
     if name == "imagenet":

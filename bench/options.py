@@ -56,7 +56,7 @@ def check_writable(folder: str | os.PathLike, setting: str) -> Path:
 
 
 DEVICES = ("cpu", "cuda")
-DATASETS = ("digits", "cifar10", "cifar100", "imagenet")  # --dataset; bench.data loads each
+DATASETS = ("digits", "fashion-mnist", "cifar10", "cifar100", "imagenet")  # --dataset; bench.data loads each
 # preset fields that run/train/eval/predict/sweep accept as --flags, with their value types and ranges
 PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_size", POSITIVE_INT),
                 ("hidden", POSITIVE_INT), ("layers", POSITIVE_INT), ("lr", POSITIVE_FLOAT),

@@ -261,3 +261,12 @@ def test_list_checkpoints_names_what_gnn_zoo_load_takes(home, capsys):
     import gnn_zoo
 
     assert gnn_zoo.load(line.split(":")[0].strip()).config["core"] == "gcn"
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed (`apt-get install dataset-fashion-mnist`; "
+                           "tox installs it as root)")
+def test_run_on_the_real_fashion_mnist(home, capsys):
+    assert main(["run", "--gnn", "gcn", "--dataset", "fashion-mnist", "--split", "val", *FAST]) == 0
+    record = json.loads((home / "results" / f"gcn_pyg_val_fashion-mnist_{LABEL}_0.json").read_text())
+    assert record["metrics"]["ghn"]["n"] == 2 and record["metrics"]["random_init"]["mean"] < 30

@@ -155,3 +155,41 @@ def test_cifar_crops_pad_black_pixels_before_normalising():
     is_black = torch.isclose(x, black.expand_as(x), atol=1e-5)
     is_white = torch.isclose(x, ((1 - torch.tensor(CIFAR_MEAN)) / torch.tensor(CIFAR_STD)).view(1, 3, 1, 1).expand_as(x))
     assert (is_black | is_white).all() and is_black.any()
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    """An idx file as MNIST's are written: zero, zero, dtype 0x08 (ubyte), rank, big-endian sizes, bytes."""
+    import gzip
+    import struct
+
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_fashion_mnist_from_idx_files(tmp_path, monkeypatch):
+    """The four idx files in the real format (tiny): the first 55,000 training images train (20
+    here), the rest score val, the test images the other splits; a missing file names the
+    Debian package."""
+    monkeypatch.setattr("bench.data.FASHION_MNIST_TRAIN", 20)
+    FASHION_MNIST_TRAIN = 20
+    rng = np.random.default_rng(0)
+    n_train, n_test = FASHION_MNIST_TRAIN + 7, 5
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (n_train, 28, 28)))
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, n_train))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (n_test, 28, 28)))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.arange(n_test) % 10)
+    data = load_data("fashion-mnist", tmp_path)
+    assert (data.num_classes, data.in_channels, data.image_size) == (10, 1, 28)
+    assert len(data.train_y) == FASHION_MNIST_TRAIN and len(data.val_y) == 7 and len(data.eval_y) == n_test
+    (x, y), = data.eval_batches(100, 100, "val")
+    assert x.shape == (7, 1, 28, 28) and abs(float(data.normalise(data.train_x).mean())) < 1e-5
+    assert data.eval_batches(100, 100, "test")[0][1].tolist() == [0, 1, 2, 3, 4]
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataNotFound, match="apt-get install dataset-fashion-mnist"):
+        load_data("fashion-mnist", tmp_path)
+    (tmp_path / "bad-idx").write_bytes(b"\x01\x02\x03\x04")
+    from bench.data import read_idx
+
+    with pytest.raises(DataNotFound, match="not an idx file"):
+        read_idx(tmp_path / "bad-idx")
