@@ -130,13 +130,32 @@ def preset_overrides(args: argparse.Namespace) -> dict:
     return {field: getattr(args, field) for field, _ in PRESET_FLAGS}
 
 
+def core_name(text: str) -> str:
+    """A --gnn value: a registered core's name, or a plugin core (file.py:Class, pkg.module:Class)
+    registered on the way and named by its class (argparse reports a ValueError as bad input)."""
+    from gnn_zoo import available
+    from gnn_zoo.plugins import resolve_gnn
+
+    try:
+        name = resolve_gnn(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    if name not in available():
+        raise argparse.ArgumentTypeError(f"unknown core {text!r}; choose from {', '.join(sorted(available()))}, or "
+                                         f"pass your own as file.py:Class")
+    return name
+
+
 def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
     """Options shared by run, train, eval and predict."""
     from gnn_zoo import BACKENDS, VARIANTS, available
+    from gnn_zoo.plugins import load_entry_points
     from gnn_zoo.views import VIEWS
 
-    p.add_argument("--gnn", default=None, choices=sorted(available()),
-                   help="GNN core of the GHN (required unless --ghn mlp)")
+    load_entry_points()
+    p.add_argument("--gnn", default=None, type=core_name, metavar="{" + ",".join(sorted(available())) + "} or FILE.py:CLASS",
+                   help="GNN core of the GHN (required unless --ghn mlp): a zoo core, or your own gnn_zoo.Core "
+                        "subclass as file.py:Class or pkg.module:Class")
     p.add_argument("--ghn", default="ghn2", choices=tuple(VARIANTS),
                    help="GHN variant around the core, as in GHN-2's paper: ghn2 (default), ghn1 (no LayerNorm, "
                    "no output scaling, no virtual edges, meta-batch 1), mlp (the paper's one-MLP model, no --gnn needed)")

@@ -14,6 +14,7 @@ records say protocol `none`.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 PROTOCOL = "v1"
@@ -22,15 +23,16 @@ NO_PROTOCOL = "none"  # depth set by hand (--layers), or records written before 
 
 @dataclass(frozen=True)
 class CoreSetting:
-    """A core's depth and extra constructor arguments under a protocol."""
+    """A core's depth and extra constructor arguments under a protocol, and how they were set."""
 
     layers: int
     kwargs: dict = field(default_factory=dict)
+    matched: str = "table"  # "table": bench/protocol.py's V1; "auto ...": searched for a core V1 does not list
 
     def at(self, hidden: int) -> CoreSetting:
         """This setting (given at hidden 32) at width `hidden`: inner widths scaled alike."""
         scaled = {k: max(1, round(v * hidden / BASE_WIDTH)) if k in WIDTH_ARGUMENTS else v for k, v in self.kwargs.items()}
-        return CoreSetting(self.layers, scaled)
+        return CoreSetting(self.layers, scaled, self.matched)
 
 
 BASE_WIDTH = 32
@@ -54,6 +56,31 @@ def core_setting(gnn: str, hidden: int, ghn: str = "ghn2", layers: int | None = 
     if layers is not None:
         return CoreSetting(layers), NO_PROTOCOL
     if gnn not in V1:
-        raise ValueError(f"protocol {PROTOCOL} has no setting for the {gnn} core; add it to bench/protocol.py:V1 "
-                         f"(matched to the others' parameter budget), or pass --layers N")
+        return matched_setting(gnn, hidden), PROTOCOL
     return V1[gnn].at(hidden), PROTOCOL
+
+
+BUDGET_TOLERANCE = 0.15  # protocol v1: non-embedding parameters within 15% of GHN-2's core
+MAX_LAYERS = 12
+
+
+@functools.lru_cache(maxsize=64)
+def matched_setting(gnn: str, hidden: int) -> CoreSetting:
+    """Protocol v1 for a core V1 does not list (a plugin): the depth, 1 to MAX_LAYERS, whose
+    non-embedding parameters come closest to GHN-2's core at `hidden` (its default view), as
+    GraphGym's match_baseline_cfg searches; a ValueError when none is within 15%."""
+    from gnn_zoo.base import embedding_params
+    from gnn_zoo.registry import create
+
+    def params(name: str, layers: int) -> int:
+        core = create(name, "pyg", hidden=hidden, layers=layers)
+        return sum(p.numel() for p in core.parameters()) - embedding_params(core)
+
+    budget = params("gatedgnn", 1)
+    found = sorted((abs(params(gnn, n) - budget), n, params(gnn, n)) for n in range(1, MAX_LAYERS + 1))
+    gap, layers, count = found[0]
+    if gap > BUDGET_TOLERANCE * budget:
+        raise ValueError(f"protocol {PROTOCOL}: no depth of 1-{MAX_LAYERS} brings the {gnn} core within "
+                         f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {layers} "
+                         f"layers, {count:,}); add a setting to bench/protocol.py:V1, or pass --layers N")
+    return CoreSetting(layers, {}, f"auto: {layers} layers, {count:,} non-embedding parameters against {budget:,}")

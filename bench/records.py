@@ -81,7 +81,7 @@ def validate(record: object) -> dict:
         if not isinstance(record.get(name), kind) or isinstance(record.get(name), bool):
             raise RecordError(f"field {name!r} is missing or not a {kind.__name__}")
     for name, known in known_values().items():
-        if name in ("gnn", "backend") and record["ghn"] == PREDICTOR:
+        if name == "gnn" or (name == "backend" and record["ghn"] == PREDICTOR):  # plugin cores, predictors
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", record[name]):
                 raise RecordError(f"{name} {record[name]!r} is no name (letters, digits, _.+- only)")
             continue
@@ -96,9 +96,10 @@ def validate(record: object) -> dict:
 
 
 def known_values() -> dict[str, tuple]:
-    """The values a record's identifying fields may take: a record naming another split, core,
-    backend, data set or GHN variant would make a bogus row or column, so it is refused. Cores
-    registered at run time (gnn_zoo.register) count."""
+    """The values a record's identifying fields may take: a record naming another split,
+    backend, data set or GHN variant would make a bogus row or column, so it is refused. A core
+    is any well-formed name (validate): plugin cores registered in other processes, a
+    predictor's name."""
     from deepnets1m.splits import SPLIT_NAMES
     from gnn_zoo.registry import BACKENDS, CORES
     from gnn_zoo.variants import VARIANTS
@@ -186,7 +187,7 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
 
     from .train import STREAM_VERSION, training_summary
 
-    preset, (_, protocol) = spec.preset, spec.core_setting()
+    preset, (setting, protocol) = spec.preset, spec.core_setting()
     metrics = result.metrics()
     training = training_summary(ckpt, ghn.num_classes)
     training["collapsed"] = collapsed(training["loss_at_chance"], metrics)
@@ -196,7 +197,8 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
         "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION,
         "random_stream": STREAM_VERSION, "training": training,
         "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
-        "ghn_params": sum(p.numel() for p in ghn.parameters()), "core": core_summary(ghn, protocol),
+        "ghn_params": sum(p.numel() for p in ghn.parameters()),
+        "core": {**core_summary(ghn, protocol), "matched": setting.matched},
         "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
         "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
     }

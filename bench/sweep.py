@@ -37,10 +37,12 @@ class Job:
     view: str | None = None
 
     def argv(self, common: list[str]) -> list[str]:
-        """The `bench run` arguments of this job."""
+        """The `bench run` arguments of this job (a plugin core as the file.py:Class it came from)."""
+        from gnn_zoo.plugins import PLUGINS
+
         view = ["--view", self.view] if self.view else []
-        return ["run", "--ghn", self.ghn, "--gnn", self.gnn, "--backend", self.backend, *view, "--seed", str(self.seed),
-                "--split", ",".join(self.splits), "--no-progress", *common]
+        return ["run", "--ghn", self.ghn, "--gnn", PLUGINS.get(self.gnn, self.gnn), "--backend", self.backend, *view,
+                "--seed", str(self.seed), "--split", ",".join(self.splits), "--no-progress", *common]
 
     def __str__(self) -> str:
         return f"{model_label(vars(self))} seed {self.seed} on {','.join(self.splits)}"
@@ -269,7 +271,11 @@ def run_sweep(args) -> int:
     from .paths import checkpoint_root, home, results_root
     from .presets import check_dataset, get_preset
 
-    gnns = choose(args.gnn, tuple(sorted(available())), "--gnn: unknown value")
+    from gnn_zoo.plugins import load_entry_points, resolve_gnn
+
+    load_entry_points()
+    plugins = ",".join(resolve_gnn(t.strip()) for t in args.gnn.split(",") if t.strip())  # file.py:Class cores
+    gnns = choose(plugins if args.gnn != "all" else "all", tuple(sorted(available())), "--gnn: unknown value")
     ghns = choose(args.ghn, tuple(VARIANTS), "--ghn: unknown value")
     backends = usable_backends(args.backend)
     splits = args.split

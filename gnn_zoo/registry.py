@@ -26,7 +26,7 @@ CORES: dict[str, dict[str, str]] = {
 
 DGL_INSTALL_HINT = (
     "DGL's last Linux release on PyPI (dgl==2.1.0) works only with torch==2.2.1: install it in its "
-    "own environment with `pip install 'ghnbench[dgl]'` (or use `tox -e dgl`), with DGLBACKEND=pytorch"
+    "own environment with `pip install -e '.[dgl]'` from the repository (or use `tox -e dgl`), with DGLBACKEND=pytorch"
 )
 
 

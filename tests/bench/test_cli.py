@@ -59,7 +59,8 @@ def test_run_trains_evaluates_and_records(home, capsys):
     assert record["metrics"]["ghn"]["n"] == 2 and len(record["archs"]) == 2
     assert record["versions"]["torch"] and record["hardware"]["cores"] and record["ghn_params"] > 0
     assert record["core"] == {"name": "gcn", "view": "virtual", "layers": 4, "params": 4 * 2 * (16 * 16 + 16),
-                              "params_without_embeddings": 4 * 2 * (16 * 16 + 16), "protocol": "v1"}
+                              "params_without_embeddings": 4 * 2 * (16 * 16 + 16), "protocol": "v1",
+                              "matched": "table"}
     # a second run on another split reuses the trained GHN
     assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
     assert "reused GHN" in capsys.readouterr().out
@@ -144,7 +145,7 @@ def test_predict_reports_unsupported_modules(home, tmp_path, capsys):
 def test_bad_options_are_clear(home, capsys):
     with pytest.raises(SystemExit):
         main(["run", "--gnn", "gcnn", "--split", "val"])
-    assert "invalid choice: 'gcnn'" in capsys.readouterr().err
+    assert "unknown core 'gcnn'; choose from" in capsys.readouterr().err
     assert main(["run", "--gnn", "gcn", "--split", "val", "--dataset", "cifar10", *FAST]) == 2
     assert "cifar-10-python.tar.gz" in capsys.readouterr().err
 

@@ -1,0 +1,57 @@
+"""Benchmark your own GNN: a core in a file of the user's, end to end (README's example)."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from leaderboard.render import render
+
+EXAMPLE = Path(__file__).parents[1] / "data" / "mycore.py"
+FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--eval-nets", "2", "--eval-images", "40",
+        "--sgd-steps", "1", "--sgd-nets", "1", "--max-train-params", "5e5", "--no-progress"]
+
+
+@pytest.fixture(autouse=True)
+def registry_as_it_was():
+    """Plugins register into the process-wide registry: every other test must see the zoo alone."""
+    from gnn_zoo.plugins import PLUGINS
+    from gnn_zoo.registry import CORES
+
+    cores, plugins = {k: dict(v) for k, v in CORES.items()}, dict(PLUGINS)
+    yield
+    CORES.clear()
+    CORES.update(cores)
+    PLUGINS.clear()
+    PLUGINS.update(plugins)
+
+
+def test_a_core_in_a_file_runs_is_matched_and_gets_a_row(home, tmp_path, capsys):
+    core = tmp_path / "mycore.py"
+    shutil.copyfile(EXAMPLE, core)
+    assert main(["run", "--gnn", f"{core}:MyCore", "--split", "val", *FAST]) == 0
+    path = next((home / "results").glob("mycore_pyg_val_*.json"))
+    record = json.loads(path.read_text())
+    assert record["gnn"] == "mycore" and record["core"]["protocol"] == "v1"
+    assert record["core"]["matched"].startswith("auto: 4 layers, 8,320 non-embedding parameters against 8,480")
+    md = render(home / "db.sqlite", [home / "results"], None, with_plots=False).text["md"]
+    assert "| mycore/pyg |" in md
+
+
+def test_a_sweep_passes_the_plugin_on_to_its_jobs(home, tmp_path, capsys):
+    core = tmp_path / "mycore.py"
+    shutil.copyfile(EXAMPLE, core)
+    assert main(["sweep", "--gnn", f"gcn,{core}:MyCore", "--split", "val", "--seeds", "1", "--dry-run"]) == 0
+    assert "mycore/pyg seed 0 on val" in capsys.readouterr().out
+    from bench.sweep import Job
+
+    assert f"{core.resolve()}:MyCore" in Job("mycore", "pyg", 0, ("val",)).argv([])
+
+
+@pytest.mark.parametrize("target, message", [("nofile.py:X", "no such file"), ("json:loads", "not a gnn_zoo.Core"),
+                                             ("no_such_module_x:C", "not importable")])
+def test_a_bad_plugin_is_a_clear_error(home, target, message, capsys):
+    with pytest.raises(SystemExit) as failed:  # argparse: the usage line, then the error naming --gnn
+        main(["run", "--gnn", target, "--split", "val", *FAST])
+    assert failed.value.code == 2 and message in capsys.readouterr().err
