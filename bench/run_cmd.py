@@ -41,9 +41,11 @@ def train_step(args, data, spec):
     from .train import train
 
     ctx = join(args.device)
+    root = Path(args.checkpoints or checkpoint_root())
+    if ctx.main:
+        print(training_plan(spec, root), flush=True)
     try:
-        report = train(spec, data, Path(args.checkpoints or checkpoint_root()), args.device,
-                       progress=not args.no_progress, ctx=ctx)
+        report = train(spec, data, root, args.device, progress=not args.no_progress, ctx=ctx)
     finally:
         teardown(ctx)
     if not ctx.main:
@@ -53,6 +55,27 @@ def train_step(args, data, spec):
     print(f"{verb} GHN ({model}, {report.steps} steps, {report.seconds:.0f} s, "
           f"{report.skipped} skipped): {report.checkpoint}")
     return report
+
+
+def training_plan(spec, root: Path) -> str:
+    """One line before training: a new GHN (its steps and the preset's measured minutes), a resumed
+    one (from which step) or a finished one that is reused."""
+    from .records import model_label
+    from .train import load_checkpoint
+
+    p, path = spec.preset, spec.checkpoint(root)
+    model = model_label({"gnn": spec.gnn, "backend": spec.backend, "ghn": p.ghn, "view": p.view})
+    done = load_checkpoint(path)["train"]["step"] if path.exists() else 0
+    if done >= p.steps:
+        return f"reusing the trained GHN ({model}, {p.steps} steps): {path}"
+    from .presets import PRESETS
+
+    named = PRESETS.get(p.name)  # its measured minutes are for the named preset's steps
+    minutes = p.job_minutes[0] * (p.steps - done) / named.steps if p.job_minutes and named else None
+    about = f", about {minutes:.0f} min on one core of the 2-core development CPU" if minutes and minutes >= 1 else ""
+    if done:
+        return f"resuming the GHN's training ({model}) from step {done} of {p.steps}{about}: {path}"
+    return f"training a new GHN ({model}, {p.label}: {p.steps} steps{about})"
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -239,6 +239,8 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
         if ctx.main and ((step + 1) % p.ckpt_every == 0 or step + 1 == p.steps):
             save_checkpoint(path, ghn, opt, step + 1, done.seconds + time.perf_counter() - t0, done.skipped, done.loss,
                             done.redrawn, list(done.recent))
+            if bar.disable:  # no progress bar: a line per checkpoint instead
+                print(f"step {step + 1}/{p.steps}: loss {done.loss:.3f}, checkpoint saved", flush=True)
 
 
 def make_optimizer(ghn: GHN, preset: Preset) -> torch.optim.Optimizer:

@@ -271,3 +271,13 @@ def test_run_on_the_real_fashion_mnist(home, capsys):
     assert main(["run", "--gnn", "gcn", "--dataset", "fashion-mnist", "--split", "val", *FAST]) == 0
     record = json.loads((home / "results" / f"gcn_pyg_val_fashion-mnist_{LABEL}_0.json").read_text())
     assert record["metrics"]["ghn"]["n"] == 2 and record["metrics"]["random_init"]["mean"] < 30
+
+
+def test_a_run_says_what_it_trains_and_reports_checkpoints_without_a_bar(home, capsys):
+    assert main(["train", "--gnn", "gcn", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert f"training a new GHN (gcn/pyg, {LABEL}: 2 steps)" in out and "step 2/2: loss" in out
+    assert main(["train", "--gnn", "gcn", *FAST]) == 0
+    assert "reusing the trained GHN (gcn/pyg, 2 steps)" in capsys.readouterr().out
+    assert main(["train", "--gnn", "gcn", *FAST[:1], "4", *FAST[2:]]) == 0  # --steps 4: another GHN
+    assert "training a new GHN" in capsys.readouterr().out
