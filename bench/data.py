@@ -131,14 +131,24 @@ def digits() -> TensorData:
     return TensorData("digits", 10, 1, 8, x[train], y[train], x[held_out], y[held_out], (mean,), (std,), 16.0)
 
 
-def cifar(data_dir: str | os.PathLike | None, classes: int) -> TensorData:
-    """CIFAR-10/100 in torchvision's on-disk format under `data_dir` (never downloaded)."""
+def cifar(data_dir: str | os.PathLike | None, classes: int, download: bool = False) -> TensorData:
+    """CIFAR-10/100 in torchvision's on-disk format under `data_dir`; with `download`, fetched
+    first by torchvision's downloader (into $GHNBENCH_HOME/data without a data_dir)."""
     from torchvision.datasets import CIFAR10, CIFAR100
+
+    from .paths import home
 
     cls, folder = (CIFAR10, "cifar-10-batches-py") if classes == 10 else (CIFAR100, "cifar-100-python")
     name = f"cifar{classes}"
+    if download:
+        data_dir = Path(data_dir or home() / "data")
+        try:
+            cls(str(data_dir), train=True, download=True)
+        except (OSError, RuntimeError) as err:  # no network, a proxy, a corrupt archive
+            raise DataNotFound(f"{name}: --download into {data_dir} failed ({err})\n{cifar_hint(classes)}") from err
     if data_dir is None:
-        raise DataNotFound(f"{name} needs --data-dir DIR holding {folder}/ (see below)\n{cifar_hint(classes)}")
+        raise DataNotFound(f"{name} needs --data-dir DIR holding {folder}/, or --download (see below)\n"
+                           f"{cifar_hint(classes)}")
     try:
         train, test = cls(str(data_dir), train=True), cls(str(data_dir), train=False)
     except RuntimeError as err:  # torchvision's own hint (download=True) is no flag of bench's
@@ -158,8 +168,8 @@ def cifar(data_dir: str | os.PathLike | None, classes: int) -> TensorData:
 def cifar_hint(classes: int) -> str:
     """How to get CIFAR-10/100 onto this machine."""
     archive = "cifar-10-python.tar.gz" if classes == 10 else "cifar-100-python.tar.gz"
-    return (f"Download {archive} from https://www.cs.toronto.edu/~kriz/cifar.html on a machine with internet, "
-            f"then `tar xzf {archive} -C DIR` and pass --data-dir DIR.")
+    return (f"On a machine with internet, pass --download (torchvision fetches it), or download {archive} from "
+            f"https://www.cs.toronto.edu/~kriz/cifar.html, `tar xzf {archive} -C DIR` and pass --data-dir DIR.")
 
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist puts it here
@@ -314,8 +324,13 @@ def imagenet(data_dir: str | os.PathLike | None) -> FolderData:
 
 
 
-def load_data(name: str, data_dir: str | os.PathLike | None = None) -> ImageData:
-    """The data set `name` (digits is embedded: a data_dir for it is refused, not ignored)."""
+def load_data(name: str, data_dir: str | os.PathLike | None = None, download: bool = False) -> ImageData:
+    """The data set `name` (digits is embedded: a data_dir for it is refused, not ignored);
+    `download` fetches CIFAR-10/100 first (the other data sets refuse it, saying how to get them)."""
+    if download and name not in ("cifar10", "cifar100"):
+        raise ValueError(f"--download fetches cifar10/cifar100 only; {name} is "
+                         + ("embedded" if name == "digits" else "installed with `apt-get install dataset-fashion-mnist`"
+                            if name == "fashion-mnist" else "read from --data-dir (see its error for the layout)"))
     if name == "digits":
         if data_dir is not None:
             raise ValueError(f"--data-dir {data_dir}: digits is embedded (scikit-learn) and reads no folder; drop "
@@ -324,7 +339,7 @@ def load_data(name: str, data_dir: str | os.PathLike | None = None) -> ImageData
     if name == "fashion-mnist":
         return fashion_mnist(data_dir)
     if name in ("cifar10", "cifar100"):
-        return cifar(data_dir, 10 if name == "cifar10" else 100)
+        return cifar(data_dir, 10 if name == "cifar10" else 100, download)
     if name == "imagenet":
         return imagenet(data_dir)
     raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")

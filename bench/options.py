@@ -175,7 +175,10 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     from .presets import PRESETS
 
     p.add_argument("--dataset", default="digits", choices=DATASETS, help="image data (default: embedded digits)")
-    p.add_argument("--data-dir", default=None, help="folder holding cifar10/cifar100/imagenet files")
+    p.add_argument("--data-dir", default=None, help="folder holding fashion-mnist/cifar10/cifar100/imagenet files")
+    p.add_argument("--download", action="store_true",
+                   help="cifar10/cifar100: download them (torchvision's downloader) into --data-dir, default "
+                        "$GHNBENCH_HOME/data, on a machine with internet")
     p.add_argument("--preset", default="tiny", choices=sorted(PRESETS), help="settings (default tiny: CPU, minutes)")
     p.add_argument("--device", default="cpu", choices=DEVICES)
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")

@@ -302,6 +302,11 @@ def run_sweep(args) -> int:
     if not args.dry_run:  # the jobs would find out only at their first write
         check_writable(results, "--results" if args.results else "GHNBENCH_HOME")
         check_writable(checkpoints, "--checkpoints" if args.checkpoints else "GHNBENCH_HOME")
+    if args.download and not args.dry_run:  # once here, not in every job at the same time
+        from .data import load_data
+
+        args.data_dir = args.data_dir or str(home() / "data")
+        load_data(args.dataset, args.data_dir, download=True)
     common = ["--dataset", args.dataset, "--preset", args.preset, "--device", args.device,
               "--results", str(results), "--checkpoints", str(checkpoints)]
     if args.data_dir:

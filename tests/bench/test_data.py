@@ -193,3 +193,40 @@ def test_fashion_mnist_from_idx_files(tmp_path, monkeypatch):
 
     with pytest.raises(DataNotFound, match="not an idx file"):
         read_idx(tmp_path / "bad-idx")
+
+
+def test_cifar_download_through_torchvision_from_a_loopback_server(tmp_path, no_md5, monkeypatch):
+    """--download: torchvision's downloader fetches the archive (here from a server on 127.0.0.1
+    serving tiny files in the real format, so no outside traffic) into $GHNBENCH_HOME/data."""
+    import functools
+    import http.server
+    import tarfile
+    import threading
+
+    from torchvision.datasets import CIFAR10
+
+    write_cifar(tmp_path / "src", 10)
+    serve = tmp_path / "serve"
+    serve.mkdir()
+    with tarfile.open(serve / "cifar-10-python.tar.gz", "w:gz") as archive:
+        archive.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(serve)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(CIFAR10, "url", f"http://127.0.0.1:{server.server_port}/cifar-10-python.tar.gz")
+        monkeypatch.setattr(CIFAR10, "tgz_md5", None)
+        monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path / "home"))
+        data = load_data("cifar10", download=True)
+        assert (tmp_path / "home" / "data" / "cifar-10-batches-py" / "test_batch").is_file() and len(data.eval_y) == 20
+    finally:
+        server.shutdown()
+    with pytest.raises(ValueError, match="--download fetches cifar10/cifar100 only"):
+        load_data("digits", download=True)
+    monkeypatch.setattr(CIFAR10, "url", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # nothing listens there
+    with pytest.raises(DataNotFound, match="--download into .* failed"):
+        load_data("cifar10", tmp_path / "elsewhere", download=True)
