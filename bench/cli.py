@@ -29,6 +29,25 @@ COMMANDS = {
 }
 
 
+# a few example lines shown under each command's --help
+EXAMPLES = {
+    "run": ["bench run --gnn gatedgnn --split val", "bench run --gnn gat --split val,ood-deep --seed 1",
+            "bench run --ghn mlp --split all --preset rank", "bench run --gnn mycore.py:MyCore --split val"],
+    "train": ["bench train --gnn gcn", "bench train --gnn gcn --preset rank --threads 1"],
+    "eval": ["bench eval --gnn gcn --split ood-deep", "bench eval --reference-ckpt ghn2_cifar10.pt --split val "
+             "--dataset cifar10 --data-dir DIR"],
+    "predict": ["bench predict --gnn gatedgnn --model resnet18", "bench predict --ckpt ghn.pt --model mynet.py:Net "
+                "--save mynet.pt"],
+    "generate": ["bench generate --split train --n 100000"],
+    "sweep": ["bench sweep --gnn all --ghn ghn2,mlp --split val,ood-deep --preset rank --seeds 6",
+              "bench sweep --gnn all --split val --target-diff 4 --dry-run",
+              "bench sweep --gnn all --split all --launcher slurm --partition gpu --device cuda --preset paper"],
+    "leaderboard": ["bench leaderboard", "bench leaderboard --out site/ --reference"],
+    "profile": ["bench profile", "bench profile --only predict_resnet50 --gnn all", "bench profile --phases --step tiny"],
+    "list-checkpoints": ["bench list-checkpoints"],
+}
+
+
 def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser: every subcommand listed, the options of the one named in `argv`
     (all of them when argv is None) added from its own module."""
@@ -37,7 +56,9 @@ def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     for name, (help_text, target) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
+        examples = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES.get(name, ()))
+        command = sub.add_parser(name, help=help_text, description=help_text, epilog=examples,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
         if argv is None or name == chosen:
             module, function = target.split(":")
             getattr(importlib.import_module(module), function)(command)

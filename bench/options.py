@@ -127,7 +127,7 @@ def chosen_view(gnn: str, view: str | None) -> str | None:
 
 def preset_overrides(args: argparse.Namespace) -> dict:
     """The preset fields given as --flags (None where not given)."""
-    return {field: getattr(args, field) for field, _ in PRESET_FLAGS}
+    return {field: getattr(args, field, None) for field, _ in PRESET_FLAGS}  # flags a command lacks: the preset's
 
 
 def core_name(text: str) -> str:
@@ -146,52 +146,72 @@ def core_name(text: str) -> str:
     return name
 
 
-def add_run_options(p: argparse.ArgumentParser, split: bool) -> None:
-    """Options shared by run, train, eval and predict."""
+EVAL_FLAGS = ("eval_nets", "eval_images", "sgd_steps", "sgd_nets", "eval_noise")  # what only evaluation reads
+
+
+def add_run_options(p: argparse.ArgumentParser, split: bool, evaluates: tuple[str, ...] = EVAL_FLAGS) -> None:
+    """Options shared by run, train, eval and predict, in groups (model / data / budget /
+    output); `evaluates`: the evaluation-only preset flags the command has (train: none)."""
     from gnn_zoo import BACKENDS, VARIANTS, available
     from gnn_zoo.plugins import load_entry_points
     from gnn_zoo.views import VIEWS
 
     load_entry_points()
-    p.add_argument("--gnn", default=None, type=core_name, metavar="{" + ",".join(sorted(available())) + "} or FILE.py:CLASS",
+    model = p.add_argument_group("model")
+    model.add_argument("--gnn", default=None, type=core_name, metavar="{" + ",".join(sorted(available())) + "} or FILE.py:CLASS",
                    help="GNN core of the GHN (required unless --ghn mlp): a zoo core, or your own gnn_zoo.Core "
                         "subclass as file.py:Class or pkg.module:Class")
-    p.add_argument("--ghn", default="ghn2", choices=tuple(VARIANTS),
+    model.add_argument("--ghn", default="ghn2", choices=tuple(VARIANTS),
                    help="GHN variant around the core, as in GHN-2's paper: ghn2 (default), ghn1 (no LayerNorm, "
                    "no output scaling, no virtual edges, meta-batch 1), mlp (the paper's one-MLP model, no --gnn needed)")
-    p.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
-    p.add_argument("--view", default=None, choices=VIEWS,
+    model.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
+    model.add_argument("--view", default=None, choices=VIEWS,
                    help="the graph view the core gets (default: its richest, as protocol v1 has it: virtual, or "
                    "gatedgnn's sweep, mlp's none); a view the core cannot take is refused")
+    model.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
+                       help="seed of the GHN training and of the evaluated nets' init")
     if split:
-        p.add_argument("--split", required=True, type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
-                       help=f"DeepNets-1M split(s) to evaluate on: {', '.join(eval_splits())}, a comma list, or all")
-    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the GHN training and of the evaluated nets' init")
-    add_common_options(p)
+        p.add_argument_group("data").add_argument(
+            "--split", required=True, type=parse_splits, metavar="SPLIT[,SPLIT...]|all",
+            help=f"DeepNets-1M split(s) to evaluate on: {', '.join(eval_splits())}, a comma list, or all")
+    add_common_options(p, evaluates)
 
 
-def add_common_options(p: argparse.ArgumentParser) -> None:
-    """Data, preset, device and folder options shared by run, train, eval, predict and sweep."""
+def group(p: argparse.ArgumentParser, title: str):
+    """The argument group `title` of `p` (made once, found again after)."""
+    found = next((g for g in p._action_groups if g.title == title), None)
+    return found or p.add_argument_group(title)
+
+
+def add_common_options(p: argparse.ArgumentParser, evaluates: tuple[str, ...] = EVAL_FLAGS) -> None:
+    """Data, budget (preset and its overrides; of the evaluation-only ones, `evaluates`) and
+    output options shared by run, train, eval, predict and sweep."""
     from .presets import PRESETS
 
-    p.add_argument("--dataset", default="digits", choices=DATASETS, help="image data (default: embedded digits)")
-    p.add_argument("--data-dir", default=None, help="folder holding fashion-mnist/cifar10/cifar100/imagenet files")
-    p.add_argument("--download", action="store_true",
-                   help="cifar10/cifar100: download them (torchvision's downloader) into --data-dir, default "
-                        "$GHNBENCH_HOME/data, on a machine with internet")
-    p.add_argument("--preset", default="tiny", choices=sorted(PRESETS), help="settings (default tiny: CPU, minutes)")
-    p.add_argument("--device", default="cpu", choices=DEVICES)
-    p.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")
-    p.add_argument("--results", default=None, help="result records folder (default $GHNBENCH_HOME/results)")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    add_threads(p)
+    data = group(p, "data")
+    data.add_argument("--dataset", default="digits", choices=DATASETS, help="image data (default: embedded digits)")
+    data.add_argument("--data-dir", default=None, help="folder holding fashion-mnist/cifar10/cifar100/imagenet files")
+    data.add_argument("--download", action="store_true",
+                      help="cifar10/cifar100: download them (torchvision's downloader) into --data-dir, default "
+                           "$GHNBENCH_HOME/data, on a machine with internet")
+    budget = group(p, "budget (a preset, any field overridable)")
+    budget.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
+                        help="settings (default tiny: CPU, minutes; rank: the ranking's; paper: GHN-2's recipe)")
     for field, kind in PRESET_FLAGS:
+        if field in EVAL_FLAGS and field not in evaluates:
+            continue
         flag = field.replace("_", "-")
         if kind is on_off:
-            p.add_argument(f"--{flag}", type=kind, default=None, metavar="on|off",
-                           help=f"override the preset's {field} (bfloat16 autocast where the device supports it)")
+            budget.add_argument(f"--{flag}", type=kind, default=None, metavar="on|off",
+                                help=f"override the preset's {field} (bfloat16 autocast where the device supports it)")
         else:
-            p.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
+            budget.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
+    output = group(p, "device and output")
+    output.add_argument("--device", default="cpu", choices=DEVICES)
+    output.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")
+    output.add_argument("--results", default=None, help="result records folder (default $GHNBENCH_HOME/results)")
+    output.add_argument("--no-progress", action="store_true", help="hide progress bars (a line per checkpoint instead)")
+    add_threads(output)
 
 
 def add_nproc(p: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     """`bench predict`'s options: the run options and its own."""
     from .options import add_run_options
 
-    add_run_options(p, split=False)
+    add_run_options(p, split=False, evaluates=("eval_images",))  # it scores one model on the eval images
     p.add_argument("--model", required=True,
                    help="torchvision name (resnet50, vit_b_16, ...), file.py:Class or pkg.mod:Class")
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: train/reuse the --gnn/--preset one); "

@@ -142,8 +142,10 @@ def configure(p) -> None:
     p.add_argument("--backend", default="pyg", help="backends for prediction and core timings: pyg, dgl or all")
     p.add_argument("--device", default="cpu", choices=DEVICES)
     add_threads(p)
-    p.add_argument("--only", default="", help="comma list of workload names or name prefixes (default: all), "
-                   "e.g. predict_resnet50,train_step")
+    p.add_argument("--only", default="", help="comma list of workload names or name prefixes (default: all but "
+                   "the grid): generate, cached_read, graph_resnet50, graph_vit_b_16, graph_deepnets_<size>, "
+                   "grid_sequential, grid_parallel (or grid: both), and per core predict_resnet50[gnn/backend], "
+                   "core_forward[gnn/backend], train_step[gnn], train_step_amp[gnn], eval[gnn]")
     p.add_argument("--repeat", type=int, default=None, help="timed rounds per workload (default: per workload)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (a subprocess)")
     p.add_argument("--phases", action="store_true",

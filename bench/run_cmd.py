@@ -174,8 +174,8 @@ def configure_run(p: argparse.ArgumentParser) -> None:
 
 
 def configure_train(p: argparse.ArgumentParser) -> None:
-    """`bench train`'s options."""
-    add_run_options(p, split=False)
+    """`bench train`'s options (no evaluation flags: it evaluates nothing)."""
+    add_run_options(p, split=False, evaluates=())
     add_nproc(p)
     p.set_defaults(func=run_train)
 

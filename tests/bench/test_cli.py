@@ -43,6 +43,22 @@ FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--hidden", "
         "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--max-train-params", "5e5", "--no-progress"]
 
 
+def drop(flags: list[str], *names: str) -> list[str]:
+    """`flags` without the named options and their values."""
+    out, skip = [], False
+    for f in flags:
+        if skip:
+            skip = False
+        elif f in names:
+            skip = True
+        else:
+            out.append(f)
+    return out
+
+
+TRAIN = drop(FAST, "--eval-nets", "--eval-images", "--sgd-steps", "--sgd-nets")  # train evaluates nothing
+PREDICT = drop(FAST, "--eval-nets", "--sgd-steps", "--sgd-nets")  # predict scores one model on the eval images
+
 # records of runs with overridden settings carry the preset's label, not its bare name
 FAST_FIELDS = dict(steps=2, meta_batch=2, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1,
                    sgd_nets=1, max_train_params=5e5)
@@ -92,7 +108,7 @@ def test_ghn_variants_are_runs_of_their_own(home, capsys):
 def test_eval_needs_a_trained_ghn(home, capsys):
     assert main(["eval", "--gnn", "gin", "--split", "val", *FAST]) == 2
     assert "train it first with `bench train --gnn gin" in capsys.readouterr().err
-    assert main(["train", "--gnn", "gin", *FAST]) == 0
+    assert main(["train", "--gnn", "gin", *TRAIN]) == 0
     assert main(["eval", "--gnn", "gin", "--split", "val", *FAST]) == 0
     record = json.loads((home / "results" / f"gin_pyg_val_digits_{LABEL}_0.json").read_text())
     assert record["training"]["steps"] == 2 and record["training"]["loss_tail"] > 0
@@ -110,7 +126,7 @@ def test_eval_of_a_ghn_saved_without_training_state(home, tmp_path, capsys):
 
 
 def test_predict_torchvision_and_user_models(home, tmp_path, capsys):
-    assert main(["predict", "--gnn", "mlp", "--model", "resnet18", *FAST]) == 0
+    assert main(["predict", "--gnn", "mlp", "--model", "resnet18", *PREDICT]) == 0
     out = capsys.readouterr().out
     assert "resnet18: 11.17M parameters in 52 nodes" in out and "predicted" in out and "random init" in out
     user = tmp_path / "mynet.py"
@@ -122,7 +138,7 @@ def test_predict_torchvision_and_user_models(home, tmp_path, capsys):
         "                         nn.Flatten(), nn.Linear(8, num_classes))\n"
     )
     saved = tmp_path / "pred.pt"
-    assert main(["predict", "--gnn", "mlp", "--model", f"{user}:Net", "--save", str(saved), *FAST]) == 0
+    assert main(["predict", "--gnn", "mlp", "--model", f"{user}:Net", "--save", str(saved), *PREDICT]) == 0
     assert "parameters saved to" in capsys.readouterr().out
     assert set(torch.load(saved, weights_only=True)) >= {"0.weight", "5.bias"}
 
@@ -138,7 +154,7 @@ def test_predict_reports_unsupported_modules(home, tmp_path, capsys):
         "    def forward(self, x):\n"
         "        return self.fc(x.flatten(1)) if x.sum() > 0 else self.fc(x.flatten(1) * 2)\n"
     )
-    assert main(["predict", "--gnn", "mlp", "--model", f"{user}:Net", *FAST]) == 2
+    assert main(["predict", "--gnn", "mlp", "--model", f"{user}:Net", *PREDICT]) == 2
     assert "leaf_modules" in capsys.readouterr().err
 
 
@@ -245,7 +261,7 @@ def test_ctrl_c_says_which_step_is_kept_in_one_line(home, capsys, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(bench.train, "meta_loss", interrupted)
-    assert main(["train", "--gnn", "gcn", *FAST, "--steps", "6"]) == 130
+    assert main(["train", "--gnn", "gcn", *TRAIN, "--steps", "6"]) == 130
     err = capsys.readouterr().err.strip().splitlines()[-1]  # (a busy machine's thread warning may come first)
     assert err.startswith("bench train: interrupted: no checkpoint written yet (the first comes at step 50)")
     assert "run the same command again to resume" in err
@@ -274,10 +290,26 @@ def test_run_on_the_real_fashion_mnist(home, capsys):
 
 
 def test_a_run_says_what_it_trains_and_reports_checkpoints_without_a_bar(home, capsys):
-    assert main(["train", "--gnn", "gcn", *FAST]) == 0
+    assert main(["train", "--gnn", "gcn", *TRAIN]) == 0
     out = capsys.readouterr().out
-    assert f"training a new GHN (gcn/pyg, {LABEL}: 2 steps)" in out and "step 2/2: loss" in out
-    assert main(["train", "--gnn", "gcn", *FAST]) == 0
+    assert "training a new GHN (gcn/pyg, tiny-" in out and ": 2 steps)" in out and "step 2/2: loss" in out
+    assert main(["train", "--gnn", "gcn", *TRAIN]) == 0
     assert "reusing the trained GHN (gcn/pyg, 2 steps)" in capsys.readouterr().out
-    assert main(["train", "--gnn", "gcn", *FAST[:1], "4", *FAST[2:]]) == 0  # --steps 4: another GHN
+    assert main(["train", "--gnn", "gcn", *TRAIN[:1], "4", *TRAIN[2:]]) == 0  # --steps 4: another GHN
     assert "training a new GHN" in capsys.readouterr().out
+
+
+def test_help_groups_the_flags_and_shows_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    for title in ("model:", "data:", "budget (a preset, any field overridable):", "device and output:", "examples:"):
+        assert title in out
+    assert "bench run --gnn gatedgnn --split val" in out and "--eval-nets" in out
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "--eval-nets" not in out and "--sgd-steps" not in out and "--steps" in out  # train evaluates nothing
+    with pytest.raises(SystemExit):
+        main(["profile", "--help"])
+    assert "train_step[gnn]" in capsys.readouterr().out

@@ -7,7 +7,7 @@ from torch import nn
 from bench.cli import main
 from bench.nets import logits_of
 
-from .test_cli import FAST
+from .test_cli import PREDICT, TRAIN
 
 BRANCHY = (
     "import torch.nn as nn\n"
@@ -40,7 +40,7 @@ def test_a_bad_model_fails_before_any_training(home, tmp_path, capsys, source, a
     path = tmp_path / "user.py"
     if source is not None:
         path.write_text(source)
-    assert main(["predict", "--gnn", "gcn", "--model", f"{path}:{attr}", *FAST]) == 2
+    assert main(["predict", "--gnn", "gcn", "--model", f"{path}:{attr}", *PREDICT]) == 2
     err = capsys.readouterr().err
     assert "--model" in err and message in err
     assert trained(home) == []
@@ -49,11 +49,11 @@ def test_a_bad_model_fails_before_any_training(home, tmp_path, capsys, source, a
 def test_leaf_classes_route_data_dependent_modules(home, tmp_path, capsys):
     path = tmp_path / "branchy.py"
     path.write_text(BRANCHY)
-    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *FAST]) == 2
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *PREDICT]) == 2
     assert "leaf_modules" in capsys.readouterr().err and trained(home) == []
-    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", "--leaf", "Gate", *FAST]) == 0
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", "--leaf", "Gate", *PREDICT]) == 0
     assert "predicted" in capsys.readouterr().out
-    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", "--leaf", "Gait", *FAST]) == 2
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", "--leaf", "Gait", *PREDICT]) == 2
     assert "--leaf Gait: no such module class" in capsys.readouterr().err
 
 
@@ -69,11 +69,11 @@ def test_ghn_call_takes_leaf_modules():
 
 
 def test_a_ckpt_of_another_core_is_not_silently_used(home, capsys):
-    assert main(["train", "--gnn", "gcn", *FAST]) == 0
+    assert main(["train", "--gnn", "gcn", *TRAIN]) == 0
     (ckpt,) = trained(home)
-    assert main(["predict", "--gnn", "gat", "--ckpt", str(ckpt), "--model", "resnet18", *FAST]) == 2
+    assert main(["predict", "--gnn", "gat", "--ckpt", str(ckpt), "--model", "resnet18", *PREDICT]) == 2
     assert "holds a gcn GHN; drop --gnn or pass --gnn gcn" in capsys.readouterr().err
-    assert main(["predict", "--ckpt", str(ckpt), "--model", "resnet18", *FAST]) == 0  # the core comes from it
+    assert main(["predict", "--ckpt", str(ckpt), "--model", "resnet18", *PREDICT]) == 0  # the core comes from it
 
 
 def test_tuple_and_dict_outputs_give_their_first_tensor():
@@ -88,7 +88,7 @@ def test_a_model_needing_larger_inputs_names_the_image_size(home, tmp_path, caps
     path.write_text("import torch.nn as nn\n"
                     "def Net(num_classes=10):\n"
                     "    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 62 * 62, num_classes))\n")
-    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *FAST]) == 2
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *PREDICT]) == 2
     assert "pass --image-size 64" in capsys.readouterr().err and trained(home) == []
 
 
@@ -99,7 +99,7 @@ def test_saved_parameters_work_under_plain_eval(home, tmp_path, capsys):
     path.write_text(BRANCHY)
     saved = tmp_path / "net.pt"
     assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", "--leaf", "Gate", "--save", str(saved),
-                 "--calibrate-bn", "3", *FAST]) == 0
+                 "--calibrate-bn", "3", *PREDICT]) == 0
     out = capsys.readouterr().out
     assert "calibrated on 3 batches" in out and "BatchNorm running statistics from 3 training batches" in out
     namespace: dict = {}
@@ -121,5 +121,5 @@ def test_a_model_returning_a_tuple_is_scored_on_its_first_tensor(home, tmp_path,
                     "    def forward(self, x):\n"
                     "        h = self.body(x)\n"
                     "        return self.main(h), {'aux': self.aux(h)}\n")
-    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *FAST]) == 0
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *PREDICT]) == 0
     assert "predicted" in capsys.readouterr().out
