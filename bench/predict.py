@@ -19,8 +19,9 @@ PROBE_SIZES = (32, 64, 75, 96, 128, 160, 224, 299)  # input sides tried when a m
 
 def load_model(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
     """A torchvision model by name, or a user's module given as path/to/file.py:Class or
-    pkg.mod:Class (called with num_classes= when it takes it); ValueError naming --model and
-    the problem for a missing file, a syntax error, a missing class or constructor arguments."""
+    pkg.mod:Class (called with num_classes= and in_channels= when it takes them); ValueError
+    naming --model and the problem for a missing file, a syntax error, a missing class or
+    constructor arguments."""
     from deepnets1m.predefined import build_predefined
 
     if ":" not in name:
@@ -43,15 +44,34 @@ def load_model(name: str, num_classes: int, in_channels: int, image_size: int) -
     if factory is None:
         raise ValueError(f"--model {name}: {where} has no attribute {attr!r}")
     params = inspect.signature(factory).parameters
-    needed = [p for p, v in params.items() if v.default is v.empty and p != "num_classes"
+    given = {"num_classes": num_classes, "in_channels": in_channels}
+    needed = [p for p, v in params.items() if v.default is v.empty and p not in given
               and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
     if needed:
         raise ValueError(f"--model {name}: {attr}() needs arguments {needed}; give it defaults, or point --model at "
                          f"a function that builds the model without arguments")
-    model = factory(num_classes=num_classes) if "num_classes" in params else factory()
+    model = factory(**{k: v for k, v in given.items() if k in params})
     if not isinstance(model, nn.Module):
         raise ValueError(f"--model {name}: {attr}() returned a {type(model).__name__}, not an nn.Module")
     return model
+
+
+def input_channels(model: nn.Module, name: str, dataset: str, channels: int, size: int) -> int:
+    """The channels `model` takes: the data set's, or 3 for grey images when its first conv wants
+    3 (the grey image is then repeated across them); a ValueError naming the data set's shape and
+    the flag to change otherwise."""
+    first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
+    wants = first.in_channels if first is not None else channels
+    if wants == channels or (channels == 1 and wants == 3):
+        return wants
+    raise ValueError(f"--model {name}: its first layer takes {wants} channels, but {dataset} images are "
+                     f"{channels}x{size}x{size}; pass --dataset with {wants}-channel images (cifar10, cifar100, imagenet "
+                     f"have 3), or give the model an in_channels argument (bench passes the data set's)")
+
+
+def with_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """Images with `channels` channels: grey ones repeated when the model wants more."""
+    return x if x.shape[1] == channels else x.expand(-1, channels, -1, -1)
 
 
 def leaf_classes(model: nn.Module, names: list[str]) -> tuple[type, ...]:
@@ -95,13 +115,14 @@ def check_runs(build: Callable[[int], nn.Module], name: str, size: int, in_chann
 
 
 def calibrate_bn(model: nn.Module, data: ImageData, batches: int, size: int, device: torch.device,
-                 seed: int = 0) -> int:
+                 seed: int = 0, channels: int | None = None) -> int:
     """gnn_zoo.calibrate_bn on `batches` batches of 64 training images of `data` at `size` px,
     so the model works under a plain model.eval(); returns the batches used."""
     if batches == 0 or not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         return 0
     from gnn_zoo import calibrate_bn as calibrate
 
-    images = (fit_input(x.to(device), size) for x, _ in data.train_batches(64, seed))
+    images = (with_channels(fit_input(x.to(device), size), channels or x.shape[1])
+              for x, _ in data.train_batches(64, seed))
     return calibrate(model, images, max_batches=batches)
 

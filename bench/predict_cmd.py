@@ -60,7 +60,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from .paths import checkpoint_root
     from .run_cmd import setup
     from .evaluate import accuracy
-    from .predict import calibrate_bn, check_runs, leaf_classes, load_model
+    from .predict import calibrate_bn, check_runs, input_channels, leaf_classes, load_model, with_channels
     from .train import train
 
     if args.ckpt and args.reference_ckpt:
@@ -74,11 +74,17 @@ def run_predict(args: argparse.Namespace) -> int:
     device = torch.device(args.device)
     size = args.image_size or (data.image_size if ":" in args.model else max(data.image_size, min_image_size(args.model)))
     torch.manual_seed(args.seed)
-    model = check_runs(lambda side: load_model(args.model, data.num_classes, data.in_channels, side), args.model,
-                       size, data.in_channels, data.num_classes, device)
+    def build(side: int):
+        return load_model(args.model, data.num_classes, data.in_channels, side)
+
+    channels = input_channels(build(size), args.model, args.dataset, data.in_channels, size)
+    if channels != data.in_channels:
+        print(f"{args.model}'s first layer takes {channels} channels: the grey {args.dataset} images are repeated "
+              f"across them")
+    model = check_runs(build, args.model, size, channels, data.num_classes, device)
     leaves = leaf_classes(model, args.leaf.split(",")) if args.leaf else ()
     graph = to_graph(model, leaves)  # a clear error here names unsupported modules and --leaf
-    images = data.eval_batches(preset.eval_images, preset.eval_batch)
+    images = [(with_channels(x, channels), y) for x, y in data.eval_batches(preset.eval_images, preset.eval_batch)]
     random_acc, random_top5 = accuracy(model, images, size, device)
 
     if args.reference_ckpt:
@@ -100,7 +106,7 @@ def run_predict(args: argparse.Namespace) -> int:
     print(f"  top-1 / top-5 on {n_images} {args.dataset} eval images (BatchNorm on batch statistics): "
           f"predicted {ghn_acc:.2f}% / {ghn_top5:.2f}%, random init {random_acc:.2f}% / {random_top5:.2f}%")
     batches = args.calibrate_bn if args.calibrate_bn is not None else CALIBRATION_BATCHES if args.save else 0
-    used = calibrate_bn(model, data, batches, size, device, args.seed)
+    used = calibrate_bn(model, data, batches, size, device, args.seed, channels)
     if used:
         print(f"  BatchNorm running statistics calibrated on {used} batches of 64 {args.dataset} training images: "
               f"top-1 under model.eval() {accuracy(model, images, size, device, batch_stats=False)[0]:.2f}%")

@@ -123,3 +123,42 @@ def test_a_model_returning_a_tuple_is_scored_on_its_first_tensor(home, tmp_path,
                     "        return self.main(h), {'aux': self.aux(h)}\n")
     assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *PREDICT]) == 0
     assert "predicted" in capsys.readouterr().out
+
+
+RGB_NET = ("import torch.nn as nn\n"
+           "class Net(nn.Module):\n"
+           "    def __init__(self, num_classes=10):\n"
+           "        super().__init__()\n"
+           "        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),\n"
+           "                                  nn.Flatten(), nn.Linear(8, num_classes))\n"
+           "    def forward(self, x):\n"
+           "        return self.body(x)\n"
+           "class Flexible(nn.Module):\n"
+           "    def __init__(self, in_channels=3, num_classes=10):\n"
+           "        super().__init__()\n"
+           "        self.body = nn.Sequential(nn.Conv2d(in_channels, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),\n"
+           "                                  nn.Linear(8, num_classes))\n"
+           "    def forward(self, x):\n"
+           "        return self.body(x)\n"
+           "class Four(nn.Module):\n"
+           "    def __init__(self):\n"
+           "        super().__init__()\n"
+           "        self.body = nn.Sequential(nn.Conv2d(4, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))\n"
+           "    def forward(self, x):\n"
+           "        return self.body(x)\n")
+
+
+def test_any_model_on_any_data_set(home, tmp_path, capsys):
+    """An ordinary 3-channel model on grey digits: the images are repeated across its channels
+    (and it says so); a model taking in_channels gets the data set's; a model that fits neither
+    is an error naming the data set's shape and the flag."""
+    path = tmp_path / "rgb.py"
+    path.write_text(RGB_NET)
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", "--save", str(tmp_path / "p.pt"), *PREDICT]) == 0
+    out = capsys.readouterr().out
+    assert "first layer takes 3 channels: the grey digits images are repeated across them" in out
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Flexible", *PREDICT]) == 0
+    assert "repeated" not in capsys.readouterr().out  # it was built with in_channels=1
+    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Four", *PREDICT]) == 2
+    err = capsys.readouterr().err
+    assert "first layer takes 4 channels, but digits images are 1x" in err and "pass --dataset" in err

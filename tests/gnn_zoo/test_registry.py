@@ -44,7 +44,7 @@ def test_missing_dgl_names_the_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "dgl", None)  # makes `import dgl` fail
     for mod in [m for m in sys.modules if m.startswith("gnn_zoo.cores.dgl")]:
         monkeypatch.delitem(sys.modules, mod)
-    with pytest.raises(BackendUnavailable, match=r"torch==2.2.1.*ghnbench\[dgl\]"):
+    with pytest.raises(BackendUnavailable, match=r"torch==2.2.1.*pip install -e '\.\[dgl\]'"):
         create("gat", "dgl")
 
 
