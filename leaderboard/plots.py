@@ -50,10 +50,12 @@ def heatmap(cells: pd.DataFrame, order: list[str], title: str, path: Path) -> Pa
     table = pivot(cells)
     rows = [m for m in order if m in table.index] + ([BASELINE] if BASELINE in table.index else [])
     table = table.loc[rows]
-    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.5 * len(table) + 1.5))
+    label_width = 0.09 * max(map(len, rows))  # inches for the row labels, written horizontally
+    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 2.5 + label_width, 0.5 * len(table) + 1.5))
     sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis", cbar_kws={"label": metric_label(cells)}, ax=ax)
     if BASELINE in table.index:
         ax.axhline(len(rows) - 1, color="white", lw=3)
+    ax.tick_params(axis="y", rotation=0)  # model names side by side would overlap when rotated
     ax.set(title=title, xlabel="split", ylabel="")
     return save(fig, path)
 
