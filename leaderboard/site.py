@@ -169,7 +169,7 @@ def resolution_text(section) -> str:
     """What the table can tell apart: per analysis, the difference its seeds detect at 80% power
     and the seeds a 3- and a 4-point difference would need."""
     parts = [f"{a.split}: {a.resolution.describe()}" for a in section.splits if a.resolution is not None]
-    return "; ".join(parts) or "not measurable (fewer than two seeds)"
+    return "; ".join(parts) or "not measurable yet (it needs two models with two or more seeds each)"
 
 
 def split_order(series: pd.Series) -> pd.Series:
