@@ -93,10 +93,10 @@ PRESETS: dict[str, Preset] = {
                     max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
                     sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
                     job_minutes=(18.0, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))),  # baselines included
-    # the six-core ranking's budget (issue 26): cpu30's recipe, the cheapest budget measured where GHN-2
-    # beats the paper's MLP with a seed spread the ranking can afford (docs/leaderboard.md, "The ranking
-    # preset": tiny's MLP beats GHN-2; at 600 steps GHN-2's seeds spread by ~6 points); ~13 minutes a
-    # run beside a second one on 2 cores (2-core AMD EPYC)
+    # the six-core ranking's budget (issue 26): cpu30's recipe, the cheapest budget measured whose seeds
+    # agree enough to rank cores (GHN-2's seed SD 1.0-1.5; tiny's 3-3.3, 600 steps' ~5); the paper's MLP
+    # ties GHN-2 there (docs/leaderboard.md, "The ranking preset"); ~16 minutes a GHN-2 run beside a
+    # second one on 2 cores (2-core AMD EPYC)
     "rank": Preset("rank", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
                    max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,

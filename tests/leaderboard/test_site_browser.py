@@ -1,7 +1,7 @@
 """The leaderboard site in a real browser: Debian's headless Chromium loads the pages, runs their
 script, and the DOM it dumps is checked (sorting by a header click, bold best group, images).
 Skipped, saying why, where Chromium is absent; GHNBENCH_SCREENSHOT=path also keeps the screenshot
-(docs/img/leaderboard_site.png is made that way)."""
+(of synthetic records; README's picture is the site of real ones, docs/leaderboard.md)."""
 import json
 import os
 import shutil
