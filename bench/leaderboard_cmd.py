@@ -36,6 +36,12 @@ def run_leaderboard(args: argparse.Namespace) -> int:
                   args.method, args.metric, args.reference, with_plots=not args.no_plots)
     for skipped in done.sync.skipped:
         print(f"warning: {skipped}", file=sys.stderr)
+    if args.reference and not done.imported:
+        from leaderboard.reference import reference_cells
+
+        published = ", ".join(sorted(set(reference_cells()["dataset"])))
+        print(f"warning: --reference added no rows: the papers publish {published} only, and none of these tables "
+              f"is on them", file=sys.stderr)
     print(done.text[args.format])
     for path in done.files:
         print(f"wrote {path}", file=sys.stderr)

@@ -27,6 +27,7 @@ class Rendered:
     text: dict[str, str] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     sync: SyncReport | None = None
+    imported: int = 0  # published rows that joined a table (--reference)
 
 
 def title(dataset: str, preset: str, metric: str, seeds: int | None = None) -> str:
@@ -177,6 +178,7 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
         raise ValueError(f"no records to show (results: {', '.join(map(str, results))}"
                          f"{', dataset ' + dataset if dataset else ''}{', preset ' + preset if preset else ''}); "
                          f"run `bench run ...` first")
+    done.imported = int(sum(s.cells["imported"].astype(bool).sum() for s in sections))
     done.text["md"] = "\n".join(to_markdown(s.table, s.heading) + "".join(f"\n{line}\n" for line in s.notes())
                                 for s in sections)
     done.text["html"] = ("<!doctype html>\n<meta charset='utf-8'>\n<title>ghnbench leaderboard</title>\n"

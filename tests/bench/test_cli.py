@@ -313,3 +313,10 @@ def test_help_groups_the_flags_and_shows_examples(capsys):
     with pytest.raises(SystemExit):
         main(["profile", "--help"])
     assert "train_step[gnn]" in capsys.readouterr().out
+
+
+def test_reference_rows_on_digits_say_they_add_nothing(home, capsys):
+    assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "--reference"]) == 0
+    assert "--reference added no rows: the papers publish cifar10" in capsys.readouterr().err
