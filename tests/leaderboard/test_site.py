@@ -9,8 +9,6 @@ import pytest
 from bench.cli import main
 from leaderboard.render import render
 
-from .conftest import make_record
-
 
 def parse(path: Path):
     """The page as an element tree; html5lib's strict mode raises on any HTML parse error."""
