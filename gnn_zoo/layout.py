@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,9 +51,20 @@ def output_node(graph: ArchGraph) -> int:
     return len(types) - 1
 
 
+HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> head_node, found once per graph
+
+
 def head_node(graph: ArchGraph) -> int | None:
     """Of the nodes owning a weight (>= 2-D, positional encodings aside), the one fewest hops
-    before the output node (ties: the later): the network's last layer."""
+    before the output node (ties: the later): the network's last layer. Memoised per graph
+    (GHN.__call__ asks twice; spec graphs are cached and met again at every training step)."""
+    if graph not in HEADS:
+        HEADS[graph] = find_head_node(graph)
+    return HEADS[graph]
+
+
+def find_head_node(graph: ArchGraph) -> int | None:
+    """head_node, computed: a shortest-path search back from the output node."""
     types = graph.node_types.tolist()
     weights = sorted({node for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
                       if len(shape) >= 2 and types[node] != POS_ENC_TYPE})
