@@ -77,8 +77,9 @@ def matched_setting(gnn: str, hidden: int) -> CoreSetting:
         return sum(p.numel() for p in core.parameters()) - embedding_params(core)
 
     budget = params("gatedgnn", 1)
-    found = sorted((abs(params(gnn, n) - budget), n, params(gnn, n)) for n in range(1, MAX_LAYERS + 1))
-    gap, layers, count = found[0]
+    counts = {n: params(gnn, n) for n in range(1, MAX_LAYERS + 1)}
+    layers = min(counts, key=lambda n: (abs(counts[n] - budget), n))
+    gap, count = abs(counts[layers] - budget), counts[layers]
     if gap > BUDGET_TOLERANCE * budget:
         raise ValueError(f"protocol {PROTOCOL}: no depth of 1-{MAX_LAYERS} brings the {gnn} core within "
                          f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {layers} "
