@@ -80,10 +80,12 @@ def validate(record: object) -> dict:
     for name, kind in FIELD_TYPES.items():
         if not isinstance(record.get(name), kind) or isinstance(record.get(name), bool):
             raise RecordError(f"field {name!r} is missing or not a {kind.__name__}")
+    named = ("gnn", "backend") if record["ghn"] == PREDICTOR else ("gnn",)  # plugin cores, predictors: any name
+    for name in named:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", record[name]):
+            raise RecordError(f"{name} {record[name]!r} is no name (letters, digits, _.+- only)")
     for name, known in known_values().items():
-        if name == "gnn" or (name == "backend" and record["ghn"] == PREDICTOR):  # plugin cores, predictors
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", record[name]):
-                raise RecordError(f"{name} {record[name]!r} is no name (letters, digits, _.+- only)")
+        if name in named:
             continue
         if record[name] not in known:
             raise RecordError(f"{name} {record[name]!r} is unknown (known: {', '.join(map(str, known))})")
@@ -101,13 +103,12 @@ def known_values() -> dict[str, tuple]:
     is any well-formed name (validate): plugin cores registered in other processes, a
     predictor's name."""
     from deepnets1m.splits import SPLIT_NAMES
-    from gnn_zoo.registry import BACKENDS, CORES
+    from gnn_zoo.registry import BACKENDS
     from gnn_zoo.variants import VARIANTS
 
     from .options import DATASETS
 
-    return {"split": tuple(SPLIT_NAMES), "gnn": tuple(CORES), "backend": BACKENDS, "dataset": DATASETS,
-            "ghn": (*VARIANTS, PREDICTOR)}
+    return {"split": tuple(SPLIT_NAMES), "backend": BACKENDS, "dataset": DATASETS, "ghn": (*VARIANTS, PREDICTOR)}
 
 
 def read_record(path: str | os.PathLike) -> dict:
