@@ -92,7 +92,7 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
 
     from .baselines import BaselineStore, baseline_key
     from .evaluate import evaluate
-    from .records import build_record, write_record
+    from .records import build_record
 
     preset, results = spec.preset, Path(args.results or results_root())
     ghn = GHN.load(ckpt, backend=args.backend)
@@ -101,10 +101,17 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
         result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress,
                           baselines=store)
         record = {**build_record(args, spec, split, result, ghn, ckpt, train_seconds), "baselines": store.summary()}
-        path = write_record(results, record)
-        print(format_metrics(split, record["metrics"], preset.sgd_steps, result.rows))
-        print(f"record: {path}")
+        save_and_show(results, record, preset.sgd_steps)
     return 0
+
+
+def save_and_show(results: Path, record: dict, sgd_steps: int) -> None:
+    """Write a split's record (as soon as it is done) and print its summary and path."""
+    from .records import write_record
+
+    path = write_record(results, record)
+    print(format_metrics(record["split"], record["metrics"], sgd_steps, record["archs"]))
+    print(f"record: {path}")
 
 
 def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
@@ -186,15 +193,12 @@ def evaluate_reference(args: argparse.Namespace, data, preset) -> int:
     from gnn_zoo.reference import from_reference
 
     from .evaluator import predictor_record
-    from .records import write_record
 
     ghn, results = from_reference(args.reference_ckpt), Path(args.results or results_root())
     for split in args.split:
-        record = predictor_record(ghn, REFERENCE_NAME, split, data, args.dataset, preset, results, args.seed,
-                                  args.device, progress=not args.no_progress)
-        path = write_record(results, record)
-        print(format_metrics(split, record["metrics"], preset.sgd_steps, record["archs"]))
-        print(f"record: {path}")
+        save_and_show(results, predictor_record(ghn, REFERENCE_NAME, split, data, args.dataset, preset, results,
+                                                args.seed, args.device, progress=not args.no_progress),
+                      preset.sgd_steps)
     return 0
 
 

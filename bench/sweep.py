@@ -274,8 +274,8 @@ def run_sweep(args) -> int:
     from gnn_zoo.plugins import load_entry_points, resolve_gnn
 
     load_entry_points()
-    plugins = ",".join(resolve_gnn(t.strip()) for t in args.gnn.split(",") if t.strip())  # file.py:Class cores
-    gnns = choose(plugins if args.gnn != "all" else "all", tuple(sorted(available())), "--gnn: unknown value")
+    names = ",".join(resolve_gnn(t.strip()) for t in args.gnn.split(",") if t.strip())  # file.py:Class registered
+    gnns = choose(names, tuple(sorted(available())), "--gnn: unknown value")
     ghns = choose(args.ghn, tuple(VARIANTS), "--ghn: unknown value")
     backends = usable_backends(args.backend)
     splits = args.split

@@ -42,7 +42,7 @@ ALPHA = 0.05  # significance level of every test and 1 - the CIs' level
 MIN_SEEDS = 5  # fewer seeds in some cell: the table marks no best group
 CD_MIN_SEEDS = 10  # fewer seed blocks: no critical-difference diagram
 POWER = 0.8  # of the resolution a table states
-N_RESAMPLES = 2000  # bootstrap resamples per interval
+N_RESAMPLES = 500  # bootstrap resamples of an interval of P(X > Y)
 
 
 @dataclass
@@ -133,7 +133,7 @@ def improvement_ci(x: np.ndarray, y: np.ndarray, wanted: bool = True, seed: int 
     def statistic(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
         return ((a[..., :, None] > b[..., None, :]) + 0.5 * (a[..., :, None] == b[..., None, :])).mean(axis=(-2, -1))
 
-    res = stats.bootstrap((x, y), statistic, vectorized=True, n_resamples=500, method="percentile",
+    res = stats.bootstrap((x, y), statistic, vectorized=True, n_resamples=N_RESAMPLES, method="percentile",
                           confidence_level=1 - ALPHA, rng=np.random.default_rng(seed))
     return {"p_improve_low": float(res.confidence_interval.low), "p_improve_high": float(res.confidence_interval.high)}
 
