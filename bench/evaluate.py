@@ -15,10 +15,11 @@ from tqdm.auto import tqdm
 from deepnets1m import SPLITS, sample, spec_graph
 from deepnets1m.splits import arch_name
 from gnn_zoo import GHN
+from gnn_zoo.api import batch_stat_mode
 
 from .baselines import BaselineStore
 from .data import Batch, ImageData, with_pixel_noise
-from .nets import batch_stat_mode, fit_input, input_size, logits_of, make_net
+from .nets import fit_input, input_size, logits_of, make_net
 from .presets import Preset
 
 METHODS = ("ghn", "random_init", "sgd")  # each row holds `method` (top-1 %) and `method_top5` (top-5 %)

@@ -42,16 +42,6 @@ def make_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int
     return net
 
 
-def batch_stat_mode(net: nn.Module) -> nn.Module:
-    """Eval mode, except BatchNorm, which normalises with the batch's own statistics (as in the
-    GHN papers' evaluation of predicted parameters; dropout and stochastic depth are off)."""
-    net.eval()
-    for m in net.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.train()
-    return net
-
-
 def fit_input(x: torch.Tensor, size: int) -> torch.Tensor:
     """Resize a batch to size x size (bilinear) when it is not already."""
     return x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)

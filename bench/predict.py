@@ -11,8 +11,10 @@ from typing import Callable
 import torch
 from torch import nn
 
+from gnn_zoo.api import batch_stat_mode
+
 from .data import ImageData
-from .nets import batch_stat_mode, fit_input, logits_of
+from .nets import fit_input, logits_of
 
 PROBE_SIZES = (32, 64, 75, 96, 128, 160, 224, 299)  # input sides tried when a model fails at the asked one
 

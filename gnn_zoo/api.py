@@ -56,6 +56,16 @@ def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu"
     return GHN.load(path, backend=backend, map_location=map_location)
 
 
+def batch_stat_mode(net: nn.Module) -> nn.Module:
+    """Eval mode, except BatchNorm, which normalises with the batch's own statistics (as in the
+    GHN papers' evaluation of predicted parameters; dropout and stochastic depth are off)."""
+    net.eval()
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.train()
+    return net
+
+
 def calibrate_bn(model: nn.Module, batches: Iterable, max_batches: int | None = None) -> int:
     """Recompute every BatchNorm's running statistics as the plain average over `batches` (input
     tensors, or (inputs, labels) pairs), with BatchNorm in train mode and everything else in eval
@@ -70,9 +80,7 @@ def calibrate_bn(model: nn.Module, batches: Iterable, max_batches: int | None = 
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over the calibration batches
-    model.eval()
-    for m in norms:
-        m.train()
+    batch_stat_mode(model)
     used = 0
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     with torch.no_grad():

@@ -5,10 +5,11 @@ import torch
 
 from bench.data import load_data
 from bench.evaluate import accuracy, evaluate, summary
-from bench.nets import batch_stat_mode, make_net
+from bench.nets import make_net
 from bench.presets import get_preset
 from deepnets1m import sample
 from gnn_zoo import GHN
+from gnn_zoo.api import batch_stat_mode
 
 
 @pytest.fixture(scope="module")
