@@ -152,7 +152,7 @@ def configure(p) -> None:
                    help="instead of the workloads, time the phases of a training step (where its time goes)")
     p.add_argument("--step", default="ghn2", choices=tuple(PHASE_STEPS),
                    help="the training step --phases times: ghn2 (default: 8 nets <= 1M params, 64 images 3x32x32) "
-                        "or tiny (the tiny preset's: 1 net <= 5e5 params, 64 images 1x8x8)")
+                        "tiny (the tiny preset's: 1 net <= 5e5 params, 64 images 1x8x8) or rank (the rank preset's: 4 such nets)")
     p.add_argument("--amp", type=on_off, default=True, metavar="on|off",
                    help="bfloat16 autocast for --phases where the device supports it (default on)")
     p.add_argument("--json", default=None, help="also write the measurements to this JSON file")

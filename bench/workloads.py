@@ -197,7 +197,8 @@ PHASES = ("build nets + graphs", "GHN forward", "nets forward", "nets backward",
 # the steps `bench profile --phases` times: GHN-2's (8 nets, CIFAR-10-sized) and the tiny preset's
 # (1 net of <= 5e5 parameters, digits-sized 1x8x8 images)
 PHASE_STEPS = {"ghn2": dict(meta_batch=8, max_params=1e6, channels=3, size=32),
-               "tiny": dict(meta_batch=1, max_params=5e5, channels=1, size=8)}
+               "tiny": dict(meta_batch=1, max_params=5e5, channels=1, size=8),
+               "rank": dict(meta_batch=4, max_params=5e5, channels=1, size=8)}
 
 
 def train_step_phases(core: str, device: torch.device, amp: bool = True, repeat: int = 4, meta_batch: int = 8,

@@ -28,6 +28,44 @@ def weight_gain(shape: tuple[int, ...]) -> float:
     return 1.0 if len(shape) == 4 and (shape[1] == 1 or shape[2] < shape[3]) else 2.0
 
 
+VECTOR_ROLES = ("norm_weight", "vector", "classifier_bias")  # slots decoded from the 1-D decoder
+
+
+def node_index(slots: list[ParamSlot], idx: list[int], device: torch.device) -> torch.Tensor:
+    """The nodes of slots `idx`, as an index tensor on `device`."""
+    return torch.tensor([slots[i].node for i in idx], device=device)
+
+
+class Corners(torch.autograd.Function):
+    """Top-left corners tensor[:n0, :n1, ...] of one tensor, as contiguous copies whose gradients
+    are summed into one zero tensor of its shape. Autograd's own slicing gives each slice a
+    full-size gradient, zeroed and then summed: with ~20 distinct corners of the conv decoder's 4 MB
+    weight per step, that was a third of a CPU training step (no torch op slices many corners with
+    one backward)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor, sizes: tuple[tuple[int, ...], ...]) -> tuple[torch.Tensor, ...]:
+        ctx.shape, ctx.sizes = tensor.shape, sizes
+        return tuple(tensor[tuple(slice(n) for n in size)].contiguous() for size in sizes)
+
+    @staticmethod
+    def backward(ctx, *grads: torch.Tensor):
+        total = None
+        for size, grad in zip(ctx.sizes, grads):
+            if grad is not None:
+                if total is None:
+                    total = grad.new_zeros(ctx.shape)
+                total[tuple(slice(n) for n in size)] += grad
+        return total, None
+
+
+def corners(tensor: torch.Tensor, sizes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    """tensor[:n0, :n1, ...] for each size in `sizes`, each distinct corner copied once (Corners)."""
+    unique = tuple(dict.fromkeys(sizes))
+    found = dict(zip(unique, Corners.apply(tensor, unique)))
+    return [found[size] for size in sizes]
+
+
 class ConvDecoder(nn.Module):
     """Node embedding -> parameters, as GHN-2 predicts them.
 
@@ -60,21 +98,31 @@ class ConvDecoder(nn.Module):
         return [tile(b, s.shape) for b, s in zip(self.blocks(h, slots), slots)]
 
     def blocks(self, h: torch.Tensor, slots: list[ParamSlot]) -> list[torch.Tensor]:
-        """One block per slot: tile(block, slot.shape) is the predicted parameter."""
+        """One block per slot: tile(block, slot.shape) is the predicted parameter. The work is
+        batched: 1-D slots by role, weights by the corner they need (one decoder pass, one
+        scaling each), so the autograd graph grows with the groups, not the slots."""
         out: list[torch.Tensor | None] = [None] * len(slots)
-        vectors = [i for i, s in enumerate(slots) if s.role in ("norm_weight", "vector", "classifier_bias")]
-        if vectors:
-            rows = self.vector(h[torch.tensor([slots[i].node for i in vectors])]).view(len(vectors), 2, self.block)
-            for j, i in enumerate(vectors):
-                out[i] = self.decode_vector(rows[j], slots[i].role)
+        by_role: dict[str, list[int]] = {}
+        for i, slot in enumerate(slots):
+            if slot.role in VECTOR_ROLES:
+                by_role.setdefault(slot.role, []).append(i)
+        if by_role:
+            order = [i for idx in by_role.values() for i in idx]
+            rows = self.vector(h[node_index(slots, order, h.device)]).view(len(order), 2, self.block)
+            for (role, idx), part in zip(by_role.items(), rows.split([len(idx) for idx in by_role.values()])):
+                for i, value in zip(idx, self.decode_vectors(part, role).unbind()):
+                    out[i] = value
         groups: dict[tuple, list[int]] = {}  # weights needing the same corner are decoded together
         for i, slot in enumerate(slots):
             if out[i] is None:
                 groups.setdefault(self.corner(slot), []).append(i)
-        for key, idx in groups.items():
-            z = h[torch.tensor([slots[i].node for i in idx])]
-            for i, value in zip(idx, self.decode_weights(z, key).unbind()):
-                out[i] = self.finish(value, slots[i])
+        for (key, idx), weights in zip(groups.items(), self.corner_weights(list(groups))):
+            w = self.decode_weights(h[node_index(slots, idx, h.device)], key, weights)
+            scales = [self.scale(slots[i]) for i in idx]
+            if any(scale != 1.0 for scale in scales):
+                w = w * torch.tensor(scales, dtype=w.dtype, device=w.device).view(-1, *[1] * (w.dim() - 1))
+            for i, value in zip(idx, w.unbind()):
+                out[i] = self.fit_kernel(value, slots[i])
         return out
 
     def corner(self, slot: ParamSlot) -> tuple:
@@ -84,39 +132,58 @@ class ConvDecoder(nn.Module):
             return self.block, min(slot.shape[1], self.block), 1, 1, True
         return min(slot.shape[0], self.block), min(slot.shape[1], self.block), min(kh, self.side), min(kw, self.side), False
 
-    def decode_weights(self, z: torch.Tensor, key: tuple) -> torch.Tensor:
+    def corner_weights(self, keys: list[tuple]) -> list[tuple[torch.Tensor, ...]]:
+        """For each corner key, the decoder weights it reads: (fc weight, fc bias, conv2 weight, conv2
+        bias) restricted to its positions and channel pairs, as copies whose gradients flow back
+        through one full-size buffer per tensor (see Corners)."""
+        c1, c2 = HIDDEN_CHANNELS
+        s, b = self.side, self.block
+        spatial = [(c1, kh, kw) for _, _, kh, kw, _ in keys]
+        pairs = [(rows, cols) for rows, cols, *_ in keys]
+        w_fc = corners(self.fc.weight.view(c1, s, s, -1), [(*k, self.fc.in_features) for k in spatial])
+        b_fc = corners(self.fc.bias.view(c1, s, s), spatial)
+        w2 = corners(self.conv2.weight.view(b, b, c2), [(*p, c2) for p in pairs])
+        b2 = corners(self.conv2.bias.view(b, b), pairs)
+        return [(w.reshape(-1, w.shape[-1]), bias.flatten(), w2_.reshape(-1, c2), b2_.flatten())
+                for w, bias, w2_, b2_ in zip(w_fc, b_fc, w2, b2)]
+
+    def decode_weights(self, z: torch.Tensor, key: tuple, weights: tuple[torch.Tensor, ...] | None = None
+                       ) -> torch.Tensor:
         """[g, rows, cols, kh, kw] corners of the conv decoder's output for g nodes (only those
-        entries are computed), or [g, classes, cols] classifier weights."""
+        entries are computed), or [g, classes, cols] classifier weights. `weights`: the key's
+        corner_weights (gathered here when not given)."""
         rows, cols, kh, kw, classifier = key
         c1, c2 = HIDDEN_CHANNELS
-        s = self.side
-        w_fc = self.fc.weight.view(c1, s, s, -1)[:, :kh, :kw]
-        b_fc = self.fc.bias.view(c1, s, s)[:, :kh, :kw]
-        a = F.relu(torch.einsum("gd,cyxd->gcyx", z, w_fc) + b_fc)
-        a = F.relu(torch.einsum("gcyx,kc->gkyx", a, self.conv1.weight[:, :, 0, 0]) + self.conv1.bias[:, None, None])
-        w2 = self.conv2.weight.view(self.block, self.block, c2)[:rows, :cols]
-        b2 = self.conv2.bias.view(self.block, self.block)[:rows, :cols]
-        w = torch.einsum("gkyx,oik->goiyx", a, w2) + b2[:, :, None, None]
+        w_fc, b_fc, w2, b2 = weights if weights is not None else self.corner_weights([key])[0]
+        a = F.relu(F.linear(z, w_fc, b_fc).view(-1, c1, kh, kw))
+        a = F.relu(torch.einsum("gcyx,kc->gkyx", a, self.conv1.weight.view(c2, c1)) + self.conv1.bias[:, None, None])
+        w = torch.einsum("gkyx,pk->gpyx", a, w2) + b2[:, None, None]
+        w = w.view(-1, rows, cols, kh, kw)
         if classifier:
             w = F.relu(w[..., 0, 0])
-            return torch.einsum("goi,co->gci", w, self.classifier.weight[:, :, 0, 0]) + self.classifier.bias[:, None]
+            return torch.einsum("goi,co->gci", w, self.classifier.weight.view(self.num_classes, self.block)) + self.classifier.bias[:, None]
         return w
 
-    def finish(self, value: torch.Tensor, slot: ParamSlot) -> torch.Tensor:
+    def fit_kernel(self, value: torch.Tensor, slot: ParamSlot) -> torch.Tensor:
         """A decoded corner as the block that tiles to `slot`: spatially tiled when the kernel is
-        larger than s, reshaped to the slot's trailing dims, scaled."""
-        if slot.role != "classifier":
-            kh, kw = kernel_2d(slot.shape)
-            if (kh, kw) != tuple(value.shape[2:]):
-                value = value.repeat(1, 1, math.ceil(kh / value.shape[2]), math.ceil(kw / value.shape[3]))[..., :kh, :kw]
-            value = value.reshape(*value.shape[:2], *slot.shape[2:])
-        if slot.role == "pos_enc" or not self.scaling:
+        larger than s, reshaped to the slot's trailing dims."""
+        if slot.role == "classifier":
             return value
-        return value * math.sqrt(weight_gain(slot.shape) / slot.fan_in)
+        kh, kw = kernel_2d(slot.shape)
+        if (kh, kw) != tuple(value.shape[2:]):
+            value = value.repeat(1, 1, math.ceil(kh / value.shape[2]), math.ceil(kw / value.shape[3]))[..., :kh, :kw]
+        return value.reshape(*value.shape[:2], *slot.shape[2:])
 
-    def decode_vector(self, rows: torch.Tensor, role: str) -> torch.Tensor:
-        """A 1-D block from the node's two rows."""
+    def scale(self, slot: ParamSlot) -> float:
+        """GHN-2's output scale of a weight slot: sqrt(beta / fan_in), 1 for positional encodings
+        and without scaling."""
+        if slot.role == "pos_enc" or not self.scaling:
+            return 1.0
+        return math.sqrt(weight_gain(slot.shape) / slot.fan_in)
+
+    def decode_vectors(self, rows: torch.Tensor, role: str) -> torch.Tensor:
+        """[n, block] 1-D blocks ([n, classes] for classifier biases) from n nodes' two rows."""
         if role == "norm_weight":
-            return 2 * torch.sigmoid(0.5 * rows[0]) if self.scaling else rows[0]
-        bias = self.classifier_bias(F.relu(rows[1])) if role == "classifier_bias" else rows[1]
+            return 2 * torch.sigmoid(0.5 * rows[:, 0]) if self.scaling else rows[:, 0]
+        bias = self.classifier_bias(F.relu(rows[:, 1])) if role == "classifier_bias" else rows[:, 1]
         return torch.tanh(0.2 * bias) if self.scaling else bias

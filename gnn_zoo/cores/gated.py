@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from deepnets1m.graph import GraphBatch
@@ -34,6 +35,30 @@ def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return src, dst, inv_dist
 
 
+class GRUGates(torch.autograd.Function):
+    """A GRU cell's gate math after its two matmuls, as one autograd node: from gi = W_ih x + b_ih
+    and gh = W_hh h + b_hh ([n, 3 hidden] each, gates r, z, n) to (1 - z) n + z h, with
+    nn.GRUCell's equations. torch fuses this only on CUDA; on the CPU nn.GRUCell records ~12
+    autograd nodes a call, and GHN-2's sweeps call it once per level (~200 times a step)."""
+
+    @staticmethod
+    def forward(ctx, gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        i_r, i_z, i_n = gi.chunk(3, 1)
+        h_r, h_z, h_n = gh.chunk(3, 1)
+        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+        n = torch.tanh(torch.addcmul(i_n, r, h_n))
+        ctx.save_for_backward(r, z, n, h_n, h)
+        return torch.addcmul(n, z, h - n)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        r, z, n, h_n, h = ctx.saved_tensors
+        d_n = grad * (1 - z) * (1 - n * n)  # through tanh
+        d_r = d_n * h_n * r * (1 - r)  # through sigmoid
+        d_z = grad * (h - n) * z * (1 - z)
+        return torch.cat([d_r, d_z, d_n], 1), torch.cat([d_r, d_z, d_n * r], 1), grad * z
+
+
 class GatedGNNBase(Core):
     """GHN-2's gated GNN: per round, a forward sweep over the DAG in topological order, then a
     backward sweep on the reversed DAG. A node's message sums MLP(h_u) over its real
@@ -54,6 +79,14 @@ class GatedGNNBase(Core):
         self.mlp = two_layer_mlp(hidden, hidden // 2 if virtual_edges else hidden, final_relu=True)
         self.mlp_sp = two_layer_mlp(hidden, hidden // 2, final_relu=True) if virtual_edges else None
         self.gru = nn.GRUCell(hidden, hidden)
+
+    def gru_step(self, msg: torch.Tensor, h: torch.Tensor, gh: torch.Tensor | None = None) -> torch.Tensor:
+        """self.gru(msg, h) with its gates fused (GRUGates) and computed in h's dtype (under autocast
+        the matmuls run in lower precision); `gh`: W_hh h + b_hh when already computed."""
+        gru = self.gru
+        if gh is None:
+            gh = F.linear(h, gru.weight_hh, gru.bias_hh)
+        return GRUGates.apply(F.linear(msg, gru.weight_ih, gru.bias_ih).to(h.dtype), gh.to(h.dtype), h)
 
     def check_batch(self, batch: GraphBatch) -> None:
         """A clear error when the batch has virtual edges this core has no MLP for."""

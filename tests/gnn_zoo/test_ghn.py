@@ -86,6 +86,53 @@ def test_conv_decoder_takes_the_top_left_corner():
     assert dec.decode_weights(z, (64, 4, 1, 1, True)).shape == (2, 10, 4)  # classifier: classes x in
 
 
+def test_conv_decoder_batches_slots_as_decoding_each_alone(graphs):
+    """Decoding all slots of a batch together (1-D slots by role, weights by corner, shared
+    corner copies) gives each slot's tensor and every gradient as decoding it alone."""
+    from gnn_zoo.layout import param_slots
+
+    torch.manual_seed(0)
+    ghn = GHN("gcn", hidden=32, num_classes=10)
+    batch = ghn.batch(graphs[:2])
+    slots = param_slots(batch, 10)
+    h = torch.randn(batch.num_nodes, 32)
+    weights = [torch.randn(s.shape) for s in slots]
+
+    def run(decode):
+        ghn.zero_grad()
+        h_ = h.clone().requires_grad_()
+        out = decode(h_)
+        sum((o * w).sum() for o, w in zip(out, weights)).backward()
+        return out, h_.grad, [p.grad.clone() for p in ghn.decoder.parameters() if p.grad is not None]
+
+    together = run(lambda h_: ghn.decoder(h_, slots))
+    alone = run(lambda h_: [ghn.decoder(h_, [s])[0] for s in slots])
+    assert len({s.role for s in slots}) >= 4 and len({ghn.decoder.corner(s) for s in slots if s.role == "weight"}) >= 3
+    for a, b in zip(together[0], alone[0]):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(together[1], alone[1], atol=1e-5, rtol=1e-4)
+    assert len(together[2]) == len(alone[2])
+    for a, b in zip(together[2], alone[2]):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_corners_gradient_is_slicing_gradient():
+    """Corners' copies and their one-buffer backward equal autograd's own slicing."""
+    from gnn_zoo.conv_decoder import corners
+
+    torch.manual_seed(0)
+    t = torch.randn(6, 5, 4, requires_grad=True)
+    sizes = [(6, 5, 4), (2, 3, 4), (2, 3, 4), (1, 5, 1)]
+    ours = corners(t, sizes)
+    theirs = [t[:a, :b, :c] for a, b, c in sizes]
+    probes = [torch.randn(o.shape) for o in ours]
+    g1 = torch.autograd.grad(sum((o * p).sum() for o, p in zip(ours, probes)), t)[0]
+    g2 = torch.autograd.grad(sum((o * p).sum() for o, p in zip(theirs, probes)), t)[0]
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(g1, g2)
+
+
 def test_ghn2_output_scaling():
     """Weights x sqrt(beta / fan_in) with beta 1 for depthwise and 1 x k kernels, 2 elsewhere;
     norm scales 2 sigmoid(p / 2); biases tanh(p / 5); positional encodings unscaled."""

@@ -1,6 +1,8 @@
 """gatedgnn on PyG: GHN-2's gated GNN, level by level over precomputed per-level edge lists."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -9,7 +11,16 @@ from deepnets1m.graph import GraphBatch
 
 from ..gated import GatedGNNBase, gated_edges
 
-Sweep = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
+@dataclass
+class Sweep:
+    """One sweep's plan: the nodes in level order, the level sizes, where each node sits in that
+    order, and per level (its nodes, the message-table rows its edges read, a dense [nodes, rows]
+    matrix of edge weights summing them into messages)."""
+
+    order: torch.Tensor
+    sizes: list[int]
+    position: torch.Tensor
+    levels: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 def reverse_levels(edge_index: torch.Tensor, num_nodes: int) -> np.ndarray:
@@ -23,19 +34,29 @@ def reverse_levels(edge_index: torch.Tensor, num_nodes: int) -> np.ndarray:
 
 
 def sweep_plan(levels: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> Sweep:
-    """Per level, in order: (nodes, edge sources, edge targets as positions in `nodes`, edge weights)."""
-    edge_order = np.argsort(levels[dst], kind="stable")
-    edge_ptr = np.concatenate([[0], np.cumsum(np.bincount(levels[dst], minlength=levels.max() + 1))])
-    node_order = np.argsort(levels, kind="stable")
-    node_ptr = np.concatenate([[0], np.cumsum(np.bincount(levels))])
-    position = np.empty_like(levels)
-    position[node_order] = np.arange(len(levels)) - node_ptr[levels[node_order]]
-    src, target, weight = src[edge_order], position[dst[edge_order]], weight[edge_order, None]
+    """The Sweep of a DAG whose node levels are `levels`, over edges src -> dst with `weight`
+    (src indexes message-table rows, dst nodes); vectorised but for one slice per level."""
+    order = np.argsort(levels, kind="stable")
+    sizes = np.bincount(levels)
+    node_ptr = np.concatenate([[0], np.cumsum(sizes)])
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    edge_level = levels[dst]
+    # each level's distinct sources, in (level, source) order
+    keys, column = np.unique(edge_level * (src.max(initial=0) + 1) + src, return_inverse=True)
+    reads = np.bincount(keys // (src.max(initial=0) + 1), minlength=len(sizes))
+    read_ptr = np.concatenate([[0], np.cumsum(reads)])
+    rows = keys % (src.max(initial=0) + 1)
+    # the levels' [nodes, reads] matrices, stored back to back in one flat array
+    cell_ptr = np.concatenate([[0], np.cumsum(sizes * reads)])
+    flat = np.zeros(cell_ptr[-1], dtype=np.float32)
+    row_in_level = position[dst] - node_ptr[edge_level]
+    np.add.at(flat, cell_ptr[edge_level] + row_in_level * reads[edge_level] + column - read_ptr[edge_level], weight)
     t = torch.from_numpy
-    return [
-        (t(node_order[n0:n1]), t(src[e0:e1]), t(target[e0:e1]), t(weight[e0:e1]))
-        for n0, n1, e0, e1 in zip(node_ptr[:-1], node_ptr[1:], edge_ptr[:-1], edge_ptr[1:])
-    ]
+    plan = [(t(order[n0:n1]), t(rows[r0:r1]), t(flat[c0:c1]).view(n1 - n0, r1 - r0))
+            for n0, n1, r0, r1, c0, c1 in zip(node_ptr[:-1], node_ptr[1:], read_ptr[:-1], read_ptr[1:],
+                                              cell_ptr[:-1], cell_ptr[1:])]
+    return Sweep(t(order), sizes.tolist(), t(position), plan)
 
 
 def gated_plan(batch: GraphBatch, tables: int) -> tuple[Sweep, Sweep]:
@@ -59,10 +80,13 @@ class GatedGNN(GatedGNNBase):
     """GHN-2's gated GNN (see GatedGNNBase) on PyG.
 
     Messages depend only on the sender, so MLP(h_u) and MLP_sp(h_u) are computed once per node
-    when it is updated (both MLPs fused into one block-diagonal pair of matmuls) and kept in a
-    message table that later levels gather from; updates are written in place (autograd-safe:
-    gathers keep only indices). PyG has no DAG-sweep operator; per level the sum of messages is
-    torch's index_add_, half the cost of PyG's scatter on these tiny levels."""
+    when it is updated (both MLPs fused into one block-diagonal pair of matmuls) and written to a
+    message table that later levels read (in place, autograd-safe: the reads keep only indices).
+    A level's messages are one matmul of its edge-weight matrix with the rows it reads (PyG has
+    no DAG-sweep operator; this is half the ops of a gather, scale and scatter). A node is
+    updated once per sweep, from its state before the sweep: those states and their GRU hidden
+    matmul are taken for all nodes at once, and the new states are gathered back at the end, so
+    a level costs a gather, two matmuls, the fused GRU gates (GRUGates) and the MLPs."""
 
     backend = "pyg"
 
@@ -80,16 +104,30 @@ class GatedGNN(GatedGNNBase):
         self.check_batch(batch)
         n, hidden = x.shape
         tables = 2 if self.virtual_edges else 1
-        mlps, h = self.fused_mlps(), x.clone()
+        mlps, h = self.fused_mlps(), x
         for _ in range(self.layers):
             for sweep in gated_plan(batch, tables):
-                # [N, t hidden], read as [tN, hidden]; h and the table are updated in place (the table
-                # as a copy: ReLU's backward needs its own output unchanged)
-                table = mlps(h.clone()).clone()
-                rows = table.view(tables * n, hidden)
-                for nodes, src, target, weight in sweep:
-                    msg = x.new_zeros(len(nodes), hidden).index_add_(0, target, rows[src] * weight)
-                    new = self.gru(msg, h[nodes])
-                    h.index_copy_(0, nodes, new)
-                    table.index_copy_(0, nodes, mlps(new))
+                h = self.sweep(h, sweep, mlps, tables)
         return h
+
+    def sweep(self, h: torch.Tensor, sweep: Sweep, mlps, tables: int) -> torch.Tensor:
+        """The node states after one sweep from states `h`."""
+        n, hidden = h.shape
+        gh = F.linear(h, self.gru.weight_hh, self.gru.bias_hh)
+        old, old_gh = h.index_select(0, sweep.order).split(sweep.sizes), gh.index_select(0, sweep.order).split(sweep.sizes)
+        table = rows = None  # [N, t hidden], read as [tN, hidden]; a row is read only once written (the
+        # first write makes it, in the MLPs' dtype: lower precision under autocast)
+        new = []
+        for i, ((nodes, src, matrix), h_level, gh_level) in enumerate(zip(sweep.levels, old, old_gh)):
+            if rows is None:  # no earlier level: the sources' messages are all zero
+                msg = h.new_zeros(len(nodes), hidden)
+            else:
+                msg = matrix.to(rows.dtype) @ rows.index_select(0, src)
+            new.append(self.gru_step(msg, h_level, gh_level))
+            if i + 1 < len(sweep.levels):  # the last level's messages have no reader
+                value = mlps(new[-1])
+                if table is None:
+                    table = value.new_zeros(n, tables * hidden)
+                    rows = table.view(tables * n, hidden)
+                table.index_copy_(0, nodes, value)
+        return torch.cat(new).index_select(0, sweep.position)

@@ -1,0 +1,75 @@
+"""Old and new code side by side: training-step phases and ResNet-50 prediction, timed in
+alternating subprocesses (one thread each) for two source trees, with medians and ratios.
+
+    git worktree add --detach /tmp/base <old commit>
+    python benchmarks/side_by_side.py --base /tmp/base [--rounds 2] [--cores all]
+
+Each measurement runs in its own process with PYTHONPATH set to the tree, so both trees run on
+the same interpreter and packages; rounds alternate base/new so drifting machine load hits both.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.workloads import PHASE_STEPS  # the steps as this tree defines them, passed to both trees
+
+PHASES = """
+import json, sys, torch
+torch.set_num_threads(1)
+from bench.workloads import train_step_phases
+r = train_step_phases(sys.argv[1], torch.device("cpu"), False, int(sys.argv[3]), **json.loads(sys.argv[2]))
+print(json.dumps(sum(r.values())))
+"""
+
+PREDICT = """
+import json, statistics, sys, torch
+torch.set_num_threads(1)
+from bench.profile import time_rounds
+from bench.workloads import predict_resnet50_round
+rounds = time_rounds(predict_resnet50_round(sys.argv[1], "pyg", torch.device("cpu")), int(sys.argv[2]))
+print(json.dumps(statistics.median(rounds)))
+"""
+
+
+def measure(tree: Path, code: str, *args: str) -> float:
+    """Seconds that `code` prints, run from `tree` (first on the path) with one thread."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, check=True, cwd=tree,
+                         capture_output=True, text=True).stdout  # cwd too: `python -c` puts it first on the path
+    return float(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Parse the trees and workloads, alternate them, print one line per workload."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--base", type=Path, required=True, help="the old source tree (a git worktree)")
+    p.add_argument("--new", type=Path, default=Path(__file__).resolve().parents[1], help="the new tree (default: this one)")
+    p.add_argument("--cores", default="gatedgnn", help="comma list, or all")
+    p.add_argument("--steps", default="tiny,rank", help=f"comma list of {', '.join(PHASE_STEPS)}")
+    p.add_argument("--predict", action="store_true", help="also time predicting ResNet-50's parameters")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=8, help="timed training steps per measurement")
+    args = p.parse_args()
+    cores = ("gatedgnn", "gcn", "gat", "gin", "transformer", "mlp") if args.cores == "all" else args.cores.split(",")
+    work = [(f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
+            for step in args.steps.split(",") for core in cores]
+    if args.predict:
+        work += [(f"predict ResNet-50 [{core}]", PREDICT, (core, 20)) for core in cores]
+    print(f"{'workload':32} {'base ms':>9} {'new ms':>9} {'speed-up':>9}")
+    for name, code, extra in work:
+        times = {"base": [], "new": []}
+        for _ in range(args.rounds):
+            for label, tree in (("base", args.base), ("new", args.new)):
+                times[label].append(measure(tree, code, *extra))
+        base, new = (1000 * statistics.median(times[k]) for k in ("base", "new"))
+        print(f"{name:32} {base:9.1f} {new:9.1f} {base / new:8.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
