@@ -15,6 +15,7 @@ records say protocol `none`.
 from __future__ import annotations
 
 import functools
+import inspect
 from dataclasses import dataclass, field
 
 PROTOCOL = "v1"
@@ -64,24 +65,42 @@ BUDGET_TOLERANCE = 0.15  # protocol v1: non-embedding parameters within 15% of G
 MAX_LAYERS = 12
 
 
+WIDTH_ARG = "width"  # a plugin core's own inner width (its layers' hidden size inside, not the GHN's `hidden`)
+
+
+def width_candidates(gnn: str, hidden: int) -> list[int | None]:
+    """The inner widths matching searches for `gnn`: multiples of 8 up to 4 x hidden when its
+    constructor takes a `width` argument, else only its default (None)."""
+    from gnn_zoo.registry import core_class
+
+    if WIDTH_ARG not in inspect.signature(core_class(gnn, "pyg").__init__).parameters:
+        return [None]
+    return list(range(8, 4 * hidden + 1, 8))
+
+
 @functools.lru_cache(maxsize=64)
 def matched_setting(gnn: str, hidden: int) -> CoreSetting:
-    """Protocol v1 for a core V1 does not list (a plugin): the depth, 1 to MAX_LAYERS, whose
+    """Protocol v1 for a core V1 does not list (a plugin): the depth, 1 to MAX_LAYERS, and, when
+    the core takes a `width` argument, the inner width (multiples of 8 up to 4 x hidden), whose
     non-embedding parameters come closest to GHN-2's core at `hidden` (its default view), as
-    GraphGym's match_baseline_cfg searches; a ValueError when none is within 15%."""
+    GraphGym's match_baseline_cfg searches (ties: fewer layers, then narrower); a ValueError
+    when none is within 15%."""
     from gnn_zoo.base import embedding_params
     from gnn_zoo.registry import create
 
-    def params(name: str, layers: int) -> int:
-        core = create(name, "pyg", hidden=hidden, layers=layers)
+    def params(name: str, layers: int, width: int | None = None) -> int:
+        core = create(name, "pyg", hidden=hidden, layers=layers, **({} if width is None else {WIDTH_ARG: width}))
         return sum(p.numel() for p in core.parameters()) - embedding_params(core)
 
     budget = params("gatedgnn", 1)
-    counts = {n: params(gnn, n) for n in range(1, MAX_LAYERS + 1)}
-    layers = min(counts, key=lambda n: (abs(counts[n] - budget), n))
-    gap, count = abs(counts[layers] - budget), counts[layers]
-    if gap > BUDGET_TOLERANCE * budget:
-        raise ValueError(f"protocol {PROTOCOL}: no depth of 1-{MAX_LAYERS} brings the {gnn} core within "
-                         f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {layers} "
-                         f"layers, {count:,}); add a setting to bench/protocol.py:V1, or pass --layers N")
-    return CoreSetting(layers, {}, f"auto: {layers} layers, {count:,} non-embedding parameters against {budget:,}")
+    counts = {(n, w): params(gnn, n, w) for n in range(1, MAX_LAYERS + 1) for w in width_candidates(gnn, hidden)}
+    layers, width = min(counts, key=lambda nw: (abs(counts[nw] - budget), nw[0], nw[1] or 0))
+    count = counts[layers, width]
+    shape = f"{layers} layers" + ("" if width is None else f" of width {width}")
+    searched = f"depth 1-{MAX_LAYERS}" + ("" if width is None else " and width")
+    if abs(count - budget) > BUDGET_TOLERANCE * budget:
+        raise ValueError(f"protocol {PROTOCOL}: no {searched} brings the {gnn} core within "
+                         f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {shape}, "
+                         f"{count:,}); add a setting to bench/protocol.py:V1, or pass --layers N")
+    kwargs = {} if width is None else {WIDTH_ARG: width}
+    return CoreSetting(layers, kwargs, f"auto: {shape}, {count:,} non-embedding parameters against {budget:,}")
