@@ -19,8 +19,10 @@ from gnn_zoo.api import batch_stat_mode
 
 from .baselines import BaselineStore
 from .data import Batch, ImageData, with_pixel_noise
+from .finetune import FinetuneRecipe, catch_up_summary, ghn_row, random_row, with_catch_up
 from .nets import fit_input, input_size, logits_of, make_net
 from .presets import Preset
+from .records import method
 
 METHODS = ("ghn", "random_init", "sgd")  # each row holds `method` (top-1 %) and `method_top5` (top-5 %)
 
@@ -75,12 +77,22 @@ class EvalResult:
 
     split: str
     rows: list[dict] = field(default_factory=list)
+    recipe: FinetuneRecipe | None = None
 
     def metrics(self) -> dict[str, dict[str, float]]:
-        """summary() of each method's top-1 and top-5 over the architectures that have it."""
-        keys = [key for m in METHODS for key in (m, top5(m))]
+        """summary() of each method's top-1 and top-5 over the architectures that have it (the
+        fine-tuning methods ftK and ftK_random included)."""
+        tuned = [] if self.recipe is None else [m for k in self.recipe.steps for m in (method(k), method(k, True))]
+        keys = [key for m in METHODS + tuple(tuned) for key in (m, top5(m))]
         return {k: summary([r[k] for r in self.rows if r.get(k) is not None]) for k in keys
                 if any(r.get(k) is not None for r in self.rows)}
+
+    def finetune(self) -> dict | None:
+        """The fine-tuning recipe and, per K, how many steps random init needed to catch up."""
+        if self.recipe is None:
+            return None
+        return {"steps": list(self.recipe.steps), "lr": self.recipe.lr, "nets": self.recipe.nets,
+                "noise": self.recipe.noise, "catch_up": catch_up_summary(self.rows, self.recipe)}
 
 
 def owns_params(graph, net: torch.nn.Module) -> bool:
@@ -110,7 +122,10 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
     images = data.eval_batches(preset.eval_images, preset.eval_batch, split)
     if preset.eval_noise:
         images = with_pixel_noise(images, data, preset.eval_noise, EVAL_NOISE_SEED)
-    result = EvalResult(split)
+    recipe = preset.finetune_recipe()
+    result = EvalResult(split, recipe=recipe)
+    tuned_store = None if recipe is None or baselines is None else \
+        BaselineStore(baselines.path.parent, {**baselines.key, **recipe.key()})  # the shared random-init curves
     for i in tqdm(range(n), desc=f"eval {split}", unit="net", disable=not progress):
         spec = sample(split, i)
         size = input_size(spec, data.image_size)
@@ -136,6 +151,7 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
                 net.load_state_dict(random_init)
                 sgd_steps(net, data, preset.sgd_steps, preset.sgd_lr, seed, size, dev)
                 row["sgd"], row[top5("sgd")] = accuracy(net, images, size, dev)
+                net.load_state_dict(random_init)  # a predictor that writes only some parameters starts from random init
             if baselines is not None:
                 baselines.put(i, {k: row[k] for k in needed})
         if dev.type == "cuda":
@@ -146,7 +162,26 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
             torch.cuda.synchronize()
         row["predict_ms"] = 1000 * (graph_seconds + time.perf_counter() - t0)  # graph included, as before
         row["ghn"], row[top5("ghn")] = accuracy(net, images, size, dev)
+        if recipe is not None and (recipe.nets is None or i < recipe.nets):
+            row.update(finetune_row(net, spec, i, recipe, tuned_store, row["random_init"], data, seed, size, dev, images))
         result.rows.append(row)
-    if baselines is not None:
-        baselines.save()
+    for store in (baselines, tuned_store):
+        if store is not None:
+            store.save()
     return result
+
+
+def finetune_row(net: nn.Module, spec, index: int, recipe: FinetuneRecipe, store: BaselineStore | None,
+                 random_init: float, data: ImageData, seed: int, size: int, dev: torch.device,
+                 images: list[Batch]) -> dict:
+    """Net `index` fine-tuned from the GHN's parameters (`net`, changed in place) and from its
+    random init (the shared curve from `store` when it has it), with the catch-up steps."""
+    score = lambda m: accuracy(m, images, size, dev)  # noqa: E731
+    shared = store.get(index, ("curve",)) if store is not None else None
+    if shared is None:
+        torch.manual_seed(seed * 1_000_003 + index)  # the random init of net `index`, as the baselines draw it
+        fresh = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev, init=True)
+        shared = random_row(fresh, recipe, data, seed, size, dev, score)
+        if store is not None:
+            store.put(index, shared)
+    return with_catch_up({**ghn_row(net, recipe, data, seed, index, size, dev, score), **shared}, recipe, random_init)

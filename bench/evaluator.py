@@ -32,7 +32,8 @@ def predictor_record(predict, name: str, split: str, data: ImageData, dataset: s
     return {
         "schema": SCHEMA, "gnn": name, "backend": "none", "split": split, "ghn": PREDICTOR, "view": None,
         "dataset": dataset, "preset": preset.label, "seed": seed, "metrics": result.metrics(), "archs": result.rows,
-        "eval_noise": preset.eval_noise, "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+        "eval_noise": preset.eval_noise, "sgd_steps": preset.sgd_steps, "finetune": result.finetune(),
+        "preset_fields": preset.__dict__,
         "baselines": store.summary(), "core": {"name": name, "view": None, "layers": None, "params": None,
                                                "protocol": PROTOCOL},
         "predict_ms": metrics_mean(result.rows, "predict_ms"), "versions": versions(), "git_commit": git_commit(),

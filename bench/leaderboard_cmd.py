@@ -7,6 +7,16 @@ import sys
 from .paths import db_path, results_root
 
 
+def ranked_method(text: str) -> str:
+    """A --method value: ghn, sgd, random_init, or ftK (K >= 1)."""
+    from .records import parse_method
+
+    if text in ("ghn", "sgd", "random_init") or parse_method(text) is not None:
+        return text
+    raise argparse.ArgumentTypeError(f"unknown method {text!r}: choose ghn, sgd, random_init or ftK (e.g. ft50, "
+                                     f"for records evaluated with --finetune 50)")
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     """`bench leaderboard`'s options."""
     p.add_argument("--results", action="append", default=None,
@@ -14,8 +24,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="SQLite index (default $GHNBENCH_HOME/leaderboard.sqlite)")
     p.add_argument("--dataset", default=None, help="only this data set (default: one table per data set and preset)")
     p.add_argument("--preset", default=None, help="only this preset")
-    p.add_argument("--method", default="ghn", choices=("ghn", "sgd", "random_init"),
-                   help="whose accuracy to rank: predicted params (default), k SGD steps, random init")
+    p.add_argument("--method", default="ghn", type=ranked_method, metavar="{ghn,sgd,random_init,ftK}",
+                   help="whose accuracy to rank: predicted params (default), k SGD steps, random init, or ftK: "
+                        "after K fine-tuning steps from predicted params (records of `--finetune K`), beside random "
+                        "init fine-tuned alike")
     p.add_argument("--metric", default="auto", choices=("auto", "top1", "top5"),
                    help="top-1 or top-5 accuracy; auto (default): top-5 on ImageNet, top-1 elsewhere, as the "
                         "GHN papers report them")

@@ -35,6 +35,18 @@ def at_least(kind: type, minimum: float, strict: bool = False) -> Callable[[str]
     return parse
 
 
+def step_list(text: str) -> tuple[int, ...]:
+    """A comma list of step counts >= 1 (--finetune 10,50,200)."""
+    try:
+        steps = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected step counts separated by commas, e.g. 10,50,200, not {text!r}") from None
+    if not steps or min(steps) < 1:
+        raise argparse.ArgumentTypeError(f"step counts must be >= 1, e.g. 10,50,200, not {text!r}")
+    return tuple(sorted(set(steps)))
+
+
+step_list.__name__ = "step list"
 POSITIVE_INT = at_least(int, 1)
 NON_NEGATIVE_INT = at_least(int, 0)
 POSITIVE_FLOAT = at_least(float, 0, strict=True)
@@ -62,7 +74,17 @@ PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_s
                 ("hidden", POSITIVE_INT), ("layers", POSITIVE_INT), ("lr", POSITIVE_FLOAT),
                 ("max_train_params", POSITIVE_FLOAT), ("max_meta_nodes", POSITIVE_INT), ("eval_nets", POSITIVE_INT),
                 ("eval_images", POSITIVE_INT), ("sgd_steps", NON_NEGATIVE_INT), ("sgd_nets", NON_NEGATIVE_INT),
-                ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off))
+                ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off), ("finetune", step_list),
+                ("finetune_nets", POSITIVE_INT), ("finetune_lr", POSITIVE_FLOAT), ("finetune_noise", NON_NEGATIVE_FLOAT))
+FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not say
+    "finetune": "K[,K...]: also fine-tune each evaluated net K steps from the predicted parameters and from random "
+                "init (same batches, SGD as the SGD baseline) and record both accuracies after each K and the steps "
+                "random init needs to catch up (docs/bench.md, \"Fine-tuning\")",
+    "finetune_nets": "fine-tune the first N evaluated nets (default 5)",
+    "finetune_lr": "fine-tuning SGD's learning rate for both inits (default: the SGD baseline's, 0.05 in tiny)",
+    "finetune_noise": "STD: add Gaussian noise of STD x each weight's own std to the predicted weights before "
+                      "fine-tuning (default 0)",
+}
 
 
 def eval_splits() -> tuple[str, ...]:
@@ -146,7 +168,8 @@ def core_name(text: str) -> str:
     return name
 
 
-EVAL_FLAGS = ("eval_nets", "eval_images", "sgd_steps", "sgd_nets", "eval_noise")  # what only evaluation reads
+EVAL_FLAGS = ("eval_nets", "eval_images", "sgd_steps", "sgd_nets", "eval_noise", "finetune", "finetune_nets",
+              "finetune_lr", "finetune_noise")  # what only evaluation reads
 
 
 def add_run_options(p: argparse.ArgumentParser, split: bool, evaluates: tuple[str, ...] = EVAL_FLAGS) -> None:
@@ -205,7 +228,8 @@ def add_common_options(p: argparse.ArgumentParser, evaluates: tuple[str, ...] = 
             budget.add_argument(f"--{flag}", type=kind, default=None, metavar="on|off",
                                 help=f"override the preset's {field} (bfloat16 autocast where the device supports it)")
         else:
-            budget.add_argument(f"--{flag}", type=kind, default=None, help=f"override the preset's {field}")
+            budget.add_argument(f"--{flag}", type=kind, default=None,
+                                help=FLAG_HELP.get(field, f"override the preset's {field}"))
     output = group(p, "device and output")
     output.add_argument("--device", default="cpu", choices=DEVICES)
     output.add_argument("--checkpoints", default=None, help="checkpoint folder (default $GHNBENCH_HOME/checkpoints)")

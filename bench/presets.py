@@ -39,6 +39,10 @@ class Preset:
     view: str | None = None  # the core's graph view (gnn_zoo.views); None: the core's default (protocol v1)
     label_smoothing: float = 0.0  # of the meta-training cross-entropy (GHN-2 on ImageNet: 0.1)
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
+    finetune: tuple[int, ...] = ()  # fine-tune each evaluated net K steps from predicted and random init (bench.finetune)
+    finetune_nets: int | None = 5  # ... the first N evaluated nets only (None: all of them)
+    finetune_lr: float | None = None  # SGD's learning rate for both inits (None: sgd_lr, the SGD baseline's)
+    finetune_noise: float = 0.0  # noise std (x each weight's own std) added to predicted weights before fine-tuning
     job_threads: int | None = None  # threads of a local sweep job: 1 where runs gain little from more (one
     #                                 job per CPU then); None: one job at a time with every usable CPU
     job_minutes: tuple[float, tuple[tuple[str, float, float], ...]] | None = None  # minutes measured on the
@@ -59,6 +63,15 @@ class Preset:
             return self.name
         settings = json.dumps(changed, sort_keys=True, default=str)
         return f"{self.name}-{hashlib.sha1(settings.encode()).hexdigest()[:8]}"
+
+    def finetune_recipe(self):
+        """The bench.finetune.FinetuneRecipe of `finetune`, or None when no K is asked for."""
+        from .finetune import FinetuneRecipe
+
+        if not self.finetune:
+            return None
+        return FinetuneRecipe(tuple(sorted(set(self.finetune))), self.finetune_lr or self.sgd_lr, self.finetune_nets,
+                              self.finetune_noise)
 
     def training_fields(self) -> dict:
         """The fields a trained GHN depends on (a checkpoint is reused only if they all match)."""

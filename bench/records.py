@@ -197,7 +197,7 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
         "view": preset.view, "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
         "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION,
         "random_stream": STREAM_VERSION, "training": training,
-        "sgd_steps": preset.sgd_steps, "preset_fields": preset.__dict__,
+        "sgd_steps": preset.sgd_steps, "finetune": result.finetune(), "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},
         "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
@@ -228,3 +228,13 @@ def core_summary(ghn, protocol: str) -> dict:
 def metrics_mean(rows: list[dict], key: str) -> float:
     """Mean of one column of the per-architecture rows."""
     return sum(r[key] for r in rows) / len(rows)
+
+
+def method(k: int, random: bool = False) -> str:
+    """The record key of top-1 after `k` fine-tuning steps from the GHN's (or random) parameters."""
+    return f"ft{k}_random" if random else f"ft{k}"
+
+
+def parse_method(name: str) -> int | None:
+    """K of a fine-tuning method name `ftK` (None for any other method)."""
+    return int(name[2:]) if name.startswith("ft") and name[2:].isdigit() and int(name[2:]) > 0 else None

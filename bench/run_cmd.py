@@ -111,6 +111,9 @@ def save_and_show(results: Path, record: dict, sgd_steps: int) -> None:
 
     path = write_record(results, record)
     print(format_metrics(record["split"], record["metrics"], sgd_steps, record["archs"]))
+    catch_up = format_catch_up(record.get("finetune"))
+    if catch_up:
+        print(catch_up)
     print(f"record: {path}")
 
 
@@ -121,6 +124,7 @@ def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
     from deepnets1m.named import NAMED_SPLITS
 
     from .evaluate import METHODS, top5
+    from .records import method, parse_method
 
     methods = [m for m in METHODS if m in metrics]
     if split in NAMED_SPLITS:
@@ -134,9 +138,24 @@ def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
     names = {"ghn": "GHN (predicted, no training)", "random_init": "random init", "sgd": f"{k} SGD steps from random init"}
     lines = [f"{split}: top-1 accuracy (%)",
              f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'top-5':>7} {'nets':>5}"]
+    for k_ in sorted({parse_method(m) for m in metrics} - {None}):  # fine-tuning (--finetune), per K
+        methods += [method(k_), method(k_, random=True)]
+        names[method(k_)], names[method(k_, random=True)] = f"GHN init + {k_} steps", f"random init + {k_} steps"
     for m in methods:
         s, t5 = metrics[m], metrics.get(top5(m), {}).get("mean", float("nan"))
         lines.append(f"  {names[m]:34} {s['mean']:7.2f} {s['stderr']:7.2f} {s['max']:7.2f} {t5:7.2f} {s['n']:5d}")
+    return "\n".join(lines)
+
+
+def format_catch_up(finetune: dict | None) -> str | None:
+    """One line per K: the median steps random init needed to reach the GHN init's accuracy."""
+    if not finetune or not finetune.get("catch_up"):
+        return None
+    lines = ["steps random init needs to reach the GHN init's top-1 after K steps (median over nets):"]
+    for k, c in finetune["catch_up"].items():
+        median = f"more than {max(finetune['steps'])}" if c["median_steps"] is None else f"{c['median_steps']:g}"
+        lines.append(f"  K = {k:>5}: {median} ({c['never']} of {c['nets']} nets never within "
+                     f"{max(finetune['steps'])} steps)")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.records import parse_method
 from deepnets1m.atomic import atomic_write
 
 from . import plots
@@ -30,9 +31,19 @@ class Rendered:
     imported: int = 0  # published rows that joined a table (--reference)
 
 
-def title(dataset: str, preset: str, metric: str, seeds: int | None = None) -> str:
+def method_phrase(method: str) -> str:
+    """What a table of `method` scores, as its heading says it."""
+    k = parse_method(method)
+    if k is not None:
+        return (f"after {k} fine-tuning steps from predicted parameters (the random init row: the same {k} steps "
+                f"from random init)")
+    return {"ghn": "of predicted parameters", "sgd": "after k SGD steps from random init",
+            "random_init": "of random init"}[method]
+
+
+def title(dataset: str, preset: str, metric: str, seeds: int | None = None, method: str = "ghn") -> str:
     """Heading of one leaderboard; with `seeds` (the fewest of any cell), whether it marks best groups."""
-    head = f"{dataset}, preset {preset}: {METRIC_LABELS[metric]} of predicted parameters, mean ± stderr"
+    head = f"{dataset}, preset {preset}: {METRIC_LABELS[metric]} {method_phrase(method)}, mean ± stderr"
     if seeds is None:
         return head
     return head + (f" (fewer than {MIN_SEEDS} seeds per cell: no best group marked)" if seeds < MIN_SEEDS
@@ -55,6 +66,7 @@ class Section:
     table: pd.DataFrame
     records: list[tuple[str, dict]]
     nets: pd.DataFrame
+    method: str = "ghn"  # whose accuracy the table ranks (bench leaderboard --method)
 
     @property
     def stem(self) -> str:
@@ -70,7 +82,7 @@ class Section:
     @property
     def heading(self) -> str:
         """The section's title."""
-        return title(self.dataset, self.preset, self.metric, self.fewest_seeds)
+        return title(self.dataset, self.preset, self.metric, self.fewest_seeds, self.method)
 
     @property
     def headline(self) -> SplitStats | None:
@@ -111,16 +123,18 @@ class Section:
     def preset_note(self) -> str | None:
         """What a hashed preset label (`tiny-3fa2c1d0`) stands for: the fields its records changed
         from the named preset."""
-        from bench.presets import PRESETS
+        from bench.presets import PRESETS, RUNTIME_FIELDS
 
         name = self.preset.split("@")[0].rsplit("-", 1)[0]
         if name == self.preset.split("@")[0] or name not in PRESETS or not self.records:
             return None
         base = PRESETS[name].__dict__
         fields = self.records[0][1].get("preset_fields") or {}
-        changed = {k: v for k, v in fields.items() if k in base and base[k] != v and k not in ("ghn", "view")
-                   and not isinstance(v, (list, dict))}
-        text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(changed.items()))
+        changed = {k: v for k, v in fields.items() if k in base and k not in ("ghn", "view", *RUNTIME_FIELDS)
+                   and not isinstance(v, dict)
+                   and base[k] != (tuple(v) if isinstance(v, list) else v)}
+        text = ", ".join(f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
+                         for k, v in sorted(changed.items()))
         return f"Preset {self.preset.split('@')[0]}: {name} with {text or 'its own settings'}."
 
     def collapsed_runs(self) -> dict[str, str]:
@@ -161,7 +175,7 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
         own = [(path, r) for path, r in files if table_key(r, metric) == (d, p, m)]
         detail = nets[(nets["dataset"] == d) & (nets["preset"] == p) & (nets["metric"] == m)]
         sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), leaderboard(annotated), own,
-                                detail))
+                                detail, method))
     return sections
 
 

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from bench.records import model_label, table_preset
+from bench.records import model_label, parse_method, table_preset
 from deepnets1m.named import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
 
@@ -51,13 +51,16 @@ def record_metric(record: dict, metric: str) -> str:
 
 def record_models(record: dict, method: str, metric: str) -> list[tuple[str, str, dict]]:
     """(record key, model label, what was compared) of each model a record scores: `method`
-    (by default the GHN) and, beside the GHN, the `random init` baseline on the same nets."""
+    (by default the GHN) and, beside the GHN, the `random init` baseline on the same nets (beside
+    a fine-tuned GHN init `ftK`, random init fine-tuned the same K steps)."""
     chosen = record_metric(record, metric)
     core = record.get("core") or {}
     out = [(metric_key(method, chosen), model_label(record),
             {"view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))})]
-    if method == "ghn":
-        out.append((metric_key("random_init", chosen), BASELINE, {"view": "", "core_params": None}))
+    k = parse_method(method)
+    if method == "ghn" or k is not None:  # beside a fine-tuned GHN init: random init fine-tuned alike
+        base = "random_init" if k is None else f"ft{k}_random"
+        out.append((metric_key(base, chosen), BASELINE, {"view": "", "core_params": None}))
     return out
 
 
