@@ -34,6 +34,9 @@ def section_plots(section, stem: Path, title: str) -> list[Path]:
     head = section.headline
     if head is not None and len(head.pairs) and head.seeds >= 2:
         files.append(improvement_plot(head, order, title, Path(f"{stem}_improvement.png")))
+    curves = finetune_frame([record for _, record in section.records], section.metric)
+    if len(curves):
+        files.append(finetune_curves(curves, order, title, Path(f"{stem}_finetune.png")))
     for split, nets in section.nets.groupby("split"):
         files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split)))
     return [f for f in files if f is not None]
@@ -156,6 +159,51 @@ def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path) ->
         ax.set(xlabel=f"{label} (%)", ylabel=f"predicted parameters, {metric_label(nets).lower()}")
     axes[0][-1].legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.suptitle(title, fontsize="medium")
+    return save(fig, path)
+
+
+def finetune_frame(records: list[dict], metric: str) -> pd.DataFrame:
+    """Fine-tuning curves of records evaluated with --finetune: one row per (model, seed, split,
+    steps) with the mean accuracy over the fine-tuned nets: the GHN init (step 0: its 0-step
+    accuracy) and random init (step 0: random init), the latter once per seed and split."""
+    from bench.records import method, model_label
+
+    from .table import metric_key
+
+    rows = []
+    for r in records:
+        tuned = r.get("finetune")
+        if not tuned:
+            continue
+        m = r["metrics"]
+        for model, zero, random in ((model_label(r), "ghn", False), (BASELINE, "random_init", True)):
+            points = [(0, m.get(metric_key(zero, metric)))]
+            points += [(k, m.get(metric_key(method(k, random), metric))) for k in tuned["steps"]]
+            rows += [{"model": model, "seed": r["seed"], "split": r["split"], "steps": k, "acc": v["mean"]}
+                     for k, v in points if v is not None]
+    frame = pd.DataFrame(rows, columns=["model", "seed", "split", "steps", "acc"])
+    return frame.groupby(["model", "seed", "split", "steps"], as_index=False)["acc"].mean()  # random init: once
+
+
+def finetune_curves(curves: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
+    """Accuracy against fine-tuning steps (symlog x: step 0 is the untrained init), one panel per
+    split, one line per model and a grey dashed one for random init; bands: ±1.96 standard errors
+    over the seeds."""
+    splits = [s for s in SPLIT_ORDER if s in set(curves["split"])]
+    fig, axes = plt.subplots(1, len(splits), figsize=(4.5 * len(splits) + 2, 4), squeeze=False, sharey=True)
+    models = [m for m in order if m in set(curves["model"])]
+    for ax, split in zip(axes[0], splits):
+        these = curves[curves["split"] == split]
+        sns.lineplot(these[these["model"] != BASELINE], x="steps", y="acc", hue="model", hue_order=models,
+                     errorbar=("se", 1.96), marker="o", ax=ax, legend=split == splits[-1])
+        base = these[these["model"] == BASELINE]
+        sns.lineplot(base, x="steps", y="acc", errorbar=("se", 1.96), ax=ax, label=BASELINE if split == splits[-1]
+                     else None, **BASELINE_STYLE)
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set(title=split, xlabel="fine-tuning steps (0: the init itself)", ylabel="top-1 accuracy (%)")
+    if axes[0][-1].get_legend() is not None:
+        axes[0][-1].legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.suptitle(f"{title}: fine-tuning from predicted parameters and from random init", fontsize="medium")
     return save(fig, path)
 
 

@@ -14,9 +14,10 @@ from deepnets1m.atomic import atomic_write
 from . import plots
 from .db import SyncReport, latest_record_files, sync
 from .reference import reference_cells
-from .stats import ALPHA, CD_MIN_SEEDS, MIN_SEEDS, OVERALL, RankStats, SplitStats, annotate, rank_stats
-from .table import (BASELINE, METRIC_LABELS, arch_frame, cells, groups, leaderboard, net_frame, runs_frame,
-                    table_key, tidy, to_html, to_markdown)
+from .stats import (ALPHA, CD_MIN_SEEDS, MIN_SEEDS, OVERALL, RankAgreement, RankStats, SplitStats, annotate,
+                    rank_agreement, rank_stats)
+from .table import (BASELINE, METRIC_LABELS, arch_frame, catch_up_column, cells, groups, leaderboard, net_frame,
+                    runs_frame, table_key, tidy, to_html, to_markdown)
 
 WRITTEN = ("md", "csv")  # written beside the site (index.html) by --out
 
@@ -67,6 +68,7 @@ class Section:
     records: list[tuple[str, dict]]
     nets: pd.DataFrame
     method: str = "ghn"  # whose accuracy the table ranks (bench leaderboard --method)
+    agreement: RankAgreement | None = None  # of a fine-tuned (ftK) table's order with the 0-step table's
 
     @property
     def stem(self) -> str:
@@ -109,6 +111,8 @@ class Section:
                              f"({abs(p.diff):.1f} [{min(abs(p.ci_low), abs(p.ci_high)):.1f}, "
                              f"{max(abs(p.ci_low), abs(p.ci_high)):.1f}])" for p in decided.itertuples())
             lines.append(f"Decided over {head.split} ({len(decided)} of {len(head.pairs)} pairs): {text or 'none'}.")
+        if self.agreement is not None:
+            lines.append(self.agreement.describe("the 0-step table (predicted parameters, no training)"))
         collapsed = self.collapsed_runs()
         if collapsed:
             lines.append("Collapsed runs (training loss at chance or no better than random init; kept in every "
@@ -161,21 +165,32 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
     when given."""
     files = latest_record_files(db, paths, dataset=dataset, preset=preset)
     records = [record for _, record in files]
-    frame, archs = cells(runs_frame(records, method, metric)), arch_frame(records, method, metric)
+    raw = runs_frame(records, method, metric)
+    frame, archs = cells(raw), arch_frame(records, method, metric)
     nets = net_frame(records, method, metric)
     if reference and len(frame):  # published rows join every table of their data set and metric
         ref = reference_cells()
         tables = frame[["dataset", "preset", "metric"]].drop_duplicates()
         ref = ref.drop(columns="preset").merge(tables, on=["dataset", "metric"])
         frame = pd.concat([frame, ref.reindex(columns=frame.columns)], ignore_index=True)
+    tuned = parse_method(method) is not None  # an ftK table: its order is compared with the 0-step table's
+    zero_step = runs_frame(records, "ghn", metric) if tuned else None
     sections = []
     for d, p, m, g in groups(frame):
         rows = archs[(archs["dataset"] == d) & (archs["preset"] == p) & (archs["metric"] == m)]
         annotated, splits = annotate(g, rows)
         own = [(path, r) for path, r in files if table_key(r, metric) == (d, p, m)]
         detail = nets[(nets["dataset"] == d) & (nets["preset"] == p) & (nets["metric"] == m)]
-        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), leaderboard(annotated), own,
-                                detail, method))
+        agreement = None
+        if tuned:
+            same = lambda f: f[(f["dataset"] == d) & (f["preset"] == p) & (f["metric"] == m)]  # noqa: E731
+            agreement = rank_agreement(same(zero_step), same(raw))
+        table = leaderboard(annotated)
+        if tuned:  # the steps random init needs to catch up with each model's init after K steps
+            table["random init catches up at (steps)"] = table.index.map(
+                catch_up_column([r for _, r in own], parse_method(method))).fillna("")
+        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), table, own, detail, method,
+                                agreement))
     return sections
 
 

@@ -361,3 +361,46 @@ def improvement_matrix(analysis: SplitStats) -> tuple[pd.DataFrame, pd.DataFrame
             value.loc[x, y] = v
             text.loc[x, y] = f"{v:.2f}" + ("" if math.isnan(lo) else f"\n[{lo:.2f}, {hi:.2f}]")
     return value, text
+
+
+@dataclass
+class RankAgreement:
+    """How a table's order of models agrees with another's (fine-tuned against 0-step): Kendall's
+    tau between the two orders of the same models within each seed, its mean and a t-interval
+    over the seeds (the replicates)."""
+
+    tau: float
+    ci_low: float
+    ci_high: float
+    seeds: int
+    models: int
+
+    def describe(self, against: str) -> str:
+        """One line for the table's notes."""
+        ci = "" if self.seeds < 2 else f" [{self.ci_low:.2f}, {self.ci_high:.2f}] (95% t-interval)"
+        return (f"Order against {against}: Kendall τ = {self.tau:.2f}{ci} over {self.seeds} seed(s) of "
+                f"{self.models} models (1: the same order, 0: unrelated, -1: reversed).")
+
+
+def rank_agreement(a: pd.DataFrame, b: pd.DataFrame) -> RankAgreement | None:
+    """RankAgreement of two run frames (leaderboard.table.runs_frame of one table under two
+    methods): per seed, each model's mean over splits under each, tau over the models both score
+    (random init left out: it is the baseline, not a ranked model); None below 3 models."""
+    def per_seed(frame: pd.DataFrame) -> pd.DataFrame:
+        ours = frame[frame["model"] != BASELINE]
+        return ours.groupby(["seed", "model"])["mean"].mean().unstack("model")
+
+    x, y = per_seed(a), per_seed(b)
+    models = sorted(set(x.columns) & set(y.columns))
+    taus = []
+    for seed in sorted(set(x.index) & set(y.index)):
+        pair = pd.DataFrame({"x": x.loc[seed, models], "y": y.loc[seed, models]}).dropna()
+        if len(pair) >= 3:
+            taus.append(stats.kendalltau(pair["x"], pair["y"]).statistic)
+    if len(models) < 3 or not taus:
+        return None
+    mean = float(np.mean(taus))
+    if len(taus) < 2:
+        return RankAgreement(mean, math.nan, math.nan, 1, len(models))
+    half = stats.t.ppf(0.975, len(taus) - 1) * np.std(taus, ddof=1) / math.sqrt(len(taus))
+    return RankAgreement(mean, max(-1.0, mean - half), min(1.0, mean + half), len(taus), len(models))

@@ -7,6 +7,7 @@ import re
 
 import pandas as pd
 
+from bench.records import method as finetune_key
 from bench.records import model_label, parse_method, table_preset
 from deepnets1m.named import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
@@ -186,6 +187,27 @@ def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
     text["view"] = core["view"].reindex(text.index).fillna("")
     text["core params"] = core["core_params"].reindex(text.index).map(lambda n: "" if pd.isna(n) else f"{int(n):,}")
     return text.loc[rank.sort_values(kind="stable").index]
+
+
+def catch_up_column(records: list[dict], k: int) -> dict[str, str]:
+    """Per model, the median over its fine-tuned nets (all seeds and splits) of the steps random
+    init needs to reach the GHN init's accuracy after `k` fine-tuning steps (`> K` when random
+    init does not within the largest K fine-tuned): ftK tables' "random init catches up" column."""
+    steps: dict[str, list[float]] = {}
+    largest: dict[str, int] = {}
+    for r in records:
+        if not r.get("finetune"):
+            continue
+        model = model_label(r)
+        largest[model] = max(r["finetune"]["steps"])
+        key = f"{finetune_key(k)}_catch_up"
+        steps.setdefault(model, []).extend(math.inf if row[key] is None else row[key] for row in r["archs"] if key in row)
+    out = {}
+    for model, values in steps.items():
+        if values:
+            median = float(pd.Series(values).median())
+            out[model] = f"> {largest[model]}" if math.isinf(median) else f"{median:g}"
+    return out
 
 
 def groups(cell_frame: pd.DataFrame) -> list[tuple[str, str, str, pd.DataFrame]]:

@@ -92,7 +92,7 @@ def test_bench_run_with_finetune_prints_records_and_ranks_ftk(home, capsys):
     assert record["finetune"]["catch_up"]["4"]["nets"] == 1
     md = render(home / "db.sqlite", [home / "results"], None, with_plots=False, method="ft4").text["md"]
     assert "after 4 fine-tuning steps from predicted parameters" in md and "| random init |" in md
-    assert "finetune 2,4, finetune nets 1" in md
+    assert "finetune 2,4, finetune nets 1" in md and "| random init catches up at (steps) |" in md
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -104,3 +104,44 @@ def test_bad_finetune_flags_are_clear_errors(home, argv, message, capsys):
     with pytest.raises(SystemExit) as failed:
         main(argv)
     assert failed.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_an_ftk_table_says_how_its_order_agrees_with_the_0_step_table(tmp_path):
+    def scaled(factor):
+        def predict(module):
+            with torch.no_grad():
+                for p in module.parameters():
+                    p.mul_(factor)
+            return module
+        return predict
+
+    for seed in (0, 1):
+        evaluator = Evaluator("val", preset="tiny", results=tmp_path, seed=seed, finetune=(2,), finetune_nets=1, **FAST)
+        for name, factor in (("same", 1.0), ("half", 0.5), ("zero", 0.0)):
+            evaluator.save(evaluator(scaled(factor), name=name))
+    md = render(tmp_path / "db.sqlite", [tmp_path], None, with_plots=False, method="ft2").text["md"]
+    assert "Order against the 0-step table (predicted parameters, no training): Kendall τ = " in md
+    assert "over 2 seed(s) of 3 models" in md
+
+
+def test_fine_tuned_records_get_a_curve_plot(tmp_path):
+    from leaderboard.plots import finetune_frame
+
+    evaluator = Evaluator("val", preset="tiny", results=tmp_path / "results", finetune=(2, 4), finetune_nets=1, **FAST)
+    record = evaluator(lambda m: None, name="same")
+    evaluator.save(record)
+    curves = finetune_frame([record], "top1")
+    assert sorted(curves["steps"].unique()) == [0, 2, 4] and set(curves["model"]) == {"same (predictor)", "random init"}
+    done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "site", with_plots=True)
+    assert any(path.name.endswith("_finetune.png") for path in done.files)
+
+
+def test_catch_up_column_is_the_median_over_nets_with_beyond_the_largest_k():
+    from leaderboard.table import catch_up_column
+
+    def record(seed, steps):
+        return {"gnn": "gcn", "backend": "pyg", "ghn": "ghn2", "view": None, "seed": seed, "core": {},
+                "finetune": {"steps": [10]}, "archs": [{"ft10_catch_up": s} for s in steps]}
+
+    assert catch_up_column([record(0, [3, 5]), record(1, [7])], 10) == {"gcn/pyg": "5"}
+    assert catch_up_column([record(0, [3, None]), record(1, [None])], 10) == {"gcn/pyg": "> 10"}

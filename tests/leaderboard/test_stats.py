@@ -228,3 +228,25 @@ def test_collapsed_runs_are_counted_in_the_notes(tmp_path):
         write_record(tmp_path / "results", record)
     md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
     assert "Collapsed runs" in md and "gat/pyg 1 of 6" in md
+
+
+def test_rank_agreement_is_kendall_tau_within_seeds_with_a_t_interval():
+    import pandas as pd
+
+    from leaderboard.stats import rank_agreement
+    from leaderboard.table import BASELINE
+
+    def frame(scores: dict[int, dict[str, float]]) -> pd.DataFrame:
+        return pd.DataFrame([{"seed": s, "model": m, "split": split, "mean": v}
+                             for s, by_model in scores.items() for m, v in by_model.items() for split in ("val", "ood")])
+
+    zero = frame({s: {"a": 3.0 + s, "b": 2.0, "c": 1.0, BASELINE: 9.0} for s in range(4)})
+    same = rank_agreement(zero, frame({s: {"a": 30.0, "b": 20.0, "c": 10.0, BASELINE: 0.0} for s in range(4)}))
+    assert same.tau == 1.0 and same.seeds == 4 and same.models == 3  # random init is not ranked
+    flipped = rank_agreement(zero, frame({s: {"a": 1.0, "b": 2.0, "c": 3.0 + (s % 2) * 0.0} for s in range(4)}))
+    assert flipped.tau == -1.0
+    mixed = rank_agreement(zero, frame({0: {"a": 3, "b": 2, "c": 1}, 1: {"a": 1, "b": 2, "c": 3},
+                                        2: {"a": 3, "b": 2, "c": 1}, 3: {"a": 3, "b": 1, "c": 2}}))
+    expected = [1.0, -1.0, 1.0, 1 / 3]
+    assert abs(mixed.tau - sum(expected) / 4) < 1e-12 and mixed.ci_low < mixed.tau < mixed.ci_high
+    assert rank_agreement(zero[zero["model"] != "c"], zero) is None  # two models: no order to compare
