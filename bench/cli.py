@@ -24,6 +24,8 @@ COMMANDS = {
     "leaderboard": ("index result records and render the leaderboard (Markdown, HTML, CSV, plots)",
                     "bench.leaderboard_cmd:configure"),
     "profile": ("measure speed (graphs, prediction, training, evaluation) and peak memory", "bench.profile:configure"),
+    "properties": ("predict properties of unseen nets from a trained GHN's embeddings (Kendall tau)",
+                   "bench.properties_cmd:configure"),
     "list-checkpoints": ("list the trained GHNs (names for gnn_zoo.load) with their core, steps and scores",
                          "bench.checkpoints_cmd:configure"),
 }
@@ -44,6 +46,7 @@ EXAMPLES = {
               "bench sweep --gnn all --split all --launcher slurm --partition gpu --device cuda --preset paper"],
     "leaderboard": ["bench leaderboard", "bench leaderboard --out site/ --reference"],
     "profile": ["bench profile", "bench profile --only predict_resnet50 --gnn all", "bench profile --phases --step tiny"],
+    "properties": ["bench properties --gnn gatedgnn", "bench properties --gnn gcn --seed 1 --nets 200"],
     "list-checkpoints": ["bench list-checkpoints"],
 }
 
@@ -89,7 +92,7 @@ def version() -> str:
         return "(not installed)"
 
 
-ONE_SEED_COMMANDS = ("run", "train", "eval", "predict")
+ONE_SEED_COMMANDS = ("run", "train", "eval", "predict", "properties")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,3 +28,8 @@ def results_root() -> Path:
 def db_path() -> Path:
     """Default SQLite index of the leaderboard."""
     return home() / "leaderboard.sqlite"
+
+
+def properties_root() -> Path:
+    """Default folder of property-prediction records and their shared labels."""
+    return home() / "properties"

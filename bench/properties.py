@@ -1,0 +1,175 @@
+"""Property prediction from a GHN's embeddings (`bench properties`, GHN-2 section 5.3): how well
+a trained GHN's mean node embedding of a net ranks nets by properties of their training, against
+the same regressors on plain graph statistics.
+
+Labels (per net, a function of the net, the data set and the label recipe only: computed once
+and shared by every core and seed, `<results>/.baselines/`): inference time (measured, ms per
+batch of eval images), top-1 after `steps` SGD steps from random init on clean and on noisy eval
+images (as --eval-noise makes them), and convergence speed (the first step whose training loss,
+averaged over the last 5 steps, is below `target_loss`; censored at `max_steps` + 1). The nets:
+the first n/2 of `val` and of `test`, pooled; 5 random halvings fit a ridge and an SVR
+(scikit-learn) on one half and score Kendall's tau on the other.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+from tqdm.auto import tqdm
+
+from deepnets1m import sample, spec_graph
+from deepnets1m.graph import ArchGraph
+
+from .baselines import BaselineStore
+from .data import ImageData, with_pixel_noise
+from .nets import fit_input, input_size, make_net
+
+PROPERTIES = ("accuracy", "noisy_accuracy", "inference_ms", "convergence")
+SOURCE_SPLITS = ("val", "test")  # held out from GHN training; n/2 nets of each
+LABEL_VERSION = 1  # bump when the labels' computation changes: older label files are then ignored
+FITS = 5
+
+
+@dataclass(frozen=True)
+class LabelRecipe:
+    """How the labels are made: SGD steps for the accuracies, the loss convergence is timed to
+    and the step cap, eval images, the noise std of noisy_accuracy."""
+
+    steps: int = 10
+    target_loss: float = 1.0
+    max_steps: int = 50
+    eval_images: int = 360
+    eval_batch: int = 120
+    noise: float = 0.08  # GHN-2's CIFAR-10 noise
+
+
+def net_names(nets: int) -> list[tuple[str, int]]:
+    """(split, index) of the property nets: the first nets/2 of each source split."""
+    return [(split, i) for split in SOURCE_SPLITS for i in range(nets // 2)]
+
+
+def graph_features(graph: ArchGraph) -> np.ndarray:
+    """The graph-free baseline's features: nodes, edges, depth (longest path), log10 parameters."""
+    return np.array([graph.num_nodes, graph.edge_index.shape[1], int(graph.level.max()) + 1,
+                     np.log10(max(1, graph.num_params))], dtype=np.float64)
+
+
+def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size: int, device: torch.device,
+               accuracy) -> dict:
+    """The labels of one randomly initialised net (trained in place)."""
+    clean = data.eval_batches(recipe.eval_images, recipe.eval_batch, "test")
+    noisy = with_pixel_noise(clean, data, recipe.noise, 0)
+    net.eval()
+    with torch.no_grad():
+        x = fit_input(clean[0][0].to(device), size)
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            net(x)
+            times.append(time.perf_counter() - t0)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    losses, out = [], {"inference_ms": 1000 * statistics.median(times), "convergence": recipe.max_steps + 1}
+    for step, (x, y) in zip(range(1, max(recipe.steps, recipe.max_steps) + 1), data.train_batches(64, 0)):
+        net.train()
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(fit_input(x.to(device), size)), y.to(device))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step == recipe.steps:
+            out["accuracy"] = accuracy(net, clean, size, device)[0]
+            out["noisy_accuracy"] = accuracy(net, noisy, size, device)[0]
+        if out["convergence"] > recipe.max_steps and len(losses) >= 5 and np.mean(losses[-5:]) < recipe.target_loss:
+            out["convergence"] = step
+        if step >= recipe.steps and out["convergence"] <= recipe.max_steps:
+            break
+    return out
+
+
+def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_folder, device: torch.device,
+           progress: bool = True) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
+    """Labels, graph features and graphs of the property nets; labels from the shared store where
+    it has them (computed and stored where not)."""
+    from .evaluate import accuracy
+
+    key = {"version": LABEL_VERSION, "kind": "properties", "dataset": dataset, "split": "+".join(SOURCE_SPLITS),
+           "seed": 0, "device": device.type, **asdict(recipe)}
+    store = BaselineStore(store_folder, key)
+    rows, features, graphs = [], [], []
+    for n, (split, i) in enumerate(tqdm(net_names(nets), desc="property labels", unit="net", disable=not progress)):
+        spec = sample(split, i)
+        size = input_size(spec, data.image_size)
+        graph = spec_graph(spec, data.num_classes, data.in_channels, size)
+        row = store.get(n, PROPERTIES)
+        if row is None:
+            torch.manual_seed(1_000_003 * 7 + n)  # the label nets' own init stream
+            net = make_net(spec, data.num_classes, data.in_channels, data.image_size, device)
+            row = net_labels(net, data, recipe, size, device, accuracy)
+            store.put(n, row)
+        rows.append(row)
+        features.append(graph_features(graph))
+        graphs.append(graph)
+    store.save()
+    return rows, features, graphs
+
+
+@torch.no_grad()
+def embeddings(ghn, graphs: list[ArchGraph], chunk: int = 16) -> np.ndarray:
+    """[nets, hidden] mean node embedding of each graph (after the core and LayerNorm)."""
+    ghn.eval()
+    out = []
+    for start in range(0, len(graphs), chunk):
+        batch = ghn.batch(graphs[start:start + chunk])
+        h = ghn.embed(batch).float().cpu()
+        owner = torch.repeat_interleave(torch.arange(batch.num_graphs), torch.diff(batch.ptr))
+        sums = torch.zeros(batch.num_graphs, h.shape[1]).index_add_(0, owner, h)
+        out.append((sums / torch.diff(batch.ptr)[:, None]).numpy())
+    return np.concatenate(out)
+
+
+def kendall_fits(features: np.ndarray, target: np.ndarray, fits: int = FITS) -> dict[str, dict[str, float]]:
+    """Per regressor (ridge, svr): Kendall's tau on the held-out half over `fits` random halvings,
+    mean and standard deviation (each a scikit-learn pipeline with standardised features)."""
+    models = {"ridge": lambda: make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+              "svr": lambda: make_pipeline(StandardScaler(), SVR())}
+    out = {}
+    for name, make in models.items():
+        taus = []
+        for fit in range(fits):
+            order = np.random.default_rng(fit).permutation(len(target))
+            train, test = order[: len(order) // 2], order[len(order) // 2:]
+            scale = target[train].std() or 1.0  # SVR's epsilon is absolute: fit the standardised target
+            model = make().fit(features[train], (target[train] - target[train].mean()) / scale)
+            taus.append(stats.kendalltau(model.predict(features[test]), target[test]).statistic)
+        valid = [t for t in taus if not np.isnan(t)]  # NaN: a constant target or prediction in a half
+        out[name] = {"tau": float(np.mean(valid)) if valid else float("nan"),
+                     "sd": float(np.std(valid, ddof=1)) if len(valid) > 1 else float("nan"), "fits": len(valid)}
+    return out
+
+
+def property_scores(embedding: np.ndarray, graph_stats: np.ndarray, rows: list[dict]) -> dict:
+    """{property: {"ghn": kendall_fits of the embeddings, "graph": of the graph statistics}}."""
+    out = {}
+    for prop in PROPERTIES:
+        target = np.array([r[prop] for r in rows], dtype=np.float64)
+        out[prop] = {"ghn": kendall_fits(embedding, target), "graph": kendall_fits(graph_stats, target)}
+    return out
+
+
+def format_scores(scores: dict) -> str:
+    """A text table: per property, the GHN embeddings' and the graph statistics' tau (ridge / SVR)."""
+    lines = ["Kendall tau on held-out nets (mean over 5 fits; ridge / SVR):",
+             f"  {'property':16} {'GHN embeddings':>22} {'graph statistics':>22}"]
+    for prop, by_source in scores.items():
+        cells = [" / ".join(f"{by_source[s][m]['tau']:+.2f}" for m in ("ridge", "svr")) for s in ("ghn", "graph")]
+        lines.append(f"  {prop:16} {cells[0]:>22} {cells[1]:>22}")
+    return "\n".join(lines)
