@@ -200,6 +200,8 @@ def finetune_curves(curves: pd.DataFrame, order: list[str], title: str, path: Pa
         sns.lineplot(base, x="steps", y="acc", errorbar=("se", 1.96), ax=ax, label=BASELINE if split == splits[-1]
                      else None, **BASELINE_STYLE)
         ax.set_xscale("symlog", linthresh=1)
+        ticks = sorted(these["steps"].unique())
+        ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.set(title=split, xlabel="fine-tuning steps (0: the init itself)", ylabel="top-1 accuracy (%)")
     if axes[0][-1].get_legend() is not None:
         axes[0][-1].legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
