@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Batch, ImageData
+from .data import ImageData
 from .nets import fit_input
 from .records import method
 

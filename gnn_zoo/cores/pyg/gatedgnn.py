@@ -102,7 +102,6 @@ class GatedGNN(GatedGNNBase):
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         self.check_batch(batch)
-        n, hidden = x.shape
         tables = 2 if self.virtual_edges else 1
         mlps, h = self.fused_mlps(), x
         for _ in range(self.layers):
