@@ -38,7 +38,8 @@ def section_plots(section, stem: Path, title: str) -> list[Path]:
     if len(curves):
         files.append(finetune_curves(curves, order, title, Path(f"{stem}_finetune.png")))
     for split, nets in section.nets.groupby("split"):
-        files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split)))
+        files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split),
+                                 baseline_label(section.method)))
     return [f for f in files if f is not None]
 
 
@@ -140,7 +141,17 @@ def improvement_plot(analysis: SplitStats, order: list[str], title: str, path: P
     return save(fig, path)
 
 
-def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
+def baseline_label(method: str) -> str:
+    """What the per-net plots' `random_init` column holds under `method` (random init fine-tuned
+    alike under ftK)."""
+    from bench.records import parse_method
+
+    k = parse_method(method)
+    return "random init" if k is None else f"random init + {k} fine-tuning steps"
+
+
+def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path,
+                random_label: str = "random init") -> Path:
     """One split's nets, one point per net and model (mean over seeds): the GHN's accuracy against
     the same net's random-init accuracy, and in a second panel against its k-SGD-step accuracy
     where that baseline ran; the dashed diagonal is "as good as the baseline"."""
@@ -155,7 +166,7 @@ def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path) ->
         lo = min(points[column].min(), points["acc"].min()) - 2
         hi = max(points[column].max(), points["acc"].max()) + 2
         ax.plot([lo, hi], [lo, hi], ls="--", c="grey", lw=1)
-        label = "random init" if column == "random_init" else "k SGD steps from random init"
+        label = random_label if column == "random_init" else "k SGD steps from random init"
         ax.set(xlabel=f"{label} (%)", ylabel=f"predicted parameters, {metric_label(nets).lower()}")
     axes[0][-1].legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.suptitle(title, fontsize="medium")

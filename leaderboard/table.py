@@ -112,7 +112,10 @@ NET_COLUMNS = ["dataset", "preset", "metric", "seed", "split", "model", "arch", 
 def net_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
     """One row per run and evaluated net, every split (the named ones too): the model's accuracy
     `acc` under `method`, the same net's random-init and k-SGD-step accuracies (NaN where not
-    run), its parameter count and the GHN's prediction time, for per-architecture detail."""
+    run; under a fine-tuning method ftK, `random_init` is random init after the same K steps and
+    `sgd` is NaN), its parameter count and the GHN's prediction time, for per-architecture detail."""
+    k = parse_method(method)
+    base, sgd = ("random_init", "sgd") if k is None else (finetune_key(k, random=True), None)
     rows = []
     for r in records:
         model, chosen = model_label(r), record_metric(r, metric)
@@ -121,9 +124,9 @@ def net_frame(records: list[dict], method: str = "ghn", metric: str = "auto") ->
             if acc is None:
                 continue
             rows.append({**record_common(r, metric), "split": r["split"], "model": model, "arch": row["arch"],
-                         "params": row.get("params"), "acc": acc,
-                         "random_init": row.get(metric_key("random_init", chosen)),
-                         "sgd": row.get(metric_key("sgd", chosen)), "predict_ms": row.get("predict_ms")})
+                         "params": row.get("params"), "acc": acc, "random_init": row.get(metric_key(base, chosen)),
+                         "sgd": None if sgd is None else row.get(metric_key(sgd, chosen)),
+                         "predict_ms": row.get("predict_ms")})
     return pd.DataFrame(rows, columns=NET_COLUMNS).astype({"random_init": float, "sgd": float, "predict_ms": float})
 
 

@@ -145,3 +145,13 @@ def test_catch_up_column_is_the_median_over_nets_with_beyond_the_largest_k():
 
     assert catch_up_column([record(0, [3, 5]), record(1, [7])], 10) == {"gcn/pyg": "5"}
     assert catch_up_column([record(0, [3, None]), record(1, [None])], 10) == {"gcn/pyg": "> 10"}
+
+
+def test_per_net_detail_of_an_ftk_table_compares_with_random_init_fine_tuned_alike(tmp_path):
+    from leaderboard.table import net_frame
+
+    record = Evaluator("val", preset="tiny", results=tmp_path, finetune=(2,), finetune_nets=1, **FAST)(
+        lambda m: None, name="same")
+    nets = net_frame([record], method="ft2", metric="top1")
+    assert len(nets) == 1 and nets["acc"].iloc[0] == nets["random_init"].iloc[0] == record["archs"][0]["ft2_random"]
+    assert nets["sgd"].isna().all()
