@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -19,8 +18,8 @@ from gnn_zoo.api import batch_stat_mode
 
 from .baselines import BaselineStore
 from .data import Batch, ImageData, with_pixel_noise
-from .finetune import FinetuneRecipe, catch_up_summary, ghn_row, random_row, with_catch_up
-from .nets import fit_input, input_size, logits_of, make_net
+from .finetune import FinetuneRecipe, catch_up_summary, curve, ghn_row, random_row, with_catch_up
+from .nets import fit_input, input_size, logits_of, make_net, net_seed
 from .presets import Preset
 from .records import method
 
@@ -50,17 +49,6 @@ def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torc
         correct5 += int((best == y[:, None]).any(dim=1).sum())
         total += len(y)
     return 100.0 * correct1 / total, 100.0 * correct5 / total
-
-
-def sgd_steps(net: torch.nn.Module, data: ImageData, steps: int, lr: float, seed: int, size: int,
-              device: torch.device) -> None:
-    """`steps` steps of SGD (momentum 0.9, batch 64) from the net's current parameters."""
-    net.train()
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    for _, (x, y) in zip(range(steps), data.train_batches(64, seed)):
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(net(fit_input(x.to(device), size)), y.to(device)).backward()
-        opt.step()
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -129,13 +117,14 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
     for i in tqdm(range(n), desc=f"eval {split}", unit="net", disable=not progress):
         spec = sample(split, i)
         size = input_size(spec, data.image_size)
+        score = lambda m: accuracy(m, images, size, dev)  # noqa: E731
         with_sgd = bool(preset.sgd_steps) and (preset.sgd_nets is None or i < preset.sgd_nets)
         needed = tuple(k for m in ("random_init", "sgd")[: 1 + with_sgd] for k in (m, top5(m)))
         shared = baselines.get(i, needed) if baselines is not None else None
         t0 = time.perf_counter()
         graph = spec_graph(spec, data.num_classes, data.in_channels, size)  # built once: counts and predicts
         graph_seconds = time.perf_counter() - t0
-        torch.manual_seed(seed * 1_000_003 + i)  # the random init of net i
+        torch.manual_seed(net_seed(seed, i))  # the random init of net i
         # the GHN writes every parameter: with the baselines known the random init is not needed
         # (on ood-wide nets of ~50M parameters it cost more than predicting them)
         # (a GHN does; any other predictor gets an initialised net, whatever it writes)
@@ -149,8 +138,8 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
             row["random_init"], row[top5("random_init")] = accuracy(net, images, size, dev)
             if with_sgd:
                 net.load_state_dict(random_init)
-                sgd_steps(net, data, preset.sgd_steps, preset.sgd_lr, seed, size, dev)
-                row["sgd"], row[top5("sgd")] = accuracy(net, images, size, dev)
+                k = preset.sgd_steps  # the baseline is fine-tuning's recipe, scored after k steps
+                row["sgd"], row[top5("sgd")] = curve(net, data, (k,), preset.sgd_lr, seed, size, dev, score)[k]
                 net.load_state_dict(random_init)  # a predictor that writes only some parameters starts from random init
             if baselines is not None:
                 baselines.put(i, {k: row[k] for k in needed})
@@ -163,7 +152,8 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
         row["predict_ms"] = 1000 * (graph_seconds + time.perf_counter() - t0)  # graph included, as before
         row["ghn"], row[top5("ghn")] = accuracy(net, images, size, dev)
         if recipe is not None and (recipe.nets is None or i < recipe.nets):
-            row.update(finetune_row(net, spec, i, recipe, tuned_store, row["random_init"], data, seed, size, dev, images))
+            row.update(finetune_row(net, spec, i, recipe, tuned_store, row["random_init"], data, seed, size, dev,
+                                    score))
         result.rows.append(row)
     for store in (baselines, tuned_store):
         if store is not None:
@@ -172,14 +162,13 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
 
 
 def finetune_row(net: nn.Module, spec, index: int, recipe: FinetuneRecipe, store: BaselineStore | None,
-                 random_init: float, data: ImageData, seed: int, size: int, dev: torch.device,
-                 images: list[Batch]) -> dict:
+                 random_init: float, data: ImageData, seed: int, size: int, dev: torch.device, score) -> dict:
     """Net `index` fine-tuned from the GHN's parameters (`net`, changed in place) and from its
-    random init (the shared curve from `store` when it has it), with the catch-up steps."""
-    score = lambda m: accuracy(m, images, size, dev)  # noqa: E731
+    random init (the shared curve from `store` when it has it), with the catch-up steps; `score`:
+    (top-1, top-5) of a net on the evaluation images."""
     shared = store.get(index, ("curve",)) if store is not None else None
     if shared is None:
-        torch.manual_seed(seed * 1_000_003 + index)  # the random init of net `index`, as the baselines draw it
+        torch.manual_seed(net_seed(seed, index))  # the random init of net `index`, as the baselines draw it
         fresh = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev, init=True)
         shared = random_row(fresh, recipe, data, seed, size, dev, score)
         if store is not None:

@@ -12,8 +12,6 @@ baseline is.
 """
 from __future__ import annotations
 
-import math
-import statistics
 from dataclasses import dataclass
 
 import torch
@@ -21,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import ImageData
-from .nets import fit_input
-from .records import method
+from .nets import fit_input, net_seed
+from .records import catch_up_key, median_catch_up, method
 
 LOG_GRID = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000)
 NOISE_SEED = 1  # the noise added to predicted weights (--finetune-noise) is drawn from seed x this stream
@@ -75,7 +73,7 @@ def catch_up(random_curve: dict[int, float], target: float) -> int | None:
 def add_noise(net: nn.Module, std: float, seed: int, index: int) -> None:
     """Gaussian noise of `std` times each weight tensor's own std on every >= 2-D parameter (the
     predicted weights' scale varies by layer), from a generator of (seed, net index)."""
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + index + NOISE_SEED)
+    gen = torch.Generator().manual_seed(net_seed(seed, index) + NOISE_SEED)
     for p in net.parameters():
         if p.dim() >= 2:
             p.add_(std * p.std() * torch.randn(p.shape, generator=gen).to(p.device, p.dtype))
@@ -107,7 +105,7 @@ def with_catch_up(row: dict, recipe: FinetuneRecipe, random_init: float) -> dict
     init needs to reach the GHN init's top-1 after K (0 when random init already does)."""
     points = {0: random_init, **{int(step): top1 for step, top1 in row["curve"].items()}}
     return {**{k: v for k, v in row.items() if k != "curve"},
-            **{f"{method(k)}_catch_up": catch_up(points, row[method(k)]) for k in recipe.steps}}
+            **{catch_up_key(k): catch_up(points, row[method(k)]) for k in recipe.steps}}
 
 
 def catch_up_summary(rows: list[dict], recipe: FinetuneRecipe) -> dict:
@@ -115,12 +113,10 @@ def catch_up_summary(rows: list[dict], recipe: FinetuneRecipe) -> dict:
     the largest K), their ratio to K, and how many nets it never caught up on."""
     out = {}
     for k in recipe.steps:
-        steps = [r[f"{method(k)}_catch_up"] for r in rows if f"{method(k)}_catch_up" in r]
+        steps = [r[catch_up_key(k)] for r in rows if catch_up_key(k) in r]
         if not steps:
             continue
-        values = [math.inf if s is None else s for s in steps]
-        median = statistics.median(values)
-        out[str(k)] = {"median_steps": None if math.isinf(median) else median,
-                       "median_ratio": None if math.isinf(median) else median / k,
+        median = median_catch_up(steps)
+        out[str(k)] = {"median_steps": median, "median_ratio": None if median is None else median / k,
                        "never": sum(s is None for s in steps), "nets": len(steps)}
     return out

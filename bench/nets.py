@@ -58,3 +58,9 @@ def logits_of(out) -> torch.Tensor:
             return item
     raise ValueError(f"the model returned a {type(out).__name__} holding no tensor; it must return logits "
                      f"(or a tuple/dict whose first tensor is the logits)")
+
+
+def net_seed(seed: int, index: int) -> int:
+    """The seed of evaluated net `index`'s random init under run seed `seed` (its baselines, its
+    fine-tuning from random init and the noise added to its predicted weights derive from it)."""
+    return seed * 1_000_003 + index

@@ -40,7 +40,8 @@ def step_list(text: str) -> tuple[int, ...]:
     try:
         steps = tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected step counts separated by commas, e.g. 10,50,200, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected step counts separated by commas, e.g. 10,50,200, "
+                                         f"not {text!r}") from None
     if not steps or min(steps) < 1:
         raise argparse.ArgumentTypeError(f"step counts must be >= 1, e.g. 10,50,200, not {text!r}")
     return tuple(sorted(set(steps)))
@@ -75,7 +76,8 @@ PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_s
                 ("max_train_params", POSITIVE_FLOAT), ("max_meta_nodes", POSITIVE_INT), ("eval_nets", POSITIVE_INT),
                 ("eval_images", POSITIVE_INT), ("sgd_steps", NON_NEGATIVE_INT), ("sgd_nets", NON_NEGATIVE_INT),
                 ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off), ("finetune", step_list),
-                ("finetune_nets", POSITIVE_INT), ("finetune_lr", POSITIVE_FLOAT), ("finetune_noise", NON_NEGATIVE_FLOAT))
+                ("finetune_nets", POSITIVE_INT), ("finetune_lr", POSITIVE_FLOAT),
+                ("finetune_noise", NON_NEGATIVE_FLOAT))
 FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not say
     "finetune": "K[,K...]: also fine-tune each evaluated net K steps from the predicted parameters and from random "
                 "init (same batches, SGD as the SGD baseline) and record both accuracies after each K and the steps "

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from .options import POSITIVE_FLOAT, POSITIVE_INT, add_run_options, check_writable
 
@@ -32,29 +31,21 @@ def run_properties(args: argparse.Namespace) -> int:
     from deepnets1m.atomic import atomic_write
     from gnn_zoo import GHN
 
-    from .paths import checkpoint_root, properties_root
+    from .paths import properties_root
     from .properties import LabelRecipe, embeddings, format_scores, labels, property_scores
     from .records import git_commit, hardware, now, versions
-    from .run_cmd import setup
+    from .run_cmd import setup, trained_checkpoint
 
     if args.nets < 4:
         raise ValueError(f"--nets {args.nets}: the fits need at least 4 nets (2 to fit, 2 to score)")
     data, preset, spec = setup(args)
     out = check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
-    ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
-    if not ckpt.exists():
-        raise ValueError(f"no trained GHN at {ckpt}; train it first with `bench train --gnn {args.gnn} --preset "
-                         f"{args.preset} --seed {args.seed}` (or pass --ckpt)")
-    from .train import load_checkpoint
-
-    state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None}
-    if state["step"] is not None and state["step"] < preset.steps:
-        raise ValueError(f"{ckpt} stopped at step {state['step']} of {preset.steps}; finish it with `bench train` first")
+    ckpt, _ = trained_checkpoint(args, spec)
     recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
     device = torch.device(args.device)
     rows, features, graphs = labels(data, args.dataset, recipe, args.nets, out / ".labels", device,
                                     progress=not args.no_progress)
-    ghn = GHN.load(ckpt).to(device)
+    ghn = GHN.load(ckpt, backend=args.backend).to(device)
     scores = property_scores(embeddings(ghn, graphs), np.stack(features), rows)
     print(format_scores(scores))
     record = {"kind": "properties", "gnn": args.gnn, "backend": args.backend, "ghn": args.ghn, "dataset": args.dataset,

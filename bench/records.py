@@ -8,6 +8,7 @@ import math
 import os
 import platform
 import re
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -233,6 +234,18 @@ def metrics_mean(rows: list[dict], key: str) -> float:
 def method(k: int, random: bool = False) -> str:
     """The record key of top-1 after `k` fine-tuning steps from the GHN's (or random) parameters."""
     return f"ft{k}_random" if random else f"ft{k}"
+
+
+def catch_up_key(k: int) -> str:
+    """The per-net record key of the steps random init needs to reach the GHN init's top-1 after `k`."""
+    return f"{method(k)}_catch_up"
+
+
+def median_catch_up(steps: list[int | None]) -> float | None:
+    """The median of catch-up steps, a net random init never caught counting as beyond every
+    other; None when that median is such a net."""
+    median = statistics.median(math.inf if s is None else s for s in steps)
+    return None if math.isinf(median) else median
 
 
 def parse_method(name: str) -> int | None:

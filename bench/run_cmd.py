@@ -173,13 +173,20 @@ REFERENCE_NAME = "ghn2-official"  # the rows of GHNs loaded with --reference-ckp
 
 def run_eval(args: argparse.Namespace) -> int:
     """Run `bench eval`: evaluate an already trained GHN (or a reference-format one)."""
-    from .train import load_checkpoint
-
     if args.reference_ckpt:
         args.gnn = args.gnn or "gatedgnn"  # the reference's core; nothing is trained
     data, preset, spec = setup(args, writes=("results",))
     if args.reference_ckpt:
         return evaluate_reference(args, data, preset)
+    ckpt, state = trained_checkpoint(args, spec)
+    return evaluate_and_record(args, data, spec, ckpt, state["seconds"])
+
+
+def trained_checkpoint(args: argparse.Namespace, spec) -> tuple[Path, dict]:
+    """The trained GHN a command evaluates (--ckpt, else the one `bench train` wrote for `spec`)
+    and its training state; a ValueError naming the command that trains or finishes it."""
+    from .train import load_checkpoint
+
     ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
     if not ckpt.exists():
         variant = "" if args.ghn == "ghn2" else f"--ghn {args.ghn} "
@@ -187,9 +194,10 @@ def run_eval(args: argparse.Namespace) -> int:
                          f"--backend {args.backend} --dataset {args.dataset} --preset {args.preset} --seed {args.seed}` "
                          f"(or use `bench run`)")
     state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None, "seconds": None}
-    if state["step"] is not None and state["step"] < preset.steps:
-        raise ValueError(f"{ckpt} stopped at step {state['step']} of {preset.steps}; finish it with `bench train` first")
-    return evaluate_and_record(args, data, spec, ckpt, state["seconds"])
+    if state["step"] is not None and state["step"] < spec.preset.steps:
+        raise ValueError(f"{ckpt} stopped at step {state['step']} of {spec.preset.steps}; finish it with `bench train` "
+                         f"first")
+    return ckpt, state
 
 
 def configure_run(p: argparse.ArgumentParser) -> None:

@@ -161,7 +161,8 @@ class ConvDecoder(nn.Module):
         w = w.view(-1, rows, cols, kh, kw)
         if classifier:
             w = F.relu(w[..., 0, 0])
-            return torch.einsum("goi,co->gci", w, self.classifier.weight.view(self.num_classes, self.block)) + self.classifier.bias[:, None]
+            head = self.classifier.weight.view(self.num_classes, self.block)
+            return torch.einsum("goi,co->gci", w, head) + self.classifier.bias[:, None]
         return w
 
     def fit_kernel(self, value: torch.Tensor, slot: ParamSlot) -> torch.Tensor:

@@ -173,23 +173,22 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
         tables = frame[["dataset", "preset", "metric"]].drop_duplicates()
         ref = ref.drop(columns="preset").merge(tables, on=["dataset", "metric"])
         frame = pd.concat([frame, ref.reindex(columns=frame.columns)], ignore_index=True)
-    tuned = parse_method(method) is not None  # an ftK table: its order is compared with the 0-step table's
-    zero_step = runs_frame(records, "ghn", metric) if tuned else None
+    k = parse_method(method)  # an ftK table: compared with the 0-step table's order, with catch-up steps
+    zero_step = runs_frame(records, "ghn", metric) if k is not None else None
     sections = []
     for d, p, m, g in groups(frame):
-        rows = archs[(archs["dataset"] == d) & (archs["preset"] == p) & (archs["metric"] == m)]
+        def in_table(f: pd.DataFrame) -> pd.DataFrame:
+            return f[(f["dataset"] == d) & (f["preset"] == p) & (f["metric"] == m)]
+
+        rows = in_table(archs)
         annotated, splits = annotate(g, rows)
         own = [(path, r) for path, r in files if table_key(r, metric) == (d, p, m)]
-        detail = nets[(nets["dataset"] == d) & (nets["preset"] == p) & (nets["metric"] == m)]
-        agreement = None
-        if tuned:
-            same = lambda f: f[(f["dataset"] == d) & (f["preset"] == p) & (f["metric"] == m)]  # noqa: E731
-            agreement = rank_agreement(same(zero_step), same(raw))
-        table = leaderboard(annotated)
-        if tuned:  # the steps random init needs to catch up with each model's init after K steps
+        table, agreement = leaderboard(annotated), None
+        if k is not None:
+            agreement = rank_agreement(in_table(zero_step), in_table(raw))
             table["random init catches up at (steps)"] = table.index.map(
-                catch_up_column([r for _, r in own], parse_method(method))).fillna("")
-        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), table, own, detail, method,
+                catch_up_column([r for _, r in own], k)).fillna("")
+        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), table, own, in_table(nets), method,
                                 agreement))
     return sections
 

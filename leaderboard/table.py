@@ -7,8 +7,8 @@ import re
 
 import pandas as pd
 
+from bench.records import catch_up_key, median_catch_up, model_label, parse_method, table_preset
 from bench.records import method as finetune_key
-from bench.records import model_label, parse_method, table_preset
 from deepnets1m.named import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
 
@@ -60,7 +60,7 @@ def record_models(record: dict, method: str, metric: str) -> list[tuple[str, str
             {"view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))})]
     k = parse_method(method)
     if method == "ghn" or k is not None:  # beside a fine-tuned GHN init: random init fine-tuned alike
-        base = "random_init" if k is None else f"ft{k}_random"
+        base = "random_init" if k is None else finetune_key(k, random=True)
         out.append((metric_key(base, chosen), BASELINE, {"view": "", "core_params": None}))
     return out
 
@@ -196,20 +196,19 @@ def catch_up_column(records: list[dict], k: int) -> dict[str, str]:
     """Per model, the median over its fine-tuned nets (all seeds and splits) of the steps random
     init needs to reach the GHN init's accuracy after `k` fine-tuning steps (`> K` when random
     init does not within the largest K fine-tuned): ftK tables' "random init catches up" column."""
-    steps: dict[str, list[float]] = {}
+    steps: dict[str, list[int | None]] = {}
     largest: dict[str, int] = {}
     for r in records:
         if not r.get("finetune"):
             continue
         model = model_label(r)
         largest[model] = max(r["finetune"]["steps"])
-        key = f"{finetune_key(k)}_catch_up"
-        steps.setdefault(model, []).extend(math.inf if row[key] is None else row[key] for row in r["archs"] if key in row)
+        steps.setdefault(model, []).extend(row[catch_up_key(k)] for row in r["archs"] if catch_up_key(k) in row)
     out = {}
     for model, values in steps.items():
         if values:
-            median = float(pd.Series(values).median())
-            out[model] = f"> {largest[model]}" if math.isinf(median) else f"{median:g}"
+            median = median_catch_up(values)
+            out[model] = f"> {largest[model]}" if median is None else f"{median:g}"
     return out
 
 

@@ -35,7 +35,7 @@ class GatedGNN(GatedGNNBase):
             return {"m": torch.where(inv_dist == 0, self.mlp(h), self.mlp_sp(h) * inv_dist)}
 
         def update(nodes):
-            return {"h": self.gru(nodes.data["agg"], nodes.data["h"])}
+            return {"h": self.gru_step(nodes.data["agg"], nodes.data["h"])}
 
         self.check_batch(batch)
         for _ in range(self.layers):

@@ -1,4 +1,4 @@
-"""gatedgnn on PyG: GHN-2's gated GNN, level by level over precomputed per-level edge lists."""
+"""gatedgnn on PyG: GHN-2's gated GNN, level by level over precomputed per-level edge-weight matrices."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,10 +43,11 @@ def sweep_plan(levels: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.
     position[order] = np.arange(len(order))
     edge_level = levels[dst]
     # each level's distinct sources, in (level, source) order
-    keys, column = np.unique(edge_level * (src.max(initial=0) + 1) + src, return_inverse=True)
-    reads = np.bincount(keys // (src.max(initial=0) + 1), minlength=len(sizes))
+    width = src.max(initial=0) + 1
+    keys, column = np.unique(edge_level * width + src, return_inverse=True)
+    reads = np.bincount(keys // width, minlength=len(sizes))
     read_ptr = np.concatenate([[0], np.cumsum(reads)])
-    rows = keys % (src.max(initial=0) + 1)
+    rows = keys % width
     # the levels' [nodes, reads] matrices, stored back to back in one flat array
     cell_ptr = np.concatenate([[0], np.cumsum(sizes * reads)])
     flat = np.zeros(cell_ptr[-1], dtype=np.float32)
@@ -113,7 +114,8 @@ class GatedGNN(GatedGNNBase):
         """The node states after one sweep from states `h`."""
         n, hidden = h.shape
         gh = F.linear(h, self.gru.weight_hh, self.gru.bias_hh)
-        old, old_gh = h.index_select(0, sweep.order).split(sweep.sizes), gh.index_select(0, sweep.order).split(sweep.sizes)
+        old = h.index_select(0, sweep.order).split(sweep.sizes)
+        old_gh = gh.index_select(0, sweep.order).split(sweep.sizes)
         table = rows = None  # [N, t hidden], read as [tN, hidden]; a row is read only once written (the
         # first write makes it, in the MLPs' dtype: lower precision under autocast)
         new = []
