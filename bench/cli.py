@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
               f"one seed: pass --seed N, or run `bench sweep --gnn ... --seeds N`", file=sys.stderr)
         return 2
     args = parser(argv).parse_args(argv)
+    args.argv = argv  # what was typed, for messages that say how to rerun it
     if args.command in ("run", "train") and args.nproc > 1:  # a sweep passes --nproc on to its jobs
         from .distributed import launch, launched
 

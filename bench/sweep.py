@@ -10,6 +10,7 @@ and resumes from its last training checkpoint.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -242,7 +243,8 @@ def configure(p) -> None:
     p.add_argument("--account", default=None, help="Slurm account")
     p.add_argument("--setup", action="append", default=None,
                    help="shell line run before each Slurm job, e.g. 'source ~/venv/bin/activate' (repeatable)")
-    p.add_argument("--wait", action="store_true", help="with slurm, wait for the jobs and report failures")
+    p.add_argument("--wait", action="store_true", help="with slurm, follow the job array to its end (squeue), then "
+                   "list what failed, with its log, and the command that reruns it")
     p.add_argument("--logs", default=None, help="submitit folder of job logs (default $GHNBENCH_HOME/sweeps/<time>)")
     p.add_argument("--dry-run", action="store_true", help="print the jobs that would run and stop")
     add_common_options(p)
@@ -342,25 +344,27 @@ def run_sweep(args) -> int:
         submitted = list(submit(ex, "slurm", jobs, common, parallel))
         array = submitted[0][1].job_id.split("_")[0]
         print(f"submitted Slurm job array {array} ({len(submitted)} jobs, at most {parallel} at once); "
-              f"logs in {folder}; follow with `squeue -j {array}`; once the array is done, repeat this "
-              f"command to rerun whatever failed (repeating it earlier would submit running jobs twice), "
-              f"then `bench leaderboard`")
+              f"logs in {folder}; follow with `squeue -j {array}`"
+              + ("" if args.wait else "; once the array is done, repeat this command to rerun whatever failed "
+                 "(repeating it earlier would submit running jobs twice), then `bench leaderboard`"))
         if not args.wait:
             return 0
-        finished = submitted
+        from .slurm_wait import follow
+
+        finished = follow(submitted, progress=not args.no_progress)
     else:
-        finished = submit(ex, args.launcher, jobs, common, parallel)
+        finished = tqdm(((job, outcome(sjob)) for job, sjob in submit(ex, args.launcher, jobs, common, parallel)),
+                        total=len(jobs), desc="sweep jobs", unit="job", disable=args.no_progress)
     failed = []
-    for job, sjob in tqdm(finished, total=len(jobs), desc="sweep jobs", unit="job", disable=args.no_progress):
-        error = outcome(sjob)
+    for job, error in finished:
         if error:
-            failed.append((job, error))
+            failed.append(job)
             print(f"FAILED {job}: {error}", file=sys.stderr)
     print(f"{len(jobs) - len(failed)} of {len(jobs)} jobs finished in {(time.perf_counter() - started) / 60:.1f} min; "
           f"logs in {folder}; "
           f"render with `bench leaderboard --results {results}`")
     if failed:
-        print(f"{len(failed)} jobs failed (listed above); fix the cause and repeat the command to run only them",
-              file=sys.stderr)
+        print(f"{len(failed)} jobs failed (listed above); fix the cause, then rerun only them with the same "
+              f"command: bench {shlex.join(args.argv)}", file=sys.stderr)
         return 1
     return 0
