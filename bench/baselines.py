@@ -15,7 +15,7 @@ from deepnets1m.atomic import atomic_write
 
 from .presets import Preset
 
-BASELINE_VERSION = 1  # bump when the baselines' computation changes: older files are then ignored
+BASELINE_VERSION = 2  # 2: nets score and fine-tune channels-last. Bump when the baselines' computation changes: older files are then ignored
 EVAL_FIELDS = ("eval_images", "eval_batch", "eval_noise", "sgd_steps", "sgd_lr")
 
 

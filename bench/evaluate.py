@@ -36,14 +36,17 @@ def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torc
              batch_stats: bool = True) -> tuple[float, float]:
     """(top-1, top-5) accuracy in % (top-5: the label among the 5 highest logits, or among all
     of them with fewer classes), BatchNorm on each batch's own statistics (see batch_stat_mode),
-    or with `batch_stats=False` on its running statistics (plain eval mode)."""
+    or with `batch_stats=False` on its running statistics (plain eval mode). Runs channels-last
+    (`net` is converted in place): the same logits up to float rounding, and on CPU batch norm,
+    pooling and most convolutions of DeepNets-1M's nets run faster in it (docs/speed.md)."""
+    net.to(memory_format=torch.channels_last)
     if batch_stats:
         batch_stat_mode(net)
     else:
         net.eval()
     correct1 = correct5 = total = 0
     for x, y in batches:
-        out, y = logits_of(net(fit_input(x.to(device), size))), y.to(device)
+        out, y = logits_of(net(fit_input(x.to(device), size, channels_last=True))), y.to(device)
         best = out.topk(min(5, out.shape[1]), dim=1).indices
         correct1 += int((best[:, 0] == y).sum())
         correct5 += int((best == y[:, None]).any(dim=1).sum())

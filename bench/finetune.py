@@ -49,7 +49,10 @@ class FinetuneRecipe:
 def curve(net: nn.Module, data: ImageData, checkpoints: tuple[int, ...], lr: float, seed: int, size: int,
           device: torch.device, accuracy) -> dict[int, tuple[float, float]]:
     """SGD from the net's current parameters (momentum 0.9, batch 64, BatchNorm in train mode,
-    the batches of `seed`), and (top-1, top-5) from `accuracy(net)` after each checkpoint step."""
+    the batches of `seed`), and (top-1, top-5) from `accuracy(net)` after each checkpoint step.
+    Channels-last, as evaluation runs (`net` is converted in place), so every net trains in one
+    memory format whether or not it was scored before."""
+    net.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     out: dict[int, tuple[float, float]] = {}
     batches = data.train_batches(64, seed)
@@ -57,7 +60,7 @@ def curve(net: nn.Module, data: ImageData, checkpoints: tuple[int, ...], lr: flo
         net.train()
         x, y = next(batches)
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(net(fit_input(x.to(device), size)), y.to(device)).backward()
+        F.cross_entropy(net(fit_input(x.to(device), size, channels_last=True)), y.to(device)).backward()
         opt.step()
         if step in checkpoints:
             out[step] = accuracy(net)

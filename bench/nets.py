@@ -8,6 +8,8 @@ from torch import nn
 from deepnets1m import ArchSpec, build_net, spec_graph
 from deepnets1m.predefined import min_image_size
 
+from .kernel_crop import crop_kernels
+
 # make_net(init=False) builds nets up to this size directly: a tiny-preset train net (<= 5e5
 # parameters) then takes ~5-9 ms to build instead of ~18-23 ms on the meta device (2-core AMD EPYC)
 EAGER_INIT_PARAMS = 1_000_000
@@ -23,10 +25,18 @@ def input_size(spec: ArchSpec, image_size: int) -> int:
 
 def make_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int,
              device: torch.device | str = "cpu", init: bool = True) -> nn.Module:
-    """build_net on `device`; with init=False the parameter values are unspecified (to be
-    predicted): nets above EAGER_INIT_PARAMS are built on the meta device and left uninitialised
-    (their random init costs more than the meta device's Python overhead), smaller ones get
-    torch's default init without drawing from the global random stream (it costs less)."""
+    """build_net on `device`, its convolutions cropped to the taps their inputs reach
+    (bench.kernel_crop: same results up to float rounding); with init=False the parameter values
+    are unspecified (to be predicted): nets above EAGER_INIT_PARAMS are built on the meta device
+    and left uninitialised (their random init costs more than the meta device's Python overhead),
+    smaller ones get torch's default init without drawing from the global random stream (it
+    costs less)."""
+    return crop_kernels(built_net(spec, num_classes, in_channels, image_size, device, init))
+
+
+def built_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int, device: torch.device | str,
+              init: bool) -> nn.Module:
+    """make_net's net before its convolutions are cropped."""
     size = input_size(spec, image_size)
     if init:
         return build_net(spec, num_classes, in_channels, size).to(device)
@@ -42,9 +52,10 @@ def make_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int
     return net
 
 
-def fit_input(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize a batch to size x size (bilinear) when it is not already."""
-    return x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+def fit_input(x: torch.Tensor, size: int, channels_last: bool = False) -> torch.Tensor:
+    """Resize a batch to size x size (bilinear) when it is not already; optionally channels-last."""
+    x = x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def logits_of(out) -> torch.Tensor:

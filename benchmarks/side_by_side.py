@@ -1,4 +1,4 @@
-"""Old and new code side by side: training-step phases and ResNet-50 prediction, timed in
+"""Old and new code side by side: training-step phases, ResNet-50 prediction and evaluation, timed in
 alternating subprocesses (one thread each) for two source trees, with medians and ratios.
 
     git worktree add --detach /tmp/base <old commit>
@@ -36,6 +36,31 @@ rounds = time_rounds(predict_resnet50_round(sys.argv[1], "pyg", torch.device("cp
 print(json.dumps(statistics.median(rounds)))
 """
 
+EVAL = """
+import json, sys, time, torch
+torch.set_num_threads(1)
+from bench.data import load_data
+from bench.evaluate import accuracy, owns_params
+from bench.nets import input_size, make_net
+from bench.presets import get_preset
+from bench.workloads import protocol_ghn
+from deepnets1m import sample, spec_graph
+split, nets = sys.argv[1], int(sys.argv[2])
+data, preset = load_data("digits"), get_preset("tiny")
+ghn = protocol_ghn("gatedgnn", image_size=data.image_size).eval()
+images = data.eval_batches(preset.eval_images, preset.eval_batch, split)
+start = time.perf_counter()
+for i in range(nets):  # bench eval of a core after the first: the baselines are read, not computed
+    spec = sample(split, i)
+    size = input_size(spec, data.image_size)
+    graph = spec_graph(spec, data.num_classes, data.in_channels, size)
+    net = make_net(spec, data.num_classes, data.in_channels, data.image_size, init=False)
+    with torch.no_grad():
+        net = ghn(net, graph=graph if owns_params(graph, net) else None) or net
+    accuracy(net, images, size, torch.device("cpu"))
+print(json.dumps(time.perf_counter() - start))
+"""
+
 
 def measure(tree: Path, code: str, *args: str) -> float:
     """Seconds that `code` prints, run from `tree` (first on the path) with one thread."""
@@ -51,16 +76,20 @@ def main() -> None:
     p.add_argument("--base", type=Path, required=True, help="the old source tree (a git worktree)")
     p.add_argument("--new", type=Path, default=Path(__file__).resolve().parents[1], help="the new tree (default: this one)")
     p.add_argument("--cores", default="gatedgnn", help="comma list, or all")
-    p.add_argument("--steps", default="tiny,rank", help=f"comma list of {', '.join(PHASE_STEPS)}")
+    p.add_argument("--steps", default="tiny,rank", help=f"comma list of {', '.join(PHASE_STEPS)} (none: no step)")
     p.add_argument("--predict", action="store_true", help="also time predicting ResNet-50's parameters")
+    p.add_argument("--eval", default="", metavar="SPLIT[,SPLIT...]",
+                   help="also time bench eval's later-core path (predict, then score on tiny's digits images)")
+    p.add_argument("--eval-nets", type=int, default=10, help="nets of each --eval split")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--repeat", type=int, default=8, help="timed training steps per measurement")
     args = p.parse_args()
     cores = ("gatedgnn", "gcn", "gat", "gin", "transformer", "mlp") if args.cores == "all" else args.cores.split(",")
     work = [(f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
-            for step in args.steps.split(",") for core in cores]
+            for step in args.steps.split(",") if step != "none" for core in cores]
     if args.predict:
         work += [(f"predict ResNet-50 [{core}]", PREDICT, (core, 20)) for core in cores]
+    work += [(f"eval {split} x{args.eval_nets}", EVAL, (split, args.eval_nets)) for split in args.eval.split(",") if split]
     print(f"{'workload':32} {'base ms':>9} {'new ms':>9} {'speed-up':>9}")
     for name, code, extra in work:
         times = {"base": [], "new": []}

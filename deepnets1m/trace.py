@@ -40,17 +40,24 @@ class GraphConstructionError(ValueError):
     """A module whose computational graph cannot be built; the message says how to fix it."""
 
 
+# subclasses that keep these forwards (and change only internals, as bench.kernel_crop's
+# CroppedConv2d does) are leaves like the torch.nn class itself
+TORCH_FORWARDS = frozenset({nn.Conv1d.forward, nn.Conv2d.forward, nn.Conv3d.forward, nn.Linear.forward})
+
+
 class GraphTracer(fx.Tracer):
-    """fx tracer whose leaves are torch.nn modules plus any classes the caller names; the
-    packaged Transformer encoder is traced along its math path (MATH_PATHS), so each layer's
-    projections, norms and attention become nodes of their own."""
+    """fx tracer whose leaves are torch.nn modules (and subclasses keeping their forward,
+    TORCH_FORWARDS) plus any classes the caller names; the packaged Transformer encoder is traced
+    along its math path (MATH_PATHS), so each layer's projections, norms and attention become
+    nodes of their own."""
 
     def __init__(self, leaf_modules: tuple[type, ...] = ()) -> None:
         super().__init__()
         self.leaf_modules = tuple(leaf_modules)
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, self.leaf_modules) or super().is_leaf_module(m, module_qualified_name)
+        return (isinstance(m, self.leaf_modules) or super().is_leaf_module(m, module_qualified_name)
+                or type(m).forward in TORCH_FORWARDS)
 
     def call_module(self, m: nn.Module, forward, args, kwargs):
         """A module call: a packaged encoder (unless named a leaf) runs its math path."""
