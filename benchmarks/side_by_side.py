@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from bench.workloads import PHASE_STEPS  # the steps as this tree defines them, passed to both trees
+from deepnets1m import SPLITS
 
 PHASES = """
 import json, sys, torch
@@ -44,8 +45,9 @@ from bench.evaluate import accuracy, owns_params
 from bench.nets import input_size, make_net
 from bench.presets import get_preset
 from bench.workloads import protocol_ghn
-from deepnets1m import sample, spec_graph
-split, nets = sys.argv[1], int(sys.argv[2])
+from deepnets1m import SPLITS, sample, spec_graph
+split = sys.argv[1]
+nets = min(int(sys.argv[2]), SPLITS[split].size)
 data, preset = load_data("digits"), get_preset("tiny")
 ghn = protocol_ghn("gatedgnn", image_size=data.image_size).eval()
 images = data.eval_batches(preset.eval_images, preset.eval_batch, split)
@@ -89,7 +91,7 @@ def main() -> None:
             for step in args.steps.split(",") if step != "none" for core in cores]
     if args.predict:
         work += [(f"predict ResNet-50 [{core}]", PREDICT, (core, 20)) for core in cores]
-    work += [(f"eval {split} x{args.eval_nets}", EVAL, (split, args.eval_nets)) for split in args.eval.split(",") if split]
+    work += [(f"eval {split} x{min(args.eval_nets, SPLITS[split].size)}", EVAL, (split, args.eval_nets)) for split in args.eval.split(",") if split]
     print(f"{'workload':32} {'base ms':>9} {'new ms':>9} {'speed-up':>9}")
     for name, code, extra in work:
         times = {"base": [], "new": []}
