@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .paths import db_path, results_root
+from .paths import db_path, properties_root, results_root
 
 
 def ranked_method(text: str) -> str:
@@ -37,15 +38,28 @@ def configure(p: argparse.ArgumentParser) -> None:
                                              "leaderboard.md and .csv")
     p.add_argument("--no-plots", action="store_true", help="with --out, skip the PNG plots")
     p.add_argument("--reference", action="store_true", help="add published rows from the GHN papers (labelled)")
+    p.add_argument("--properties", action="append", default=None, metavar="FOLDER",
+                   help="folder of `bench properties` records, repeatable (default $GHNBENCH_HOME/properties): "
+                        "their table follows the accuracy tables in Markdown")
     p.set_defaults(func=run_leaderboard)
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
     """Run `bench leaderboard`."""
+    from leaderboard.properties import markdown, read_records
     from leaderboard.render import render
 
-    done = render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
-                  args.method, args.metric, args.reference, with_plots=not args.no_plots)
+    folders = [f for f in map(Path, args.properties or [properties_root()]) if f.is_dir()]
+    chosen = [r for r in read_records(folders) if args.dataset in (None, r["dataset"]) and args.preset in (None, r["preset"])]
+    properties = markdown(chosen) if args.format == "md" else ""
+    try:
+        done = render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
+                      args.method, args.metric, args.reference, with_plots=not args.no_plots)
+    except ValueError as err:
+        if not (properties and str(err).startswith("no records")):
+            raise
+        print(properties)  # property records only
+        return 0
     for skipped in done.sync.skipped:
         print(f"warning: {skipped}", file=sys.stderr)
     if args.reference and not done.imported:
@@ -55,6 +69,8 @@ def run_leaderboard(args: argparse.Namespace) -> int:
         print(f"warning: --reference added no rows: the papers publish {published} only, and none of these tables "
               f"is on them", file=sys.stderr)
     print(done.text[args.format])
+    if properties:
+        print(f"\n{properties}")
     for path in done.files:
         print(f"wrote {path}", file=sys.stderr)
     if done.files:
