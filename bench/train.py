@@ -313,7 +313,7 @@ def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: to
     for k, (net, params, s) in enumerate(zip(nets, preds, specs)):
         if seeds is not None:
             torch.manual_seed(seeds[k])
-        images = fit_input(x, input_size(s, data.image_size)).contiguous(memory_format=torch.channels_last)
+        images = fit_input(x, input_size(s, data.image_size), channels_last=True)
         # DeepNets-1M nets tie no weights: skipping functional_call's tie search saves ~25 ms a net
         logits = functional_call(net, params, (images,), tie_weights=False)
         losses.append(F.cross_entropy(logits, y, label_smoothing=label_smoothing))

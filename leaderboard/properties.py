@@ -19,6 +19,8 @@ from statsmodels.stats.multitest import multipletests
 
 from bench.records import model_label
 
+from .table import to_markdown
+
 PROPERTIES = {"accuracy": "accuracy", "noisy_accuracy": "noisy accuracy", "inference_ms": "inference time",
               "convergence": "convergence"}
 GRAPH_ROW = "graph statistics"
@@ -91,11 +93,9 @@ def markdown(records: list[dict], regressor: str = "svr") -> str:
     frame = tau_frame(records, regressor)
     parts = []
     for name, rows in frame.groupby("table"):
-        table = property_table(rows)
-        head = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns)
-        body = "\n".join("| " + " | ".join(map(str, row)) + " |" for row in table.itertuples(index=False))
-        parts.append(f"### {name}: property prediction from the GHN's embeddings, Kendall tau ({regressor.upper()}) "
-                     f"on held-out nets, mean ± stderr over seeds\n\n{head}\n{body}\n\nBold: better than graph "
+        title = (f"{name}: property prediction from the GHN's embeddings, Kendall tau ({regressor.upper()}) on "
+                 f"held-out nets, mean ± stderr over seeds")
+        parts.append(f"{to_markdown(property_table(rows).set_index('model'), title)}\nBold: better than graph "
                      f"statistics (nodes, edges, depth, parameters) by a paired t-test over seeds, Holm-adjusted "
                      f"over the models (alpha 0.05; needs 2 or more seeds).")
     return "\n\n".join(parts)

@@ -47,3 +47,15 @@ def test_a_made_net_has_cropped_convolutions_and_the_same_parameters_and_graph()
             m.__class__ = nn.Conv2d
     assert list(net.state_dict()) == list(plain.state_dict())
     assert to_graph(net).same_structure(to_graph(plain))
+
+
+def test_a_net_scored_before_prediction_gets_the_same_predicted_parameters():
+    """bench eval scores a net's random init (channels-last, in place) before the GHN writes into it."""
+    from bench.workloads import protocol_ghn
+
+    ghn = protocol_ghn("gcn", image_size=8).eval()
+    for split, index in (("val", 0), ("ood-deep", 1), ("ood-predefined", 0)):
+        plain = ghn(make_net(sample(split, index), 10, 1, 8))
+        scored = ghn(make_net(sample(split, index), 10, 1, 8).to(memory_format=torch.channels_last))
+        for (name, a), b in zip(plain.state_dict().items(), scored.state_dict().values()):
+            assert torch.equal(a, b), name
