@@ -54,6 +54,14 @@ POSITIVE_FLOAT = at_least(float, 0, strict=True)
 NON_NEGATIVE_FLOAT = at_least(float, 0)
 
 
+def fraction(text: str) -> float:
+    """A number in [0, 1) (--warmup)."""
+    value = NON_NEGATIVE_FLOAT(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1 (a fraction of the steps), not {text}")
+    return value
+
+
 def check_writable(folder: str | os.PathLike, setting: str) -> Path:
     """`folder`, created if needed, after proving a file can be written in it; else a ValueError
     naming the `setting` (a flag or environment variable) to change."""
@@ -77,13 +85,14 @@ PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_s
                 ("eval_images", POSITIVE_INT), ("sgd_steps", NON_NEGATIVE_INT), ("sgd_nets", NON_NEGATIVE_INT),
                 ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off), ("finetune", step_list),
                 ("finetune_nets", POSITIVE_INT), ("finetune_lr", POSITIVE_FLOAT),
-                ("finetune_noise", NON_NEGATIVE_FLOAT))
+                ("finetune_noise", NON_NEGATIVE_FLOAT), ("warmup", fraction))
 FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not say
     "finetune": "K[,K...]: also fine-tune each evaluated net K steps from the predicted parameters and from random "
                 "init (same batches, SGD as the SGD baseline) and record both accuracies after each K and the steps "
                 "random init needs to catch up (docs/bench.md, \"Fine-tuning\")",
     "finetune_nets": "fine-tune the first N evaluated nets (default 5)",
     "finetune_lr": "fine-tuning SGD's learning rate for both inits (default: the SGD baseline's, 0.05 in tiny)",
+    "warmup": "F in [0, 1): raise the GHN's LR linearly over the first F of the training steps (default 0: none)",
     "finetune_noise": "STD: add Gaussian noise of STD x each weight's own std to the predicted weights before "
                       "fine-tuning (default 0)",
 }

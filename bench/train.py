@@ -123,8 +123,10 @@ class TrainReport:
 
 
 def lr_factor(preset: Preset, step: int) -> float:
-    """Multi-step LR decay: x0.1 at each milestone fraction of the steps."""
-    return 0.1 ** sum(step >= m * preset.steps for m in preset.lr_milestones)
+    """Linear warmup over the first preset.warmup of the steps (step 0 at 1/n of the LR), then
+    multi-step decay: x0.1 at each milestone fraction of the steps."""
+    warm = min(1.0, (step + 1) / (preset.warmup * preset.steps)) if preset.warmup else 1.0
+    return warm * 0.1 ** sum(step >= m * preset.steps for m in preset.lr_milestones)
 
 
 def load_checkpoint(path: Path) -> dict:

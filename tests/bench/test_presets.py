@@ -54,3 +54,16 @@ def test_paper_recipes_are_for_their_data_sets():
                                          "--preset tiny or cpu30 or rank or small or paper-imagenet"):
         check_dataset(get_preset("paper"), "imagenet")
     check_dataset(get_preset("tiny"), "imagenet")  # the CPU presets fit any data set
+
+
+def test_warmup_raises_the_lr_linearly_then_decays_and_keys_only_runs_that_set_it(tmp_path):
+    from bench.train import TrainSpec, lr_factor
+
+    plain, warm = get_preset("tiny", steps=100), get_preset("tiny", steps=100, warmup=0.1)
+    assert [lr_factor(warm, s) for s in (0, 4, 9, 10)] == pytest.approx([0.1, 0.5, 1.0, 1.0])
+    assert [lr_factor(plain, s) for s in (0, 69, 70, 90)] == pytest.approx([1.0, 1.0, 0.1, 0.01])
+    assert lr_factor(warm, 90) == pytest.approx(0.01)  # warmup leaves the decay as it was
+    assert "warmup" not in plain.training_fields() and warm.training_fields()["warmup"] == 0.1
+    assert warm.label != plain.label
+    assert TrainSpec("gcn", "pyg", "digits", warm, 0).checkpoint(tmp_path) != \
+        TrainSpec("gcn", "pyg", "digits", plain, 0).checkpoint(tmp_path)
