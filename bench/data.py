@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -324,9 +325,37 @@ def imagenet(data_dir: str | os.PathLike | None) -> FolderData:
 
 
 
-def load_data(name: str, data_dir: str | os.PathLike | None = None, download: bool = False) -> ImageData:
-    """The data set `name` (digits is embedded: a data_dir for it is refused, not ignored);
-    `download` fetches CIFAR-10/100 first (the other data sets refuse it, saying how to get them)."""
+def load_data(name: str, data_dir: str | os.PathLike | None = None, download: bool = False,
+              resize: int | None = None) -> ImageData:
+    """The data set `name` (digits is embedded: a data_dir for it is refused, not ignored), its
+    images resized to `resize` pixels a side when given; `download` fetches CIFAR-10/100 first
+    (the other data sets refuse it, saying how to get them)."""
+    data = loaded_data(name, data_dir, download)
+    return resized(data, resize) if resize and resize != data.image_size else data
+
+
+def resized(data: ImageData, size: int) -> ImageData:
+    """`data` with its images at `size` x `size`: in-memory images resampled once (bilinear,
+    antialiased; the normalisation re-measured on the resized training images), folder data
+    cropped to `size` by its own transforms."""
+    if not isinstance(data, TensorData):
+        return dataclasses.replace(data, image_size=size)
+
+    def resample(x: torch.Tensor | None) -> torch.Tensor | None:
+        if x is None:
+            return None
+        return torch.cat([F.interpolate(x[i : i + 4096].float(), size=(size, size), mode="bilinear", antialias=True)
+                          for i in range(0, len(x), 4096)])
+
+    train = resample(data.train_x)
+    pixels = train.transpose(0, 1).reshape(train.shape[1], -1) / data.scale
+    return dataclasses.replace(data, image_size=size, train_x=train, eval_x=resample(data.eval_x),
+                               val_x=resample(data.val_x), mean=tuple(pixels.mean(1).tolist()),
+                               std=tuple(pixels.std(1).tolist()))
+
+
+def loaded_data(name: str, data_dir: str | os.PathLike | None, download: bool) -> ImageData:
+    """The data set `name` at its own size (load_data's checks and dispatch)."""
     if download and name not in ("cifar10", "cifar100"):
         raise ValueError(f"--download fetches cifar10/cifar100 only; {name} is "
                          + ("embedded" if name == "digits" else "installed with `apt-get install dataset-fashion-mnist`"

@@ -53,7 +53,7 @@ class Evaluator:
         self.split, self.dataset, self.device, self.seed = split, dataset, device, seed
         self.preset = get_preset(preset, **overrides)  # overrides (eval_nets=..., ...) as bench's flags
         check_dataset(self.preset, dataset)
-        self.data = load_data(dataset, data_dir)
+        self.data = load_data(dataset, data_dir, resize=self.preset.resize)
         self.results = Path(results or results_root())
 
     def __call__(self, predict: Callable[[nn.Module], nn.Module | None], name: str, progress: bool = False) -> dict:

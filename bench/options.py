@@ -85,13 +85,16 @@ PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_s
                 ("eval_images", POSITIVE_INT), ("sgd_steps", NON_NEGATIVE_INT), ("sgd_nets", NON_NEGATIVE_INT),
                 ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off), ("finetune", step_list),
                 ("finetune_nets", POSITIVE_INT), ("finetune_lr", POSITIVE_FLOAT),
-                ("finetune_noise", NON_NEGATIVE_FLOAT), ("warmup", fraction))
+                ("finetune_noise", NON_NEGATIVE_FLOAT), ("warmup", fraction),
+                ("resize", POSITIVE_INT))
 FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not say
     "finetune": "K[,K...]: also fine-tune each evaluated net K steps from the predicted parameters and from random "
                 "init (same batches, SGD as the SGD baseline) and record both accuracies after each K and the steps "
                 "random init needs to catch up (docs/bench.md, \"Fine-tuning\")",
     "finetune_nets": "fine-tune the first N evaluated nets (default 5)",
     "finetune_lr": "fine-tuning SGD's learning rate for both inits (default: the SGD baseline's, 0.05 in tiny)",
+    "resize": "N: resize the data set's images to N x N pixels (bilinear, antialiased) for training and every "
+              "evaluation (default: their own size; docs/bench.md, \"Fashion-MNIST\")",
     "warmup": "F in [0, 1): raise the GHN's LR linearly over the first F of the training steps (default 0: none)",
     "finetune_noise": "STD: add Gaussian noise of STD x each weight's own std to the predicted weights before "
                       "fine-tuning (default 0)",

@@ -38,6 +38,7 @@ class Preset:
     ghn: str = "ghn2"  # the GHN variant (gnn_zoo.variants): ghn2, or ghn1 with its meta-batch and max_hops
     view: str | None = None  # the core's graph view (gnn_zoo.views); None: the core's default (protocol v1)
     label_smoothing: float = 0.0  # of the meta-training cross-entropy (GHN-2 on ImageNet: 0.1)
+    resize: int | None = None  # the data set's images resized to this many pixels a side (None: their own size)
     warmup: float = 0.0  # the first fraction of `steps` over which the LR rises linearly to `lr` (0: none)
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
     finetune: tuple[int, ...] = ()  # fine-tune each evaluated net K steps from predicted and random init (bench.finetune)
@@ -85,7 +86,7 @@ class Preset:
         return fields
 
 
-LATER_TRAINING_FIELDS = {"warmup": 0.0}  # training fields added after checkpoints existed, with their unset value
+LATER_TRAINING_FIELDS = {"warmup": 0.0, "resize": None}  # training fields added after checkpoints existed, with their unset value
 IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
 

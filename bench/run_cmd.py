@@ -29,7 +29,7 @@ def setup(args: argparse.Namespace, writes: tuple[str, ...] = ("checkpoints",)):
     for name in writes:
         given, default = folders[name]
         check_writable(given or default(), f"--{name}" if given else "GHNBENCH_HOME")
-    data = load_data(args.dataset, args.data_dir, download=args.download)
+    data = load_data(args.dataset, args.data_dir, download=args.download, resize=preset.resize)
     return data, preset, TrainSpec(args.gnn, args.backend, args.dataset, preset, args.seed)
 
 

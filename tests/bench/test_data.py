@@ -230,3 +230,42 @@ def test_cifar_download_through_torchvision_from_a_loopback_server(tmp_path, no_
     monkeypatch.setattr(CIFAR10, "url", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # nothing listens there
     with pytest.raises(DataNotFound, match="--download into .* failed"):
         load_data("cifar10", tmp_path / "elsewhere", download=True)
+
+
+def test_resize_resamples_every_split_once_and_renormalises(tmp_path, monkeypatch):
+    """--resize N: train, val and eval images at N x N, labels untouched, the normalisation
+    re-measured (normalised training pixels have mean 0, std 1); a flat image stays flat; its
+    own size is a no-op."""
+    monkeypatch.setattr("bench.data.FASHION_MNIST_TRAIN", 20)
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (27, 28, 28))
+    images[0] = 200
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, 27))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (5, 28, 28)))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.arange(5) % 10)
+    own = load_data("fashion-mnist", tmp_path)
+    small = load_data("fashion-mnist", tmp_path, resize=16)
+    assert small.image_size == 16 and small.train_x.shape == (20, 1, 16, 16)
+    assert small.val_x.shape == (7, 1, 16, 16) and small.eval_x.shape == (5, 1, 16, 16)
+    assert torch.equal(small.train_y, own.train_y) and torch.equal(small.eval_y, own.eval_y)
+    assert torch.allclose(small.train_x[0], torch.full((1, 16, 16), 200.0))  # antialiased bilinear keeps a flat image
+    normalised = small.normalise(small.train_x)
+    assert abs(float(normalised.mean())) < 1e-5 and float(normalised.std()) == pytest.approx(1.0, abs=1e-4)
+    assert small.mean != own.mean or small.std != own.std
+    assert load_data("fashion-mnist", tmp_path, resize=28).train_x.dtype == own.train_x.dtype  # own size: untouched
+    (x, _), = small.eval_batches(100, 100, "test")
+    assert x.shape == (5, 1, 16, 16)
+
+
+def test_resize_keys_its_runs_and_baselines_but_leaves_unresized_ones_as_they_were(tmp_path):
+    from bench.baselines import baseline_key
+    from bench.presets import get_preset
+    from bench.train import TrainSpec
+
+    plain, small = get_preset("tiny"), get_preset("tiny", resize=16)
+    assert small.label != plain.label and "resize" not in plain.training_fields()
+    assert TrainSpec("gcn", "pyg", "fashion-mnist", plain, 0).checkpoint(tmp_path) != \
+        TrainSpec("gcn", "pyg", "fashion-mnist", small, 0).checkpoint(tmp_path)
+    assert "resize" not in baseline_key("digits", "val", plain, 0, "cpu")
+    assert baseline_key("digits", "val", small, 0, "cpu")["resize"] == 16
