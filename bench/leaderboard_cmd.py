@@ -40,25 +40,26 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", action="store_true", help="add published rows from the GHN papers (labelled)")
     p.add_argument("--properties", action="append", default=None, metavar="FOLDER",
                    help="folder of `bench properties` records, repeatable (default $GHNBENCH_HOME/properties): "
-                        "their table follows the accuracy tables in Markdown")
+                        "their tables follow the accuracy tables (Markdown, HTML, the site; --out also writes "
+                        "properties.csv)")
     p.set_defaults(func=run_leaderboard)
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
     """Run `bench leaderboard`."""
-    from leaderboard.properties import markdown, read_records
+    from leaderboard.properties import property_tables, read_records
     from leaderboard.render import render
 
     folders = [f for f in map(Path, args.properties or [properties_root()]) if f.is_dir()]
     chosen = [r for r in read_records(folders) if args.dataset in (None, r["dataset"]) and args.preset in (None, r["preset"])]
-    properties = markdown(chosen) if args.format == "md" else ""
+    properties = property_tables(chosen)
     try:
         done = render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
-                      args.method, args.metric, args.reference, with_plots=not args.no_plots)
+                      args.method, args.metric, args.reference, with_plots=not args.no_plots, properties=properties)
     except ValueError as err:
         if not (properties and str(err).startswith("no records")):
             raise
-        print(properties)  # property records only
+        print({"md": properties.markdown, "html": properties.html, "csv": properties.csv}[args.format]())  # alone
         return 0
     for skipped in done.sync.skipped:
         print(f"warning: {skipped}", file=sys.stderr)
@@ -69,8 +70,6 @@ def run_leaderboard(args: argparse.Namespace) -> int:
         print(f"warning: --reference added no rows: the papers publish {published} only, and none of these tables "
               f"is on them", file=sys.stderr)
     print(done.text[args.format])
-    if properties:
-        print(f"\n{properties}")
     for path in done.files:
         print(f"wrote {path}", file=sys.stderr)
     if done.files:

@@ -89,14 +89,16 @@ def job_slots(args, preset: Preset) -> tuple[int, int]:
     return parallel, args.threads or max(1, cpus // parallel)
 
 
-def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str) -> str:
-    """", about N min" from the preset's measured minutes per job (local runs only; "" without
-    them): each job's training and evaluation with shared baselines, plus computing the baselines
+def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, dataset: str = "digits") -> str:
+    """", about N min" from the preset's measured minutes per job (local runs on digits at its own
+    size only, where they were measured; "" without them, a note for other data): each job's training and evaluation with shared baselines, plus computing the baselines
     once per (seed, split) (counted even where an earlier sweep left them: an upper bound), and
     again for each of the first `parallel` jobs whose seed an earlier one of them has (jobs of
     one seed that start together compute its baselines side by side)."""
     if launcher != "local" or preset.job_minutes is None or not jobs:
         return ""
+    if dataset != "digits" or preset.resize:
+        return f"; no time estimate: {preset.name}'s minutes were measured on digits at 8x8 only"
     train, per_split = preset.job_minutes
     listed = {split: (shared, baselines) for split, shared, baselines in per_split}
     mean = tuple(sum(v[k] for v in listed.values()) / len(listed) for k in (0, 1))  # a split not listed
@@ -328,7 +330,7 @@ def run_sweep(args) -> int:
     common += ["--threads", str(threads)]
     print(f"sweep {args.dataset}/{preset.label}: {cells} cells (model x backend x split x seed), {done} already "
           f"recorded in {results}, {len(jobs)} jobs to run, {parallel} at a time with {threads} thread(s) each"
-          + estimate(preset, jobs, parallel, args.launcher))
+          + estimate(preset, jobs, parallel, args.launcher, args.dataset))
     for job in jobs:
         print(f"  {job}")
     if not jobs or args.dry_run:

@@ -10,6 +10,7 @@ adjusted over the table's models.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from statsmodels.stats.multitest import multipletests
 
 from bench.records import model_label
 
-from .table import to_markdown
+from .table import to_html, to_markdown
 
 PROPERTIES = {"accuracy": "accuracy", "noisy_accuracy": "noisy accuracy", "inference_ms": "inference time",
               "convergence": "convergence"}
@@ -56,46 +57,80 @@ def against_graph(diffs: pd.Series) -> float:
     return float(stats.ttest_1samp(diffs, 0.0).pvalue) if len(diffs) >= 2 and diffs.std() > 0 else float("nan")
 
 
-def property_table(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Models x properties of one table: 'mean ± stderr' of tau over seeds, bold where the model
-    beats graph statistics (Holm over the models, per property), then the graph statistics row."""
-    props = [p for p in PROPERTIES if p in set(frame["property"])]
+def property_summary(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per (table, model, property): tau's mean, stderr and seeds, graph statistics' mean
+    tau on the same records, the paired t-test's p-value against them, Holm-adjusted over the
+    table's models per property, and whether the model is better (the CSV's long form)."""
+    rows = []
+    for (table, prop), group in frame.groupby(["table", "property"], sort=False):
+        models = []
+        for model, g in group.groupby("model"):
+            diffs = g["ghn"] - g["graph"]
+            models.append({"table": table, "model": model, "property": prop, "tau": g["ghn"].mean(),
+                           "stderr": g["ghn"].std() / np.sqrt(len(g)) if len(g) > 1 else 0.0, "seeds": len(g),
+                           "graph_tau": g["graph"].mean(), "p": against_graph(diffs), "gain": diffs.mean()})
+        tested = [m for m in models if m["p"] == m["p"]]
+        adjusted = multipletests([m["p"] for m in tested], alpha=alpha, method="holm")[1] if tested else []
+        for m, p in zip(tested, adjusted):
+            m["p_holm"] = float(p)
+        for m in models:
+            m.setdefault("p_holm", float("nan"))
+            gain = m.pop("gain")
+            m["better_than_graph"] = bool(m["p_holm"] <= alpha and gain > 0)
+        rows += models
+    return pd.DataFrame(rows)
+
+
+def property_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Models x properties of one table's summary rows: 'mean ± stderr' of tau over seeds, bold
+    where the model beats graph statistics, then the graph statistics row; best first by the
+    first property (accuracy)."""
+    props = [p for p in PROPERTIES if p in set(summary["property"])]
     out = {}
     for prop in props:
-        rows = frame[frame["property"] == prop]
-        by_model = rows.groupby("model")
-        pvals = pd.Series({m: against_graph(g["ghn"] - g["graph"]) for m, g in by_model})
-        tested = pvals.dropna()
-        better = set()
-        if len(tested):
-            reject = multipletests(tested.values, alpha=alpha, method="holm")[0]
-            better = {m for m, r in zip(tested.index, reject)
-                      if r and (by_model.get_group(m)["ghn"] - by_model.get_group(m)["graph"]).mean() > 0}
-        cells = {}
-        for model, g in by_model:
-            err = g["ghn"].std() / np.sqrt(len(g)) if len(g) > 1 else 0.0
-            text = f"{g['ghn'].mean():+.2f} ± {err:.2f}"
-            cells[model] = f"**{text}**" if model in better else text
-        cells[GRAPH_ROW] = f"{rows['graph'].mean():+.2f}"
+        rows = summary[summary["property"] == prop].set_index("model")
+        cells = {m: f"**{r.tau:+.2f} ± {r.stderr:.2f}**" if r.better_than_graph else f"{r.tau:+.2f} ± {r.stderr:.2f}"
+                 for m, r in rows.iterrows()}
+        cells[GRAPH_ROW] = f"{rows['graph_tau'].mean():+.2f}"
         out[PROPERTIES[prop]] = cells
     table = pd.DataFrame(out)
-    seeds = frame.groupby("model")["seed"].nunique()
+    seeds = summary.groupby("model")["seeds"].max()
     table["seeds"] = [str(seeds.get(m, "")) for m in table.index]
-    first = frame[frame["property"] == props[0]].groupby("model")["ghn"].mean()
-    order = sorted(first.index, key=lambda m: -first[m])  # by the first property (accuracy), best first
-    return table.loc[[*order, GRAPH_ROW]].rename_axis("model").reset_index()
+    first = summary[summary["property"] == props[0]].set_index("model")["tau"]
+    order = sorted(first.index, key=lambda m: -first[m])
+    return table.loc[[*order, GRAPH_ROW]].rename_axis("model")
 
 
-def markdown(records: list[dict], regressor: str = "svr") -> str:
-    """Every property table of `records` as Markdown, each with its heading and how to read it."""
+READING = ("Bold: better than graph statistics (nodes, edges, depth, parameters) by a paired t-test over seeds, "
+           "Holm-adjusted over the models (alpha 0.05; needs 2 or more seeds).")
+
+
+@dataclass
+class PropertyTables:
+    """Every property table of a set of records, ready to print in each format."""
+
+    summary: pd.DataFrame  # property_summary's long form (CSV)
+    tables: dict[str, pd.DataFrame]  # heading -> models x properties (display)
+
+    def markdown(self) -> str:
+        """Each table as Markdown with its heading and how to read it."""
+        return "\n\n".join(f"{to_markdown(t, heading)}\n{READING}" for heading, t in self.tables.items())
+
+    def html(self) -> str:
+        """Each table as an HTML section with its heading and how to read it."""
+        return "\n".join(f"{to_html(t, heading)}<p class=\"note\">{READING}</p>\n" for heading, t in self.tables.items())
+
+    def csv(self) -> str:
+        """The long form: one row per table, model and property."""
+        return self.summary.to_csv(index=False)
+
+
+def property_tables(records: list[dict], regressor: str = "svr") -> PropertyTables | None:
+    """The property tables of `records` (None without records): one per (data set, preset, nets)."""
     if not records:
-        return ""
-    frame = tau_frame(records, regressor)
-    parts = []
-    for name, rows in frame.groupby("table"):
-        title = (f"{name}: property prediction from the GHN's embeddings, Kendall tau ({regressor.upper()}) on "
-                 f"held-out nets, mean ± stderr over seeds")
-        parts.append(f"{to_markdown(property_table(rows).set_index('model'), title)}\nBold: better than graph "
-                     f"statistics (nodes, edges, depth, parameters) by a paired t-test over seeds, Holm-adjusted "
-                     f"over the models (alpha 0.05; needs 2 or more seeds).")
-    return "\n\n".join(parts)
+        return None
+    summary = property_summary(tau_frame(records, regressor))
+    tables = {f"{name}: property prediction from the GHN's embeddings, Kendall tau ({regressor.upper()}) on "
+              f"held-out nets, mean ± stderr over seeds": property_table(rows)
+              for name, rows in summary.groupby("table", sort=False)}
+    return PropertyTables(summary, tables)

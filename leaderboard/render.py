@@ -13,6 +13,7 @@ from deepnets1m.atomic import atomic_write
 
 from . import plots
 from .db import SyncReport, latest_record_files, sync
+from .properties import PropertyTables
 from .reference import reference_cells
 from .stats import (ALPHA, CD_MIN_SEEDS, MIN_SEEDS, OVERALL, RankAgreement, RankStats, SplitStats, annotate,
                     rank_agreement, rank_stats)
@@ -195,9 +196,10 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
 
 def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | os.PathLike | None = None,
            dataset: str | None = None, preset: str | None = None, method: str = "ghn", metric: str = "auto",
-           reference: bool = False, with_plots: bool = True) -> Rendered:
-    """Sync `results` into `db`, render every (dataset, preset) leaderboard; with `out`, write
-    leaderboard.md/.csv, the PNG plots and the site (index.html first in `files`; atomically)."""
+           reference: bool = False, with_plots: bool = True, properties: PropertyTables | None = None) -> Rendered:
+    """Sync `results` into `db`, render every (dataset, preset) leaderboard, the `properties`
+    tables after them; with `out`, write leaderboard.md/.csv (properties.csv), the PNG plots and
+    the site (index.html first in `files`; atomically)."""
     from .site import write_site
 
     done = Rendered(sync=sync(db, results))
@@ -214,17 +216,23 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
                                                                           for line in s.notes())
                                      for s in sections))
     done.text["csv"] = tidy(pd.concat([s.cells for s in sections], ignore_index=True)).to_csv(index=False)
+    if properties is not None:
+        done.text["md"] += f"\n{properties.markdown()}\n"
+        done.text["html"] += properties.html()
     if out is None:
         return done
     out = Path(out)
-    for fmt in WRITTEN:
-        path = out / f"leaderboard.{fmt}"
-        with atomic_write(path, "w") as f:
-            f.write(done.text[fmt])
-        done.files.append(path)
+    written = {f"leaderboard.{fmt}": done.text[fmt] for fmt in WRITTEN}
+    if properties is not None:
+        written["properties.csv"] = properties.csv()
+    for name, text in written.items():
+        with atomic_write(out / name, "w") as f:
+            f.write(text)
+        done.files.append(out / name)
     figures: list[Path] = []
     if with_plots:
         for s in sections:
             figures += plots.section_plots(s, out / s.stem, s.heading.split(":")[0])
-    done.files = write_site(sections, out, {f.name for f in figures}) + done.files + figures
+    appendix = properties.html() if properties is not None else ""
+    done.files = write_site(sections, out, {f.name for f in figures}, appendix) + done.files + figures
     return done

@@ -47,13 +47,14 @@ def page_name(stem: str) -> str:
     return f"{stem}.html"
 
 
-def write_site(sections: list, out: Path, plots: set[str]) -> list[Path]:
-    """Write index.html, one detail page per section and the assets into `out` (atomically, file
-    by file); `plots` are the PNG file names present in `out` (figures embedded when there)."""
+def write_site(sections: list, out: Path, plots: set[str], appendix: str = "") -> list[Path]:
+    """Write index.html (`appendix`, HTML, after its tables), one detail page per section and the
+    assets into `out` (atomically, file by file); `plots` are the PNG file names present in `out`
+    (figures embedded when there)."""
     out.mkdir(parents=True, exist_ok=True)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     files = [out / "index.html"]
-    write_text(files[0], index_page(sections, plots, generated))
+    write_text(files[0], index_page(sections, plots, generated, appendix))
     for s in sections:
         files.append(out / page_name(s.stem))
         write_text(files[-1], detail_page(s, out, plots, generated))
@@ -90,12 +91,18 @@ def section_title(section) -> str:
     return f"{section.dataset} · {section.preset} · {METRIC_LABELS[section.metric]}"
 
 
-def index_page(sections: list, plots: set[str], generated: str) -> str:
-    """The index: a navigation list, then per table its description, the table, notes and figures."""
+def index_page(sections: list, plots: set[str], generated: str, appendix: str = "") -> str:
+    """The index: a navigation list, then per table its description, the table, notes and
+    figures, then `appendix` (the property tables) in a section of its own."""
     nav = "".join(f"<li><a href=\"#{section_id(s)}\">{esc(section_title(s))}</a></li>" for s in sections)
     header = (f"<h1>ghnbench leaderboard</h1>\n<p>Accuracy of parameters predicted by a graph hypernetwork for "
               f"networks it never saw, per GNN core. Click a column header to sort.</p>\n<nav><ul>{nav}</ul></nav>")
     body = "\n".join(index_section(s, plots) for s in sections)
+    if appendix:
+        nav_item = "<li><a href=\"#properties\">property prediction</a></li>"
+        header = header.replace("</ul></nav>", f"{nav_item}</ul></nav>")
+        body += (f"\n<section class=\"board\" id=\"properties\">\n<h2>Property prediction from the GHN's "
+                 f"embeddings</h2>\n<div class=\"table-wrap\">\n{appendix}</div>\n</section>")
     return page("ghnbench leaderboard", header, body, generated)
 
 

@@ -177,3 +177,5 @@ def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_a
     assert estimate(preset, jobs, 2, "slurm") == "" and estimate(get_preset("small"), jobs, 2, "local") == ""
     # gcn seed 0 and gcn seed 1 start together; with seed 0 first twice, both compute its baselines
     assert estimate(preset, sorted(jobs, key=lambda j: j.seed), 2, "local").startswith("; about 20 min")
+    assert "no time estimate" in estimate(preset, jobs, 2, "local", "fashion-mnist")  # measured on digits only
+    assert "no time estimate" in estimate(get_preset("tiny", resize=16), jobs, 2, "local")

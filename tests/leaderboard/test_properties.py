@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from leaderboard.properties import GRAPH_ROW, property_table, read_records, tau_frame
+from leaderboard.properties import GRAPH_ROW, property_summary, property_table, property_tables, read_records, tau_frame
 
 
 def record(gnn: str, seed: int, tau: float, graph: float, ghn: str = "ghn2") -> dict:
@@ -23,11 +23,16 @@ def test_the_table_orders_models_marks_those_beating_graph_statistics_and_ends_w
     (tmp_path / "other.json").write_text(json.dumps({"schema": "a result record"}))
     found = read_records([tmp_path])
     assert len(found) == 7
-    table = property_table(tau_frame(found, "svr"))
+    table = property_table(property_summary(tau_frame(found, "svr"))).reset_index()
     assert list(table["model"]) == ["gatedgnn/pyg", "mlp/pyg (paper's MLP)", "gcn/pyg", GRAPH_ROW]
     assert table.loc[0, "accuracy"] == "**+0.41 ± 0.01**"
     assert not table.loc[1, "accuracy"].startswith("**") and not table.loc[2, "accuracy"].startswith("**")
     assert list(table["seeds"]) == ["3", "1", "3", ""] and table.loc[3, "accuracy"] == "+0.15"
+    long = property_tables(found).summary.set_index(["model", "property"])
+    assert long.loc[("gatedgnn/pyg", "accuracy"), "better_than_graph"]
+    assert long.loc[("gatedgnn/pyg", "accuracy"), "p_holm"] <= 0.05 and long.loc[("gatedgnn/pyg", "accuracy"), "seeds"] == 3
+    assert np.isnan(long.loc[("mlp/pyg (paper's MLP)", "accuracy"), "p"])  # one seed: not tested
+    assert not long.loc[("gcn/pyg", "convergence"), "better_than_graph"]
 
 
 def test_bench_leaderboard_prints_the_property_table(tmp_path, monkeypatch, capsys):
@@ -41,6 +46,24 @@ def test_bench_leaderboard_prints_the_property_table(tmp_path, monkeypatch, caps
     assert "digits, preset rank, 100 nets: property prediction" in out and "| gat/pyg |" in out
 
 
+def test_the_site_and_its_files_carry_the_property_table(tmp_path, write, capsys):
+    """With accuracy records too, --out writes the property table into index.html, leaderboard.md
+    and properties.csv (one row per model and property)."""
+    write(gnn="gat")
+    (tmp_path / "props").mkdir()
+    for s in range(2):
+        (tmp_path / "props" / f"{s}.json").write_text(json.dumps(record("gat", s, 0.3 + 0.01 * s, 0.1)))
+    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"),
+                 "--properties", str(tmp_path / "props"), "--out", str(tmp_path / "site"), "--no-plots"]) == 0
+    assert "property prediction" in capsys.readouterr().out
+    site = tmp_path / "site"
+    assert "property prediction from the GHN" in (site / "index.html").read_text()
+    assert "| gat/pyg | **+0.30" in (site / "leaderboard.md").read_text()  # 2 seeds, +0.2 over graph statistics
+    long = pd.read_csv(site / "properties.csv")
+    assert len(long) == 2 and set(long["property"]) == {"accuracy", "convergence"} and "gain" not in long
+    assert long["seeds"].tolist() == [2, 2] and long["tau"].round(3).tolist() == [0.305, 0.305]
+
+
 def simulate(effect: float, sims: int, models: int = 4, seeds: int = 5, sd: float = 0.05) -> float:
     """Share of simulated tables in which some model is marked better than graph statistics on
     accuracy, when every model's tau exceeds graph statistics' by `effect` (paired noise `sd`)."""
@@ -48,10 +71,9 @@ def simulate(effect: float, sims: int, models: int = 4, seeds: int = 5, sd: floa
     marked = 0
     for _ in range(sims):
         graph = 0.15 + rng.normal(0, 0.02, seeds)  # the same nets and halvings for every model of a seed
-        rows = [{"model": f"m{m}", "seed": s, "property": "accuracy", "graph": graph[s],
+        rows = [{"table": "t", "model": f"m{m}", "seed": s, "property": "accuracy", "graph": graph[s],
                  "ghn": graph[s] + effect + rng.normal(0, sd)} for m in range(models) for s in range(seeds)]
-        table = property_table(pd.DataFrame(rows))
-        marked += any(cell.startswith("**") for cell in table["accuracy"])
+        marked += property_summary(pd.DataFrame(rows))["better_than_graph"].any()
     return marked / sims
 
 
