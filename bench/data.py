@@ -1,8 +1,8 @@
 """Image data sets: digits (embedded, scikit-learn), CIFAR-10/100 and ImageNet from --data-dir."""
 from __future__ import annotations
 
-import os
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator

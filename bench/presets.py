@@ -86,7 +86,8 @@ class Preset:
         return fields
 
 
-LATER_TRAINING_FIELDS = {"warmup": 0.0, "resize": None}  # training fields added after checkpoints existed, with their unset value
+# training fields added after checkpoints existed, with their unset value (Preset.training_fields)
+LATER_TRAINING_FIELDS = {"warmup": 0.0, "resize": None}
 IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
 
