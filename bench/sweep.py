@@ -93,8 +93,9 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, data
     """", about N min" from the preset's measured minutes per job (local runs on digits at its own
     size only, where they were measured; "" without them, a note for other data): each job's
     training and evaluation with shared baselines, plus computing the baselines once per (seed,
-    split) (counted even where an earlier sweep left them: an upper bound), and again for each of the first `parallel` jobs whose seed an earlier one of them has (jobs of
-    one seed that start together compute its baselines side by side)."""
+    split) (counted even where an earlier sweep left them: an upper bound), and again for each
+    of the first `parallel` jobs whose seed an earlier one of them has (jobs of one seed that
+    start together compute its baselines side by side)."""
     if launcher != "local" or preset.job_minutes is None or not jobs:
         return ""
     if dataset != "digits" or preset.resize:
