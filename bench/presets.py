@@ -114,7 +114,7 @@ PRESETS: dict[str, Preset] = {
                     sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
                     job_minutes=(18.0, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))),  # baselines included
     # the six-core ranking's budget (issue 26): cpu30's recipe, the cheapest budget measured whose seeds
-    # agree enough to rank cores (GHN-2's seed SD 1.0-1.5; tiny's 3-3.3, 600 steps' ~5); the paper's MLP
+    # agreed over the search's 4 seeds (GHN-2's seed SD 1.0-1.5; the grid's 6: 5.5-6.7); the paper's MLP
     # ties GHN-2 there (docs/leaderboard.md, "The ranking preset"); ~16 minutes a GHN-2 run beside a
     # second one on 2 cores (2-core AMD EPYC)
     "rank": Preset("rank", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
