@@ -25,7 +25,7 @@ def baseline_key(dataset: str, split: str, preset: Preset, seed: int, device: st
 
     return {"version": BASELINE_VERSION, "generator": GENERATOR_VERSION, "dataset": dataset, "split": split,
             "seed": seed, "device": device.split(":")[0], **{f: getattr(preset, f) for f in EVAL_FIELDS},
-            **({"resize": preset.resize} if preset.resize else {})}  # added later: keys files only where set
+            **preset.later_fields(("resize",))}
 
 
 class BaselineStore:

@@ -80,14 +80,17 @@ class Preset:
         keep = ("hidden", "layers", "meta_batch", "batch_size", "steps", "lr", "weight_decay", "grad_clip",
                 "lr_milestones", "max_train_params", "max_meta_nodes", "max_hops", "amp", "ghn",
                 "label_smoothing", "view")
-        fields = {k: getattr(self, k) for k in keep}
-        # fields added later count only when set, so checkpoints trained before them keep their keys
-        fields.update({k: getattr(self, k) for k, unset in LATER_TRAINING_FIELDS.items() if getattr(self, k) != unset})
-        return fields
+        return {**{k: getattr(self, k) for k in keep}, **self.later_fields(LATER_FIELDS)}
+
+    def later_fields(self, names) -> dict:
+        """Those of the fields `names` (added after checkpoints and baselines existed: LATER_FIELDS)
+        that this preset sets: they enter a key only when set, so files keyed before them keep
+        their keys."""
+        return {k: getattr(self, k) for k in names if getattr(self, k) != LATER_FIELDS[k]}
 
 
-# training fields added after checkpoints existed, with their unset value (Preset.training_fields)
-LATER_TRAINING_FIELDS = {"warmup": 0.0, "resize": None}
+# fields added after checkpoints and baselines existed, with their unset value (Preset.later_fields)
+LATER_FIELDS = {"warmup": 0.0, "resize": None}
 IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
 

@@ -216,9 +216,10 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
                                                                           for line in s.notes())
                                      for s in sections))
     done.text["csv"] = tidy(pd.concat([s.cells for s in sections], ignore_index=True)).to_csv(index=False)
+    appendix = properties.html() if properties is not None else ""  # the HTML text's and the site's
     if properties is not None:
         done.text["md"] += f"\n{properties.markdown()}\n"
-        done.text["html"] += properties.html()
+        done.text["html"] += appendix
     if out is None:
         return done
     out = Path(out)
@@ -233,6 +234,5 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
     if with_plots:
         for s in sections:
             figures += plots.section_plots(s, out / s.stem, s.heading.split(":")[0])
-    appendix = properties.html() if properties is not None else ""
     done.files = write_site(sections, out, {f.name for f in figures}, appendix) + done.files + figures
     return done

@@ -95,14 +95,13 @@ def index_page(sections: list, plots: set[str], generated: str, appendix: str = 
     """The index: a navigation list, then per table its description, the table, notes and
     figures, then `appendix` (the property tables) in a section of its own."""
     nav = "".join(f"<li><a href=\"#{section_id(s)}\">{esc(section_title(s))}</a></li>" for s in sections)
-    header = (f"<h1>ghnbench leaderboard</h1>\n<p>Accuracy of parameters predicted by a graph hypernetwork for "
-              f"networks it never saw, per GNN core. Click a column header to sort.</p>\n<nav><ul>{nav}</ul></nav>")
     body = "\n".join(index_section(s, plots) for s in sections)
     if appendix:
-        nav_item = "<li><a href=\"#properties\">property prediction</a></li>"
-        header = header.replace("</ul></nav>", f"{nav_item}</ul></nav>")
+        nav += "<li><a href=\"#properties\">property prediction</a></li>"
         body += (f"\n<section class=\"board\" id=\"properties\">\n<h2>Property prediction from the GHN's "
                  f"embeddings</h2>\n<div class=\"table-wrap\">\n{appendix}</div>\n</section>")
+    header = (f"<h1>ghnbench leaderboard</h1>\n<p>Accuracy of parameters predicted by a graph hypernetwork for "
+              f"networks it never saw, per GNN core. Click a column header to sort.</p>\n<nav><ul>{nav}</ul></nav>")
     return page("ghnbench leaderboard", header, body, generated)
 
 
