@@ -35,8 +35,11 @@ from .nets import fit_input, input_size, make_net
 
 PROPERTIES = ("accuracy", "noisy_accuracy", "inference_ms", "convergence")
 SOURCE_SPLITS = ("val", "test")  # held out from GHN training; n/2 nets of each
-LABEL_VERSION = 1  # bump when the labels' computation changes: older label files are then ignored
+LABEL_VERSION = 2  # bump when the labels' computation changes: older label files are then ignored (2: stored
+# per split and net, each net's init seeded by them, so that more nets reuse fewer)
+LABEL_SEED, SPLIT_STRIDE = 7_000_021, 100_000  # a label net's init seed: LABEL_SEED + SPLIT_STRIDE x split + index
 FITS = 5
+SAVE_EVERY = 20  # labels computed between saves: an interrupted labelling resumes from the last save
 
 
 @dataclass(frozen=True)
@@ -98,28 +101,41 @@ def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size:
 def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_folder, device: torch.device,
            progress: bool = True) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
     """Labels, graph features and graphs of the property nets; labels from the shared store where
-    it has them (computed and stored where not)."""
+    it has them (computed and stored where not, saved every SAVE_EVERY nets and when interrupted,
+    so that a run resumes). A net's label is keyed by its split and index there, and its random
+    init by the same, so a run over more nets reuses a run over fewer."""
     from .evaluate import accuracy
 
-    key = {"version": LABEL_VERSION, "kind": "properties", "dataset": dataset, "split": "+".join(SOURCE_SPLITS),
-           "seed": 0, "device": device.type, **asdict(recipe)}
-    store = BaselineStore(store_folder, key)
+    key = {"version": LABEL_VERSION, "kind": "properties", "dataset": dataset, "seed": 0, "device": device.type,
+           **asdict(recipe)}
+    stores = {split: BaselineStore(store_folder, {**key, "split": split}) for split in SOURCE_SPLITS}
     rows, features, graphs = [], [], []
-    for n, (split, i) in enumerate(tqdm(net_names(nets), desc="property labels", unit="net", disable=not progress)):
-        spec = sample(split, i)
-        size = input_size(spec, data.image_size)
-        graph = spec_graph(spec, data.num_classes, data.in_channels, size)
-        row = store.get(n, PROPERTIES)
-        if row is None:
-            torch.manual_seed(1_000_003 * 7 + n)  # the label nets' own init stream
-            net = make_net(spec, data.num_classes, data.in_channels, data.image_size, device)
-            row = net_labels(net, data, recipe, size, device, accuracy)
-            store.put(n, row)
-        rows.append(row)
-        features.append(graph_features(graph))
-        graphs.append(graph)
-    store.save()
+    try:
+        for split, i in tqdm(net_names(nets), desc="property labels", unit="net", disable=not progress):
+            spec = sample(split, i)
+            size = input_size(spec, data.image_size)
+            graph = spec_graph(spec, data.num_classes, data.in_channels, size)
+            store = stores[split]
+            row = store.get(i, PROPERTIES)
+            if row is None:
+                torch.manual_seed(LABEL_SEED + SPLIT_STRIDE * SOURCE_SPLITS.index(split) + i)  # the nets' own stream
+                net = make_net(spec, data.num_classes, data.in_channels, data.image_size, device)
+                row = net_labels(net, data, recipe, size, device, accuracy)
+                store.put(i, row)
+                if sum(s.computed for s in stores.values()) % SAVE_EVERY == 0:
+                    save_all(stores)
+            rows.append(row)
+            features.append(graph_features(graph))
+            graphs.append(graph)
+    finally:  # an exception or Ctrl-C keeps what was computed (a killed process: up to the last save)
+        save_all(stores)
     return rows, features, graphs
+
+
+def save_all(stores: dict[str, BaselineStore]) -> None:
+    """Write every split's label store."""
+    for store in stores.values():
+        store.save()
 
 
 @torch.no_grad()

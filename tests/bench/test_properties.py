@@ -4,9 +4,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from bench.cli import main
-from bench.properties import PROPERTIES, graph_features, kendall_fits, property_scores
+import bench.properties as properties
+from bench.data import load_data
+from bench.properties import PROPERTIES, LabelRecipe, graph_features, kendall_fits, property_scores
 from deepnets1m import sample, spec_graph
 
 
@@ -37,10 +40,49 @@ def test_bench_properties_end_to_end_with_shared_labels(home, capsys):
     assert "GHN embeddings" in out and "noisy_accuracy" in out
     record = json.loads(next((home / "properties").glob("ghn2_gcn_pyg_digits_*_n8.json")).read_text())
     assert set(record["scores"]) == set(PROPERTIES) and "sd" in record["scores"]["convergence"]["graph"]["svr"]
-    labels = list((home / "properties" / ".labels").glob("*.json"))
-    assert len(labels) == 1 and len(json.loads(labels[0].read_text())["rows"]) == 8
-    stamp = labels[0].stat().st_mtime_ns
-    assert main(props) == 0 and labels[0].stat().st_mtime_ns == stamp  # the labels are read, not recomputed
+    labels = sorted((home / "properties" / ".labels").glob("*.json"))  # one file per source split
+    assert len(labels) == 2 and [len(json.loads(f.read_text())["rows"]) for f in labels] == [4, 4]
+    stamps = [f.stat().st_mtime_ns for f in labels]
+    assert main(props) == 0 and [f.stat().st_mtime_ns for f in labels] == stamps  # read, not recomputed
+
+
+def test_an_interrupted_labelling_keeps_what_it_saved_and_resumes(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_labels(net, data, recipe, size, device, accuracy):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return {p: float(len(calls)) for p in PROPERTIES}
+
+    monkeypatch.setattr(properties, "SAVE_EVERY", 2)
+    monkeypatch.setattr(properties, "net_labels", fake_labels)
+    data, recipe, device = load_data("digits"), LabelRecipe(), torch.device("cpu")
+    with pytest.raises(KeyboardInterrupt):
+        properties.labels(data, "digits", recipe, 8, tmp_path, device, progress=False)
+    saved = {f.name.split("_")[1]: sorted(map(int, json.loads(f.read_text())["rows"])) for f in tmp_path.glob("*.json")}
+    assert saved == {"val": [0, 1, 2, 3], "test": [0]}  # the 4 val nets and the test net computed before Ctrl-C
+    rows, _, _ = properties.labels(data, "digits", recipe, 8, tmp_path, device, progress=False)
+    assert [r["accuracy"] for r in rows] == [1, 2, 3, 4, 5, 7, 8, 9]  # the saved five read, not recomputed
+    more, _, _ = properties.labels(data, "digits", recipe, 12, tmp_path, device, progress=False)
+    assert [r["accuracy"] for r in more] == [1, 2, 3, 4, 10, 11, 5, 7, 8, 9, 12, 13]  # each net's label kept
+
+
+def test_a_label_net_is_seeded_by_its_split_and_index_alone(tmp_path, monkeypatch):
+    inits = {}
+
+    def record_init(net, data, recipe, size, device, accuracy):
+        inits[len(inits)] = next(net.parameters()).detach().flatten()[:5].clone()
+        return {p: 0.0 for p in PROPERTIES}
+
+    monkeypatch.setattr(properties, "net_labels", record_init)
+    data, recipe, device = load_data("digits"), LabelRecipe(), torch.device("cpu")
+    properties.labels(data, "digits", recipe, 4, tmp_path / "a", device, progress=False)  # val 0-1, test 0-1
+    first = dict(inits)
+    inits.clear()
+    properties.labels(data, "digits", recipe, 6, tmp_path / "b", device, progress=False)  # val 0-2, test 0-2
+    assert all(torch.equal(first[k], inits[k]) for k in (0, 1)) and torch.equal(first[2], inits[3])
+    assert not torch.equal(first[0], first[2])
 
 
 def test_bench_properties_needs_a_trained_ghn(home, capsys):
