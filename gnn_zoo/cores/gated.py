@@ -1,6 +1,10 @@
 """What the GatedGNN (GHN-2) cores of both backends share: weights, and the message function."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,6 +37,81 @@ def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     inv_dist = torch.cat([torch.zeros(real.shape[1], device=dev), torch.ones(hop1.shape[1], device=dev),
                           1.0 / batch.virtual_dist.float()])
     return src, dst, inv_dist
+
+
+@dataclass
+class Sweep:
+    """One sweep's plan: the nodes in level order, the level sizes, where each node sits in that
+    order, and per level (its nodes, the message-table rows its edges read, a dense [nodes, rows]
+    matrix of edge weights summing them into messages)."""
+
+    order: torch.Tensor
+    sizes: list[int]
+    position: torch.Tensor
+    levels: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+    def to(self, device: torch.device) -> Sweep:
+        """This plan with its tensors on `device`."""
+        if self.order.device == device:
+            return self
+        return Sweep(self.order.to(device), self.sizes, self.position.to(device),
+                     [tuple(t.to(device) for t in level) for level in self.levels])
+
+
+def reverse_levels(edge_index: torch.Tensor, num_nodes: int) -> np.ndarray:
+    """Longest path from each node to a sink (the levels of the reversed DAG)."""
+    level = [0] * num_nodes
+    src, dst = edge_index.cpu().tolist()
+    for s, d in sorted(zip(src, dst), reverse=True):  # successors (higher ids) are final first
+        if level[d] + 1 > level[s]:
+            level[s] = level[d] + 1
+    return np.array(level)
+
+
+def sweep_plan(levels: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> Sweep:
+    """The Sweep of a DAG whose node levels are `levels`, over edges src -> dst with `weight`
+    (src indexes message-table rows, dst nodes); vectorised but for one slice per level."""
+    order = np.argsort(levels, kind="stable")
+    sizes = np.bincount(levels)
+    node_ptr = np.concatenate([[0], np.cumsum(sizes)])
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    edge_level = levels[dst]
+    # each level's distinct sources, in (level, source) order
+    width = src.max(initial=0) + 1
+    keys, column = np.unique(edge_level * width + src, return_inverse=True)
+    reads = np.bincount(keys // width, minlength=len(sizes))
+    read_ptr = np.concatenate([[0], np.cumsum(reads)])
+    rows = keys % width
+    # the levels' [nodes, reads] matrices, stored back to back in one flat array
+    cell_ptr = np.concatenate([[0], np.cumsum(sizes * reads)])
+    flat = np.zeros(cell_ptr[-1], dtype=np.float32)
+    row_in_level = position[dst] - node_ptr[edge_level]
+    np.add.at(flat, cell_ptr[edge_level] + row_in_level * reads[edge_level] + column - read_ptr[edge_level], weight)
+    t = torch.from_numpy
+    plan = [(t(order[n0:n1]), t(rows[r0:r1]), t(flat[c0:c1]).view(n1 - n0, r1 - r0))
+            for n0, n1, r0, r1, c0, c1 in zip(node_ptr[:-1], node_ptr[1:], read_ptr[:-1], read_ptr[1:],
+                                              cell_ptr[:-1], cell_ptr[1:])]
+    return Sweep(t(order), sizes.tolist(), t(position), plan)
+
+
+Aggregate = Callable[[int, torch.Tensor], torch.Tensor]
+
+
+def gated_sweeps(batch: GraphBatch, tables: int) -> tuple[Sweep, Sweep]:
+    """Forward and backward sweeps over real + virtual edges, planned once per batch (on the CPU,
+    then moved to the batch's device). Sources index the message table viewed as [tN, hidden]
+    with t `tables` (2 when the core has MLP_sp, else 1): row tu holds MLP(h_u), row 2u+1
+    MLP_sp(h_u), so a real edge reads row tu and a virtual one row 2u+1 with weight 1/hops."""
+    key = f"gated_sweeps{tables}"
+    if key not in batch.cache:
+        src, dst, inv_dist = (t.cpu().numpy() for t in gated_edges(batch))
+        is_virtual = (inv_dist > 0).astype(np.int64)
+        weight = np.where(is_virtual, inv_dist, 1.0).astype(np.float32)
+        sweeps = (sweep_plan(batch.level.cpu().numpy(), tables * src + is_virtual, dst, weight),
+                  sweep_plan(reverse_levels(batch.edge_index, batch.num_nodes), tables * dst + is_virtual, src, weight))
+        batch.cache[key] = tuple(s.to(batch.edge_index.device) for s in sweeps)
+    return batch.cache[key]
 
 
 class GRUGates(torch.autograd.Function):
@@ -79,6 +158,62 @@ class GatedGNNBase(Core):
         self.mlp = two_layer_mlp(hidden, hidden // 2 if virtual_edges else hidden, final_relu=True)
         self.mlp_sp = two_layer_mlp(hidden, hidden // 2, final_relu=True) if virtual_edges else None
         self.gru = nn.GRUCell(hidden, hidden)
+
+    def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+        self.check_batch(batch)
+        tables = 2 if self.virtual_edges else 1
+        mlps, h = self.fused_mlps(), x
+        plans = self.sweep_messages(batch, tables)
+        for _ in range(self.layers):
+            for sweep, aggregate in plans:
+                h = self.sweep(h, sweep, aggregate, mlps, tables)
+        return h
+
+    def sweep_messages(self, batch: GraphBatch, tables: int) -> list[tuple[Sweep, Aggregate]]:
+        """The backend's part: per sweep (forward, then backward), its plan and how a level's
+        messages are summed, aggregate(level index, message-table rows it reads) -> [level nodes, hidden]."""
+        raise NotImplementedError
+
+    def fused_mlps(self):
+        """Weights computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape [., 2 hidden]
+        (MLP(h) alone without virtual edges)."""
+        a, b = self.mlp, self.mlp_sp
+        if b is None:
+            return a
+        w1, b1 = torch.cat([a[0].weight, b[0].weight]), torch.cat([a[0].bias, b[0].bias])
+        w2, b2 = torch.block_diag(a[2].weight, b[2].weight), torch.cat([a[2].bias, b[2].bias])
+        return lambda h: F.relu(F.linear(F.relu(F.linear(h, w1, b1)), w2, b2))
+
+    def sweep(self, h: torch.Tensor, sweep: Sweep, aggregate: Aggregate, mlps, tables: int) -> torch.Tensor:
+        """The node states after one sweep from states `h`.
+
+        Messages depend only on the sender, so MLP(h_u) and MLP_sp(h_u) are computed once per node
+        when it is updated (both MLPs fused into one block-diagonal pair of matmuls) and written to
+        a message table that later levels read (in place, autograd-safe: the reads keep only
+        indices). A node is updated once per sweep, from its state before the sweep: those states
+        and their GRU hidden matmul are taken for all nodes at once, and the new states are
+        gathered back at the end, so a level costs the backend's aggregation of the rows it reads,
+        a matmul, the fused GRU gates (GRUGates) and the MLPs."""
+        n, hidden = h.shape
+        gh = F.linear(h, self.gru.weight_hh, self.gru.bias_hh)
+        old = h.index_select(0, sweep.order).split(sweep.sizes)
+        old_gh = gh.index_select(0, sweep.order).split(sweep.sizes)
+        table = rows = None  # [N, t hidden], read as [tN, hidden]; a row is read only once written (the
+        # first write makes it, in the MLPs' dtype: lower precision under autocast)
+        new = []
+        for i, ((nodes, _, _), h_level, gh_level) in enumerate(zip(sweep.levels, old, old_gh)):
+            if rows is None:  # no earlier level: the sources' messages are all zero
+                msg = h.new_zeros(len(nodes), hidden)
+            else:
+                msg = aggregate(i, rows)
+            new.append(self.gru_step(msg, h_level, gh_level))
+            if i + 1 < len(sweep.levels):  # the last level's messages have no reader
+                value = mlps(new[-1])
+                if table is None:
+                    table = value.new_zeros(n, tables * hidden)
+                    rows = table.view(tables * n, hidden)
+                table.index_copy_(0, nodes, value)
+        return torch.cat(new).index_select(0, sweep.position)
 
     def gru_step(self, msg: torch.Tensor, h: torch.Tensor, gh: torch.Tensor | None = None) -> torch.Tensor:
         """self.gru(msg, h) with its gates fused (GRUGates) and computed in h's dtype (under autocast

@@ -68,3 +68,16 @@ def test_dgl_gatedgnn_refuses_graphs_out_of_topological_order(graphs):
     flipped = dataclasses.replace(g, edge_index=g.edge_index.flip(0), _virtual={})
     with pytest.raises(ValueError, match="topological order"):
         create("gatedgnn", "dgl", hidden=8)(torch.randn(g.num_nodes, 8), GraphBatch.from_graphs([flipped], max_hops=0))
+
+
+def test_dgl_gatedgnn_runs_under_bf16_autocast_as_pyg_does(graphs):
+    """DGL's sparse CPU kernels take no 16-bit floats: the level products run in float32 there."""
+    torch.manual_seed(0)
+    pyg, dgl = create("gatedgnn", "pyg", hidden=32), create("gatedgnn", "dgl", hidden=32)
+    dgl.load_state_from(pyg)
+    x = torch.randn(sum(g.num_nodes for g in graphs), 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out_pyg = pyg(x, GraphBatch.from_graphs(graphs))
+        out_dgl = dgl(x, GraphBatch.from_graphs(graphs))
+    assert out_dgl.dtype == out_pyg.dtype
+    torch.testing.assert_close(out_dgl.float(), out_pyg.float(), atol=0.05, rtol=0.05)
