@@ -135,10 +135,11 @@ def param_slots(batch: GraphBatch, num_classes: int) -> list[ParamSlot]:
 
 def node_shapes(batch: GraphBatch) -> torch.Tensor:
     """[N, 4] shape of each node's first parameter (out, in, kh, kw), zeros for missing dims;
-    pool nodes (max, avg) have GHN-2's (1, 1, 3, 3), whatever their kernel (section 5)."""
+    pool nodes (max, avg) have GHN-2's (1, 1, 3, 3), whatever their kernel (section 5). Built on
+    the CPU from the graphs, whatever device the batch is on (the caller moves it)."""
     if "ghn_shapes" not in batch.cache:
         out = torch.zeros(batch.num_nodes, 4, dtype=torch.long)
-        pools = (batch.node_types[:, None] == torch.tensor(POOL_TYPES)).any(1)
+        pools = (batch.node_types.cpu()[:, None] == torch.tensor(POOL_TYPES)).any(1)
         out[pools] = torch.tensor(POOL_SHAPE)
         for graph, offset in zip(batch.graphs, batch.ptr.tolist()):
             done: set[int] = set()
