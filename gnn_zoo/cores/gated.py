@@ -1,4 +1,5 @@
-"""What the GatedGNN (GHN-2) cores of both backends share: weights, and the message function."""
+"""What the GatedGNN (GHN-2) cores of both backends share: weights, the message function, the sweep
+plan and the level-by-level sweep loop (a backend only sums a level's messages)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -215,12 +216,10 @@ class GatedGNNBase(Core):
                 table.index_copy_(0, nodes, value)
         return torch.cat(new).index_select(0, sweep.position)
 
-    def gru_step(self, msg: torch.Tensor, h: torch.Tensor, gh: torch.Tensor | None = None) -> torch.Tensor:
-        """self.gru(msg, h) with its gates fused (GRUGates) and computed in h's dtype (under autocast
-        the matmuls run in lower precision); `gh`: W_hh h + b_hh when already computed."""
+    def gru_step(self, msg: torch.Tensor, h: torch.Tensor, gh: torch.Tensor) -> torch.Tensor:
+        """self.gru(msg, h) given gh = W_hh h + b_hh, with its gates fused (GRUGates) and computed in
+        h's dtype (under autocast the matmuls run in lower precision)."""
         gru = self.gru
-        if gh is None:
-            gh = F.linear(h, gru.weight_hh, gru.bias_hh)
         return GRUGates.apply(F.linear(msg, gru.weight_ih, gru.bias_ih).to(h.dtype), gh.to(h.dtype), h)
 
     def check_batch(self, batch: GraphBatch) -> None:
