@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 
 import numpy as np
 from scipy import stats
+
+from bench.records import RecordError, read_record
 
 SPLITS = ("val", "ood-deep")
 
@@ -22,9 +23,11 @@ def load(folders: str, gnn: str, preset: str) -> dict[str, dict[int, float]]:
     name, with or without overridden settings) in the folders."""
     out: dict[str, dict[int, float]] = {}
     for path in (f for folder in folders.split(",") for f in glob.glob(f"{folder}/*.json")):
-        r = json.load(open(path))
-        if (r.get("gnn") == gnn and r.get("ghn", "ghn2") == "ghn2" and "metrics" in r
-                and r["preset"].split("-")[0] == preset):
+        try:
+            r = read_record(path)
+        except RecordError:  # not a run's record (a property or fine-tuning file, a broken one)
+            continue
+        if r["gnn"] == gnn and r["ghn"] == "ghn2" and r["preset"].split("-")[0] == preset:
             out.setdefault(r["split"], {})[r["seed"]] = r["metrics"]["ghn"]["mean"]
     return out
 

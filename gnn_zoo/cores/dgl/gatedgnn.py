@@ -34,7 +34,8 @@ class GatedGNN(GatedGNNBase):
         def sparse(sweep: Sweep, matrices: list[dglsp.SparseMatrix]) -> Aggregate:
             def aggregate(i, rows):
                 x, a = rows.index_select(0, sweep.levels[i][1]), matrices[i]
-                if x.dtype not in (torch.float32, torch.float64):  # DGL's sparse CPU kernels: no 16-bit floats
+                if x.dtype not in (torch.float32, torch.float64):  # DGL's sparse CPU kernels take no 16-bit
+                    # floats; float32 on every device keeps one rule (only autocast makes them)
                     x = x.float()
                 if a.val.dtype != x.dtype:
                     a = dglsp.val_like(a, a.val.to(x.dtype))
