@@ -12,8 +12,12 @@ the first n/2 of `val` and of `test`, pooled; 5 random halvings fit a ridge and 
 """
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import statistics
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -98,38 +102,76 @@ def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size:
     return out
 
 
-def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_folder, device: torch.device,
-           progress: bool = True) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
-    """Labels, graph features and graphs of the property nets; labels from the shared store where
-    it has them (computed and stored where not, saved every SAVE_EVERY nets and when interrupted,
-    so that a run resumes). A net's label is keyed by its split and index there, and its random
-    init by the same, so a run over more nets reuses a run over fewer."""
+def label_net(split: str, index: int, data: ImageData, recipe: LabelRecipe, device: torch.device) -> dict:
+    """The labels of net `index` of `split`: its random init seeded by its split and index alone,
+    trained and timed as the recipe says."""
     from .evaluate import accuracy
 
+    spec = sample(split, index)
+    torch.manual_seed(LABEL_SEED + SPLIT_STRIDE * SOURCE_SPLITS.index(split) + index)  # the nets' own stream
+    net = make_net(spec, data.num_classes, data.in_channels, data.image_size, device)
+    return net_labels(net, data, recipe, input_size(spec, data.image_size), device, accuracy)
+
+
+_WORKER: dict = {}  # a labelling worker process's data, recipe and device, set once by _start_worker
+
+
+def _start_worker(data: ImageData, recipe: LabelRecipe, device: torch.device) -> None:
+    """Set up a labelling worker: one torch thread; Ctrl-C is left to the parent, which stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+    _WORKER.update(data=data, recipe=recipe, device=device)
+
+
+def _label_in_worker(split: str, index: int) -> tuple[str, int, dict]:
+    """label_net in a worker process, tagged with the net it labels."""
+    return split, index, label_net(split, index, **_WORKER)
+
+
+def computed_labels(missing: list[tuple[str, int]], data: ImageData, recipe: LabelRecipe, device: torch.device,
+                    workers: int = 1) -> Iterator[tuple[str, int, dict]]:
+    """(split, index, labels) of each missing net: in this process, or with `workers` > 1 in that
+    many one-thread worker processes (results in the order they finish; the pool is stopped when
+    the caller stops early or is interrupted)."""
+    if workers <= 1 or len(missing) <= 1:
+        for split, index in missing:
+            yield split, index, label_net(split, index, data, recipe, device)
+        return
+    context = multiprocessing.get_context("spawn")  # fork after torch's threads started is unsafe
+    pool = ProcessPoolExecutor(min(workers, len(missing)), mp_context=context, initializer=_start_worker,
+                               initargs=(data, recipe, device))
+    try:
+        futures = [pool.submit(_label_in_worker, split, index) for split, index in missing]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_folder, device: torch.device,
+           progress: bool = True, workers: int = 1) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
+    """Labels, graph features and graphs of the property nets; labels from the shared store where
+    it has them (computed where not, in `workers` processes, and stored: saved every SAVE_EVERY
+    nets and when interrupted, so that a run resumes). A net's label is keyed by its split and
+    index there, and its random init by the same, so a run over more nets reuses a run over fewer."""
     key = {"version": LABEL_VERSION, "kind": "properties", "dataset": dataset, "seed": 0, "device": device.type,
            **asdict(recipe)}
     stores = {split: BaselineStore(store_folder, {**key, "split": split}) for split in SOURCE_SPLITS}
-    rows, features, graphs = [], [], []
+    names = net_names(nets)
+    graphs = [spec_graph(spec, data.num_classes, data.in_channels, input_size(spec, data.image_size))
+              for spec in (sample(split, i) for split, i in tqdm(names, desc="property graphs", unit="net",
+                                                                 disable=not progress))]
+    missing = [(split, i) for split, i in names if stores[split].get(i, PROPERTIES) is None]
     try:
-        for split, i in tqdm(net_names(nets), desc="property labels", unit="net", disable=not progress):
-            spec = sample(split, i)
-            size = input_size(spec, data.image_size)
-            graph = spec_graph(spec, data.num_classes, data.in_channels, size)
-            store = stores[split]
-            row = store.get(i, PROPERTIES)
-            if row is None:
-                torch.manual_seed(LABEL_SEED + SPLIT_STRIDE * SOURCE_SPLITS.index(split) + i)  # the nets' own stream
-                net = make_net(spec, data.num_classes, data.in_channels, data.image_size, device)
-                row = net_labels(net, data, recipe, size, device, accuracy)
-                store.put(i, row)
-                if sum(s.computed for s in stores.values()) % SAVE_EVERY == 0:
-                    save_all(stores)
-            rows.append(row)
-            features.append(graph_features(graph))
-            graphs.append(graph)
+        for split, i, row in tqdm(computed_labels(missing, data, recipe, device, workers), total=len(missing),
+                                  desc="property labels", unit="net", disable=not progress or not missing):
+            stores[split].put(i, row)
+            if sum(s.computed for s in stores.values()) % SAVE_EVERY == 0:
+                save_all(stores)
     finally:  # an exception or Ctrl-C keeps what was computed (a killed process: up to the last save)
         save_all(stores)
-    return rows, features, graphs
+    rows = [stores[split].rows[i] for split, i in names]
+    return rows, [graph_features(g) for g in graphs], graphs
 
 
 def save_all(stores: dict[str, BaselineStore]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .options import POSITIVE_FLOAT, POSITIVE_INT, add_run_options, check_writable
 
@@ -19,6 +20,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="convergence label: the first step whose 5-step mean training loss is below this (default 1.0)")
     p.add_argument("--max-steps", type=POSITIVE_INT, default=50,
                    help="convergence label: steps tried before a net counts as not converged (default 50)")
+    p.add_argument("--label-workers", type=POSITIVE_INT, default=1,
+                   help="compute missing labels in N one-thread worker processes (default 1: in this process); "
+                        "their inference times are then measured side by side")
     p.add_argument("--out", default=None, help="records folder (default $GHNBENCH_HOME/properties)")
     p.set_defaults(func=run_properties)
 
@@ -34,17 +38,21 @@ def run_properties(args: argparse.Namespace) -> int:
     from .paths import properties_root
     from .properties import LabelRecipe, embeddings, format_scores, labels, property_scores
     from .records import git_commit, hardware, now, versions
+    from .threads import usable_cpus
     from .run_cmd import setup, trained_checkpoint
 
     if args.nets < 4:
         raise ValueError(f"--nets {args.nets}: the fits need at least 4 nets (2 to fit, 2 to score)")
     data, preset, spec = setup(args)
+    if args.label_workers > usable_cpus():
+        print(f"warning: --label-workers {args.label_workers} is more than this machine's {usable_cpus()} usable CPUs: "
+              "the workers will wait on each other", file=sys.stderr)
     out = check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
     ckpt, _ = trained_checkpoint(args, spec)
     recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
     device = torch.device(args.device)
     rows, features, graphs = labels(data, args.dataset, recipe, args.nets, out / ".labels", device,
-                                    progress=not args.no_progress)
+                                    progress=not args.no_progress, workers=args.label_workers)
     ghn = GHN.load(ckpt, backend=args.backend).to(device)
     scores = property_scores(embeddings(ghn, graphs), np.stack(features), rows)
     print(format_scores(scores))

@@ -85,6 +85,22 @@ def test_a_label_net_is_seeded_by_its_split_and_index_alone(tmp_path, monkeypatc
     assert not torch.equal(first[0], first[2])
 
 
+def test_worker_processes_label_as_this_process_does(tmp_path):
+    data, device = load_data("digits"), torch.device("cpu")
+    recipe = LabelRecipe(steps=2, max_steps=3, eval_images=60, eval_batch=60)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each worker: the same float sums
+    try:
+        alone, _, _ = properties.labels(data, "digits", recipe, 6, tmp_path / "a", device, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    pooled, _, _ = properties.labels(data, "digits", recipe, 6, tmp_path / "b", device, progress=False, workers=2)
+    measured = [p for p in PROPERTIES if p != "inference_ms"]  # timed: differs from run to run
+    assert [[r[p] for p in measured] for r in pooled] == [[r[p] for p in measured] for r in alone]
+    stored = {f.name.split("_")[1]: sorted(map(int, json.loads(f.read_text())["rows"])) for f in (tmp_path / "b").glob("*.json")}
+    assert stored == {"val": [0, 1, 2], "test": [0, 1, 2]}
+
+
 def test_bench_properties_needs_a_trained_ghn(home, capsys):
     assert main(["properties", "--gnn", "gin", "--nets", "8", "--no-progress"]) == 2  # a usage error, as bench eval
     assert "no trained GHN" in capsys.readouterr().err
