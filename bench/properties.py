@@ -3,10 +3,11 @@ a trained GHN's mean node embedding of a net ranks nets by properties of their t
 the same regressors on plain graph statistics.
 
 Labels (per net, a function of the net, the data set and the label recipe only: computed once
-and shared by every core and seed, `<results>/.baselines/`): inference time (measured, ms per
-batch of eval images), top-1 after `steps` SGD steps from random init on clean and on noisy eval
-images (as --eval-noise makes them), and convergence speed (the first step whose training loss,
-averaged over the last 5 steps, is below `target_loss`; censored at `max_steps` + 1). The nets:
+and shared by every core and seed, `$GHNBENCH_HOME/properties/.labels/`): top-1 after `steps`
+SGD steps from random init on clean and on noisy eval images (as --eval-noise makes them),
+convergence speed (the first step whose training loss, averaged over the last 5 steps, is below
+`target_loss`; censored at `max_steps` + 1) and inference time (measured: the fastest of 5
+forward passes of one batch of eval images, stored apart and keyed by the machine too). The nets:
 the first n/2 of `val` and of `test`, pooled; 5 random halvings fit a ridge and an SVR
 (scikit-learn) on one half and score Kendall's tau on the other.
 """
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,12 +39,15 @@ from .data import ImageData, with_pixel_noise
 from .nets import fit_input, input_size, make_net
 
 PROPERTIES = ("accuracy", "noisy_accuracy", "inference_ms", "convergence")
+TRAINED = ("accuracy", "noisy_accuracy", "convergence")  # from SGD steps: a function of the net's seed and recipe
+TIMED = ("inference_ms",)  # measured: a property of the machine too, stored apart (store_folder/inference/)
 SOURCE_SPLITS = ("val", "test")  # held out from GHN training; n/2 nets of each
 LABEL_VERSION = 2  # bump when the labels' computation changes: older label files are then ignored (2: stored
 # per split and net, each net's init seeded by them, so that more nets reuse fewer)
 LABEL_SEED, SPLIT_STRIDE = 7_000_021, 100_000  # a label net's init seed: LABEL_SEED + SPLIT_STRIDE x split + index
 FITS = 5
-SAVE_EVERY = 20  # labels computed between saves: an interrupted labelling resumes from the last save
+SAVE_EVERY = 20  # nets labelled between saves: an interrupted labelling resumes from the last save
+TIMING_VERSION, TIMING_REPEATS = 1, 5  # inference time: the fastest of 5 timed passes after a warm-up
 
 
 @dataclass(frozen=True)
@@ -70,21 +74,27 @@ def graph_features(graph: ArchGraph) -> np.ndarray:
                      np.log10(max(1, graph.num_params))], dtype=np.float64)
 
 
+def inference_ms(net: torch.nn.Module, x: torch.Tensor, repeats: int = TIMING_REPEATS) -> float:
+    """Milliseconds of one eval-mode forward pass of `x`: the fastest of `repeats` after a warm-up
+    pass (the minimum is the pass least disturbed by other processes)."""
+    net.eval()
+    times = []
+    with torch.no_grad():
+        net(x)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            net(x)
+            times.append(time.perf_counter() - start)
+    return 1000 * min(times)
+
+
 def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size: int, device: torch.device,
                accuracy) -> dict:
-    """The labels of one randomly initialised net (trained in place)."""
+    """The TRAINED labels of one randomly initialised net (trained in place)."""
     clean = data.eval_batches(recipe.eval_images, recipe.eval_batch, "test")
     noisy = with_pixel_noise(clean, data, recipe.noise, 0)
-    net.eval()
-    with torch.no_grad():
-        x = fit_input(clean[0][0].to(device), size)
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            net(x)
-            times.append(time.perf_counter() - t0)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    losses, out = [], {"inference_ms": 1000 * statistics.median(times), "convergence": recipe.max_steps + 1}
+    losses, out = [], {"convergence": recipe.max_steps + 1}
     for step, (x, y) in zip(range(1, max(recipe.steps, recipe.max_steps) + 1), data.train_batches(64, 0)):
         net.train()
         opt.zero_grad(set_to_none=True)
@@ -102,15 +112,23 @@ def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size:
     return out
 
 
-def label_net(split: str, index: int, data: ImageData, recipe: LabelRecipe, device: torch.device) -> dict:
-    """The labels of net `index` of `split`: its random init seeded by its split and index alone,
-    trained and timed as the recipe says."""
+def label_net(split: str, index: int, data: ImageData, recipe: LabelRecipe, device: torch.device,
+              wanted: tuple[str, ...] = PROPERTIES) -> dict:
+    """The `wanted` labels of net `index` of `split`: its random init seeded by its split and
+    index alone, timed (TIMED) and then trained (TRAINED) as the recipe says."""
     from .evaluate import accuracy
 
     spec = sample(split, index)
+    size = input_size(spec, data.image_size)
     torch.manual_seed(LABEL_SEED + SPLIT_STRIDE * SOURCE_SPLITS.index(split) + index)  # the nets' own stream
     net = make_net(spec, data.num_classes, data.in_channels, data.image_size, device)
-    return net_labels(net, data, recipe, input_size(spec, data.image_size), device, accuracy)
+    out = {}
+    if set(TIMED) & set(wanted):
+        batch = data.eval_batches(recipe.eval_batch, recipe.eval_batch, "test")[0][0]
+        out["inference_ms"] = inference_ms(net, fit_input(batch.to(device), size))
+    if set(TRAINED) & set(wanted):
+        out.update(net_labels(net, data, recipe, size, device, accuracy))
+    return {p: out[p] for p in wanted}
 
 
 _WORKER: dict = {}  # a labelling worker process's data, recipe and device, set once by _start_worker
@@ -123,61 +141,82 @@ def _start_worker(data: ImageData, recipe: LabelRecipe, device: torch.device) ->
     _WORKER.update(data=data, recipe=recipe, device=device)
 
 
-def _label_in_worker(split: str, index: int) -> tuple[str, int, dict]:
+def _label_in_worker(split: str, index: int, wanted: tuple[str, ...]) -> tuple[str, int, dict]:
     """label_net in a worker process, tagged with the net it labels."""
-    return split, index, label_net(split, index, **_WORKER)
+    return split, index, label_net(split, index, wanted=wanted, **_WORKER)
 
 
-def computed_labels(missing: list[tuple[str, int]], data: ImageData, recipe: LabelRecipe, device: torch.device,
-                    workers: int = 1) -> Iterator[tuple[str, int, dict]]:
-    """(split, index, labels) of each missing net: in this process, or with `workers` > 1 in that
-    many one-thread worker processes (results in the order they finish; the pool is stopped when
-    the caller stops early or is interrupted)."""
+def computed_labels(missing: list[tuple[str, int, tuple[str, ...]]], data: ImageData, recipe: LabelRecipe,
+                    device: torch.device, workers: int = 1) -> Iterator[tuple[str, int, dict]]:
+    """(split, index, labels) of each missing (split, index, wanted labels): in this process, or
+    with `workers` > 1 in that many one-thread worker processes (results in the order they finish;
+    the pool is stopped when the caller stops early or is interrupted)."""
     if workers <= 1 or len(missing) <= 1:
-        for split, index in missing:
-            yield split, index, label_net(split, index, data, recipe, device)
+        for split, index, wanted in missing:
+            yield split, index, label_net(split, index, data, recipe, device, wanted)
         return
     context = multiprocessing.get_context("spawn")  # fork after torch's threads started is unsafe
     pool = ProcessPoolExecutor(min(workers, len(missing)), mp_context=context, initializer=_start_worker,
                                initargs=(data, recipe, device))
     try:
-        futures = [pool.submit(_label_in_worker, split, index) for split, index in missing]
+        futures = [pool.submit(_label_in_worker, *net) for net in missing]
         for future in as_completed(futures):
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def label_stores(folder, dataset: str, recipe: LabelRecipe, device: torch.device) -> dict[str, dict[str, BaselineStore]]:
+    """The shared label stores per source split: "trained" (keyed by the recipe) and "timed" (in
+    folder/inference/, keyed by the eval batch, the timing and the machine that timed them)."""
+    from .records import hardware
+
+    machine = hardware(device.type)
+    trained = {"version": LABEL_VERSION, "kind": "properties", "dataset": dataset, "seed": 0, "device": device.type,
+               **asdict(recipe)}
+    timed = {"version": TIMING_VERSION, "kind": "inference_time", "dataset": dataset, "seed": 0, "device": device.type,
+             "eval_batch": recipe.eval_batch, "repeats": TIMING_REPEATS, "machine": machine.get("gpu", machine["cpu"])}
+    return {split: {"trained": BaselineStore(folder, {**trained, "split": split}),
+                    "timed": BaselineStore(Path(folder) / "inference", {**timed, "split": split})}
+            for split in SOURCE_SPLITS}
+
+
 def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_folder, device: torch.device,
            progress: bool = True, workers: int = 1) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
-    """Labels, graph features and graphs of the property nets; labels from the shared store where
-    it has them (computed where not, in `workers` processes, and stored: saved every SAVE_EVERY
-    nets and when interrupted, so that a run resumes). A net's label is keyed by its split and
+    """Labels, graph features and graphs of the property nets; labels from the shared stores where
+    they have them (computed where not, in `workers` processes, and stored: saved every SAVE_EVERY
+    nets and when interrupted, so that a run resumes). A net's labels are keyed by its split and
     index there, and its random init by the same, so a run over more nets reuses a run over fewer."""
-    key = {"version": LABEL_VERSION, "kind": "properties", "dataset": dataset, "seed": 0, "device": device.type,
-           **asdict(recipe)}
-    stores = {split: BaselineStore(store_folder, {**key, "split": split}) for split in SOURCE_SPLITS}
+    stores = label_stores(store_folder, dataset, recipe, device)
     names = net_names(nets)
     graphs = [spec_graph(spec, data.num_classes, data.in_channels, input_size(spec, data.image_size))
               for spec in (sample(split, i) for split, i in tqdm(names, desc="property graphs", unit="net",
                                                                  disable=not progress))]
-    missing = [(split, i) for split, i in names if stores[split].get(i, PROPERTIES) is None]
+    groups = {"trained": TRAINED, "timed": TIMED}
+    missing = [(split, i, wanted) for split, i in names
+               if (wanted := tuple(p for group, props in groups.items() if stores[split][group].get(i, props) is None
+                                   for p in props))]
     try:
-        for split, i, row in tqdm(computed_labels(missing, data, recipe, device, workers), total=len(missing),
-                                  desc="property labels", unit="net", disable=not progress or not missing):
-            stores[split].put(i, row)
-            if sum(s.computed for s in stores.values()) % SAVE_EVERY == 0:
+        for done, (split, i, row) in enumerate(tqdm(computed_labels(missing, data, recipe, device, workers),
+                                                    total=len(missing), desc="property labels", unit="net",
+                                                    disable=not progress or not missing), 1):
+            for group, props in groups.items():
+                if props[0] in row:
+                    stores[split][group].put(i, {p: row[p] for p in props})
+            if done % SAVE_EVERY == 0:
                 save_all(stores)
     finally:  # an exception or Ctrl-C keeps what was computed (a killed process: up to the last save)
         save_all(stores)
-    rows = [stores[split].rows[i] for split, i in names]
+    rows = [{p: {**stores[split]["trained"].rows[i], **stores[split]["timed"].rows[i]}[p] for p in PROPERTIES}
+            for split, i in names]
     return rows, [graph_features(g) for g in graphs], graphs
 
 
-def save_all(stores: dict[str, BaselineStore]) -> None:
-    """Write every split's label store."""
-    for store in stores.values():
-        store.save()
+def save_all(stores: dict[str, dict[str, BaselineStore]]) -> None:
+    """Write every split's label stores."""
+    for by_group in stores.values():
+        for store in by_group.values():
+            store.save()
 
 
 @torch.no_grad()

@@ -85,6 +85,39 @@ def test_a_label_net_is_seeded_by_its_split_and_index_alone(tmp_path, monkeypatc
     assert not torch.equal(first[0], first[2])
 
 
+def test_inference_time_is_the_fastest_pass_after_a_warm_up(monkeypatch):
+    clock = [0.0]
+
+    class Scripted(torch.nn.Module):
+        durations = iter([9.0, 0.5, 0.02, 0.3, 0.4, 0.6])  # the warm-up pass, then 5 timed ones
+
+        def forward(self, x):
+            clock[0] += next(self.durations)
+            return x
+
+    monkeypatch.setattr(properties.time, "perf_counter", lambda: clock[0])
+    assert properties.inference_ms(Scripted(), torch.zeros(1)) == pytest.approx(20.0)
+
+
+def test_timed_labels_are_kept_per_machine_and_trained_ones_shared(tmp_path, monkeypatch):
+    import bench.records
+
+    trained = []
+
+    def count_training(net, data, recipe, size, device, accuracy):
+        trained.append(1)
+        return {p: 1.0 for p in properties.TRAINED}
+
+    monkeypatch.setattr(properties, "net_labels", count_training)
+    data, recipe, device = load_data("digits"), LabelRecipe(), torch.device("cpu")
+    first, _, _ = properties.labels(data, "digits", recipe, 4, tmp_path, device, progress=False)
+    assert len(trained) == 4 and all(r["inference_ms"] > 0 for r in first)
+    monkeypatch.setattr(bench.records, "hardware", lambda device: {"cpu": "another CPU"})
+    again, _, _ = properties.labels(data, "digits", recipe, 4, tmp_path, device, progress=False)
+    assert len(trained) == 4  # the trained labels read, only the times taken anew
+    assert len(list((tmp_path / "inference").glob("*.json"))) == 4 and len(list(tmp_path.glob("*.json"))) == 2
+
+
 def test_worker_processes_label_as_this_process_does(tmp_path):
     data, device = load_data("digits"), torch.device("cpu")
     recipe = LabelRecipe(steps=2, max_steps=3, eval_images=60, eval_batch=60)
