@@ -5,7 +5,11 @@ A record holds, for one trained GHN (model, seed), the held-out tau of a regress
 GHN's mean node embeddings and of the same regressor fit on plain graph statistics, on the same
 nets and halvings: so each seed gives a paired difference, and a model beats graph statistics
 on a property when the mean difference over its seeds is positive by a paired t-test, Holm-
-adjusted over the table's models.
+adjusted over the table's models. Models are compared with each other as the accuracy tables
+compare them (leaderboard.stats: Games-Howell over seeds, a seed's tau the replicate; the nets
+and halvings are the same for every model, so the comparison holds for these nets): a
+property's best group is the best model by mean tau and every model not significantly worse,
+marked when every model has MIN_SEEDS seeds.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from statsmodels.stats.multitest import multipletests
 
 from bench.records import model_label
 
+from .stats import MIN_SEEDS, Scores, best_group, compare
 from .table import to_html, to_markdown
 
 PROPERTIES = {"accuracy": "accuracy", "noisy_accuracy": "noisy accuracy", "inference_ms": "inference time",
@@ -57,12 +62,25 @@ def against_graph(diffs: pd.Series) -> float:
     return float(stats.ttest_1samp(diffs, 0.0).pvalue) if len(diffs) >= 2 and diffs.std() > 0 else float("nan")
 
 
+def best_models(group: pd.DataFrame) -> set[str]:
+    """One property's best group among the models of `group` (rows per model and seed): the best
+    by mean tau and every model not significantly worse (leaderboard.stats' Games-Howell over
+    seeds); empty with fewer than 2 models or MIN_SEEDS seeds for some model."""
+    scores = [Scores(model, g["seed"].tolist(), g["ghn"].to_numpy()[:, None], np.zeros(1))
+              for model, g in group.groupby("model")]
+    if len(scores) < 2 or min(len(s.seeds) for s in scores) < MIN_SEEDS:
+        return set()
+    return best_group(*compare(scores, details=False))
+
+
 def property_summary(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """One row per (table, model, property): tau's mean, stderr and seeds, graph statistics' mean
     tau on the same records, the paired t-test's p-value against them, Holm-adjusted over the
-    table's models per property, and whether the model is better (the CSV's long form)."""
+    table's models per property, whether the model is better, and whether it is in the
+    property's best group (the CSV's long form)."""
     rows = []
     for (table, prop), group in frame.groupby(["table", "property"], sort=False):
+        best = best_models(group)
         models = []
         for model, g in group.groupby("model"):
             diffs = g["ghn"] - g["graph"]
@@ -77,20 +95,21 @@ def property_summary(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             m.setdefault("p_holm", float("nan"))
             gain = m.pop("gain")
             m["better_than_graph"] = bool(m["p_holm"] <= alpha and gain > 0)
+            m["best_group"] = m["model"] in best
         rows += models
     return pd.DataFrame(rows)
 
 
 def property_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Models x properties of one table's summary rows: 'mean ± stderr' of tau over seeds, bold
-    where the model beats graph statistics, then the graph statistics row; best first by the
-    first property (accuracy)."""
+    where the model beats graph statistics, a dagger where it is in the property's best group,
+    then the graph statistics row; best first by the first property (accuracy)."""
     props = [p for p in PROPERTIES if p in set(summary["property"])]
     out = {}
     for prop in props:
         rows = summary[summary["property"] == prop].set_index("model")
-        cells = {m: f"**{r.tau:+.2f} ± {r.stderr:.2f}**" if r.better_than_graph else f"{r.tau:+.2f} ± {r.stderr:.2f}"
-                 for m, r in rows.iterrows()}
+        cells = {m: (f"**{r.tau:+.2f} ± {r.stderr:.2f}**" if r.better_than_graph else f"{r.tau:+.2f} ± {r.stderr:.2f}")
+                 + (" †" if r.best_group else "") for m, r in rows.iterrows()}
         cells[GRAPH_ROW] = f"{rows['graph_tau'].mean():+.2f}"
         out[PROPERTIES[prop]] = cells
     table = pd.DataFrame(out)
@@ -102,7 +121,9 @@ def property_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 READING = ("Bold: better than graph statistics (nodes, edges, depth, parameters) by a paired t-test over seeds, "
-           "Holm-adjusted over the models (alpha 0.05; needs 2 or more seeds).")
+           "Holm-adjusted over the models (alpha 0.05; needs 2 or more seeds). †: the property's best group, the best "
+           "model and those not significantly worse (Games-Howell over seeds, as the accuracy tables; marked with "
+           f"{MIN_SEEDS} or more seeds a model).")
 
 
 @dataclass

@@ -64,6 +64,36 @@ def test_the_site_and_its_files_carry_the_property_table(tmp_path, write, capsys
     assert long["seeds"].tolist() == [2, 2] and long["tau"].round(3).tolist() == [0.305, 0.305]
 
 
+def test_the_best_group_holds_the_best_model_and_those_not_significantly_worse():
+    rng = np.random.default_rng(1)
+    records = [record(gnn, s, tau + rng.normal(0, 0.01), 0.15)
+               for gnn, tau in (("gatedgnn", 0.55), ("gat", 0.545), ("gin", 0.45)) for s in range(5)]
+    long = property_summary(tau_frame(records, "svr")).set_index(["model", "property"])
+    assert long.loc[("gatedgnn/pyg", "accuracy"), "best_group"] and long.loc[("gat/pyg", "accuracy"), "best_group"]
+    assert not long.loc[("gin/pyg", "accuracy"), "best_group"]
+    table = property_table(long.reset_index()).reset_index()
+    assert table.loc[0, "accuracy"].endswith(" †") and not table.loc[2, "accuracy"].endswith(" †")
+    few = property_summary(tau_frame(records[:4] + records[5:], "svr"))  # a model with 4 seeds: no group marked
+    assert not few["best_group"].any()
+
+
+def simulate_best_group(gap: float, sims: int, models: int = 4, seeds: int = 6, sd: float = 0.02) -> float:
+    """Share of simulated tables whose accuracy best group leaves some model out, when one model's
+    tau exceeds the others' by `gap` (seed noise `sd`, independent across models)."""
+    rng = np.random.default_rng(0)
+    split = 0
+    for _ in range(sims):
+        rows = [{"table": "t", "model": f"m{m}", "seed": s, "property": "accuracy", "graph": 0.3,
+                 "ghn": 0.5 + (gap if m == 0 else 0.0) + rng.normal(0, sd)} for m in range(models) for s in range(seeds)]
+        split += not property_summary(pd.DataFrame(rows))["best_group"].all()
+    return split / sims
+
+
+def test_the_best_group_rarely_splits_equal_models_and_usually_splits_off_a_real_gap():
+    assert simulate_best_group(0.0, 100) <= 0.08  # family-wise, Games-Howell over 4 models
+    assert simulate_best_group(0.05, 30) >= 0.8  # 2.5 seed SDs, 6 seeds
+
+
 def simulate(effect: float, sims: int, models: int = 4, seeds: int = 5, sd: float = 0.05) -> float:
     """Share of simulated tables in which some model is marked better than graph statistics on
     accuracy, when every model's tau exceeds graph statistics' by `effect` (paired noise `sd`)."""
@@ -86,3 +116,5 @@ def test_under_the_null_a_model_is_marked_rarely_and_a_real_gain_usually():
 def test_the_property_tests_size_and_power_thoroughly():
     assert simulate(0.0, 1000) <= 0.06
     assert simulate(0.10, 300) >= 0.8
+    assert simulate_best_group(0.0, 1000) <= 0.06
+    assert simulate_best_group(0.05, 200) >= 0.8
