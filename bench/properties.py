@@ -82,10 +82,18 @@ def inference_ms(net: torch.nn.Module, x: torch.Tensor, repeats: int = TIMING_RE
     with torch.no_grad():
         net(x)
         for _ in range(repeats):
+            synchronize(x.device)
             start = time.perf_counter()
             net(x)
+            synchronize(x.device)  # a GPU runs the pass after the call returns: wait for it
             times.append(time.perf_counter() - start)
     return 1000 * min(times)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on a CUDA device (nothing to wait for on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size: int, device: torch.device,

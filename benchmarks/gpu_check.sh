@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU path, checked in one go (under 8 minutes on one GPU): the CUDA-marked tests, a `tiny`
-# run on the GPU, the GPU speed workloads (predict ResNet-50, the training step) saved as JSON,
-# and a one-process DDP run over NCCL; then a summary. Without CUDA it says so and exits 0 after
+# run on the GPU, property labels and fits on the GPU (2 label workers), the GPU speed workloads
+# (predict ResNet-50, the training step) saved as JSON, and a one-process DDP run over NCCL; then
+# a summary. Without CUDA it says so and exits 0 after
 # checking what it can here: its own syntax and that the CUDA code paths import.
 #
 #   bash benchmarks/gpu_check.sh [OUT_DIR]      # OUT_DIR (default: a temporary folder) keeps the logs and JSON
@@ -38,6 +39,8 @@ $PY -c "import torch; print('gpu_check on', torch.cuda.get_device_name(0))" | te
 
 step tests 180 $PY -m pytest -m cuda -p no:cacheprovider -q tests
 step run 180 $PY -m bench run --gnn gatedgnn --split val --preset tiny --device cuda --no-progress
+step properties 120 $PY -m bench properties --gnn gatedgnn --preset tiny --device cuda --nets 16 --label-steps 2 \
+    --max-steps 3 --label-workers 2 --no-progress
 step profile 180 $PY -m bench profile --device cuda --only predict_resnet50,train_step --no-memory --no-progress \
     --json "$OUT/gpu_profile.json"
 step ddp 120 $PY -m torch.distributed.run --standalone --nproc_per_node 1 -m bench train --gnn gcn --preset tiny \

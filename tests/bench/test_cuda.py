@@ -41,3 +41,11 @@ def test_training_on_the_gpu_writes_a_checkpoint_the_cpu_loads(tmp_path, amp):
     assert report.steps == 3 and report.final_loss < 10
     ghn = GHN.load(report.checkpoint)
     assert next(ghn.parameters()).device.type == "cpu"
+
+
+def test_property_labels_on_the_gpu(tmp_path):
+    from bench.properties import LabelRecipe, PROPERTIES, labels
+
+    recipe = LabelRecipe(steps=2, max_steps=3, eval_images=60, eval_batch=60)
+    rows, _, _ = labels(load_data("digits"), "digits", recipe, 4, tmp_path, torch.device("cuda"), progress=False)
+    assert all(set(r) == set(PROPERTIES) and r["inference_ms"] > 0 and 0 <= r["accuracy"] <= 100 for r in rows)
