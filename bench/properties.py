@@ -37,6 +37,7 @@ from deepnets1m.graph import ArchGraph
 from .baselines import BaselineStore
 from .data import ImageData, with_pixel_noise
 from .nets import fit_input, input_size, make_net
+from .workloads import synced
 
 PROPERTIES = ("accuracy", "noisy_accuracy", "inference_ms", "convergence")
 TRAINED = ("accuracy", "noisy_accuracy", "convergence")  # from SGD steps: a function of the net's seed and recipe
@@ -78,22 +79,15 @@ def inference_ms(net: torch.nn.Module, x: torch.Tensor, repeats: int = TIMING_RE
     """Milliseconds of one eval-mode forward pass of `x`: the fastest of `repeats` after a warm-up
     pass (the minimum is the pass least disturbed by other processes)."""
     net.eval()
+    forward = synced(lambda: net(x), x.device)  # a GPU runs the pass after the call returns: wait for it
     times = []
     with torch.no_grad():
-        net(x)
+        forward()
         for _ in range(repeats):
-            synchronize(x.device)
             start = time.perf_counter()
-            net(x)
-            synchronize(x.device)  # a GPU runs the pass after the call returns: wait for it
+            forward()
             times.append(time.perf_counter() - start)
     return 1000 * min(times)
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for the work queued on a CUDA device (nothing to wait for on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size: int, device: torch.device,
@@ -201,9 +195,11 @@ def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_
               for spec in (sample(split, i) for split, i in tqdm(names, desc="property graphs", unit="net",
                                                                  disable=not progress))]
     groups = {"trained": TRAINED, "timed": TIMED}
-    missing = [(split, i, wanted) for split, i in names
-               if (wanted := tuple(p for group, props in groups.items() if stores[split][group].get(i, props) is None
-                                   for p in props))]
+    missing = []
+    for split, i in names:
+        wanted = tuple(p for group, props in groups.items() if stores[split][group].get(i, props) is None for p in props)
+        if wanted:
+            missing.append((split, i, wanted))
     try:
         for done, (split, i, row) in enumerate(tqdm(computed_labels(missing, data, recipe, device, workers),
                                                     total=len(missing), desc="property labels", unit="net",
@@ -215,8 +211,8 @@ def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_
                 save_all(stores)
     finally:  # an exception or Ctrl-C keeps what was computed (a killed process: up to the last save)
         save_all(stores)
-    rows = [{p: {**stores[split]["trained"].rows[i], **stores[split]["timed"].rows[i]}[p] for p in PROPERTIES}
-            for split, i in names]
+    merged = ({**stores[split]["trained"].rows[i], **stores[split]["timed"].rows[i]} for split, i in names)
+    rows = [{p: row[p] for p in PROPERTIES} for row in merged]  # timed over an old trained row's time
     return rows, [graph_features(g) for g in graphs], graphs
 
 

@@ -38,14 +38,15 @@ def run_properties(args: argparse.Namespace) -> int:
     from .paths import properties_root
     from .properties import LabelRecipe, embeddings, format_scores, labels, property_scores
     from .records import git_commit, hardware, now, versions
-    from .threads import usable_cpus
     from .run_cmd import setup, trained_checkpoint
+    from .threads import usable_cpus
 
     if args.nets < 4:
         raise ValueError(f"--nets {args.nets}: the fits need at least 4 nets (2 to fit, 2 to score)")
     data, preset, spec = setup(args)
-    if args.label_workers > usable_cpus():
-        print(f"warning: --label-workers {args.label_workers} is more than this machine's {usable_cpus()} usable CPUs: "
+    cpus = usable_cpus()
+    if args.label_workers > cpus:
+        print(f"warning: --label-workers {args.label_workers} is more than this machine's {cpus} usable CPUs: "
               "the workers will wait on each other", file=sys.stderr)
     out = check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
     ckpt, _ = trained_checkpoint(args, spec)
