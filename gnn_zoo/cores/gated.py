@@ -1,18 +1,16 @@
 """What the GatedGNN (GHN-2) cores of both backends share: weights, the message function, the sweep
-plan and the level-by-level sweep loop (a backend only sums a level's messages)."""
+plan and the sweeps themselves (gated_sweep; a backend only sums a level's messages)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
 from ..base import Core, two_layer_mlp
+from .gated_sweep import GatedSweep, LevelMessages
 
 
 def check_dag(batch: GraphBatch) -> None:
@@ -96,9 +94,6 @@ def sweep_plan(levels: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.
     return Sweep(t(order), sizes.tolist(), t(position), plan)
 
 
-Aggregate = Callable[[int, torch.Tensor], torch.Tensor]
-
-
 def gated_sweeps(batch: GraphBatch, tables: int) -> tuple[Sweep, Sweep]:
     """Forward and backward sweeps over real + virtual edges, planned once per batch (on the CPU,
     then moved to the batch's device). Sources index the message table viewed as [tN, hidden]
@@ -113,30 +108,6 @@ def gated_sweeps(batch: GraphBatch, tables: int) -> tuple[Sweep, Sweep]:
                   sweep_plan(reverse_levels(batch.edge_index, batch.num_nodes), tables * dst + is_virtual, src, weight))
         batch.cache[key] = tuple(s.to(batch.edge_index.device) for s in sweeps)
     return batch.cache[key]
-
-
-class GRUGates(torch.autograd.Function):
-    """A GRU cell's gate math after its two matmuls, as one autograd node: from gi = W_ih x + b_ih
-    and gh = W_hh h + b_hh ([n, 3 hidden] each, gates r, z, n) to (1 - z) n + z h, with
-    nn.GRUCell's equations. torch fuses this only on CUDA; on the CPU nn.GRUCell records ~12
-    autograd nodes a call, and GHN-2's sweeps call it once per level (~200 times a step)."""
-
-    @staticmethod
-    def forward(ctx, gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        i_r, i_z, i_n = gi.chunk(3, 1)
-        h_r, h_z, h_n = gh.chunk(3, 1)
-        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-        n = torch.tanh(torch.addcmul(i_n, r, h_n))
-        ctx.save_for_backward(r, z, n, h_n, h)
-        return torch.addcmul(n, z, h - n)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        r, z, n, h_n, h = ctx.saved_tensors
-        d_n = grad * (1 - z) * (1 - n * n)  # through tanh
-        d_r = d_n * h_n * r * (1 - r)  # through sigmoid
-        d_z = grad * (h - n) * z * (1 - z)
-        return torch.cat([d_r, d_z, d_n], 1), torch.cat([d_r, d_z, d_n * r], 1), grad * z
 
 
 class GatedGNNBase(Core):
@@ -163,64 +134,36 @@ class GatedGNNBase(Core):
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         self.check_batch(batch)
         tables = 2 if self.virtual_edges else 1
-        mlps, h = self.fused_mlps(), x
         plans = self.sweep_messages(batch, tables)
-        for _ in range(self.layers):
-            for sweep, aggregate in plans:
-                h = self.sweep(h, sweep, aggregate, mlps, tables)
+        # in float32 under autocast too: a level's matmuls are [level nodes x hidden] (lower precision
+        # gains nothing there), and one dtype keeps the hand-written backward one rule
+        with torch.autocast(x.device.type, enabled=False):
+            h = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+            weights = tuple(w.to(h.dtype) for w in (*self.gru_weights(), *self.message_weights()))
+            for _ in range(self.layers):
+                for sweep, messages in plans:
+                    h = GatedSweep.apply(h, *weights, sweep, messages, tables)
         return h
 
-    def sweep_messages(self, batch: GraphBatch, tables: int) -> list[tuple[Sweep, Aggregate]]:
+    def sweep_messages(self, batch: GraphBatch, tables: int) -> list[tuple[Sweep, LevelMessages]]:
         """The backend's part: per sweep (forward, then backward), its plan and how a level's
-        messages are summed, aggregate(level index, message-table rows it reads) -> [level nodes, hidden]."""
+        messages are summed from the message-table rows it reads (and their gradient spread back)."""
         raise NotImplementedError
 
-    def fused_mlps(self):
-        """Weights computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape [., 2 hidden]
-        (MLP(h) alone without virtual edges)."""
+    def gru_weights(self) -> tuple[torch.Tensor, ...]:
+        """The GRU cell's w_ih, b_ih, w_hh, b_hh."""
+        gru = self.gru
+        return gru.weight_ih, gru.bias_ih, gru.weight_hh, gru.bias_hh
+
+    def message_weights(self) -> tuple[torch.Tensor, ...]:
+        """w1, b1, w2, b2 computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape
+        [., 2 hidden]: both MLPs fused, the second layer block-diagonal (MLP(h) alone without
+        virtual edges). Messages depend only on the sender, so they are computed once per node."""
         a, b = self.mlp, self.mlp_sp
         if b is None:
-            return a
-        w1, b1 = torch.cat([a[0].weight, b[0].weight]), torch.cat([a[0].bias, b[0].bias])
-        w2, b2 = torch.block_diag(a[2].weight, b[2].weight), torch.cat([a[2].bias, b[2].bias])
-        return lambda h: F.relu(F.linear(F.relu(F.linear(h, w1, b1)), w2, b2))
-
-    def sweep(self, h: torch.Tensor, sweep: Sweep, aggregate: Aggregate, mlps, tables: int) -> torch.Tensor:
-        """The node states after one sweep from states `h`.
-
-        Messages depend only on the sender, so MLP(h_u) and MLP_sp(h_u) are computed once per node
-        when it is updated (both MLPs fused into one block-diagonal pair of matmuls) and written to
-        a message table that later levels read (in place, autograd-safe: the reads keep only
-        indices). A node is updated once per sweep, from its state before the sweep: those states
-        and their GRU hidden matmul are taken for all nodes at once, and the new states are
-        gathered back at the end, so a level costs the backend's aggregation of the rows it reads,
-        a matmul, the fused GRU gates (GRUGates) and the MLPs."""
-        n, hidden = h.shape
-        gh = F.linear(h, self.gru.weight_hh, self.gru.bias_hh)
-        old = h.index_select(0, sweep.order).split(sweep.sizes)
-        old_gh = gh.index_select(0, sweep.order).split(sweep.sizes)
-        table = rows = None  # [N, t hidden], read as [tN, hidden]; a row is read only once written (the
-        # first write makes it, in the MLPs' dtype: lower precision under autocast)
-        new = []
-        for i, ((nodes, _, _), h_level, gh_level) in enumerate(zip(sweep.levels, old, old_gh)):
-            if rows is None:  # no earlier level: the sources' messages are all zero
-                msg = h.new_zeros(len(nodes), hidden)
-            else:
-                msg = aggregate(i, rows)
-            new.append(self.gru_step(msg, h_level, gh_level))
-            if i + 1 < len(sweep.levels):  # the last level's messages have no reader
-                value = mlps(new[-1])
-                if table is None:
-                    table = value.new_zeros(n, tables * hidden)
-                    rows = table.view(tables * n, hidden)
-                table.index_copy_(0, nodes, value)
-        return torch.cat(new).index_select(0, sweep.position)
-
-    def gru_step(self, msg: torch.Tensor, h: torch.Tensor, gh: torch.Tensor) -> torch.Tensor:
-        """self.gru(msg, h) given gh = W_hh h + b_hh, with its gates fused (GRUGates) and computed in
-        h's dtype (under autocast the matmuls run in lower precision)."""
-        gru = self.gru
-        return GRUGates.apply(F.linear(msg, gru.weight_ih, gru.bias_ih).to(h.dtype), gh.to(h.dtype), h)
+            return a[0].weight, a[0].bias, a[2].weight, a[2].bias
+        return (torch.cat([a[0].weight, b[0].weight]), torch.cat([a[0].bias, b[0].bias]),
+                torch.block_diag(a[2].weight, b[2].weight), torch.cat([a[2].bias, b[2].bias]))
 
     def check_batch(self, batch: GraphBatch) -> None:
         """A clear error when the batch has virtual edges this core has no MLP for."""

@@ -71,16 +71,18 @@ def naive_gated(core, x, graph, max_hops):
     return torch.stack(h)
 
 
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float64, 1e-7)], ids=["float32", "float64"])
 @pytest.mark.parametrize("max_hops", [5, 1])
-def test_gatedgnn_matches_node_by_node_oracle(graphs, max_hops):
+def test_gatedgnn_matches_node_by_node_oracle(graphs, max_hops, dtype, tol):
     """GHN-2 (virtual edges up to 5 hops here) and GHN-1 (max_hops 1: real edges only, one MLP):
-    the level-batched sweeps and their fused GRU gates give the oracle's states and gradients
-    (inputs and every weight)."""
+    the level-batched sweeps and their hand-written backward (gated_sweep) give the oracle's
+    states and autograd's gradients through it (inputs and every weight): to float32 rounding,
+    and to 1e-7 in float64 (the plan stores the edge weights 1/hops in float32)."""
     torch.manual_seed(0)
-    core = create("gatedgnn", "pyg", hidden=8, layers=2, virtual_edges=max_hops >= 2)
+    core = create("gatedgnn", "pyg", hidden=8, layers=2, virtual_edges=max_hops >= 2).to(dtype)
     graph = graphs[0]
-    x = torch.randn(graph.num_nodes, 8)
-    weight = torch.randn(graph.num_nodes, 8)  # a loss that weighs every state differently
+    x = torch.randn(graph.num_nodes, 8, dtype=dtype)
+    weight = torch.randn(graph.num_nodes, 8, dtype=dtype)  # a loss that weighs every state differently
 
     def states_and_grads(run):
         x_ = x.clone().requires_grad_()
@@ -90,22 +92,9 @@ def test_gatedgnn_matches_node_by_node_oracle(graphs, max_hops):
 
     fast, fast_grads = states_and_grads(lambda x_: core(x_, GraphBatch.from_graphs([graph], max_hops=max_hops)))
     slow, slow_grads = states_and_grads(lambda x_: naive_gated(core, x_, graph, max_hops))
-    torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast, slow, atol=tol, rtol=tol)
     for a, b in zip(fast_grads, slow_grads):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
-
-
-def test_gatedgnn_gru_gates_are_grucell():
-    """GRUGates after the two matmuls is nn.GRUCell, its gradient checked numerically."""
-    from gnn_zoo.cores.gated import GRUGates
-
-    torch.manual_seed(0)
-    cell = torch.nn.GRUCell(4, 4).double()
-    x, h = torch.randn(5, 4, dtype=torch.double), torch.randn(5, 4, dtype=torch.double, requires_grad=True)
-    gi = torch.nn.functional.linear(x, cell.weight_ih, cell.bias_ih)
-    gh = torch.nn.functional.linear(h, cell.weight_hh, cell.bias_hh)
-    torch.testing.assert_close(GRUGates.apply(gi, gh, h), cell(x, h))
-    assert torch.autograd.gradcheck(GRUGates.apply, (gi.detach().requires_grad_(), gh.detach().requires_grad_(), h))
+        torch.testing.assert_close(a, b, atol=tol, rtol=10 * tol)
 
 
 def test_gatedgnn_message_mlps_of_ghn2_and_ghn1():

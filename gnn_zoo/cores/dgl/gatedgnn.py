@@ -7,39 +7,44 @@ import torch
 
 from deepnets1m.graph import GraphBatch
 
-from ..gated import Aggregate, GatedGNNBase, Sweep, gated_sweeps
+from ..gated import GatedGNNBase, Sweep, gated_sweeps
 
 
-def level_matrices(sweep: Sweep) -> list[dglsp.SparseMatrix]:
-    """Per level, its edge weights as a DGL sparse matrix [level nodes, rows read]."""
-    out = []
-    for _, _, matrix in sweep.levels:
-        node, row = matrix.nonzero(as_tuple=True)
-        out.append(dglsp.spmatrix(torch.stack([node, row]), matrix[node, row], shape=tuple(matrix.shape)))
-    return out
+class SparseLevels:
+    """A sweep's level messages as the product of a DGL sparse matrix [level nodes, rows read] of the
+    level's edge weights with the rows it reads, and its transpose's product for their gradient
+    (built once per batch)."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sources = [src for _, src, _ in sweep.levels]
+        self.matrices = []
+        for _, _, matrix in sweep.levels:
+            node, row = matrix.nonzero(as_tuple=True)
+            self.matrices.append(dglsp.spmatrix(torch.stack([node, row]), matrix[node, row], shape=tuple(matrix.shape)))
+
+    def gather(self, level: int, rows: torch.Tensor) -> torch.Tensor:
+        """Messages [level nodes, hidden] from the message table `rows`."""
+        return self.matrix(level, rows.dtype) @ rows.index_select(0, self.sources[level])
+
+    def spread(self, level: int, grad: torch.Tensor) -> torch.Tensor:
+        """The messages' gradient as the gradient of the rows the level read."""
+        return self.matrix(level, grad.dtype).T @ grad
+
+    def matrix(self, level: int, dtype: torch.dtype) -> dglsp.SparseMatrix:
+        """The level's matrix with values of `dtype` (float32 as built; float64 for exact checks)."""
+        a = self.matrices[level]
+        return a if a.val.dtype == dtype else dglsp.val_like(a, a.val.to(dtype))
 
 
 class GatedGNN(GatedGNNBase):
-    """GHN-2's gated GNN (see GatedGNNBase) on DGL. The level matrices are built once per batch;
+    """GHN-2's gated GNN (see GatedGNNBase) on DGL, a level's messages summed by SparseLevels;
     dgl.prop_nodes_topo, which runs the same sweep with a graph frontier per level, costs ~0.7 ms
     a level on the CPU, a sparse product ~0.05 ms (docs/gnn_zoo.md)."""
 
     backend = "dgl"
 
-    def sweep_messages(self, batch: GraphBatch, tables: int) -> list[tuple[Sweep, Aggregate]]:
+    def sweep_messages(self, batch: GraphBatch, tables: int) -> list[tuple[Sweep, SparseLevels]]:
         key = f"dgl_gated_levels{tables}"
         if key not in batch.cache:
-            batch.cache[key] = [(sweep, level_matrices(sweep)) for sweep in gated_sweeps(batch, tables)]
-
-        def sparse(sweep: Sweep, matrices: list[dglsp.SparseMatrix]) -> Aggregate:
-            def aggregate(i, rows):
-                x, a = rows.index_select(0, sweep.levels[i][1]), matrices[i]
-                if x.dtype not in (torch.float32, torch.float64):  # DGL's sparse CPU kernels take no 16-bit
-                    # floats; float32 on every device keeps one rule (only autocast makes them)
-                    x = x.float()
-                if a.val.dtype != x.dtype:
-                    a = dglsp.val_like(a, a.val.to(x.dtype))
-                return (a @ x).to(rows.dtype)
-            return aggregate
-
-        return [(sweep, sparse(sweep, matrices)) for sweep, matrices in batch.cache[key]]
+            batch.cache[key] = [(sweep, SparseLevels(sweep)) for sweep in gated_sweeps(batch, tables)]
+        return batch.cache[key]
