@@ -16,7 +16,6 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
 import torch
-from torch.ops import aten
 
 if TYPE_CHECKING:
     from .gated import Sweep
@@ -92,8 +91,8 @@ class GatedSweep(torch.autograd.Function):
             start, end = ends[i] - sweep.sizes[i], ends[i]
             g = g_new[start:end]
             if i < len(sweep.sizes) - 1:  # the level's table rows: every reader came later, so it is complete
-                g_out = aten.threshold_backward(g_table.index_select(0, nodes), out[start:end], 0)
-                g_inner = aten.threshold_backward(g_out @ w2, inner[start:end], 0)
+                g_out = torch.ops.aten.threshold_backward(g_table.index_select(0, nodes), out[start:end], 0)
+                g_inner = torch.ops.aten.threshold_backward(g_out @ w2, inner[start:end], 0)
                 g.addmm_(g_inner, w1)
                 g_outs.append(g_out), g_inners.append(g_inner)
             if i:  # spread the messages' gradient to the rows the level read

@@ -39,6 +39,9 @@ def test_same_weights_same_output(name, view, graphs):
     out_pyg.square().sum().backward()
     out_dgl.square().sum().backward()
     torch.testing.assert_close(x_dgl.grad, x_pyg.grad, atol=1e-4, rtol=1e-4)
+    if name == "gatedgnn":  # its sweeps' hand-written backward spreads gradients through each backend's levels
+        for (key, a), (_, b) in zip(pyg.named_parameters(), dgl.named_parameters()):
+            torch.testing.assert_close(b.grad, a.grad, atol=1e-4, rtol=1e-4, msg=key)
 
 
 @pytest.mark.parametrize("name", sorted(available()))
