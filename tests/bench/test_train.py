@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -179,8 +181,10 @@ def test_cpu_bf16_from_the_flags_where_torch_has_no_check(monkeypatch):
     assert tr.native_cpu_bf16()
 
 
-def test_the_optimizer_steps_the_same_bits_as_the_per_tensor_loop():
-    from bench.train import make_optimizer
+def test_the_optimizer_steps_as_the_per_tensor_loop_and_resumes_in_its_own_kernel():
+    """The fused Adam steps as torch's per-tensor loop (to float rounding), and resuming from a
+    checkpoint saved by the multi-tensor form keeps the fused kernel and continues the same steps."""
+    from bench.train import load_optimizer, make_optimizer
 
     torch.manual_seed(0)
     ghn = GHN("gcn", hidden=16)
@@ -189,11 +193,23 @@ def test_the_optimizer_steps_the_same_bits_as_the_per_tensor_loop():
     preset = get_preset("tiny")
     loop = torch.optim.Adam(ref, lr=preset.lr, weight_decay=preset.weight_decay, foreach=False)
     ours = make_optimizer(ghn, preset)
-    for _ in range(3):
-        for p, q, g in zip(ghn.parameters(), ref, grads):
-            p.grad, q.grad = g.clone(), g.clone()
-        ours.step(), loop.step()
-    assert all(torch.equal(p, q) for p, q in zip(ghn.parameters(), ref))
+
+    def steps(opts, n):
+        for _ in range(n):
+            for p, q, g in zip(ghn.parameters(), ref, grads):
+                p.grad, q.grad = g.clone(), g.clone()
+            for opt in opts:
+                opt.step()
+
+    steps([ours, loop], 3)
+    saved = copy.deepcopy(loop.state_dict())  # as read from a checkpoint: no tensor shared with `loop`
+    assert saved["param_groups"][0]["fused"] is None  # a state dict of another kernel
+    resumed = make_optimizer(ghn, preset)
+    load_optimizer(resumed, saved)
+    assert resumed.param_groups[0]["fused"] and not resumed.param_groups[0]["foreach"]
+    steps([resumed, loop], 2)
+    for p, q in zip(ghn.parameters(), ref):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
 
 
 def test_a_non_finite_step_redraws_nets_for_the_same_images(tmp_path, digits, monkeypatch):
