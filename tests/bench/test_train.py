@@ -105,6 +105,33 @@ def test_bf16_autocast_step_trains_the_ghn(digits):
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
+def test_nets_run_channels_last_on_one_channel_images(digits):
+    """A 1-channel image is NCHW-contiguous too; the predicted conv weights carry channels-last
+    through the net: on maps larger than 1x1 (where both layouts are one) every conv's input is
+    channels-last (channels at stride 1: slices of it included) but the stem's second, whose input
+    comes from a conv of 1-channel images and a 1-input-channel weight, both NCHW as well."""
+    from bench.train import build_meta_batch, nets_loss
+
+    torch.manual_seed(0)
+    ghn = GHN("gcn", hidden=16, num_classes=digits.num_classes)
+    specs = train_architectures(0, 0, 2, 5e5)
+    graphs, nets = build_meta_batch(specs, digits, torch.device("cpu"))
+    layouts = []
+
+    def record(module, args):
+        x = args[0]
+        if x.shape[1] > 1 and x.shape[-1] * x.shape[-2] > 1:  # else both layouts are one
+            layouts.append(x.stride(1) == 1)
+
+    for net in nets:
+        for m in net.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.register_forward_pre_hook(record)
+    x, y = next(digits.train_batches(16, 0))
+    nets_loss(nets, ghn.predict(ghn.batch(graphs)), specs, x, y, digits).backward()
+    assert digits.in_channels == 1 and len(layouts) > 10 and layouts.count(False) <= len(nets)
+
+
 def test_amp_flag_is_part_of_the_checkpoint_identity(tmp_path):
     plain = TrainSpec("gcn", "pyg", "digits", get_preset("tiny"), 0).checkpoint(tmp_path)
     amp = TrainSpec("gcn", "pyg", "digits", get_preset("tiny", amp=True), 0).checkpoint(tmp_path)
