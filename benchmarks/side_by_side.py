@@ -6,6 +6,8 @@ alternating subprocesses (one thread each) for two source trees, with medians an
 
 Each measurement runs in its own process with PYTHONPATH set to the tree, so both trees run on
 the same interpreter and packages; rounds alternate base/new so drifting machine load hits both.
+`--reference DIR` adds the reference GHN-2 code (a facebookresearch/ppuda checkout, with einops
+importable) predicting ResNet-50 at GHN-2-ImageNet's configuration, timed like `--predict`.
 """
 from __future__ import annotations
 
@@ -37,6 +39,21 @@ rounds = time_rounds(predict_resnet50_round(sys.argv[1], "pyg", torch.device("cp
 print(json.dumps(statistics.median(rounds)))
 """
 
+REFERENCE_PREDICT = """
+import json, statistics, sys, time, torch, torchvision
+torch.set_num_threads(1)
+from ppuda.ghn.nn import GHN
+ghn = GHN(max_shape=(64, 64, 16, 16), num_classes=1000, hypernet="gatedgnn", decoder="conv", weight_norm=True,
+          ve=True, layernorm=True, hid=32).eval()  # GHN-2-ImageNet's configuration, random weights
+model = torchvision.models.resnet50()
+times = []
+for _ in range(int(sys.argv[1]) + 1):  # graph + GHN forward + writing the parameters; the first round warms up
+    start = time.perf_counter()
+    ghn(model)
+    times.append(time.perf_counter() - start)
+print(json.dumps(statistics.median(times[1:])))
+"""
+
 EVAL = """
 import json, sys, time, torch
 torch.set_num_threads(1)
@@ -65,8 +82,10 @@ print(json.dumps(time.perf_counter() - start))
 
 
 def measure(tree: Path, code: str, *args: str) -> float:
-    """Seconds that `code` prints, run from `tree` (first on the path) with one thread."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
+    """Seconds that `code` prints, run from `tree` (first on the path, before any PYTHONPATH already
+    set) with one thread."""
+    path = os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, check=True, cwd=tree,
                          capture_output=True, text=True).stdout  # cwd too: `python -c` puts it first on the path
     return float(out.strip().splitlines()[-1])
@@ -83,23 +102,31 @@ def main() -> None:
     p.add_argument("--eval", default="", metavar="SPLIT[,SPLIT...]",
                    help="also time bench eval's later-core path (predict, then score on tiny's digits images)")
     p.add_argument("--eval-nets", type=int, default=10, help="nets of each --eval split")
+    p.add_argument("--reference", type=Path, help="a reference GHN-2 checkout (ppuda): time its ResNet-50 prediction "
+                   "against the new tree's gatedgnn")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--repeat", type=int, default=8, help="timed training steps per measurement")
     args = p.parse_args()
     cores = ("gatedgnn", "gcn", "gat", "gin", "transformer", "mlp") if args.cores == "all" else args.cores.split(",")
-    work = [(f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
-            for step in args.steps.split(",") if step != "none" for core in cores]
+    same = []  # (name, code, args): the same measurement in both trees
+    same += [(f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
+             for step in args.steps.split(",") if step != "none" for core in cores]
     if args.predict:
-        work += [(f"predict ResNet-50 [{core}]", PREDICT, (core, 20)) for core in cores]
-    work += [(f"eval {split} x{min(args.eval_nets, SPLITS[split].size)}", EVAL, (split, args.eval_nets)) for split in args.eval.split(",") if split]
-    print(f"{'workload':32} {'base ms':>9} {'new ms':>9} {'speed-up':>9}")
-    for name, code, extra in work:
+        same += [(f"predict ResNet-50 [{core}]", PREDICT, (core, 20)) for core in cores]
+    same += [(f"eval {split} x{min(args.eval_nets, SPLITS[split].size)}", EVAL, (split, args.eval_nets))
+             for split in args.eval.split(",") if split]
+    work = [(name, (args.base, code, extra), (args.new, code, extra)) for name, code, extra in same]
+    if args.reference:
+        work.append(("predict ResNet-50 [ref vs gatedgnn]", (args.reference, REFERENCE_PREDICT, (20,)),
+                     (args.new, PREDICT, ("gatedgnn", 20))))
+    print(f"{'workload':36} {'base ms':>9} {'new ms':>9} {'speed-up':>9}")
+    for name, *sides in work:
         times = {"base": [], "new": []}
         for _ in range(args.rounds):
-            for label, tree in (("base", args.base), ("new", args.new)):
+            for label, (tree, code, extra) in zip(times, sides):
                 times[label].append(measure(tree, code, *extra))
         base, new = (1000 * statistics.median(times[k]) for k in ("base", "new"))
-        print(f"{name:32} {base:9.1f} {new:9.1f} {base / new:8.2f}x", flush=True)
+        print(f"{name:36} {base:9.1f} {new:9.1f} {base / new:8.2f}x", flush=True)
 
 
 if __name__ == "__main__":
