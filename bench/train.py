@@ -319,19 +319,20 @@ def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tupl
 def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: torch.Tensor,
               data: ImageData, seeds: list[int] | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
     """Mean cross-entropy (label-smoothed by `label_smoothing`) of `nets` run with the predicted
-    parameters `preds` on (x, y), net k's dropout seeded with seeds[k] when given. Images and
-    convolution weights go in channels-last, the layout oneDNN/cuDNN convolutions (and their
-    backward) run fastest in: a convolution's output is channels-last when its input or its weight
-    is, and a 1-channel image (digits, Fashion-MNIST) is also NCHW-contiguous, so the weights carry
-    the layout through the net (channels-last images alone left a digits net NCHW: depthwise
-    backward ~5x slower)."""
+    parameters `preds` on (x, y), net k's dropout seeded with seeds[k] when given. Images go in
+    channels-last, the layout oneDNN/cuDNN convolutions (and their backward) run fastest in, and a
+    convolution's output keeps its input's layout; a 1-channel image (digits, Fashion-MNIST) is
+    NCHW-contiguous too, so there the conv weights go channels-last to carry the layout (the
+    images alone left a digits net NCHW: depthwise backward ~5x slower). With more channels the
+    images carry it and converting the weights only adds copies."""
     losses = []
     for k, (net, params, s) in enumerate(zip(nets, preds, specs)):
         if seeds is not None:
             torch.manual_seed(seeds[k])
         images = fit_input(x, input_size(s, data.image_size), channels_last=True)
-        params = {name: w.contiguous(memory_format=torch.channels_last) if w.dim() == 4 else w
-                  for name, w in params.items()}
+        if images.shape[1] == 1:
+            params = {name: w.contiguous(memory_format=torch.channels_last) if w.dim() == 4 else w
+                      for name, w in params.items()}
         # DeepNets-1M nets tie no weights: skipping functional_call's tie search saves ~25 ms a net
         logits = functional_call(net, params, (images,), tie_weights=False)
         losses.append(F.cross_entropy(logits, y, label_smoothing=label_smoothing))
