@@ -245,22 +245,27 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
                 print(f"step {step + 1}/{p.steps}: loss {done.loss:.3f}, checkpoint saved", flush=True)
 
 
-ADAM_KERNEL = {"fused": True, "foreach": None}  # torch's fused Adam (CPU and CUDA kernels), not its default
+KERNELS = ("fused", "foreach")  # the param-group flags that pick Adam's implementation
 
 
 def make_optimizer(ghn: GHN, preset: Preset) -> torch.optim.Optimizer:
     """The meta-training optimizer: Adam with the preset's LR and (L2) weight decay, in torch's
     fused kernel, one pass over each weight (the default on the CPU is a per-tensor loop): for
     GHN-2's 1.6M weights 0.8 ms a step against 2.6 for the multi-tensor form and ~5 for the loop
-    (2-core AMD EPYC, 1 thread); it rounds differently in the last bit."""
-    return torch.optim.Adam(ghn.parameters(), lr=preset.lr, weight_decay=preset.weight_decay, **ADAM_KERNEL)
+    (2-core AMD EPYC, 1 thread); it rounds differently in the last bit. torch < 2.4 has no fused
+    CPU kernel (the dgl env's torch 2.2): there the multi-tensor form."""
+    params = list(ghn.parameters())
+    try:
+        return torch.optim.Adam(params, lr=preset.lr, weight_decay=preset.weight_decay, fused=True)
+    except RuntimeError:
+        return torch.optim.Adam(params, lr=preset.lr, weight_decay=preset.weight_decay, foreach=True)
 
 
 def load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
     """Resume `opt` from a saved state dict, keeping opt's kernel: a state dict carries the kernel
     flags of the run that saved it (checkpoints before the fused kernel name the multi-tensor one)."""
-    groups = [{**group, **ADAM_KERNEL} for group in state["param_groups"]]
-    opt.load_state_dict({**state, "param_groups": groups})
+    kernel = {flag: opt.param_groups[0][flag] for flag in KERNELS}
+    opt.load_state_dict({**state, "param_groups": [{**group, **kernel} for group in state["param_groups"]]})
 
 
 def apply_gradients(ghn: GHN, opt: torch.optim.Optimizer, grad_clip: float) -> bool:
