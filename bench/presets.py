@@ -100,31 +100,34 @@ PRESETS: dict[str, Preset] = {
     # images, so a cell's standard error over the nets is below 1 point (issue 15: measured 0.8
     # on val at 30 nets, 1.0 at 20); a job on 1 thread beside a second one (2-core AMD EPYC,
     # 2026-11-29, a 6-job grid; docs/bench.md, "Grid time"): 3.6 min training (2.8-4.5 by core),
-    # 4.3 min evaluating all splits with the baselines shared, + 11.3 min where it computes them
+    # 4.3 min evaluating all splits with the baselines shared, + 11.3 min where it computes them;
+    # training 1.6 min since issue 27's sweep backward and channels-last nets (gatedgnn, two jobs
+    # side by side, 2026-12-05: 96-97 s)
     "tiny": Preset("tiny", hidden=32, layers=None, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
                    grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
                    eval_nets=30, eval_images=360, eval_batch=120, sgd_steps=10, sgd_nets=5, sgd_lr=0.05,
                    eval_noise=0.0, amp=False, ckpt_every=50, job_threads=1,
-                   job_minutes=(3.6, (("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3),
+                   job_minutes=(1.6, (("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3),
                                       ("ood-deep", 0.4, 0.75), ("ood-dense", 0.37, 0.7), ("ood-bnfree", 0.23, 0.45),
                                       ("ood-predefined", 0.27, 1.7), ("ood-torchvision", 0.45, 2.4)))),
     # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
     # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
-    # digits eval image, twice tiny's nets; a job: 18 min training, ~45 s per split (val, ood-deep)
+    # digits eval image, twice tiny's nets; a job: 18 min training (6.7 since issue 27's speed work: rank's
+    # recipe, measured there), ~45 s per split (val, ood-deep)
     "cpu30": Preset("cpu30", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
                     max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
                     sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
-                    job_minutes=(18.0, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))),  # baselines included
+                    job_minutes=(6.7, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))),  # baselines included
     # the six-core ranking's budget (issue 26): cpu30's recipe, the cheapest budget measured whose seeds
     # agreed over the search's 4 seeds (GHN-2's seed SD 1.0-1.5; the grid's 6: 5.5-6.7); the paper's MLP
     # ties GHN-2 there (docs/leaderboard.md, "The ranking preset"); ~16 minutes a GHN-2 run beside a
-    # second one on 2 cores (2-core AMD EPYC)
+    # second one on 2 cores (2-core AMD EPYC), 6.6 since issue 27's speed work (2026-12-05: 392-400 s)
     "rank": Preset("rank", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
                    max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
                    sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
-                   job_minutes=(12.0, (("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0)))),  # baselines included
+                   job_minutes=(6.7, (("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0)))),  # baselines included
     # one GPU or a patient CPU
     "small": Preset("small", hidden=32, layers=None, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
                     weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6,

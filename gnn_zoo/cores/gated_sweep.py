@@ -16,6 +16,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
 import torch
+from torch.autograd.function import once_differentiable
 
 if TYPE_CHECKING:
     from .gated import Sweep
@@ -37,7 +38,7 @@ class GatedSweep(torch.autograd.Function):
     one sweep: per level h_v <- GRUCell(message, h_v) with nn.GRUCell's equations (GRU weights
     w_ih, b_ih, w_hh, b_hh), then message-table rows relu(relu(h_v w1^T + b1) w2^T + b2)
     ([nodes, tables * hidden], read as [tables * nodes, hidden]). A node is updated from its
-    state before the sweep."""
+    state before the sweep. First derivatives only."""
 
     @staticmethod
     def forward(ctx, h, w_ih, b_ih, w_hh, b_hh, w1, b1, w2, b2, sweep: Sweep, messages: LevelMessages,
@@ -72,6 +73,7 @@ class GatedSweep(torch.autograd.Function):
         return new.index_select(0, sweep.position)
 
     @staticmethod
+    @once_differentiable  # the saved intermediates carry no graph: a second derivative is an error, not a wrong value
     def backward(ctx, grad):
         h_o, gh, msg, rz, cand, new, inner, out, w_ih, w_hh, w1, w2 = ctx.saved_tensors
         sweep, messages, tables = ctx.sweep, ctx.messages, ctx.tables

@@ -97,6 +97,15 @@ def test_gatedgnn_matches_node_by_node_oracle(graphs, max_hops, dtype, tol):
         torch.testing.assert_close(a, b, atol=tol, rtol=10 * tol)
 
 
+def test_gatedgnn_refuses_a_second_derivative(graphs):
+    """The hand-written sweep backward gives first derivatives; a second one is a clear error."""
+    core = create("gatedgnn", "pyg", hidden=8)
+    x = torch.randn(graphs[0].num_nodes, 8, requires_grad=True)
+    (grad,) = torch.autograd.grad(core(x, GraphBatch.from_graphs(graphs[:1])).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        grad.sum().backward()
+
+
 def test_gatedgnn_message_mlps_of_ghn2_and_ghn1():
     """GHN-2: MLP and MLP_sp of hidden -> hidden/2 -> hidden; GHN-1: one MLP hidden -> hidden -> hidden."""
     ghn2, ghn1 = create("gatedgnn", hidden=32), create("gatedgnn", hidden=32, virtual_edges=False)
