@@ -108,9 +108,9 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=8, help="timed training steps per measurement")
     args = p.parse_args()
     cores = ("gatedgnn", "gcn", "gat", "gin", "transformer", "mlp") if args.cores == "all" else args.cores.split(",")
-    same = []  # (name, code, args): the same measurement in both trees
-    same += [(f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
-             for step in args.steps.split(",") if step != "none" for core in cores]
+    # (name, code, args): the same measurement in both trees
+    same = [(f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
+            for step in args.steps.split(",") if step != "none" for core in cores]
     if args.predict:
         same += [(f"predict ResNet-50 [{core}]", PREDICT, (core, 20)) for core in cores]
     same += [(f"eval {split} x{min(args.eval_nets, SPLITS[split].size)}", EVAL, (split, args.eval_nets))

@@ -3,6 +3,7 @@ plan and the sweeps themselves (gated_sweep; a backend only sums a level's messa
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn

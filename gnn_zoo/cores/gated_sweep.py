@@ -84,6 +84,7 @@ class GatedSweep(torch.autograd.Function):
         d_z = (h_o - cand) * z * (1 - z)
         d_r = gh[:, 2 * hidden:] * r * (1 - r)
         g_new = grad.index_select(0, sweep.order).contiguous()  # dL/d(new state), completed level by level
+        g_gi = grad.new_empty(n, 3 * hidden)  # dL/d(W_ih x + b_ih), filled level by level
         g_table = grad.new_zeros(n, tables * hidden)
         g_rows = g_table.view(tables * n, hidden)
         g_inners, g_outs = [], []
@@ -97,13 +98,11 @@ class GatedSweep(torch.autograd.Function):
                 g_inner = torch.ops.aten.threshold_backward(g_out @ w2, inner[start:end], 0)
                 g.addmm_(g_inner, w1)
                 g_outs.append(g_out), g_inners.append(g_inner)
+            g_cand = g * d_cand[start:end]  # through the GRU gates: r, z, then the candidate
+            torch.cat([g_cand * d_r[start:end], g * d_z[start:end], g_cand], 1, out=g_gi[start:end])
             if i:  # spread the messages' gradient to the rows the level read
-                g_cand = g * d_cand[start:end]
-                g_gi = torch.cat([g_cand * d_r[start:end], g * d_z[start:end], g_cand], 1)
-                g_rows.index_add_(0, src, messages.spread(i, g_gi @ w_ih))
-        g_cand = g_new * d_cand
-        g_gi = torch.cat([g_cand * d_r, g_new * d_z, g_cand], 1)
-        g_gh = torch.cat([g_gi[:, :2 * hidden], g_cand * r], 1)
+                g_rows.index_add_(0, src, messages.spread(i, g_gi[start:end] @ w_ih))
+        g_gh = torch.cat([g_gi[:, :2 * hidden], g_gi[:, 2 * hidden:] * r], 1)
         g_h = torch.addmm(g_new * z, g_gh, w_hh).index_select(0, sweep.position)
         g_inner, g_out = cat_rows(g_inners[::-1], w1.shape[0], h_o), cat_rows(g_outs[::-1], w2.shape[0], h_o)
         return (g_h, g_gi.t() @ msg, g_gi.sum(0), g_gh.t() @ h_o, g_gh.sum(0),
