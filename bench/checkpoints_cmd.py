@@ -16,8 +16,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def scores(results: Path) -> dict[str, list[dict]]:
-    """Readable records by the checkpoint path they name."""
-    from .records import RecordError, read_record
+    """Readable records by the checkpoint they name (its key, bench.records.checkpoint_key)."""
+    from .records import RecordError, checkpoint_key, read_record
 
     out: dict[str, list[dict]] = {}
     for path in sorted(results.glob("*.json")) if results.is_dir() else []:
@@ -25,7 +25,7 @@ def scores(results: Path) -> dict[str, list[dict]]:
             record = read_record(path)
         except RecordError:
             continue
-        out.setdefault(str(Path(record.get("checkpoint") or "").resolve()), []).append(record)
+        out.setdefault(checkpoint_key(record.get("checkpoint") or ""), []).append(record)
     return out
 
 
@@ -48,7 +48,7 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"  {path.stem}: unreadable ({err})")
             continue
         config, train = ckpt["config"], ckpt.get("train") or {}
-        records = by_path.get(str(path.resolve()), [])
+        records = by_path.get(path.stem, [])
         seen = ", ".join(f"{r['split']} {r['metrics']['ghn']['mean']:.1f}%" for r in sorted(records, key=lambda r: r["split"]))
         where = f"{records[0]['dataset']}, {records[0]['preset']}, seed {records[0]['seed']}" if records else "no records"
         steps = f"{train['step']} steps" if "step" in train else "no training state"

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from .presets import CHOICES as PRESET_CHOICES  # the preset fields that take a name
+
 
 def on_off(text: str) -> bool:
     """An on/off flag value."""
@@ -62,6 +64,17 @@ def fraction(text: str) -> float:
     return value
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    """An argparse type: one of `choices` (argparse names the flag in its error)."""
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(choices)}, not {text!r}")
+        return text
+
+    parse.__name__ = "choice"
+    return parse
+
+
 def check_writable(folder: str | os.PathLike, setting: str) -> Path:
     """`folder`, created if needed, after proving a file can be written in it; else a ValueError
     naming the `setting` (a flag or environment variable) to change."""
@@ -86,7 +99,8 @@ PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_s
                 ("eval_noise", NON_NEGATIVE_FLOAT), ("amp", on_off), ("finetune", step_list),
                 ("finetune_nets", POSITIVE_INT), ("finetune_lr", POSITIVE_FLOAT),
                 ("finetune_noise", NON_NEGATIVE_FLOAT), ("warmup", fraction),
-                ("resize", POSITIVE_INT))
+                ("resize", POSITIVE_INT), ("weight_decay", NON_NEGATIVE_FLOAT),
+                *((name, one_of(*choices)) for name, choices in PRESET_CHOICES.items()))
 FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not say
     "finetune": "K[,K...]: also fine-tune each evaluated net K steps from the predicted parameters and from random "
                 "init (same batches, SGD as the SGD baseline) and record both accuracies after each K and the steps "
@@ -96,6 +110,11 @@ FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not sa
     "resize": "N: resize the data set's images to N x N pixels (bilinear, antialiased) for training and every "
               "evaluation (default: their own size; docs/bench.md, \"Fashion-MNIST\")",
     "warmup": "F in [0, 1): raise the GHN's LR linearly over the first F of the training steps (default 0: none)",
+    "optimizer": "adam (GHN-2: L2 weight decay; default) or adamw (GHN-3: decoupled weight decay)",
+    "schedule": "step (x0.1 at the preset's milestones, GHN-2; default) or cosine (half cosine to 0 after the "
+                "warmup, GHN-3)",
+    "decoder_init": "ghn2 (torch's defaults; default), ghn3 (the decoder's last layers / 5, biases 0, as GHN-3) or "
+                    "hyperfan (scaled so predicted weights start at their fan-in variance; docs/bench.md)",
     "finetune_noise": "STD: add Gaussian noise of STD x each weight's own std to the predicted weights before "
                       "fine-tuning (default 0)",
 }

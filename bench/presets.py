@@ -40,6 +40,11 @@ class Preset:
     label_smoothing: float = 0.0  # of the meta-training cross-entropy (GHN-2 on ImageNet: 0.1)
     resize: int | None = None  # the data set's images resized to this many pixels a side (None: their own size)
     warmup: float = 0.0  # the first fraction of `steps` over which the LR rises linearly to `lr` (0: none)
+    optimizer: str = "adam"  # adam (GHN-2: L2 weight decay) or adamw (GHN-3: decoupled weight decay)
+    schedule: str = "step"  # step: x0.1 at each of lr_milestones (GHN-2); cosine: half-cosine to 0 after the warmup (GHN-3)
+    decoder_init: str = "ghn2"  # the decoder's last layers at init: ghn2 (torch's defaults), ghn3 (weights / 5,
+    #                             biases 0, as GHN-3), hyperfan (scaled so predicted weights start at their
+    #                             fan-in variance; gnn_zoo.init)
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
     finetune: tuple[int, ...] = ()  # fine-tune each evaluated net K steps from predicted and random init (bench.finetune)
     finetune_nets: int | None = 5  # ... the first N evaluated nets only (None: all of them)
@@ -90,7 +95,8 @@ class Preset:
 
 
 # fields added after checkpoints and baselines existed, with their unset value (Preset.later_fields)
-LATER_FIELDS = {"warmup": 0.0, "resize": None}
+LATER_FIELDS = {"warmup": 0.0, "resize": None, "optimizer": "adam", "schedule": "step", "decoder_init": "ghn2"}
+CHOICES = {"optimizer": ("adam", "adamw"), "schedule": ("step", "cosine"), "decoder_init": ("ghn2", "ghn3", "hyperfan")}
 IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
 
@@ -181,4 +187,7 @@ def get_preset(name: str, ghn: str = "ghn2", **overrides) -> Preset:
     unknown = set(overrides) - fields
     if unknown:
         raise ValueError(f"unknown preset fields {sorted(unknown)}")
+    for field, choices in CHOICES.items():
+        if overrides.get(field) not in (None, *choices):
+            raise ValueError(f"--{field.replace('_', '-')} {overrides[field]!r}: choose from {', '.join(choices)}")
     return dataclasses.replace(for_variant(PRESETS[name], ghn), **{k: v for k, v in overrides.items() if v is not None})

@@ -201,9 +201,16 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
         "sgd_steps": preset.sgd_steps, "finetune": result.finetune(), "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},
-        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": str(ckpt),
+        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": checkpoint_key(ckpt),
         "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
     }
+
+
+def checkpoint_key(path: str | os.PathLike) -> str:
+    """How a record names its checkpoint: the file's stem, what gnn_zoo.load and `bench
+    list-checkpoints` take under any machine's checkpoint folder (never a machine's path). A
+    missing checkpoint is rebuilt from the record's fields: `bench reproduce RECORD`."""
+    return Path(path).stem
 
 
 def collapsed(loss_at_chance: bool, metrics: dict) -> bool:

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import submitit
 
+from .manifest import add_records, check_repository, commit_folder, start_group
 from .options import POSITIVE_FLOAT, POSITIVE_INT, check_writable
 from .presets import Preset
 from .records import RecordError, model_label, read_record, record_name
@@ -48,6 +49,18 @@ class Job:
     def __str__(self) -> str:
         return f"{model_label(vars(self))} seed {self.seed} on {','.join(self.splits)}"
 
+    def record_names(self, dataset: str, label: str) -> list[str]:
+        """The file names of the records this job writes (`label`: its preset's label)."""
+        return [record_name(cell(self.gnn, self.backend, dataset, label, self.seed, self.ghn, self.view, split))
+                for split in self.splits]
+
+
+def cell(gnn: str, backend: str, dataset: str, label: str, seed: int, ghn: str, view: str | None,
+         split: str) -> dict:
+    """The identifying fields of one grid cell, as its record holds them."""
+    return {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": label, "seed": seed, "ghn": ghn,
+            "view": view, "split": split}
+
 
 def recorded(results: Path, cell: dict, preset: Preset) -> bool:
     """Whether `results` holds a valid record of `cell` made with exactly these preset settings."""
@@ -66,9 +79,8 @@ def plan(models: list[tuple[Preset, str]], backends, splits, seeds: int, dataset
     for preset, gnn in models:
         for backend in backends:
             for seed in range(seeds):
-                cell = {"gnn": gnn, "backend": backend, "dataset": dataset, "preset": preset.label, "seed": seed,
-                        "ghn": preset.ghn, "view": preset.view}
-                todo = tuple(s for s in splits if not recorded(results, {**cell, "split": s}, preset))
+                todo = tuple(s for s in splits if not recorded(
+                    results, cell(gnn, backend, dataset, preset.label, seed, preset.ghn, preset.view, s), preset))
                 done += len(splits) - len(todo)
                 if todo:
                     jobs.append(Job(gnn, backend, seed, todo, preset.ghn, preset.view))
@@ -249,6 +261,9 @@ def configure(p) -> None:
     p.add_argument("--wait", action="store_true", help="with slurm, follow the job array to its end (squeue), then "
                    "list what failed, with its log, and the command that reruns it")
     p.add_argument("--logs", default=None, help="submitit folder of job logs (default $GHNBENCH_HOME/sweeps/<time>)")
+    p.add_argument("--commit", action="store_true",
+                   help="commit each finished job's records (and the folder's manifest) into the git repository "
+                        "holding --results, as they land (e.g. the repository's results/ folder)")
     p.add_argument("--dry-run", action="store_true", help="print the jobs that would run and stop")
     add_common_options(p)
     add_nproc(p)
@@ -307,6 +322,8 @@ def run_sweep(args) -> int:
     if not args.dry_run:  # the jobs would find out only at their first write
         check_writable(results, "--results" if args.results else "GHNBENCH_HOME")
         check_writable(checkpoints, "--checkpoints" if args.checkpoints else "GHNBENCH_HOME")
+        if args.commit:
+            check_repository(results)
     if args.download and not args.dry_run:  # once here, not in every job at the same time
         from .data import load_data
 
@@ -326,6 +343,8 @@ def run_sweep(args) -> int:
         args.seeds = max(args.seeds, planned_seeds(results, args.dataset, preset.label, args.target_diff,
                                                    len(models) * len(backends)))
     jobs, done = plan(models, backends, splits, args.seeds, args.dataset, results)
+    labels = {(p.ghn, p.view, gnn): p for p, gnn in models}
+    preset_of = {job: labels[job.ghn, job.view, job.gnn] for job in jobs}
     cells = len(models) * len(backends) * len(splits) * args.seeds
     parallel, threads = job_slots(args, preset)
     common += ["--threads", str(threads)]
@@ -337,6 +356,7 @@ def run_sweep(args) -> int:
     if not jobs or args.dry_run:
         return 0
     started = time.perf_counter()
+    group = start_group(results, args.argv)
 
     folder = Path(args.logs or home() / "sweeps" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     gpus = args.nproc if args.device == "cuda" else 0
@@ -363,6 +383,11 @@ def run_sweep(args) -> int:
         if error:
             failed.append(job)
             print(f"FAILED {job}: {error}", file=sys.stderr)
+            continue
+        add_records(results, group, [n for n in job.record_names(args.dataset, preset_of[job].label)
+                                     if (results / n).exists()])
+        if args.commit:
+            commit_folder(results, f"results: {job} ({args.dataset}/{preset_of[job].label})")
     print(f"{len(jobs) - len(failed)} of {len(jobs)} jobs finished in {(time.perf_counter() - started) / 60:.1f} min; "
           f"logs in {folder}; "
           f"render with `bench leaderboard --results {results}`")

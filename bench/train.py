@@ -21,6 +21,7 @@ from deepnets1m.net import count_params
 from deepnets1m.spec import LARGE_IMAGE
 from deepnets1m.splits import GENERATOR_VERSION, REFERENCE_CONFIG, train_width
 from gnn_zoo import GHN, VARIANTS
+from gnn_zoo.init import init_decoder
 from gnn_zoo.registry import core_class
 
 from .data import ImageData
@@ -33,8 +34,10 @@ from .protocol import CoreSetting, core_setting
 # 2: common random numbers, the GHN's shell drawn from the seed alone, whatever the core
 STREAM_VERSION = 2
 LOSS_TAIL = 50  # the last steps whose training losses a record summarises (collapse detection)
+CURVE_EVERY = 50  # a checkpoint's and record's loss curve: the median training loss of every 50 steps
 MAX_RETRIES = 20  # non-finite meta-batches redrawn for one step's images before training gives up
 MAX_REDRAWS = 100  # meta-batches over the node cap drawn in a row before giving up
+PROBE_NETS = 8  # training nets the hyperfan decoder init measures its scale on
 
 
 class TrainingDiverged(RuntimeError):
@@ -123,9 +126,14 @@ class TrainReport:
 
 
 def lr_factor(preset: Preset, step: int) -> float:
-    """Linear warmup over the first preset.warmup of the steps (step 0 at 1/n of the LR), then
-    multi-step decay: x0.1 at each milestone fraction of the steps."""
-    warm = min(1.0, (step + 1) / (preset.warmup * preset.steps)) if preset.warmup else 1.0
+    """Linear warmup over the first preset.warmup of the steps (step 0 at 1/n of the LR), then the
+    preset's schedule: step (x0.1 at each milestone fraction of the steps) or cosine (a half cosine
+    from the LR to 0 over the steps after the warmup, as GHN-3)."""
+    warm_steps = preset.warmup * preset.steps
+    warm = min(1.0, (step + 1) / warm_steps) if preset.warmup else 1.0
+    if preset.schedule == "cosine":
+        done = max(0.0, step - warm_steps) / max(1.0, preset.steps - warm_steps)
+        return warm * 0.5 * (1 + math.cos(math.pi * done))
     return warm * 0.1 ** sum(step >= m * preset.steps for m in preset.lr_milestones)
 
 
@@ -145,13 +153,22 @@ def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
     """A fresh GHN for this training spec: its LayerNorm and output scaling as the preset's GHN
     variant has them, the core set up by the protocol (bench.protocol); GHN-2's decoder side s
     is 16 on ImageNet-sized images, else 11. The shell's init is keyed on the seed alone (common
-    random numbers across cores)."""
+    random numbers across cores); the preset's decoder_init then rescales the decoder's last
+    layers (gnn_zoo.init; hyperfan measures them on the seed's first PROBE_NETS training nets,
+    so it depends on the core too)."""
     p, variant = spec.preset, VARIANTS[spec.preset.ghn]
     setting, _ = spec.core_setting()
-    return GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=setting.layers, num_classes=data.num_classes,
-               max_hops=p.max_hops, layernorm=variant.layernorm, scaling=variant.scaling,
-               max_side=16 if data.image_size >= LARGE_IMAGE else 11, view=p.view, init_seed=spec.seed,
-               **setting.kwargs).to(device)
+    ghn = GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=setting.layers, num_classes=data.num_classes,
+              max_hops=p.max_hops, layernorm=variant.layernorm, scaling=variant.scaling,
+              max_side=16 if data.image_size >= LARGE_IMAGE else 11, view=p.view, init_seed=spec.seed,
+              **setting.kwargs).to(device)
+    probe = None
+    if p.decoder_init == "hyperfan":
+        specs = train_architectures(spec.seed, 0, PROBE_NETS, p.max_train_params, attempt=PROBE_NETS)
+        probe = ghn.batch(build_meta_batch(specs, data, device)[0])
+    with torch.random.fork_rng(devices=[]):
+        init_decoder(ghn, p.decoder_init, probe)
+    return ghn
 
 
 def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,
@@ -174,7 +191,8 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         state = resume["train"]
         load_optimizer(opt, state["optimizer"])
         start = state["step"]
-        done = Progress(state["seconds"], state["skipped"], state.get("redrawn", 0), state["loss"] or float("nan"))
+        done = Progress(state["seconds"], state["skipped"], state.get("redrawn", 0), state["loss"] or float("nan"),
+                        curve=list(state.get("curve", [])), window=list(state.get("curve_window", [])))
         done.recent.extend(state.get("recent_losses", []))
     images = data.train_batches(p.batch_size, spec.seed, start)
     ghn.train()
@@ -197,13 +215,31 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
 @dataclass
 class Progress:
     """What a training has done so far (over all its sessions): seconds before this session,
-    non-finite meta-batches redrawn, node-cap redraws, the last loss and the last steps' losses."""
+    non-finite meta-batches redrawn, node-cap redraws, the last loss, the last steps' losses, and
+    the loss curve (the median of every CURVE_EVERY steps, and the losses of the unfinished window)."""
 
     seconds: float = 0.0
     skipped: int = 0
     redrawn: int = 0
     loss: float = float("nan")
     recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOSS_TAIL))
+    curve: list[float] = field(default_factory=list)
+    window: list[float] = field(default_factory=list)
+
+    def add(self, loss: float, step: int, steps: int) -> None:
+        """Count step `step`'s loss (of `steps`): the last loss, the tail, the curve."""
+        self.loss = loss
+        self.recent.append(loss)
+        self.window.append(loss)
+        if (step + 1) % CURVE_EVERY == 0 or step + 1 == steps:
+            self.curve.append(float(np.median(self.window)))
+            self.window.clear()
+
+    def state(self, step: int, seconds: float) -> dict:
+        """The training state a checkpoint keeps at step `step` (`seconds` trained in all)."""
+        return {"step": step, "seconds": seconds, "skipped": self.skipped, "redrawn": self.redrawn,
+                "loss": self.loss if math.isfinite(self.loss) else None, "recent_losses": list(self.recent),
+                "curve": list(self.curve), "curve_window": list(self.window)}
 
 
 def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec: TrainSpec, data: ImageData,
@@ -229,8 +265,7 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
                 loss.backward()
                 ok = apply_gradients(ghn, opt, p.grad_clip)  # gradients are all-reduced: every rank agrees
             if ok:
-                done.loss = loss.item()
-                done.recent.append(done.loss)
+                done.add(loss.item(), step, p.steps)
                 break
             done.skipped += 1
         else:
@@ -239,8 +274,7 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
                                    f"{path}")
         bar.set_postfix(loss=f"{done.loss:.3f}", skipped=done.skipped)
         if ctx.main and ((step + 1) % p.ckpt_every == 0 or step + 1 == p.steps):
-            save_checkpoint(path, ghn, opt, step + 1, done.seconds + time.perf_counter() - t0, done.skipped, done.loss,
-                            done.redrawn, list(done.recent))
+            save_checkpoint(path, ghn, opt, done.state(step + 1, done.seconds + time.perf_counter() - t0))
             if bar.disable:  # no progress bar: a line per checkpoint instead
                 print(f"step {step + 1}/{p.steps}: loss {done.loss:.3f}, checkpoint saved", flush=True)
 
@@ -249,16 +283,16 @@ KERNELS = ("fused", "foreach")  # the param-group flags that pick Adam's impleme
 
 
 def make_optimizer(ghn: GHN, preset: Preset) -> torch.optim.Optimizer:
-    """The meta-training optimizer: Adam with the preset's LR and (L2) weight decay, in torch's
-    fused kernel, one pass over each weight (the default on the CPU is a per-tensor loop): for
-    GHN-2's 1.6M weights 0.8 ms a step against 2.6 for the multi-tensor form and ~5 for the loop
-    (2-core AMD EPYC, 1 thread); it rounds differently in the last bit. torch < 2.4 has no fused
-    CPU kernel (the dgl env's torch 2.2): there the multi-tensor form."""
-    params = list(ghn.parameters())
+    """The meta-training optimizer: Adam with the preset's LR and (L2) weight decay (GHN-2), or
+    AdamW's decoupled weight decay (GHN-3; preset.optimizer), in torch's fused kernel, one pass
+    over each weight (the default on the CPU is a per-tensor loop, several times slower for
+    GHN-2's 1.6M weights); it rounds differently in the last bit. torch < 2.4 has no fused CPU
+    kernel (the dgl env's torch 2.2): there the multi-tensor form."""
+    params, kind = list(ghn.parameters()), torch.optim.AdamW if preset.optimizer == "adamw" else torch.optim.Adam
     try:
-        return torch.optim.Adam(params, lr=preset.lr, weight_decay=preset.weight_decay, fused=True)
+        return kind(params, lr=preset.lr, weight_decay=preset.weight_decay, fused=True)
     except RuntimeError:
-        return torch.optim.Adam(params, lr=preset.lr, weight_decay=preset.weight_decay, foreach=True)
+        return kind(params, lr=preset.lr, weight_decay=preset.weight_decay, foreach=True)
 
 
 def load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
@@ -344,12 +378,10 @@ def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: to
     return torch.stack(losses).mean()
 
 
-def save_checkpoint(path: Path, ghn: GHN, opt: torch.optim.Optimizer, step: int, seconds: float, skipped: int,
-                    loss: float, redrawn: int = 0, recent_losses: list[float] = ()) -> None:
-    """GHN checkpoint (loadable by GHN.load) plus the optimizer and progress, written atomically."""
-    ghn.save(path, train={"step": step, "optimizer": opt.state_dict(), "seconds": seconds, "skipped": skipped,
-                          "redrawn": redrawn, "loss": loss if math.isfinite(loss) else None,
-                          "recent_losses": list(recent_losses)})
+def save_checkpoint(path: Path, ghn: GHN, opt: torch.optim.Optimizer, state: dict) -> None:
+    """GHN checkpoint (loadable by GHN.load) plus the optimizer and the training state (Progress.state),
+    written atomically."""
+    ghn.save(path, train={**state, "optimizer": opt.state_dict()})
 
 
 AT_CHANCE = 0.02  # a loss within 2% of ln(classes) is at chance
@@ -359,10 +391,10 @@ def training_summary(path: Path, num_classes: int) -> dict:
     """What a record says of the training behind checkpoint `path`: the median loss of its last
     steps (a few predicted nets blow up to losses of 100+, so not the mean), whether every one of
     them was at chance (within 2% of ln classes: a collapsed GHN predicts constant logits), and
-    the non-finite meta-batches it redrew."""
+    the non-finite meta-batches it redrew, and its loss curve (the median of every CURVE_EVERY steps)."""
     state = GHN.read_checkpoint(path).get("train") or {}  # a GHN saved without training state: nothing to say
     recent = state.get("recent_losses") or []
     chance = math.log(num_classes)
     return {"steps": state.get("step"), "loss_tail": float(np.median(recent)) if recent else None,
             "loss_at_chance": bool(recent) and all(abs(x - chance) <= AT_CHANCE * chance for x in recent),
-            "skipped": state.get("skipped")}
+            "skipped": state.get("skipped"), "curve": {"every": CURVE_EVERY, "median_loss": state.get("curve", [])}}

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.manifest import MANIFEST
 from bench.records import RECORD_KEYS, RecordError, read_record, validate
 
 __all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "record_files"]
@@ -28,13 +29,13 @@ class Skipped:
 
 def record_files(dirs: list[str | os.PathLike]) -> list[Path]:
     """Every *.json record under `dirs` (recursively; hidden files and folders excluded: temp files
-    of atomic writes, the shared baselines in .baselines/)."""
+    of atomic writes, the shared baselines in .baselines/; and each folder's manifest)."""
     files: list[Path] = []
     for d in dirs:
         d = Path(d)
         if not d.is_dir():
             raise FileNotFoundError(f"results folder {d} does not exist; runs write their records to "
                                     f"$GHNBENCH_HOME/results unless given --results")
-        files += sorted(p for p in d.rglob("*.json")
-                        if not any(part.startswith(".") for part in p.relative_to(d).parts))
+        files += sorted(p for p in d.rglob("*.json") if p.name != MANIFEST
+                        and not any(part.startswith(".") for part in p.relative_to(d).parts))
     return files

@@ -93,7 +93,8 @@ def test_ghn_variants_are_runs_of_their_own(home, capsys):
     record = json.loads((home / "results" / f"ghn1_gatedgnn_pyg_val_digits_{label}_0.json").read_text())
     assert record["ghn"] == "ghn1" and record["preset_fields"]["meta_batch"] == 1
     assert (record["core"]["layers"], record["core"]["protocol"]) == (1, "v1")
-    config = torch.load(record["checkpoint"], weights_only=True)["config"]
+    assert "/" not in record["checkpoint"]  # a portable key, not a path
+    config = torch.load(home / "checkpoints" / f"{record['checkpoint']}.pt", weights_only=True)["config"]
     assert (config["layernorm"], config["scaling"], config["max_hops"]) == (False, False, 1)
     assert main(["run", "--ghn", "mlp", "--split", "val", *FAST]) == 0
     label = get_preset("tiny", ghn="mlp", **FAST_FIELDS).label

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from bench.presets import PRESETS, get_preset
 
@@ -67,3 +68,25 @@ def test_warmup_raises_the_lr_linearly_then_decays_and_keys_only_runs_that_set_i
     assert warm.label != plain.label
     assert TrainSpec("gcn", "pyg", "digits", warm, 0).checkpoint(tmp_path) != \
         TrainSpec("gcn", "pyg", "digits", plain, 0).checkpoint(tmp_path)
+
+
+def test_cosine_schedule_and_adamw_are_fields_that_key_only_runs_that_set_them(tmp_path):
+    """--schedule cosine: the warmup, then a half cosine to 0 (GHN-3); --optimizer adamw: torch's
+    AdamW; both part of a checkpoint's key and a preset's label only when set; a name outside a
+    field's choices is refused naming the flag."""
+    from bench.train import TrainSpec, lr_factor, make_optimizer
+    from gnn_zoo import GHN
+
+    cosine = get_preset("tiny", steps=110, warmup=10 / 110, schedule="cosine")
+    assert [lr_factor(cosine, s) for s in (0, 9, 10, 60, 110)] == pytest.approx([0.1, 1.0, 1.0, 0.5, 0.0], abs=1e-9)
+    plain = get_preset("tiny")
+    assert not {"schedule", "optimizer", "decoder_init"} & set(plain.training_fields())
+    for changed in (dict(schedule="cosine"), dict(optimizer="adamw"), dict(decoder_init="hyperfan")):
+        other = get_preset("tiny", **changed)
+        assert other.label != plain.label and other.training_fields().items() >= changed.items()
+        assert TrainSpec("gcn", "pyg", "digits", other, 0).checkpoint(tmp_path) != \
+            TrainSpec("gcn", "pyg", "digits", plain, 0).checkpoint(tmp_path)
+    assert isinstance(make_optimizer(GHN("gcn", hidden=16), get_preset("tiny", optimizer="adamw")), torch.optim.AdamW)
+    assert type(make_optimizer(GHN("gcn", hidden=16), plain)) is torch.optim.Adam
+    with pytest.raises(ValueError, match="--optimizer 'sgd': choose from adam, adamw"):
+        get_preset("tiny", optimizer="sgd")

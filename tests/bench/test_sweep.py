@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from bench.manifest import read_manifest
 from bench.presets import get_preset
 from bench.sweep import Job, estimate, plan
 
@@ -18,7 +19,7 @@ LABEL = get_preset("tiny", **SAME).label  # the preset label of FAST's records
 
 
 def records(home: Path) -> list[str]:
-    return sorted(p.name for p in (home / "results").glob("*.json"))
+    return sorted(p.name for p in (home / "results").glob("*.json") if p.name != "manifest.json")
 
 
 def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
@@ -29,12 +30,12 @@ def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
                              f"mlp_pyg_ood-wide_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_0.json"]
     # each job trained one GHN for both of its splits
     assert len(list((home / "checkpoints").glob("*.pt"))) == 2
-    mtimes = {p: p.stat().st_mtime_ns for p in (home / "results").glob("*.json")}
+    mtimes = {home / "results" / name: (home / "results" / name).stat().st_mtime_ns for name in records(home)}
 
     assert main(args) == 0  # everything is recorded: nothing runs again
     out = capsys.readouterr().out
     assert "4 already recorded in" in out and "0 jobs to run" in out
-    assert {p: p.stat().st_mtime_ns for p in (home / "results").glob("*.json")} == mtimes
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
 
     (home / "results" / f"mlp_pyg_val_digits_{LABEL}_0.json").write_text('{"schema": "ghnbench-rec')  # corrupt
     assert main(args) == 0
@@ -43,6 +44,10 @@ def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
     assert json.loads((home / "results" / f"mlp_pyg_val_digits_{LABEL}_0.json").read_text())["metrics"]["ghn"]["n"] == 2
     untouched = [p for p in mtimes if p.name != f"mlp_pyg_val_digits_{LABEL}_0.json"]
     assert all(p.stat().st_mtime_ns == mtimes[p] for p in untouched)
+    # the manifest: one group per sweep that ran jobs, with its command, commit, CPU and records
+    groups = read_manifest(home / "results")
+    assert [len(g["records"]) for g in groups] == [4, 1] and groups[1]["records"] == [f"mlp_pyg_val_digits_{LABEL}_0.json"]
+    assert groups[0]["command"].startswith("bench sweep --gnn gcn,mlp") and groups[0]["cpu"] and groups[0]["started"]
 
 
 def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
@@ -79,7 +84,8 @@ def test_failed_jobs_are_reported_with_their_log(home, importable, capsys):
     assert "2 jobs failed" in err
     log = err.split("(log: ")[1].split(")")[0]
     assert "cifar10 not found" in Path(log).read_text()  # the job's own error, in the log named
-    assert not list((home / "results").glob("*.json"))  # no record of a failed job
+    assert not records(home)  # no record of a failed job
+    assert read_manifest(home / "results")[0]["records"] == []
 
 
 def fake_slurm(bin_dir: Path) -> Path:
@@ -179,3 +185,26 @@ def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_a
     assert estimate(preset, sorted(jobs, key=lambda j: j.seed), 2, "local").startswith("; about 20 min")
     assert "no time estimate" in estimate(preset, jobs, 2, "local", "fashion-mnist")  # measured on digits only
     assert "no time estimate" in estimate(get_preset("tiny", resize=16), jobs, 2, "local")
+
+
+def test_commit_lands_each_jobs_records_in_git(home, capsys):
+    """--commit: each finished job's records and the manifest are committed into the repository
+    holding --results, nothing else of the work tree; a folder outside any repository is refused
+    before any work."""
+    import subprocess
+
+    repo = home / "repo"
+    results = repo / "results" / "grid"
+    results.mkdir(parents=True)
+    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *argv], cwd=repo, check=True)
+    (repo / "other.txt").write_text("not a record")
+    args = ["sweep", "--gnn", "gcn,mlp", "--split", "val", "--launcher", "debug", "--results", str(results),
+            "--commit", *FAST]
+    assert main(args) == 0
+    log = subprocess.run(["git", "log", "--format=%s", "--name-only"], cwd=repo, capture_output=True, text=True,
+                         check=True).stdout
+    assert log.count("results: ") == 2 and "other.txt" not in log
+    assert f"results/grid/gcn_pyg_val_digits_{LABEL}_0.json" in log and "results/grid/manifest.json" in log
+    assert main([*args[:-len(FAST)], "--results", str(home / "loose"), *FAST]) == 2
+    assert "not inside a git work tree" in capsys.readouterr().err

@@ -326,3 +326,45 @@ def test_an_interrupted_training_names_the_step_its_checkpoint_holds(tmp_path, d
         train(spec(), digits, tmp_path, progress=False)
     monkeypatch.setattr(train_module, "meta_loss", original)
     assert train(spec(), digits, tmp_path, progress=False).resumed_from == 2
+
+
+def test_the_loss_curve_is_kept_across_a_resume(tmp_path, digits, monkeypatch):
+    """A checkpoint keeps the median loss of every CURVE_EVERY steps, the same after a resume,
+    and a record's training summary carries it."""
+    from bench.train import training_summary
+
+    monkeypatch.setattr("bench.train.CURVE_EVERY", 2)
+    full = train(spec(), digits, tmp_path / "a", progress=False)
+    half = train(spec(steps=2), digits, tmp_path / "b", progress=False)
+    half.checkpoint.rename(spec().checkpoint(tmp_path / "b"))
+    resumed = train(spec(), digits, tmp_path / "b", progress=False)
+    curve = training_summary(full.checkpoint, 10)["curve"]
+    assert curve["every"] == 2 and len(curve["median_loss"]) == 2 and all(x > 0 for x in curve["median_loss"])
+    assert training_summary(resumed.checkpoint, 10)["curve"] == curve
+
+
+@pytest.mark.parametrize("kind", ["ghn3", "hyperfan"])
+def test_decoder_inits_set_the_scale_of_the_first_predicted_weights(digits, kind):
+    """ghn3: the decoder's last layers / 5 and zero biases; hyperfan: predicted weights start at
+    their target std (RMS ratio 1 on the probe it measured, near 1 on other nets), where GHN-2's
+    default init starts them ~10x smaller."""
+    from bench.train import PROBE_NETS, build_ghn, build_meta_batch, train_architectures
+    from gnn_zoo.init import weight_rms
+
+    plain = build_ghn(spec(), digits, torch.device("cpu"))
+    ghn = build_ghn(spec(decoder_init=kind), digits, torch.device("cpu"))
+    other = ghn.batch(build_meta_batch(train_architectures(0, 7, 4, 5e5), digits, torch.device("cpu"))[0])
+    with torch.no_grad():
+        base, ratios = weight_rms(plain, other), weight_rms(ghn, other)
+    assert base[0] < 0.3  # GHN-2's init: far below the fan-in scale
+    if kind == "ghn3":
+        for name in ("conv2", "classifier"):
+            assert torch.equal(getattr(ghn.decoder, name).weight, getattr(plain.decoder, name).weight / 5)
+            assert not getattr(ghn.decoder, name).bias.any()
+        assert ratios[0] < base[0] / 3
+    else:
+        probe = ghn.batch(build_meta_batch(train_architectures(0, 0, PROBE_NETS, 5e5, attempt=PROBE_NETS), digits,
+                                           torch.device("cpu"))[0])
+        with torch.no_grad():
+            assert weight_rms(ghn, probe) == pytest.approx((1.0, 1.0), rel=1e-3)
+        assert ratios == pytest.approx((1.0, 1.0), abs=0.25)

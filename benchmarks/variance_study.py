@@ -1,0 +1,67 @@
+"""The variance study: which training lever steadies a GHN's seeds at `rank` (docs/variance-study.md
+holds the rule that decides it, written before the runs).
+
+Every arm trains GHN-2's gated GNN and GCN at `rank`, seeds 0..N-1, scored on val and ood-deep,
+into one records folder (each arm's overrides give its records a preset label of their own).
+The arms run in stages of seeds (2, 4, then 8 an arm), all arms per stage, so an arm's first 4
+seeds are in before any arm's later ones. Each stage is one `bench sweep` an arm: resumable
+(rerun the script), and with --commit each job's records are committed as they land.
+
+    python benchmarks/variance_study.py --results results/variance-study --commit
+    python benchmarks/variance_study.py --results results/variance-study --arms plain,hyperfan --dry-run
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench.cli import main as bench
+
+# arm -> the `bench sweep` flags that make it (the plain arm is the rank preset as it stands)
+ARMS: dict[str, tuple[str, ...]] = {
+    "plain": (),
+    "ghn3-init": ("--decoder-init", "ghn3"),
+    # GHN-3's optimiser: AdamW, lr 4e-4, weight decay 1e-2, linear warmup over 5 of 75 epochs, then half cosine
+    "ghn3-opt": ("--optimizer", "adamw", "--lr", "4e-4", "--weight-decay", "0.01", "--schedule", "cosine",
+                 "--warmup", "0.0667"),
+    "lr-x2": ("--lr", "4e-3"),
+    "lr-x0.5": ("--lr", "1e-3"),
+    "hyperfan": ("--decoder-init", "hyperfan"),
+    "budget-x2": ("--steps", "2400"),
+}
+MODELS = "gatedgnn,gcn"
+STAGES = (2, 4, 8)  # seeds an arm after each stage
+
+
+def sweep_argv(arm: str, seeds: int, results: str, commit: bool, dry_run: bool) -> list[str]:
+    """The `bench sweep` arguments of `arm` up to `seeds` seeds."""
+    return ["sweep", "--gnn", MODELS, "--split", "val,ood-deep", "--preset", "rank", "--seeds", str(seeds),
+            "--results", results, "--no-progress", *ARMS[arm], *(["--commit"] if commit else []),
+            *(["--dry-run"] if dry_run else [])]
+
+
+def main() -> int:
+    """Run the chosen arms stage by stage; the exit status is the first failing sweep's."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--results", required=True, help="records folder of the study")
+    p.add_argument("--arms", default=",".join(ARMS), help=f"comma list of {', '.join(ARMS)} (default all)")
+    p.add_argument("--seeds", type=int, default=STAGES[-1], help=f"seeds an arm in the end (default {STAGES[-1]})")
+    p.add_argument("--commit", action="store_true", help="commit each job's records as it lands")
+    p.add_argument("--dry-run", action="store_true", help="print each sweep's plan only")
+    args = p.parse_args()
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        p.error(f"--arms: unknown {', '.join(unknown)}; choose from {', '.join(ARMS)}")
+    stages = sorted({min(s, args.seeds) for s in STAGES} | {args.seeds})
+    for seeds in stages:
+        for arm in arms:
+            print(f"== variance study: arm {arm}, seeds 0-{seeds - 1}", flush=True)
+            code = bench(sweep_argv(arm, seeds, args.results, args.commit, args.dry_run))
+            if code:
+                return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
