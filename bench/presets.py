@@ -53,7 +53,7 @@ class Preset:
     job_threads: int | None = None  # threads of a local sweep job: 1 where runs gain little from more (one
     #                                 job per CPU then); None: one job at a time with every usable CPU
     job_minutes: tuple[float, tuple[tuple[str, float, float], ...]] | None = None  # minutes measured on the
-    #                                 2-core development CPU, 1 thread beside a second job: (training a job,
+    #                                 CPU of TIMED_ON, 1 thread beside a second job: (training a job,
     #                                 ((split, evaluating it with the baselines shared, computing its baselines
     #                                 once per seed), ...)): sweep's estimate (a split not listed: the mean)
 
@@ -93,6 +93,8 @@ class Preset:
         their keys."""
         return {k: getattr(self, k) for k in names if getattr(self, k) != LATER_FIELDS[k]}
 
+
+TIMED_ON = "a 2-core AMD EPYC, 1 thread beside a second job"  # where every preset's job_minutes were measured
 
 # fields added after checkpoints and baselines existed, with their unset value (Preset.later_fields)
 LATER_FIELDS = {"warmup": 0.0, "resize": None, "optimizer": "adam", "schedule": "step", "decoder_init": "ghn2"}

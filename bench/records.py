@@ -95,6 +95,11 @@ def validate(record: object) -> dict:
         raise RecordError("metrics.ghn lacks numeric mean/stderr/n")
     if not math.isfinite(ghn["mean"]):
         raise RecordError("metrics.ghn.mean is not finite")
+    bad = [row.get("arch") for row in record.get("archs") or [] if isinstance(row, dict)
+           and not all(isinstance(v, (int, float)) and math.isfinite(v) for k, v in row.items()
+                       if k in ("ghn", "random_init", "sgd") and v is not None)]
+    if bad:
+        raise RecordError(f"non-finite or non-numeric accuracies for nets {', '.join(map(str, bad[:5]))}")
     return record
 
 

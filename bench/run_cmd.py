@@ -68,11 +68,11 @@ def training_plan(spec, root: Path) -> str:
     done = load_checkpoint(path)["train"]["step"] if path.exists() else 0
     if done >= p.steps:
         return f"reusing the trained GHN ({model}, {p.steps} steps): {path}"
-    from .presets import PRESETS
+    from .presets import PRESETS, TIMED_ON
 
     named = PRESETS.get(p.name)  # its measured minutes are for the named preset's steps
     minutes = p.job_minutes[0] * (p.steps - done) / named.steps if p.job_minutes and named else None
-    about = f", about {minutes:.0f} min on one core of the 2-core development CPU" if minutes and minutes >= 1 else ""
+    about = f", about {minutes:.0f} min on {TIMED_ON}" if minutes and minutes >= 1 else ""
     if done:
         return f"resuming the GHN's training ({model}) from step {done} of {p.steps}{about}: {path}"
     return f"training a new GHN ({model}, {p.label}: {p.steps} steps{about})"

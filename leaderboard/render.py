@@ -114,6 +114,8 @@ class Section:
             lines.append(f"Decided over {head.split} ({len(decided)} of {len(head.pairs)} pairs): {text or 'none'}.")
         if self.agreement is not None:
             lines.append(self.agreement.describe("the 0-step table (predicted parameters, no training)"))
+        if self.table["avg rank"].str.endswith("*").any():
+            lines.append("avg rank: over the splits every model has; * marks a model missing some split.")
         provenance = self.provenance_note()
         if provenance:
             lines.append(provenance)

@@ -339,3 +339,15 @@ def test_the_reading_flags_a_collapsed_run():
     assert "10 SGD steps from random init reach 40.0% on 1 of them, where the GHN scores 10.0%" in lines[0]
     assert lines[1].startswith("warning: this run collapsed")
     assert len(reading({**record, "training": {"collapsed": False}}, 10)) == 1
+
+
+@pytest.mark.parametrize("argv, hint", [(["run", "--gnn", "gta", "--split", "val"], "did you mean gat?"),
+                                        (["run", "--gnn", "gcn", "--split", "vla"], "did you mean val?"),
+                                        (["run", "--gnn", "gcn", "--split", "val", "--preset", "rnak"],
+                                         "did you mean rank?"),
+                                        (["lederboard"], "did you mean leaderboard?")])
+def test_a_mistyped_choice_is_one_line_with_a_suggestion(argv, hint, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and hint in err and len(err.strip().splitlines()) == 1 and "usage:" not in err

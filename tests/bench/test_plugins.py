@@ -50,9 +50,10 @@ def test_a_sweep_passes_the_plugin_on_to_its_jobs(home, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("target, message", [("nofile.py:X", "no such file"), ("json:loads", "not a gnn_zoo.Core"),
-                                             ("no_such_module_x:C", "not importable")])
+                                             ("no_such_module_x:C", "not importable"),
+                                             (f"{EXAMPLE}:Nope", "has no Nope; its Core subclasses: MyCore")])
 def test_a_bad_plugin_is_a_clear_error(home, target, message, capsys):
-    with pytest.raises(SystemExit) as failed:  # argparse: the usage line, then the error naming --gnn
+    with pytest.raises(SystemExit) as failed:  # argparse: one line naming --gnn
         main(["run", "--gnn", target, "--split", "val", *FAST])
     assert failed.value.code == 2 and message in capsys.readouterr().err
 

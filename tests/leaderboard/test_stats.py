@@ -158,6 +158,26 @@ def test_a_run_missing_nets_is_compared_on_the_common_nets_with_a_warning(tmp_pa
         assert "gat/pyg" in render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
 
 
+def test_the_cli_prints_a_warning_as_one_plain_line(tmp_path, capsys):
+    from bench.cli import main
+    from bench.records import write_record
+
+    records = draw({"gat": 5.0, "gcn": 0.0}, np.random.default_rng(3))
+    records[0]["archs"] = records[0]["archs"][:-2]
+    for record in records:
+        write_record(tmp_path / "results", record)
+    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: val: 2 net(s) missing from some run" in err and "UserWarning" not in err and ".py:" not in err
+
+
+def test_avg_rank_counts_only_the_splits_every_model_has():
+    from leaderboard.table import average_rank
+
+    table = pd.DataFrame({"val": [50.0, 40.0], "ood-deep": [np.nan, 45.0]}, index=["a", "b"])
+    assert average_rank(table).to_dict() == {"a": 1.0, "b": 2.0}  # b is not ranked 1st on a split a lacks
+
+
 def test_the_overall_analysis_weighs_each_split_the_same():
     records = draw({"gat": 2.0, "gin": 0.0}, np.random.default_rng(4), splits=("val", "ood-deep"))
     frame = arch_frame(records)
