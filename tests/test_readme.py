@@ -30,18 +30,7 @@ def commands() -> list[list[str]]:
     return out
 
 
-@pytest.fixture(autouse=True)
-def registry_as_it_was():
-    """README's plugin core registers itself: other tests must see the zoo alone."""
-    from gnn_zoo.plugins import PLUGINS
-    from gnn_zoo.registry import CORES
-
-    cores, plugins = {k: dict(v) for k, v in CORES.items()}, dict(PLUGINS)
-    yield
-    CORES.clear()
-    CORES.update(cores)
-    PLUGINS.clear()
-    PLUGINS.update(plugins)
+pytestmark = pytest.mark.usefixtures("registry_as_it_was")  # plugin cores register process-wide
 
 
 def test_every_bench_command_of_the_shell_blocks_parses(monkeypatch):
