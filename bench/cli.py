@@ -23,9 +23,13 @@ COMMANDS = {
               "bench.sweep:configure"),
     "leaderboard": ("index result records and render the leaderboard (Markdown, HTML, CSV, plots)",
                     "bench.leaderboard_cmd:configure"),
+    "publish": ("regenerate README's and docs' published tables from the shipped records (--check: compare only)",
+                "bench.publish_cmd:configure"),
     "profile": ("measure speed (graphs, prediction, training, evaluation) and peak memory", "bench.profile:configure"),
     "properties": ("predict properties of unseen nets from a trained GHN's embeddings (Kendall tau)",
                    "bench.properties_cmd:configure"),
+    "reproduce": ("retrain and rescore one record's run from its fields; report the difference per net",
+                  "bench.reproduce_cmd:configure"),
     "list-checkpoints": ("list the trained GHNs (names for gnn_zoo.load) with their core, steps and scores",
                          "bench.checkpoints_cmd:configure"),
 }
@@ -45,8 +49,10 @@ EXAMPLES = {
               "bench sweep --gnn all --split val --target-diff 4 --dry-run",
               "bench sweep --gnn all --split all --launcher slurm --partition gpu --device cuda --preset paper"],
     "leaderboard": ["bench leaderboard", "bench leaderboard --out site/ --reference"],
+    "publish": ["bench publish", "bench publish --check"],
     "profile": ["bench profile", "bench profile --only predict_resnet50 --gnn all", "bench profile --phases --step tiny"],
     "properties": ["bench properties --gnn gatedgnn", "bench properties --gnn gcn --seed 1 --nets 200"],
+    "reproduce": ["bench reproduce results/variance-study/gcn_pyg_val_digits_rank_0.json"],
     "list-checkpoints": ["bench list-checkpoints"],
 }
 

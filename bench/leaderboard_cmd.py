@@ -18,6 +18,20 @@ def ranked_method(text: str) -> str:
                                      f"for records evaluated with --finetune 50)")
 
 
+def as_of_time(text: str) -> str:
+    """An --as-of value: an ISO 8601 time, as UTC in the records' own format."""
+    import datetime
+
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time such as 2026-12-07T12:00:00+00:00, "
+                                         f"not {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     """`bench leaderboard`'s options."""
     p.add_argument("--results", action="append", default=None,
@@ -42,11 +56,35 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="folder of `bench properties` records, repeatable (default $GHNBENCH_HOME/properties): "
                         "their tables follow the accuracy tables (Markdown, HTML, the site; --out also writes "
                         "properties.csv)")
+    p.add_argument("--as-of", default=None, type=as_of_time, metavar="TIME",
+                   help="only records created up to TIME (ISO 8601, e.g. 2026-12-07T12:00:00+00:00): a published "
+                        "table stays as it was while its grid grows")
+    p.add_argument("--arms", action="store_true",
+                   help="compare training recipes instead: the preset (--preset) and its overridden variants as "
+                        "arms, per model and pooled, each against the plain preset, by the variance study's rule "
+                        "(docs/variance-study.md)")
     p.set_defaults(func=run_leaderboard)
+
+
+def run_arms(args: argparse.Namespace) -> int:
+    """Print the arms table of `bench leaderboard --arms`."""
+    from leaderboard.arms import arm_table
+    from leaderboard.db import latest_records, sync
+
+    if args.preset is None:
+        raise ValueError("--arms compares a preset's variants: name it with --preset (e.g. --preset rank)")
+    done = sync(args.db or db_path(), args.results or [results_root()])
+    records = latest_records(args.db or db_path(), done.paths, args.as_of, dataset=args.dataset, preset=args.preset)
+    if not records:
+        raise ValueError(f"--arms: no records of preset {args.preset} in {', '.join(map(str, args.results or [results_root()]))}")
+    print(arm_table(records), end="")
+    return 0
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
     """Run `bench leaderboard`."""
+    if args.arms:
+        return run_arms(args)
     from leaderboard.properties import property_tables, read_records
     from leaderboard.render import render
 
@@ -55,7 +93,8 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     properties = property_tables(chosen)
     try:
         done = render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
-                      args.method, args.metric, args.reference, with_plots=not args.no_plots, properties=properties)
+                      args.method, args.metric, args.reference, with_plots=not args.no_plots, properties=properties,
+                      as_of=args.as_of)
     except ValueError as err:
         if not (properties and str(err).startswith("no records")):
             raise

@@ -139,10 +139,13 @@ def versions() -> dict[str, str | None]:
 
 
 def git_commit() -> str | None:
-    """Commit of the ghnbench checkout this code runs from, if it is one."""
+    """The commit of the code this runs from, if it runs from a git checkout: the last commit that
+    changed anything outside results/ (commits that only add records, as `bench sweep --commit`
+    makes them, leave the code as it was)."""
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, timeout=5, check=True).stdout.strip()
+        return subprocess.run(["git", "log", "-1", "--format=%H", "--", ".", ":(exclude)results"],
+                              cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=5,
+                              check=True).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
 

@@ -90,18 +90,20 @@ def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> S
     return report
 
 
-def latest_records(db_path: str | os.PathLike, paths: set[str] | None = None, **where: str | None) -> list[dict]:
+def latest_records(db_path: str | os.PathLike, paths: set[str] | None = None, as_of: str | None = None,
+                   **where: str | None) -> list[dict]:
     """The records of latest_record_files, without their paths."""
-    return [record for _, record in latest_record_files(db_path, paths, **where)]
+    return [record for _, record in latest_record_files(db_path, paths, as_of, **where)]
 
 
-def latest_record_files(db_path: str | os.PathLike, paths: set[str] | None = None,
+def latest_record_files(db_path: str | os.PathLike, paths: set[str] | None = None, as_of: str | None = None,
                         **where: str | None) -> list[tuple[str, dict]]:
     """(file path, record) of the indexed records matching the non-None `where` columns, one per
     run (the newest when the same run was recorded in several files), from the files in `paths`
     only when given (the folders of this call: the index also holds other folders' rows). A
     preset name also matches its overridden variants (`tiny` matches `tiny-3fa2c1d0`), which
-    still form tables of their own."""
+    still form tables of their own. With `as_of` (an ISO 8601 UTC time), only records created
+    up to then: a published table stays what it was while its grid grows."""
     conn = connect(db_path)
     try:
         clauses = [(k, v) for k, v in where.items() if v is not None]
@@ -110,7 +112,10 @@ def latest_record_files(db_path: str | os.PathLike, paths: set[str] | None = Non
             raise ValueError(f"cannot filter on {unknown}; columns: {COLUMNS}")
         tests = [f"({k} = ? OR {k} LIKE ? || '-%')" if k == "preset" else f"{k} = ?" for k, _ in clauses]
         values = [x for k, v in clauses for x in ((v, v) if k == "preset" else (v,))]
-        sql = ("SELECT path, record FROM records" + (" WHERE " + " AND ".join(tests) if clauses else "")
+        if as_of is not None:
+            tests.append("created <= ?")
+            values.append(as_of)
+        sql = ("SELECT path, record FROM records" + (" WHERE " + " AND ".join(tests) if tests else "")
                + " ORDER BY created")
         newest: dict[tuple, tuple[str, dict]] = {}
         for path, text in conn.execute(sql, values):

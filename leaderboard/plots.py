@@ -34,6 +34,9 @@ def section_plots(section, stem: Path, title: str) -> list[Path]:
     head = section.headline
     if head is not None and len(head.pairs) and head.seeds >= 2:
         files.append(improvement_plot(head, order, title, Path(f"{stem}_improvement.png")))
+    losses = loss_frame([record for _, record in section.records])
+    if len(losses):
+        files.append(loss_curves(losses, order, title, Path(f"{stem}_loss.png")))
     curves = finetune_frame([record for _, record in section.records], section.metric)
     if len(curves):
         files.append(finetune_curves(curves, order, title, Path(f"{stem}_finetune.png")))
@@ -170,6 +173,44 @@ def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path,
         ax.set(xlabel=f"{label} (%)", ylabel=f"predicted parameters, {metric_label(nets).lower()}")
     axes[0][-1].legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.suptitle(title, fontsize="medium")
+    return save(fig, path)
+
+
+def loss_frame(records: list[dict]) -> pd.DataFrame:
+    """Training-loss curves of the records that keep one (training.curve): one row per (model,
+    seed, step) with the median loss of the CURVE_EVERY steps ending there; each seed's GHN
+    once, whichever splits its records cover."""
+    from bench.records import model_label
+
+    rows, seen = [], set()
+    for r in records:
+        curve = (r.get("training") or {}).get("curve") or {}
+        key = (model_label(r), r["seed"])
+        if not curve.get("median_loss") or key in seen:
+            continue
+        seen.add(key)
+        rows += [{"model": key[0], "seed": key[1], "step": (i + 1) * curve["every"], "loss": loss}
+                 for i, loss in enumerate(curve["median_loss"])]
+    return pd.DataFrame(rows, columns=["model", "seed", "step", "loss"])
+
+
+def loss_curves(losses: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
+    """Every seed's training-loss curve, one panel per model (where seeds part: a seed that sits
+    at chance for hundreds of steps is visible at once)."""
+    models = [m for m in order if m in set(losses["model"])]
+    cols = min(4, len(models))
+    rows = -(-len(models) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols + 1, 3 * rows), squeeze=False, sharex=True,
+                             sharey=True)
+    for ax, model in zip(axes.flat, models):
+        these = losses[losses["model"] == model]
+        sns.lineplot(these, x="step", y="loss", hue="seed", units="seed", estimator=None, palette="viridis",
+                     legend=False, lw=1, ax=ax)
+        ax.set(title=f"{model} ({these['seed'].nunique()} seeds)", xlabel="training step",
+               ylabel="median training loss")
+    for ax in list(axes.flat)[len(models):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{title}: training loss of every seed", fontsize="medium")
     return save(fig, path)
 
 

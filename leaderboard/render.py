@@ -114,6 +114,9 @@ class Section:
             lines.append(f"Decided over {head.split} ({len(decided)} of {len(head.pairs)} pairs): {text or 'none'}.")
         if self.agreement is not None:
             lines.append(self.agreement.describe("the 0-step table (predicted parameters, no training)"))
+        provenance = self.provenance_note()
+        if provenance:
+            lines.append(provenance)
         collapsed = self.collapsed_runs()
         if collapsed:
             lines.append("Collapsed runs (training loss at chance or no better than random init; kept in every "
@@ -142,6 +145,33 @@ class Section:
                          for k, v in sorted(changed.items()))
         return f"Preset {self.preset.split('@')[0]}: {name} with {text or 'its own settings'}."
 
+    def provenance_note(self) -> str | None:
+        """Where rows were made otherwise than most of the table's records (another CPU, torch
+        version or ghnbench commit: a user's rows joined to shipped ones), or None."""
+        from .table import model_label
+
+        def origin(r: dict) -> tuple[str, str, str]:
+            return ((r.get("hardware") or {}).get("cpu") or "?", (r.get("versions") or {}).get("torch") or "?",
+                    (r.get("git_commit") or "?")[:7])
+
+        counts: dict[tuple, int] = {}
+        by_model: dict[str, set] = {}
+        for _, r in self.records:
+            counts[origin(r)] = counts.get(origin(r), 0) + 1
+            by_model.setdefault(model_label(r), set()).add(origin(r))
+        if len(counts) < 2:
+            return None
+        usual = max(counts, key=counts.get)
+        names = ("CPU", "torch", "commit")
+
+        def text(o: tuple) -> str:
+            return ", ".join(f"{n} {v}" for n, v, u in zip(names, o, usual) if v != u)
+
+        odd = [f"{m}: {'; '.join(text(o) for o in sorted(origins) if o != usual)}"
+               for m, origins in sorted(by_model.items()) if origins - {usual}]
+        return (f"Made elsewhere than most rows ({', '.join(f'{n} {v}' for n, v in zip(names, usual))}): "
+                + "; ".join(odd) + ".")
+
     def collapsed_runs(self) -> dict[str, str]:
         """model -> "n of runs" for models with collapsed runs (records' training.collapsed)."""
         from .table import model_label
@@ -158,13 +188,13 @@ class Section:
 
 def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: str | None = None,
                    method: str = "ghn", metric: str = "auto", reference: bool = False,
-                   paths: set[str] | None = None) -> list[Section]:
+                   paths: set[str] | None = None, as_of: str | None = None) -> list[Section]:
     """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
     plus, when asked, the imported reference rows of the same data sets and metric (shown
     whatever our preset: they are the paper's full-budget figures; a top-5 figure never joins
     a top-1 table; they join no test, having no per-net results); only records in `paths`
     when given."""
-    files = latest_record_files(db, paths, dataset=dataset, preset=preset)
+    files = latest_record_files(db, paths, as_of, dataset=dataset, preset=preset)
     records = [record for _, record in files]
     raw = runs_frame(records, method, metric)
     frame, archs = cells(raw), arch_frame(records, method, metric)
@@ -196,14 +226,15 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
 
 def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | os.PathLike | None = None,
            dataset: str | None = None, preset: str | None = None, method: str = "ghn", metric: str = "auto",
-           reference: bool = False, with_plots: bool = True, properties: PropertyTables | None = None) -> Rendered:
+           reference: bool = False, with_plots: bool = True, properties: PropertyTables | None = None,
+           as_of: str | None = None) -> Rendered:
     """Sync `results` into `db`, render every (dataset, preset) leaderboard, the `properties`
     tables after them; with `out`, write leaderboard.md/.csv (properties.csv), the PNG plots and
     the site (index.html first in `files`; atomically)."""
     from .site import write_site
 
     done = Rendered(sync=sync(db, results))
-    sections = build_sections(db, dataset, preset, method, metric, reference, paths=done.sync.paths)
+    sections = build_sections(db, dataset, preset, method, metric, reference, paths=done.sync.paths, as_of=as_of)
     if not sections:
         raise ValueError(f"no records to show (results: {', '.join(map(str, results))}"
                          f"{', dataset ' + dataset if dataset else ''}{', preset ' + preset if preset else ''}); "

@@ -31,8 +31,10 @@ CAPTIONS = {
           "models joined by a bar are not separated by the Nemenyi test.",
     "improvement": "Probability of improvement: how often a seed of the row model beats a seed of the column "
                    "model over every split (95% bootstrap interval over the seeds).",
+    "loss": "Training loss of every seed (the median of each 50 steps), one panel per model: where seeds part, "
+            "and which sat at chance.",
 }
-WIDE = ("heatmap", "bars")  # figures that grow with the number of splits: the full page width
+WIDE = ("heatmap", "bars", "loss")  # figures that grow with the number of splits: the full page width
 LIBRARIES = ("ghnbench", "torch", "torchvision", "torch-geometric", "dgl", "numpy", "scipy")
 PRESET_SUMMARY = ("steps", "meta_batch", "batch_size", "hidden", "lr", "eval_batch", "sgd_steps")
 

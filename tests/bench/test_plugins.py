@@ -55,3 +55,27 @@ def test_a_bad_plugin_is_a_clear_error(home, target, message, capsys):
     with pytest.raises(SystemExit) as failed:  # argparse: the usage line, then the error naming --gnn
         main(["run", "--gnn", target, "--split", "val", *FAST])
     assert failed.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_users_core_joins_a_shipped_table_under_the_same_statistics(home, tmp_path, capsys):
+    """A shipped results folder (made on another machine) and a user's own sweep of their core at
+    the same preset and seeds: `bench leaderboard` with both places the user's row in the shipped
+    table, says where its machine differs, and the shipped folder is left as it was."""
+    shipped, mine = tmp_path / "shipped", tmp_path / "mine"
+    grid = ["--split", "val", "--seeds", "2", "--launcher", "debug", *FAST]
+    assert main(["sweep", "--gnn", "gcn", "--results", str(shipped), *grid]) == 0
+    for path in shipped.glob("*.json"):
+        if path.name != "manifest.json":
+            record = json.loads(path.read_text())
+            record["hardware"]["cpu"], record["versions"]["torch"] = "Shipped CPU", "9.9"
+            path.write_text(json.dumps(record))
+    before = {p: p.stat().st_mtime_ns for p in shipped.rglob("*")}
+    core = tmp_path / "mycore.py"
+    shutil.copyfile(EXAMPLE, core)
+    assert main(["sweep", "--gnn", f"{core}:MyCore", "--results", str(mine), *grid]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "--results", str(shipped), "--results", str(mine), "--db", str(tmp_path / "db")]) == 0
+    md = capsys.readouterr().out
+    assert md.count("## ") == 1 and "| gcn/pyg |" in md and "| mycore/pyg |" in md  # one table, both rows
+    assert "Made elsewhere than most rows (CPU Shipped CPU, torch 9.9" in md and "mycore/pyg: CPU " in md
+    assert {p: p.stat().st_mtime_ns for p in shipped.rglob("*")} == before

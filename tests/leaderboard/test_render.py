@@ -81,3 +81,27 @@ def test_a_hashed_preset_label_says_what_it_changed(tmp_path):
         write_record(tmp_path / "results", record)
     md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
     assert f"Preset {preset.label}: tiny with eval nets 5, steps 40." in md
+
+
+def test_seeds_loss_curves_are_plotted_per_model(tmp_path):
+    """Records that keep a loss curve get a figure with every seed's curve, one panel per model,
+    in the site's index; a seed's GHN counts once whatever splits it was scored on."""
+    from bench.records import write_record
+    from leaderboard.plots import loss_frame
+
+    from .conftest import make_record
+
+    records = []
+    for gnn in ("gcn", "gat"):
+        for seed in range(3):
+            for split in ("val", "ood-deep"):
+                r = make_record(gnn, split, seed, mean=40.0 + seed)
+                r["training"] = {"curve": {"every": 50, "median_loss": [2.3, 2.3 - 0.1 * seed, 1.5]}}
+                records.append(r)
+                write_record(tmp_path / "results", r)
+    frame = loss_frame(records)
+    assert len(frame) == 2 * 3 * 3 and sorted(frame["step"].unique()) == [50, 100, 150]
+    done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "out")
+    assert "digits_tiny_loss.png" in {p.name for p in done.files}
+    assert Image.open(tmp_path / "out" / "digits_tiny_loss.png").size[0] > 600
+    assert "digits_tiny_loss.png" in (tmp_path / "out" / "index.html").read_text()

@@ -1,0 +1,173 @@
+"""Training recipes compared as arms (`bench leaderboard --arms`): a named preset and its
+overridden variants, per model and pooled over the models, by the variance study's rule
+(docs/variance-study.md): seed mean and spread, outliers, collapses, cost, and each arm against
+the plain preset.
+
+A seed's score is its GHN top-1 averaged over the splits every seed of the table has; the seed
+is the unit of replication.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bench.records import model_label
+
+ALPHA = 0.05
+FULL_SEEDS = 8  # seeds a model an arm needs before the rule decides
+EARLY_SEEDS = 4  # after this many, an arm clearly worse may stop
+EARLY_DROP = 5.0  # points below plain's pooled mean that stop an arm early
+EARLY_COLLAPSES = 2  # collapsed runs that stop an arm early
+OUTLIER_MADS = 3.0  # a seed this many MADs from its arm's median is an outlier
+
+
+def changed_fields(label: str, fields: dict) -> str:
+    """What a preset label stands for: the fields that differ from its named preset, as text
+    ("decoder init ghn3"; the named preset itself: "plain")."""
+    from bench.presets import PRESETS, RUNTIME_FIELDS, for_variant
+
+    name = label if label in PRESETS else label.rsplit("-", 1)[0]
+    if name not in PRESETS or not fields:
+        return label
+    base = for_variant(PRESETS[name], fields.get("ghn", "ghn2")).__dict__
+    changed = {k: v for k, v in fields.items() if k in base and k not in ("ghn", "view", *RUNTIME_FIELDS)
+               and not isinstance(v, dict) and base[k] != (tuple(v) if isinstance(v, list) else v)}
+    return ", ".join(f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
+                     for k, v in sorted(changed.items())) or "plain"
+
+
+def seed_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per (arm, model, seed): the score (GHN top-1 averaged over the splits every seed
+    has), collapsed (any of its records), training minutes."""
+    rows = [{"arm": r["preset"], "model": model_label(r), "seed": r["seed"], "split": r["split"],
+             "top1": r["metrics"]["ghn"]["mean"], "collapsed": bool((r.get("training") or {}).get("collapsed")),
+             "minutes": (r.get("train_seconds") or float("nan")) / 60,
+             "what": changed_fields(r["preset"], r.get("preset_fields") or {})} for r in records]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    splits = sorted(frame["split"].unique())
+    whole = frame.groupby(["arm", "model", "seed"]).filter(lambda g: sorted(g["split"]) == splits)
+    return whole.groupby(["arm", "model", "seed"], as_index=False).agg(
+        score=("top1", "mean"), collapsed=("collapsed", "any"), minutes=("minutes", "first"), what=("what", "first"))
+
+
+@dataclass
+class Arm:
+    """One arm's seeds per model, and its pooled statistics."""
+
+    name: str
+    what: str
+    seeds: dict[str, np.ndarray]  # model -> scores
+    collapsed: int
+    minutes: float
+
+    @property
+    def fewest(self) -> int:
+        """The fewest seeds of any model."""
+        return min(len(s) for s in self.seeds.values())
+
+    @property
+    def mean(self) -> float:
+        """The mean over models of the seed means."""
+        return float(np.mean([s.mean() for s in self.seeds.values()]))
+
+    def pooled_sd(self) -> tuple[float, float, float]:
+        """The seed SD pooled over the models (root mean variance) and its 95% chi-square interval."""
+        dfs = [len(s) - 1 for s in self.seeds.values() if len(s) > 1]
+        if not dfs:
+            return (math.nan,) * 3
+        var = float(np.mean([s.var(ddof=1) for s in self.seeds.values() if len(s) > 1]))
+        df = sum(dfs)
+        lo, hi = (math.sqrt(var * df / stats.chi2.ppf(q, df)) for q in (1 - ALPHA / 2, ALPHA / 2))
+        return math.sqrt(var), lo, hi
+
+    def outliers(self) -> int:
+        """Seeds more than OUTLIER_MADS scaled MADs from their model's median."""
+        count = 0
+        for s in self.seeds.values():
+            mad = stats.median_abs_deviation(s, scale="normal")
+            count += int(np.sum(np.abs(s - np.median(s)) > OUTLIER_MADS * mad)) if mad > 0 else 0
+        return count
+
+    def deviations(self) -> np.ndarray:
+        """Every seed's absolute deviation from its model's median (Brown-Forsythe's variable)."""
+        return np.concatenate([np.abs(s - np.median(s)) for s in self.seeds.values()])
+
+
+def against(arm: Arm, plain: Arm) -> tuple[float, float, float]:
+    """(mean difference arm - plain over the models, one-sided p of arm below plain (Welch per
+    model, variances added, Welch-Satterthwaite df), one-sided Brown-Forsythe p of arm's spread
+    below plain's)."""
+    models = [m for m in arm.seeds if m in plain.seeds and len(arm.seeds[m]) > 1 and len(plain.seeds[m]) > 1]
+    if not models:
+        return math.nan, math.nan, math.nan
+    diff = float(np.mean([arm.seeds[m].mean() - plain.seeds[m].mean() for m in models]))
+    parts = [(s.var(ddof=1) / len(s), len(s) - 1) for m in models for s in (arm.seeds[m], plain.seeds[m])]
+    var = sum(v for v, _ in parts) / len(models) ** 2
+    df = sum(v for v, _ in parts) ** 2 / sum(v ** 2 / d for v, d in parts) if var > 0 else math.inf
+    p_lower = float(stats.t.cdf(diff / math.sqrt(var), df)) if var > 0 else float(diff < 0)
+    a, b = arm.deviations(), plain.deviations()
+    test = stats.ttest_ind(a, b, equal_var=True, alternative="less")  # one-way ANOVA of two groups, one-sided
+    return diff, p_lower, float(test.pvalue)
+
+
+def arms_of(records: list[dict]) -> dict[str, Arm]:
+    """The arms of `records` by preset label."""
+    seeds = seed_frame(records)
+    out = {}
+    for name, g in seeds.groupby("arm") if len(seeds) else ():
+        out[name] = Arm(name, g["what"].iloc[0], {m: gm["score"].to_numpy() for m, gm in g.groupby("model")},
+                        int(g["collapsed"].sum()), float(g["minutes"].median()))
+    return out
+
+
+def arm_table(records: list[dict]) -> str:
+    """The arms of `records` as a Markdown table with the rule's decision under it."""
+    arms = arms_of(records)
+    plain = next((a for a in arms.values() if a.what == "plain"), None)
+    if plain is None:
+        raise ValueError("--arms: no records of the plain preset among these: it is what every arm is compared with")
+    models = sorted({m for a in arms.values() for m in a.seeds})
+    head = ["arm", *[f"{m} (seeds: mean ± SD)" for m in models], "pooled SD [95% CI]", "MAD", "outliers",
+            "collapsed", "vs plain: mean, p lower", "spread p lower", "min a run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + ":-:|" * (len(head) - 1)]
+    verdicts = {}
+    for arm in sorted(arms.values(), key=lambda a: (a.what != "plain", a.what)):
+        sd, lo, hi = arm.pooled_sd()
+        diff, p_mean, p_spread = against(arm, plain) if arm is not plain else (math.nan,) * 3
+        verdicts[arm.name] = (diff, p_mean)
+        cells = [f"{len(s)}: {s.mean():.1f} ± {s.std(ddof=1):.1f}" if len(s) > 1 else f"{len(s)}: {s.mean():.1f}"
+                 for s in (arm.seeds.get(m, np.array([])) for m in models)]
+        mad = float(np.mean([stats.median_abs_deviation(s, scale="normal") for s in arm.seeds.values()]))
+        vs = "" if arm is plain else f"{diff:+.1f}, {p_mean:.2f}"
+        lines.append("| " + " | ".join([arm.what, *cells, f"{sd:.1f} [{lo:.1f}, {hi:.1f}]", f"{mad:.1f}",
+                                         str(arm.outliers()), str(arm.collapsed), vs,
+                                         "" if arm is plain else f"{p_spread:.2f}", f"{arm.minutes:.1f}"]) + " |")
+    return "\n".join(lines) + "\n\n" + decision(arms, plain, verdicts) + "\n"
+
+
+def decision(arms: dict[str, Arm], plain: Arm, verdicts: dict[str, tuple[float, float]]) -> str:
+    """What the rule says now: the arms that may stop early, and the adopted arm once every arm
+    still running has FULL_SEEDS seeds a model."""
+    stopped = [a for a in arms.values() if a is not plain and a.fewest >= EARLY_SEEDS
+               and (verdicts[a.name][0] < -EARLY_DROP or a.collapsed >= EARLY_COLLAPSES)]
+    running = [a for a in arms.values() if a not in stopped]
+    notes = []
+    if stopped:
+        notes.append("Stopped early (4+ seeds, mean > 5 points below plain or 2+ collapsed runs): "
+                     + ", ".join(a.what for a in stopped) + ".")
+    short = [a for a in running if a.fewest < FULL_SEEDS]
+    if short:
+        notes.append(f"Decision pending: {', '.join(f'{a.what} ({a.fewest})' for a in short)} have fewer than "
+                     f"{FULL_SEEDS} seeds a model.")
+        return " ".join(notes)
+    eligible = [a for a in running if a is plain or not verdicts[a.name][1] < ALPHA]
+    best = min(eligible, key=lambda a: (round(a.pooled_sd()[0], 1), a.minutes))
+    notes.append(f"Decision by the rule: {best.what} (the lowest pooled seed SD, {best.pooled_sd()[0]:.1f}, among "
+                 f"the arms whose mean is not significantly below plain's).")
+    return " ".join(notes)

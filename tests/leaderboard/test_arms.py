@@ -1,0 +1,73 @@
+"""`bench leaderboard --arms`: training recipes compared by the variance study's rule."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bench.cli import main
+from bench.presets import get_preset
+from bench.records import write_record
+from leaderboard.arms import against, arm_table, arms_of, changed_fields
+
+from .conftest import make_record
+
+
+def arm_records(label_fields: dict, scores: dict[str, list[float]], collapsed: int = 0) -> list[dict]:
+    """Records of one arm: per model, a seed's score on both splits, the first `collapsed` seeds flagged."""
+    preset = get_preset("rank", **label_fields)
+    records = []
+    for gnn, seeds in scores.items():
+        for seed, score in enumerate(seeds):
+            for split in ("val", "ood-deep"):
+                r = make_record(gnn, split, seed, mean=score, preset=preset.label)
+                r.update(preset_fields=dataclasses.asdict(preset), train_seconds=600.0,
+                         training={"collapsed": seed < collapsed})
+                records.append(r)
+    return records
+
+
+RNG = np.random.default_rng(0)
+PLAIN = {"gcn": [45, 47, 44, 46, 43, 58, 45, 46], "gatedgnn": [44, 46, 23, 45, 47, 46, 44, 45]}  # heavy tails
+TIGHT = {m: list(np.array(s) * 0 + 46 + RNG.normal(0, 1, 8)) for m, s in PLAIN.items()}
+
+
+def test_arms_are_named_by_what_they_change_and_compared_with_plain():
+    records = arm_records({}, PLAIN) + arm_records({"decoder_init": "hyperfan"}, TIGHT)
+    arms = arms_of(records)
+    assert sorted(a.what for a in arms.values()) == ["decoder init hyperfan", "plain"]
+    plain = arms["rank"]
+    tight = next(a for a in arms.values() if a is not plain)
+    assert plain.outliers() == 2 and tight.outliers() == 0  # the 58 and the 23
+    assert tight.pooled_sd()[0] < 1.5 < plain.pooled_sd()[0]
+    diff, p_lower, p_spread = against(tight, plain)
+    assert diff == pytest.approx(np.mean([np.mean(TIGHT[m]) - np.mean(PLAIN[m]) for m in PLAIN]))
+    assert p_lower > 0.05 and p_spread < 0.05
+    text = arm_table(records)
+    assert "| decoder init hyperfan |" in text and "| plain |" in text
+    assert "Decision by the rule: decoder init hyperfan" in text
+
+
+def test_a_lower_mean_is_not_adopted_and_short_arms_leave_the_decision_pending():
+    low = {m: [x - 10 for x in s] for m, s in TIGHT.items()}
+    records = arm_records({}, PLAIN) + arm_records({"lr": 4e-3}, low)
+    assert "Decision by the rule: plain" in arm_table(records)
+    short = arm_records({}, PLAIN) + arm_records({"lr": 1e-3}, {m: s[:4] for m, s in TIGHT.items()})
+    assert "Decision pending: lr 0.001 (4)" in arm_table(short)
+    stopped = arm_records({}, PLAIN) + arm_records({"steps": 2400}, {m: s[:4] for m, s in low.items()})
+    assert "Stopped early" in arm_table(stopped) and "steps 2400" in arm_table(stopped)
+
+
+def test_changed_fields_of_a_label():
+    preset = get_preset("rank", optimizer="adamw", lr=4e-4)
+    assert changed_fields(preset.label, dataclasses.asdict(preset)) == "lr 0.0004, optimizer adamw"
+    assert changed_fields("rank", dataclasses.asdict(get_preset("rank"))) == "plain"
+
+
+def test_the_cli_prints_the_arms_of_a_folder(tmp_path, capsys):
+    for r in arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, TIGHT):
+        write_record(tmp_path / "results", r)
+    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--preset", "rank", "--arms",
+                 "--db", str(tmp_path / "db.sqlite")]) == 0
+    assert "| decoder init ghn3 |" in capsys.readouterr().out
+    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--arms", "--db", str(tmp_path / "db")]) == 2
+    assert "--arms compares a preset's variants: name it with --preset" in capsys.readouterr().err
