@@ -9,6 +9,7 @@ is the unit of replication.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,7 +113,9 @@ def against(arm: Arm, plain: Arm) -> tuple[float, float, float]:
     df = sum(v for v, _ in parts) ** 2 / sum(v ** 2 / d for v, d in parts) if var > 0 else math.inf
     p_lower = float(stats.t.cdf(diff / math.sqrt(var), df)) if var > 0 else float(diff < 0)
     a, b = arm.deviations(), plain.deviations()
-    test = stats.ttest_ind(a, b, equal_var=True, alternative="less")  # one-way ANOVA of two groups, one-sided
+    with warnings.catch_warnings():  # deviations all equal (two seeds a model): scipy warns, p is what it is
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = stats.ttest_ind(a, b, equal_var=True, alternative="less")  # one-way ANOVA of two groups, one-sided
     return diff, p_lower, float(test.pvalue)
 
 
@@ -124,6 +127,13 @@ def arms_of(records: list[dict]) -> dict[str, Arm]:
         out[name] = Arm(name, g["what"].iloc[0], {m: gm["score"].to_numpy() for m, gm in g.groupby("model")},
                         int(g["collapsed"].sum()), float(g["minutes"].median()))
     return out
+
+
+def seed_cell(scores: np.ndarray) -> str:
+    """A model's cell: seeds, mean and seed SD ("" without seeds)."""
+    if len(scores) == 0:
+        return ""
+    return f"{len(scores)}: {scores.mean():.1f}" + (f" ± {scores.std(ddof=1):.1f}" if len(scores) > 1 else "")
 
 
 def arm_table(records: list[dict]) -> str:
@@ -141,8 +151,7 @@ def arm_table(records: list[dict]) -> str:
         sd, lo, hi = arm.pooled_sd()
         diff, p_mean, p_spread = against(arm, plain) if arm is not plain else (math.nan,) * 3
         verdicts[arm.name] = (diff, p_mean)
-        cells = [f"{len(s)}: {s.mean():.1f} ± {s.std(ddof=1):.1f}" if len(s) > 1 else f"{len(s)}: {s.mean():.1f}"
-                 for s in (arm.seeds.get(m, np.array([])) for m in models)]
+        cells = [seed_cell(arm.seeds.get(m, np.array([]))) for m in models]
         mad = float(np.mean([stats.median_abs_deviation(s, scale="normal") for s in arm.seeds.values()]))
         vs = "" if arm is plain else f"{diff:+.1f}, {p_mean:.2f}"
         lines.append("| " + " | ".join([arm.what, *cells, f"{sd:.1f} [{lo:.1f}, {hi:.1f}]", f"{mad:.1f}",
