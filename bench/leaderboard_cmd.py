@@ -77,7 +77,8 @@ def run_arms(args: argparse.Namespace) -> int:
     done = sync(args.db or db_path(), args.results or [results_root()])
     records = latest_records(args.db or db_path(), done.paths, args.as_of, dataset=args.dataset, preset=args.preset)
     if not records:
-        raise ValueError(f"--arms: no records of preset {args.preset} in {', '.join(map(str, args.results or [results_root()]))}")
+        folders = ", ".join(map(str, args.results or [results_root()]))
+        raise ValueError(f"--arms: no records of preset {args.preset} in {folders}")
     print(arm_table(records), end="")
     return 0
 

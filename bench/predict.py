@@ -66,9 +66,9 @@ def input_channels(model: nn.Module, name: str, dataset: str, channels: int, siz
         return model_channels(model, channels)
     except ChannelMismatch as err:
         raise ValueError(f"--model {name}: its first layer takes {err.wants} channels, but {dataset} images are "
-                         f"{channels}x{size}x{size}; pass --dataset with {err.wants}-channel images (cifar10, cifar100, "
-                         f"imagenet have 3), or give the model an in_channels argument (bench passes the data "
-                         f"set's)") from None
+                         f"{channels}x{size}x{size}; pass --dataset with {err.wants}-channel images (cifar10, "
+                         f"cifar100, imagenet have 3), or give the model an in_channels argument (bench passes the "
+                         f"data set's)") from None
 
 
 def leaf_classes(model: nn.Module, names: list[str]) -> tuple[type, ...]:

@@ -41,7 +41,8 @@ class Preset:
     resize: int | None = None  # the data set's images resized to this many pixels a side (None: their own size)
     warmup: float = 0.0  # the first fraction of `steps` over which the LR rises linearly to `lr` (0: none)
     optimizer: str = "adam"  # adam (GHN-2: L2 weight decay) or adamw (GHN-3: decoupled weight decay)
-    schedule: str = "step"  # step: x0.1 at each of lr_milestones (GHN-2); cosine: half-cosine to 0 after the warmup (GHN-3)
+    schedule: str = "step"  # step: x0.1 at each of lr_milestones (GHN-2); cosine: half cosine to 0 after the
+    #                         warmup (GHN-3)
     decoder_init: str = "ghn2"  # the decoder's last layers at init: ghn2 (torch's defaults), ghn3 (weights / 5,
     #                             biases 0, as GHN-3), hyperfan (scaled so predicted weights start at their
     #                             fan-in variance; gnn_zoo.init)

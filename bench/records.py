@@ -209,7 +209,8 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
         "sgd_steps": preset.sgd_steps, "finetune": result.finetune(), "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},
-        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": checkpoint_key(ckpt),
+        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"),
+        "checkpoint": checkpoint_key(ckpt),
         "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
     }
 

@@ -167,7 +167,8 @@ class Section:
             return None
         parts = [f"{split} {np.mean([m for m, _ in seeds.values()]):.1f} ({max(n for _, n in seeds.values())} nets)"
                  for split, seeds in sorted(by_split.items())]
-        return f"Baseline, {steps} SGD steps from random init (the first nets of each split only): " + ", ".join(parts) + "."
+        return (f"Baseline, {steps} SGD steps from random init (the first nets of each split only): "
+                + ", ".join(parts) + ".")
 
     def provenance_note(self) -> str | None:
         """Where rows were made otherwise than most of the table's records (another CPU, torch

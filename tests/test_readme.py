@@ -42,7 +42,8 @@ def test_every_bench_command_of_the_shell_blocks_parses(monkeypatch):
 
 
 def test_every_script_the_shell_blocks_run_exists():
-    scripts = [argv[1] for argv in commands() if argv[0] in ("bash", "python", "python3") and argv[1].endswith((".sh", ".py"))]
+    scripts = [argv[1] for argv in commands()
+               if argv[0] in ("bash", "python", "python3") and argv[1].endswith((".sh", ".py"))]
     assert scripts and all((REPO / s).exists() for s in scripts), scripts
     tox = [argv[argv.index("-e") + 1] for argv in commands() if Path(argv[0]).name == "tox"]
     envs = set(re.findall(r"^\[testenv:(\w+)\]", (REPO / "tox.ini").read_text(), re.M)) | {"py"}

@@ -332,7 +332,8 @@ def test_the_reading_flags_a_collapsed_run():
     from bench.run_cmd import reading
 
     rows = [{"ghn": 10.0, "random_init": 10.0, "sgd": 40.0}, {"ghn": 11.0, "random_init": 9.0}]
-    metrics = {"ghn": {"mean": 10.5, "n": 2}, "random_init": {"mean": 9.5, "n": 2}, "sgd": {"mean": 40.0, "stderr": 0.0}}
+    metrics = {"ghn": {"mean": 10.5, "n": 2}, "random_init": {"mean": 9.5, "n": 2},
+               "sgd": {"mean": 40.0, "stderr": 0.0}}
     record = {"archs": rows, "metrics": metrics, "training": {"collapsed": True}}
     lines = reading(record, 10)
     assert lines[0].startswith("reading: predicted parameters score 10.5%, +1.0 points")
