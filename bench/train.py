@@ -222,7 +222,8 @@ def locked_train(spec: TrainSpec, data: ImageData, root: Path, progress: bool, c
         load_optimizer(opt, state["optimizer"])
         start = state["step"]
         done = Progress(state["seconds"], state["skipped"], state.get("redrawn", 0), state["loss"] or float("nan"),
-                        curve=list(state.get("curve", [])), window=list(state.get("curve_window", [])))
+                        curve=list(state.get("curve", [])), window=list(state.get("curve_window", [])),
+                        cpu_seconds=state.get("cpu_seconds"))
         done.recent.extend(state.get("recent_losses", []))
     images = data.train_batches(p.batch_size, spec.seed, start)
     ghn.train()
@@ -255,6 +256,8 @@ class Progress:
     recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOSS_TAIL))
     curve: list[float] = field(default_factory=list)
     window: list[float] = field(default_factory=list)
+    cpu_seconds: float | None = 0.0  # CPU time before this session (None: a checkpoint that did not count it)
+    cpu_start: float = field(default_factory=time.process_time)  # this process's CPU time when the session began
 
     def add(self, loss: float, step: int, steps: int) -> None:
         """Count step `step`'s loss (of `steps`): the last loss, the tail, the curve."""
@@ -266,10 +269,12 @@ class Progress:
             self.window.clear()
 
     def state(self, step: int, seconds: float) -> dict:
-        """The training state a checkpoint keeps at step `step` (`seconds` trained in all)."""
+        """The training state a checkpoint keeps at step `step` (`seconds` trained in all; the CPU
+        seconds too, which other work on the machine does not inflate)."""
+        cpu = None if self.cpu_seconds is None else self.cpu_seconds + time.process_time() - self.cpu_start
         return {"step": step, "seconds": seconds, "skipped": self.skipped, "redrawn": self.redrawn,
                 "loss": self.loss if math.isfinite(self.loss) else None, "recent_losses": list(self.recent),
-                "curve": list(self.curve), "curve_window": list(self.window)}
+                "curve": list(self.curve), "curve_window": list(self.window), "cpu_seconds": cpu}
 
 
 def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec: TrainSpec, data: ImageData,
@@ -428,4 +433,5 @@ def training_summary(path: Path, num_classes: int) -> dict:
     chance = math.log(num_classes)
     return {"steps": state.get("step"), "loss_tail": float(np.median(recent)) if recent else None,
             "loss_at_chance": bool(recent) and all(abs(x - chance) <= AT_CHANCE * chance for x in recent),
-            "skipped": state.get("skipped"), "curve": {"every": CURVE_EVERY, "median_loss": state.get("curve", [])}}
+            "skipped": state.get("skipped"), "curve": {"every": CURVE_EVERY, "median_loss": state.get("curve", [])},
+            "cpu_seconds": state.get("cpu_seconds")}

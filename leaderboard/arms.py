@@ -41,12 +41,19 @@ def changed_fields(label: str, fields: dict) -> str:
                      for k, v in sorted(changed.items())) or "plain"
 
 
+def training_minutes(record: dict) -> float:
+    """A run's training cost in minutes: its CPU time where the record has it (other work on the
+    machine does not inflate it), else its wall-clock time."""
+    cpu = (record.get("training") or {}).get("cpu_seconds")
+    return (cpu if cpu is not None else record.get("train_seconds") or math.nan) / 60
+
+
 def seed_frame(records: list[dict]) -> pd.DataFrame:
     """One row per (arm, model, seed): the score (GHN top-1 averaged over the splits every seed
     has), collapsed (any of its records), training minutes."""
     rows = [{"arm": r["preset"], "model": model_label(r), "seed": r["seed"], "split": r["split"],
              "top1": r["metrics"]["ghn"]["mean"], "collapsed": bool((r.get("training") or {}).get("collapsed")),
-             "minutes": (r.get("train_seconds") or float("nan")) / 60,
+             "minutes": training_minutes(r),
              "what": changed_fields(r["preset"], r.get("preset_fields") or {})} for r in records]
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -144,7 +151,7 @@ def arm_table(records: list[dict]) -> str:
         raise ValueError("--arms: no records of the plain preset among these: it is what every arm is compared with")
     models = sorted({m for a in arms.values() for m in a.seeds})
     head = ["arm", *[f"{m} (seeds: mean ± SD)" for m in models], "pooled SD [95% CI]", "MAD", "outliers",
-            "collapsed", "vs plain: mean, p lower", "spread p lower", "min a run"]
+            "collapsed", "vs plain: mean, p lower", "spread p lower", "min a run (CPU, else wall)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + ":-:|" * (len(head) - 1)]
     verdicts = {}
     for arm in sorted(arms.values(), key=lambda a: (a.what != "plain", a.what)):

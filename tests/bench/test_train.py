@@ -342,6 +342,8 @@ def test_the_loss_curve_is_kept_across_a_resume(tmp_path, digits, monkeypatch):
     curve = training_summary(full.checkpoint, 10)["curve"]
     assert curve["every"] == 2 and len(curve["median_loss"]) == 2 and all(x > 0 for x in curve["median_loss"])
     assert training_summary(resumed.checkpoint, 10)["curve"] == curve
+    # CPU seconds count over the sessions of a training
+    assert 0 < training_summary(half.checkpoint.with_name(spec().checkpoint(tmp_path / "b").name), 10)["cpu_seconds"]
 
 
 @pytest.mark.parametrize("kind", ["ghn3", "hyperfan"])
