@@ -52,6 +52,8 @@ def run_list(args: argparse.Namespace) -> int:
         seen = ", ".join(f"{r['split']} {r['metrics']['ghn']['mean']:.1f}%" for r in sorted(records, key=lambda r: r["split"]))
         where = f"{records[0]['dataset']}, {records[0]['preset']}, seed {records[0]['seed']}" if records else "no records"
         steps = f"{train['step']} steps" if "step" in train else "no training state"
+        if train.get("of") and train["step"] < train["of"]:
+            steps = f"in progress: step {train['step']} of {train['of']}"
         print(f"  {path.stem}: {config['core']}/{config['backend']} ({config.get('view')}), {steps}; {where}"
               + (f"; top-1 {seen}" if seen else ""))
     return 0

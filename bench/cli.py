@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
-import warnings
-
-# raised inside torch_geometric's own imports, not by anything a user can change
-warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
 # subcommand -> (help, "module:function" that adds its options and sets its func)
 COMMANDS = {
@@ -57,10 +54,32 @@ EXAMPLES = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (not the usage dump) with a `did you mean`
+    for a mistyped choice."""
+
+    def error(self, message: str):
+        hint = did_you_mean(message)
+        self.exit(2, f"{self.prog}: error: {message}{hint} (`{self.prog} --help` lists the options)\n")
+
+
+def did_you_mean(message: str) -> str:
+    """"; did you mean X?" when `message` names a bad value and the choices it should be among."""
+    import difflib
+
+    bad = re.search(r"(?:invalid choice|unknown \w+):? '?([^';, ]+)'?", message)
+    listed = re.search(r"\((?:choose from|choices:) ([^)]*)\)|choose from ([^;]*)", message)
+    if not (bad and listed):
+        return ""
+    choices = [c.strip(" '\"") for c in (listed.group(1) or listed.group(2)).replace(" or ", ",").split(",")]
+    close = difflib.get_close_matches(bad.group(1), [c for c in choices if c], n=1, cutoff=0.5)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser: every subcommand listed, the options of the one named in `argv`
     (all of them when argv is None) added from its own module."""
-    p = argparse.ArgumentParser(prog="bench", description="ghnbench: benchmark GNNs inside graph hypernetworks")
+    p = Parser(prog="bench", description="ghnbench: benchmark GNNs inside graph hypernetworks")
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
     chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None

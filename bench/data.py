@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,40 @@ class ImageData:
         held-out training images for `val` where the data set has them (CIFAR, as GHN-2 scores
         val), the evaluation images otherwise."""
         raise NotImplementedError
+
+    def batches_for(self, model: torch.nn.Module, size: int | None = None, count: int = 10, batch_size: int = 64,
+                    seed: int = 0) -> list[Batch]:
+        """`count` normalised training batches shaped for `model` as `bench predict` feeds it:
+        resized to `size` px (default: the data set's own side), grey images repeated across 3
+        channels when the model's first convolution takes 3 (e.g. for gnn_zoo.calibrate_bn)."""
+        from .nets import fit_input
+
+        channels = model_channels(model, self.in_channels)
+        batches = itertools.islice(self.train_batches(batch_size, seed), count)
+        return [(with_channels(fit_input(x, size or self.image_size), channels), y) for x, y in batches]
+
+
+def model_channels(model: torch.nn.Module, channels: int) -> int:
+    """The channels `model` takes images with: its first convolution's, or the data's own when it
+    has none; ValueError when the data's `channels` cannot be made to fit (only 1 -> 3 can)."""
+    first = next((m for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)), None)
+    wants = first.in_channels if first is not None else channels
+    if wants != channels and not (channels == 1 and wants == 3):
+        raise ChannelMismatch(wants, f"the model's first layer takes {wants} channels, but the images have {channels}")
+    return wants
+
+
+class ChannelMismatch(ValueError):
+    """A model whose first layer takes channels the images cannot be given (model_channels)."""
+
+    def __init__(self, wants: int, message: str) -> None:
+        super().__init__(message)
+        self.wants = wants
+
+
+def with_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """Images with `channels` channels: grey ones repeated when the model wants more."""
+    return x if x.shape[1] == channels else x.expand(-1, channels, -1, -1)
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .paths import db_path, properties_root, results_root
@@ -76,7 +77,8 @@ def run_arms(args: argparse.Namespace) -> int:
     done = sync(args.db or db_path(), args.results or [results_root()])
     records = latest_records(args.db or db_path(), done.paths, args.as_of, dataset=args.dataset, preset=args.preset)
     if not records:
-        raise ValueError(f"--arms: no records of preset {args.preset} in {', '.join(map(str, args.results or [results_root()]))}")
+        folders = ", ".join(map(str, args.results or [results_root()]))
+        raise ValueError(f"--arms: no records of preset {args.preset} in {folders}")
     print(arm_table(records), end="")
     return 0
 
@@ -86,20 +88,35 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     if args.arms:
         return run_arms(args)
     from leaderboard.properties import property_tables, read_records
-    from leaderboard.render import render
 
     folders = [f for f in map(Path, args.properties or [properties_root()]) if f.is_dir()]
     chosen = [r for r in read_records(folders) if args.dataset in (None, r["dataset"]) and args.preset in (None, r["preset"])]
     properties = property_tables(chosen)
-    try:
-        done = render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
-                      args.method, args.metric, args.reference, with_plots=not args.no_plots, properties=properties,
-                      as_of=args.as_of)
-    except ValueError as err:
-        if not (properties and str(err).startswith("no records")):
-            raise
-        print({"md": properties.markdown, "html": properties.html, "csv": properties.csv}[args.format]())  # alone
-        return 0
+    with warnings.catch_warnings(record=True) as caught:  # one plain line each, not Python's source-path format
+        warnings.simplefilter("always")
+        try:
+            done = rendered(args, properties)
+        except ValueError as err:
+            if not (properties and str(err).startswith("no records")):
+                raise
+            print({"md": properties.markdown, "html": properties.html, "csv": properties.csv}[args.format]())  # alone
+            return 0
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"warning: {message}", file=sys.stderr)
+    return show(args, done)
+
+
+def rendered(args: argparse.Namespace, properties):
+    """The leaderboard of args' folders (leaderboard.render.render)."""
+    from leaderboard.render import render
+
+    return render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
+                  args.method, args.metric, args.reference, with_plots=not args.no_plots, properties=properties,
+                  as_of=args.as_of)
+
+
+def show(args: argparse.Namespace, done) -> int:
+    """Print a rendered leaderboard, what was skipped, and the files written."""
     for skipped in done.sync.skipped:
         print(f"warning: {skipped}", file=sys.stderr)
     if args.reference and not done.imported:

@@ -13,7 +13,7 @@ from torch import nn
 
 from gnn_zoo.api import batch_stat_mode
 
-from .data import ImageData
+from .data import ChannelMismatch, ImageData, model_channels, with_channels
 from .nets import fit_input, logits_of
 
 PROBE_SIZES = (32, 64, 75, 96, 128, 160, 224, 299)  # input sides tried when a model fails at the asked one
@@ -59,21 +59,16 @@ def load_model(name: str, num_classes: int, in_channels: int, image_size: int) -
 
 
 def input_channels(model: nn.Module, name: str, dataset: str, channels: int, size: int) -> int:
-    """The channels `model` takes: the data set's, or 3 for grey images when its first conv wants
-    3 (the grey image is then repeated across them); a ValueError naming the data set's shape and
-    the flag to change otherwise."""
-    first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
-    wants = first.in_channels if first is not None else channels
-    if wants == channels or (channels == 1 and wants == 3):
-        return wants
-    raise ValueError(f"--model {name}: its first layer takes {wants} channels, but {dataset} images are "
-                     f"{channels}x{size}x{size}; pass --dataset with {wants}-channel images (cifar10, cifar100, imagenet "
-                     f"have 3), or give the model an in_channels argument (bench passes the data set's)")
-
-
-def with_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
-    """Images with `channels` channels: grey ones repeated when the model wants more."""
-    return x if x.shape[1] == channels else x.expand(-1, channels, -1, -1)
+    """The channels `model` takes (bench.data.model_channels: the data set's, or 3 for grey images,
+    then repeated across them); a ValueError naming the data set's shape and the flag to change
+    otherwise."""
+    try:
+        return model_channels(model, channels)
+    except ChannelMismatch as err:
+        raise ValueError(f"--model {name}: its first layer takes {err.wants} channels, but {dataset} images are "
+                         f"{channels}x{size}x{size}; pass --dataset with {err.wants}-channel images (cifar10, "
+                         f"cifar100, imagenet have 3), or give the model an in_channels argument (bench passes the "
+                         f"data set's)") from None
 
 
 def leaf_classes(model: nn.Module, names: list[str]) -> tuple[type, ...]:

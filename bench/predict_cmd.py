@@ -60,7 +60,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from .paths import checkpoint_root
     from .run_cmd import setup
     from .evaluate import accuracy
-    from .predict import calibrate_bn, check_runs, input_channels, leaf_classes, load_model, with_channels
+    from .data import with_channels
+    from .predict import calibrate_bn, check_runs, input_channels, leaf_classes, load_model
     from .train import train
 
     if args.ckpt and args.reference_ckpt:

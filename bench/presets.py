@@ -41,7 +41,8 @@ class Preset:
     resize: int | None = None  # the data set's images resized to this many pixels a side (None: their own size)
     warmup: float = 0.0  # the first fraction of `steps` over which the LR rises linearly to `lr` (0: none)
     optimizer: str = "adam"  # adam (GHN-2: L2 weight decay) or adamw (GHN-3: decoupled weight decay)
-    schedule: str = "step"  # step: x0.1 at each of lr_milestones (GHN-2); cosine: half-cosine to 0 after the warmup (GHN-3)
+    schedule: str = "step"  # step: x0.1 at each of lr_milestones (GHN-2); cosine: half cosine to 0 after the
+    #                         warmup (GHN-3)
     decoder_init: str = "ghn2"  # the decoder's last layers at init: ghn2 (torch's defaults), ghn3 (weights / 5,
     #                             biases 0, as GHN-3), hyperfan (scaled so predicted weights start at their
     #                             fan-in variance; gnn_zoo.init)
@@ -53,7 +54,7 @@ class Preset:
     job_threads: int | None = None  # threads of a local sweep job: 1 where runs gain little from more (one
     #                                 job per CPU then); None: one job at a time with every usable CPU
     job_minutes: tuple[float, tuple[tuple[str, float, float], ...]] | None = None  # minutes measured on the
-    #                                 2-core development CPU, 1 thread beside a second job: (training a job,
+    #                                 CPU of TIMED_ON, 1 thread beside a second job: (training a job,
     #                                 ((split, evaluating it with the baselines shared, computing its baselines
     #                                 once per seed), ...)): sweep's estimate (a split not listed: the mean)
 
@@ -93,6 +94,8 @@ class Preset:
         their keys."""
         return {k: getattr(self, k) for k in names if getattr(self, k) != LATER_FIELDS[k]}
 
+
+TIMED_ON = "a 2-core AMD EPYC, 1 thread beside a second job"  # where every preset's job_minutes were measured
 
 # fields added after checkpoints and baselines existed, with their unset value (Preset.later_fields)
 LATER_FIELDS = {"warmup": 0.0, "resize": None, "optimizer": "adam", "schedule": "step", "decoder_init": "ghn2"}

@@ -95,6 +95,11 @@ def validate(record: object) -> dict:
         raise RecordError("metrics.ghn lacks numeric mean/stderr/n")
     if not math.isfinite(ghn["mean"]):
         raise RecordError("metrics.ghn.mean is not finite")
+    bad = [row.get("arch") for row in record.get("archs") or [] if isinstance(row, dict)
+           and not all(isinstance(v, (int, float)) and math.isfinite(v) for k, v in row.items()
+                       if k in ("ghn", "random_init", "sgd") and v is not None)]
+    if bad:
+        raise RecordError(f"non-finite or non-numeric accuracies for nets {', '.join(map(str, bad[:5]))}")
     return record
 
 
@@ -204,7 +209,8 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
         "sgd_steps": preset.sgd_steps, "finetune": result.finetune(), "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},
-        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"), "checkpoint": checkpoint_key(ckpt),
+        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"),
+        "checkpoint": checkpoint_key(ckpt),
         "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
     }
 

@@ -68,11 +68,11 @@ def training_plan(spec, root: Path) -> str:
     done = load_checkpoint(path)["train"]["step"] if path.exists() else 0
     if done >= p.steps:
         return f"reusing the trained GHN ({model}, {p.steps} steps): {path}"
-    from .presets import PRESETS
+    from .presets import PRESETS, TIMED_ON
 
     named = PRESETS.get(p.name)  # its measured minutes are for the named preset's steps
     minutes = p.job_minutes[0] * (p.steps - done) / named.steps if p.job_minutes and named else None
-    about = f", about {minutes:.0f} min on one core of the 2-core development CPU" if minutes and minutes >= 1 else ""
+    about = f", about {minutes:.0f} min on {TIMED_ON}" if minutes and minutes >= 1 else ""
     if done:
         return f"resuming the GHN's training ({model}) from step {done} of {p.steps}{about}: {path}"
     return f"training a new GHN ({model}, {p.label}: {p.steps} steps{about})"
@@ -110,11 +110,44 @@ def save_and_show(results: Path, record: dict, sgd_steps: int) -> None:
     from .records import write_record
 
     path = write_record(results, record)
+    print(what_was_measured(record))
     print(format_metrics(record["split"], record["metrics"], sgd_steps, record["archs"]))
     catch_up = format_catch_up(record.get("finetune"))
     if catch_up:
         print(catch_up)
+    for line in reading(record, sgd_steps):
+        print(line)
     print(f"record: {path}")
+
+
+def what_was_measured(record: dict) -> str:
+    """One line naming what a record's table measured: nets, images, data set, preset, seed."""
+    fields = record.get("preset_fields") or {}
+    nets, images = record["metrics"].get("ghn", {}).get("n"), fields.get("eval_images")
+    return (f"{record['split']}: its first {nets} nets, each scored on {images or 'the'} {record['dataset']} "
+            f"eval images (preset {record['preset']}, seed {record['seed']})")
+
+
+def reading(record: dict, k: int) -> list[str]:
+    """A line of reading of a record's table: the GHN against random init on the same nets and
+    against k SGD steps on the nets that baseline ran on; a warning for a collapsed run."""
+    rows, m = record["archs"], record["metrics"]
+    lines = []
+    if "ghn" in m and "random_init" in m:
+        gain = m["ghn"]["mean"] - m["random_init"]["mean"]
+        text = (f"reading: predicted parameters score {m['ghn']['mean']:.1f}%, {gain:+.1f} points against random "
+                f"init on the same {m['ghn']['n']} nets")
+        sgd = [r for r in rows if r.get("sgd") is not None and r.get("ghn") is not None]
+        if sgd:
+            ghn_there = sum(r["ghn"] for r in sgd) / len(sgd)
+            text += (f"; {k} SGD steps from random init reach {sum(r['sgd'] for r in sgd) / len(sgd):.1f}% on "
+                     f"{len(sgd)} of them, where the GHN scores {ghn_there:.1f}% (with {len(sgd)} nets that "
+                     f"baseline is rough: stderr {m['sgd']['stderr']:.1f})")
+        lines.append(text)
+    if (record.get("training") or {}).get("collapsed"):
+        lines.append("warning: this run collapsed (training loss at chance over its last steps, or no better than "
+                     "random init): its GHN predicts near-constant outputs; it stays in every table, counted")
+    return lines
 
 
 def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
@@ -165,7 +198,19 @@ def run_run(args: argparse.Namespace) -> int:
     report = train_step(args, data, spec)
     if report is None:
         return 0
-    return evaluate_and_record(args, data, spec, report.checkpoint, report.seconds)
+    code = evaluate_and_record(args, data, spec, report.checkpoint, report.seconds)
+    print(next_steps(args, spec.preset))
+    return code
+
+
+def next_steps(args: argparse.Namespace, preset) -> str:
+    """What to run after a first `bench run`."""
+    results = f" --results {args.results}" if args.results else ""
+    return (f"next: `bench leaderboard{results}` tables every run recorded so far; one seed tells little (a GHN's "
+            f"seed moves its accuracy by several points), so compare cores with `bench sweep --gnn all --split "
+            f"{','.join(args.split)} --preset {preset.name} --seeds 5`" + (
+                "; tiny is a minutes-long CPU budget, the published ranking trains at --preset rank"
+                if preset.name == "tiny" else ""))
 
 
 REFERENCE_NAME = "ghn2-official"  # the rows of GHNs loaded with --reference-ckpt

@@ -21,7 +21,7 @@ import submitit
 
 from .manifest import add_records, check_repository, commit_folder, start_group
 from .options import POSITIVE_FLOAT, POSITIVE_INT, check_writable
-from .presets import Preset
+from .presets import TIMED_ON, Preset
 from .records import RecordError, model_label, read_record, record_name
 
 LAUNCHERS = ("slurm", "local", "debug")
@@ -127,9 +127,10 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, data
                + sum(baselines(s) for _, s in {(job.seed, s) for job in jobs for s in job.splits})
                + sum(baselines(s) for i, job in enumerate(together) for s in job.splits
                      if job.seed in {j.seed for j in together[:i]}))
-    return (f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes (2-core AMD EPYC, 1 thread "
-            f"each): {train:g} training a job, evaluation {sum(map(shared, listed)):.1f} a job over "
-            f"{len(listed)} splits plus {sum(map(baselines, listed)):.1f} once per seed for the baselines")
+    once = sum(map(baselines, listed))
+    return (f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes ({TIMED_ON}): {train:g} "
+            f"training a job, evaluation {sum(map(shared, listed)):.1f} a job over {len(listed)} splits"
+            + (f" plus {once:.1f} once per seed for the baselines" if once else ", baselines included"))
 
 
 def sweep_models(ghns: tuple[str, ...], gnns: tuple[str, ...]) -> list[tuple[str, str]]:

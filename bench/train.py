@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,12 +172,41 @@ def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
     return ghn
 
 
+@contextlib.contextmanager
+def training_lock(path: Path, wanted: bool = True):
+    """Hold an exclusive lock beside checkpoint `path` (flock on `<path>.lock`): a second process
+    training the same GHN waits, saying so, and then resumes or reuses what the first one wrote,
+    instead of training it in full beside it. A no-op where not `wanted` (the ranks of one
+    distributed run share their checkpoint)."""
+    if not wanted:
+        yield
+        return
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another process is training this GHN ({path.name}); waiting for it to finish, then going on "
+                  f"from its checkpoint", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,
           ctx: Context | None = None) -> TrainReport:
     """Train (or resume, or just return) the GHN of `spec`; checkpoints are written atomically
     every preset.ckpt_every steps and at the end. With a multi-rank `ctx` each rank trains on its
-    share of every meta-batch (see bench.distributed) and rank 0 writes the checkpoints."""
+    share of every meta-batch (see bench.distributed) and rank 0 writes the checkpoints. One
+    process at a time trains a checkpoint (training_lock)."""
     ctx = ctx or Context(device=torch.device(device))
+    with training_lock(Path(spec.checkpoint(root)), wanted=ctx.world == 1):
+        return locked_train(spec, data, root, progress, ctx)
+
+
+def locked_train(spec: TrainSpec, data: ImageData, root: Path, progress: bool, ctx: Context) -> TrainReport:
+    """train() inside its lock."""
     p, dev = spec.preset, ctx.device
     if p.meta_batch % ctx.world:
         raise ValueError(f"meta-batch {p.meta_batch} does not split evenly over {ctx.world} processes; pass "
@@ -192,7 +222,8 @@ def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", pro
         load_optimizer(opt, state["optimizer"])
         start = state["step"]
         done = Progress(state["seconds"], state["skipped"], state.get("redrawn", 0), state["loss"] or float("nan"),
-                        curve=list(state.get("curve", [])), window=list(state.get("curve_window", [])))
+                        curve=list(state.get("curve", [])), window=list(state.get("curve_window", [])),
+                        cpu_seconds=state.get("cpu_seconds"))
         done.recent.extend(state.get("recent_losses", []))
     images = data.train_batches(p.batch_size, spec.seed, start)
     ghn.train()
@@ -225,6 +256,8 @@ class Progress:
     recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOSS_TAIL))
     curve: list[float] = field(default_factory=list)
     window: list[float] = field(default_factory=list)
+    cpu_seconds: float | None = 0.0  # CPU time before this session (None: a checkpoint that did not count it)
+    cpu_start: float = field(default_factory=time.process_time)  # this process's CPU time when the session began
 
     def add(self, loss: float, step: int, steps: int) -> None:
         """Count step `step`'s loss (of `steps`): the last loss, the tail, the curve."""
@@ -236,10 +269,12 @@ class Progress:
             self.window.clear()
 
     def state(self, step: int, seconds: float) -> dict:
-        """The training state a checkpoint keeps at step `step` (`seconds` trained in all)."""
+        """The training state a checkpoint keeps at step `step` (`seconds` trained in all; the CPU
+        seconds too, which other work on the machine does not inflate)."""
+        cpu = None if self.cpu_seconds is None else self.cpu_seconds + time.process_time() - self.cpu_start
         return {"step": step, "seconds": seconds, "skipped": self.skipped, "redrawn": self.redrawn,
                 "loss": self.loss if math.isfinite(self.loss) else None, "recent_losses": list(self.recent),
-                "curve": list(self.curve), "curve_window": list(self.window)}
+                "curve": list(self.curve), "curve_window": list(self.window), "cpu_seconds": cpu}
 
 
 def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec: TrainSpec, data: ImageData,
@@ -274,7 +309,8 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
                                    f"{path}")
         bar.set_postfix(loss=f"{done.loss:.3f}", skipped=done.skipped)
         if ctx.main and ((step + 1) % p.ckpt_every == 0 or step + 1 == p.steps):
-            save_checkpoint(path, ghn, opt, done.state(step + 1, done.seconds + time.perf_counter() - t0))
+            save_checkpoint(path, ghn, opt, {**done.state(step + 1, done.seconds + time.perf_counter() - t0),
+                                             "of": p.steps})
             if bar.disable:  # no progress bar: a line per checkpoint instead
                 print(f"step {step + 1}/{p.steps}: loss {done.loss:.3f}, checkpoint saved", flush=True)
 
@@ -397,4 +433,5 @@ def training_summary(path: Path, num_classes: int) -> dict:
     chance = math.log(num_classes)
     return {"steps": state.get("step"), "loss_tail": float(np.median(recent)) if recent else None,
             "loss_at_chance": bool(recent) and all(abs(x - chance) <= AT_CHANCE * chance for x in recent),
-            "skipped": state.get("skipped"), "curve": {"every": CURVE_EVERY, "median_loss": state.get("curve", [])}}
+            "skipped": state.get("skipped"), "curve": {"every": CURVE_EVERY, "median_loss": state.get("curve", [])},
+            "cpu_seconds": state.get("cpu_seconds")}

@@ -1,7 +1,12 @@
 """gnn_zoo: pluggable GNN cores (PyG and DGL) and the graph hypernetwork (GHN) that hosts them.
 
 Names are imported on first use (PEP 562): the registry's names and the variants load without torch."""
+import warnings
+
 from deepnets1m.lazy import lazy_exports
+
+# raised inside torch_geometric's own imports (the PyG cores), not by anything a user can change
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
 _WHERE = {
     "Core": "base", "GHN": "ghn", "BACKENDS": "registry", "BackendUnavailable": "registry", "available": "registry",

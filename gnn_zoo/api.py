@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Iterable
 
@@ -53,6 +54,11 @@ def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu"
         from .reference import from_reference
 
         return from_reference(path, map_location)
+    state = (head.get("train") or {}) if isinstance(head, dict) else {}
+    if state.get("of") and state.get("step", 0) < state["of"]:
+        warnings.warn(f"{path.name} is a training still in progress (step {state['step']} of {state['of']}): it "
+                      f"predicts what the GHN has learnt so far; finish it with `bench train` (same arguments)",
+                      stacklevel=2)
     return GHN.load(path, backend=backend, map_location=map_location)
 
 

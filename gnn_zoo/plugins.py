@@ -55,6 +55,11 @@ def import_target(target: str) -> tuple[str, type]:
     cls = getattr(sys.modules[module_name], cls_name, None)
     from .base import Core
 
+    if cls is None:
+        found = sorted(n for n, v in vars(sys.modules[module_name]).items()
+                       if isinstance(v, type) and issubclass(v, Core) and v is not Core)
+        raise ValueError(f"--gnn {target}: {where} has no {cls_name}"
+                         + (f"; its Core subclasses: {', '.join(found)}" if found else "; it defines no Core subclass"))
     if not (isinstance(cls, type) and issubclass(cls, Core)):
         raise ValueError(f"--gnn {target}: {cls_name} is not a gnn_zoo.Core subclass in {where}")
     return module_name, cls

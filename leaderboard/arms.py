@@ -9,6 +9,7 @@ is the unit of replication.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,12 +41,19 @@ def changed_fields(label: str, fields: dict) -> str:
                      for k, v in sorted(changed.items())) or "plain"
 
 
+def training_minutes(record: dict) -> float:
+    """A run's training cost in minutes: its CPU time where the record has it (other work on the
+    machine does not inflate it), else its wall-clock time."""
+    cpu = (record.get("training") or {}).get("cpu_seconds")
+    return (cpu if cpu is not None else record.get("train_seconds") or math.nan) / 60
+
+
 def seed_frame(records: list[dict]) -> pd.DataFrame:
     """One row per (arm, model, seed): the score (GHN top-1 averaged over the splits every seed
     has), collapsed (any of its records), training minutes."""
     rows = [{"arm": r["preset"], "model": model_label(r), "seed": r["seed"], "split": r["split"],
              "top1": r["metrics"]["ghn"]["mean"], "collapsed": bool((r.get("training") or {}).get("collapsed")),
-             "minutes": (r.get("train_seconds") or float("nan")) / 60,
+             "minutes": training_minutes(r),
              "what": changed_fields(r["preset"], r.get("preset_fields") or {})} for r in records]
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -112,7 +120,9 @@ def against(arm: Arm, plain: Arm) -> tuple[float, float, float]:
     df = sum(v for v, _ in parts) ** 2 / sum(v ** 2 / d for v, d in parts) if var > 0 else math.inf
     p_lower = float(stats.t.cdf(diff / math.sqrt(var), df)) if var > 0 else float(diff < 0)
     a, b = arm.deviations(), plain.deviations()
-    test = stats.ttest_ind(a, b, equal_var=True, alternative="less")  # one-way ANOVA of two groups, one-sided
+    with warnings.catch_warnings():  # deviations all equal (two seeds a model): scipy warns, p is what it is
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = stats.ttest_ind(a, b, equal_var=True, alternative="less")  # one-way ANOVA of two groups, one-sided
     return diff, p_lower, float(test.pvalue)
 
 
@@ -126,6 +136,13 @@ def arms_of(records: list[dict]) -> dict[str, Arm]:
     return out
 
 
+def seed_cell(scores: np.ndarray) -> str:
+    """A model's cell: seeds, mean and seed SD ("" without seeds)."""
+    if len(scores) == 0:
+        return ""
+    return f"{len(scores)}: {scores.mean():.1f}" + (f" ± {scores.std(ddof=1):.1f}" if len(scores) > 1 else "")
+
+
 def arm_table(records: list[dict]) -> str:
     """The arms of `records` as a Markdown table with the rule's decision under it."""
     arms = arms_of(records)
@@ -134,15 +151,14 @@ def arm_table(records: list[dict]) -> str:
         raise ValueError("--arms: no records of the plain preset among these: it is what every arm is compared with")
     models = sorted({m for a in arms.values() for m in a.seeds})
     head = ["arm", *[f"{m} (seeds: mean ± SD)" for m in models], "pooled SD [95% CI]", "MAD", "outliers",
-            "collapsed", "vs plain: mean, p lower", "spread p lower", "min a run"]
+            "collapsed", "vs plain: mean, p lower", "spread p lower", "min a run (CPU, else wall)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + ":-:|" * (len(head) - 1)]
     verdicts = {}
     for arm in sorted(arms.values(), key=lambda a: (a.what != "plain", a.what)):
         sd, lo, hi = arm.pooled_sd()
         diff, p_mean, p_spread = against(arm, plain) if arm is not plain else (math.nan,) * 3
         verdicts[arm.name] = (diff, p_mean)
-        cells = [f"{len(s)}: {s.mean():.1f} ± {s.std(ddof=1):.1f}" if len(s) > 1 else f"{len(s)}: {s.mean():.1f}"
-                 for s in (arm.seeds.get(m, np.array([])) for m in models)]
+        cells = [seed_cell(arm.seeds.get(m, np.array([]))) for m in models]
         mad = float(np.mean([stats.median_abs_deviation(s, scale="normal") for s in arm.seeds.values()]))
         vs = "" if arm is plain else f"{diff:+.1f}, {p_mean:.2f}"
         lines.append("| " + " | ".join([arm.what, *cells, f"{sd:.1f} [{lo:.1f}, {hi:.1f}]", f"{mad:.1f}",

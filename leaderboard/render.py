@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.records import parse_method
@@ -114,6 +115,11 @@ class Section:
             lines.append(f"Decided over {head.split} ({len(decided)} of {len(head.pairs)} pairs): {text or 'none'}.")
         if self.agreement is not None:
             lines.append(self.agreement.describe("the 0-step table (predicted parameters, no training)"))
+        sgd = self.sgd_note()
+        if sgd:
+            lines.append(sgd)
+        if self.table["avg rank"].str.endswith("*").any():
+            lines.append("avg rank: over the splits every model has; * marks a model missing some split.")
         provenance = self.provenance_note()
         if provenance:
             lines.append(provenance)
@@ -144,6 +150,25 @@ class Section:
         text = ", ".join(f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
                          for k, v in sorted(changed.items()))
         return f"Preset {self.preset.split('@')[0]}: {name} with {text or 'its own settings'}."
+
+    def sgd_note(self) -> str | None:
+        """The k-SGD-steps baseline per split (the mean over seeds of its records' summaries; it
+        runs on the first few nets only, so it joins no test), or None without it."""
+        if self.method != "ghn":
+            return None
+        by_split: dict[str, dict[int, tuple[float, int]]] = {}
+        steps = None
+        for _, r in self.records:
+            sgd = r["metrics"].get("sgd")
+            if sgd and r.get("sgd_steps"):
+                by_split.setdefault(r["split"], {})[r["seed"]] = (sgd["mean"], sgd["n"])
+                steps = r["sgd_steps"]
+        if not by_split:
+            return None
+        parts = [f"{split} {np.mean([m for m, _ in seeds.values()]):.1f} ({max(n for _, n in seeds.values())} nets)"
+                 for split, seeds in sorted(by_split.items())]
+        return (f"Baseline, {steps} SGD steps from random init (the first nets of each split only): "
+                + ", ".join(parts) + ".")
 
     def provenance_note(self) -> str | None:
         """Where rows were made otherwise than most of the table's records (another CPU, torch

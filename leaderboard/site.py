@@ -244,7 +244,7 @@ def board_table(section) -> str:
                 tds.append(f"<td class=\"best\" data-value=\"{m:.4f}\"{ci}><b>{text}</b></td>")
             else:
                 tds.append(f"<td data-value=\"{m:.4f}\"{ci}>{text}</td>")
-        tds.append(f"<td data-value=\"{esc(row['avg rank'])}\">{esc(row['avg rank'])}</td>")
+        tds.append(f"<td data-value=\"{esc(row['avg rank'].rstrip('*'))}\">{esc(row['avg rank'])}</td>")
         bodies[kind].append("<tr>" + "".join(tds) + "</tr>")
     body = "".join(f"<tbody class=\"{kind}\">{''.join(rows)}</tbody>" for kind, rows in bodies.items() if rows
                    or kind == "ranked")

@@ -138,19 +138,80 @@ def improvement_ci(x: np.ndarray, y: np.ndarray, wanted: bool = True, seed: int 
     return {"p_improve_low": float(res.confidence_interval.low), "p_improve_high": float(res.confidence_interval.high)}
 
 
-def compare(scores: list[Scores], details: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+METHODS = ("welch", "trimmed")  # the pairwise comparisons a table can use
+TRIM = 0.2  # the trimmed comparison's fraction cut from each end of a model's seed scores
+
+
+def trimmed_summary(z: np.ndarray) -> tuple[float, float, int]:
+    """A model's 20%-trimmed mean of its seed scores, the squared standard error of it (Yuen's:
+    the winsorized variance over h (h - 1), h the seeds kept) and h."""
+    n = len(z)
+    g = int(math.floor(TRIM * n))
+    h = n - 2 * g
+    ordered = np.sort(z)
+    kept = ordered[g:n - g]
+    winsorized = np.clip(ordered, kept[0], kept[-1])
+    return float(kept.mean()), float((n - 1) * winsorized.var(ddof=1) / (h * (h - 1))) if h > 1 else math.nan, h
+
+
+def compare_trimmed_pair(a: Scores, b: Scores) -> dict:
+    """Yuen-Welch on the 20%-trimmed means of the seed scores, with the model x net interaction
+    variance added to the squared SE (as compare_pair); its two-sided p, before any correction."""
+    za, zb = a.seed_scores(), b.seed_scores()
+    (ma, va, ha), (mb, vb, hb) = trimmed_summary(za), trimmed_summary(zb)
+    diff = ma - mb
+    out = {"a": a.model, "b": b.model, "diff": diff, "seeds_a": len(za), "seeds_b": len(zb),
+           "p_improve": probability_of_improvement(za, zb), "p_improve_low": math.nan, "p_improve_high": math.nan}
+    if ha < 2 or hb < 2:
+        return {**out, "se": math.nan, "df": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan}
+    v3, df3 = interaction_variance(a.values.mean(0) - b.values.mean(0), a.groups)
+    se2 = va + vb + v3
+    if se2 <= 0:
+        return {**out, "se": 0.0, "df": math.nan, "ci_low": diff, "ci_high": diff, "p": 1.0 if diff == 0 else 0.0}
+    df = se2 ** 2 / (va ** 2 / (ha - 1) + vb ** 2 / (hb - 1) + v3 ** 2 / df3)
+    se = math.sqrt(se2)
+    half = stats.t.ppf(1 - ALPHA / 2, df) * se
+    return {**out, "se": se, "df": df, "ci_low": diff - half, "ci_high": diff + half,
+            "p": float(2 * stats.t.sf(abs(diff) / se, df))}
+
+
+def holm(pvalues: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """Which of `pvalues` Holm's step-down procedure rejects at family-wise level `alpha` (NaN: never)."""
+    p = np.where(np.isnan(pvalues), np.inf, pvalues)
+    reject = np.zeros(len(p), bool)
+    for rank, i in enumerate(np.argsort(p, kind="stable")):
+        if p[i] > alpha / (len(p) - rank):
+            break
+        reject[i] = True
+    return reject
+
+
+def compare(scores: list[Scores], details: bool = True, method: str = "welch") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each model's mean, seed SD, seeds and t-interval (cells), and every pair (pairs; see
-    compare_pair for `details`)."""
+    compare_pair for `details`). `method` trimmed: means are 20%-trimmed means, pairs are
+    Yuen-Welch tests with the interaction variance, decided by Holm's correction over the pairs."""
+    if method not in METHODS:
+        raise ValueError(f"unknown comparison {method!r}; choose from {', '.join(METHODS)}")
     cells = []
     for s in scores:
         z = s.seed_scores()
         sd = float(z.std(ddof=1)) if len(z) > 1 else math.nan
-        half = stats.t.ppf(1 - ALPHA / 2, len(z) - 1) * sd / math.sqrt(len(z)) if len(z) > 1 else math.nan
-        cells.append((s.model, float(z.mean()), sd, len(z), z.mean() - half, z.mean() + half))
+        if method == "trimmed" and len(z) > 2:
+            mean, var, h = trimmed_summary(z)
+            half = stats.t.ppf(1 - ALPHA / 2, h - 1) * math.sqrt(var) if h > 1 else math.nan
+        else:
+            mean = float(z.mean())
+            half = stats.t.ppf(1 - ALPHA / 2, len(z) - 1) * sd / math.sqrt(len(z)) if len(z) > 1 else math.nan
+        cells.append((s.model, mean, sd, len(z), mean - half, mean + half))
     cells = pd.DataFrame(cells, columns=["model", "mean", "seed_sd", "seeds", "ci_low", "ci_high"])
-    pairs = pd.DataFrame([compare_pair(a, b, len(scores), details) for a, b in itertools.combinations(scores, 2)],
-                         columns=["a", "b", "diff", "se", "df", "ci_low", "ci_high", "p", "differs", "seeds_a",
-                                  "seeds_b", "p_improve", "p_improve_low", "p_improve_high"])
+    columns = ["a", "b", "diff", "se", "df", "ci_low", "ci_high", "p", "differs", "seeds_a", "seeds_b", "p_improve",
+               "p_improve_low", "p_improve_high"]
+    combos = list(itertools.combinations(scores, 2))
+    if method == "trimmed":
+        pairs = pd.DataFrame([compare_trimmed_pair(a, b) for a, b in combos], columns=columns)
+        pairs["differs"] = holm(pairs["p"].to_numpy(dtype=float)) if len(pairs) else []
+        return cells, pairs
+    pairs = pd.DataFrame([compare_pair(a, b, len(scores), details) for a, b in combos], columns=columns)
     return cells, pairs
 
 

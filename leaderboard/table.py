@@ -148,8 +148,11 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def average_rank(table: pd.DataFrame) -> pd.Series:
-    """Per model, its rank (1 = best, ties averaged) on each split, averaged over the splits it has."""
-    return table.rank(axis=0, ascending=False, method="average").mean(axis=1)
+    """Per model, its rank (1 = best, ties averaged) on each split every model has, averaged
+    (a model scored on fewer splits is not ranked on an easier set of them); over every split a
+    model has when no split is common to all."""
+    common = table.columns[table.notna().all(axis=0)]
+    return table[common if len(common) else table.columns].rank(axis=0, ascending=False, method="average").mean(axis=1)
 
 
 def pivot(cell_frame: pd.DataFrame, value: str = "mean") -> pd.DataFrame:
@@ -184,7 +187,8 @@ def leaderboard(cell_frame: pd.DataFrame) -> pd.DataFrame:
             cell = "" if pd.isna(m) else f"{m:.1f}" + ("" if pd.isna(err) else f" ± {err:.1f}")
             bold = cell and best.loc[model, split]
             text.loc[model, split] = f"**{cell}**" if bold else cell
-    text["avg rank"] = rank.map(lambda r: "" if pd.isna(r) else f"{r:.2f}")
+    partial = means.isna().any(axis=1)  # ranked on the common splits only: marked
+    text["avg rank"] = [("" if pd.isna(r) else f"{r:.2f}" + ("*" if partial[m] else "")) for m, r in rank.items()]
     text["seeds"] = seeds.max(axis=1).map(lambda n: "" if pd.isna(n) else str(int(n)))
     core = cell_frame.groupby("model")[["view", "core_params"]].first()  # what was compared
     text["view"] = core["view"].reindex(text.index).fillna("")

@@ -17,3 +17,17 @@ def _deterministic_threads():
     """Tests run on 2 cores; keep torch from oversubscribing them."""
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture
+def registry_as_it_was():
+    """Plugin cores register into the process-wide registry: after the test, the zoo alone again."""
+    from gnn_zoo.plugins import PLUGINS
+    from gnn_zoo.registry import CORES
+
+    cores, plugins = {k: dict(v) for k, v in CORES.items()}, dict(PLUGINS)
+    yield
+    CORES.clear()
+    CORES.update(cores)
+    PLUGINS.clear()
+    PLUGINS.update(plugins)

@@ -70,6 +70,11 @@ def test_run_trains_evaluates_and_records(home, capsys):
     out = capsys.readouterr().out
     assert "trained GHN (gcn/pyg, 2 steps" in out and "ood-wide: top-1 accuracy" in out
     assert "GHN (predicted, no training)" in out and "random init" in out and "1 SGD steps" in out
+    # the output says what it measured, reads its table, and says what to run next
+    assert f"ood-wide: its first 2 nets, each scored on 40 digits eval images (preset {LABEL}, seed 0)" in out
+    assert "reading: predicted parameters score" in out and "against random init on the same 2 nets" in out
+    assert "1 SGD steps from random init reach" in out and "on 1 of them, where the GHN scores" in out
+    assert "next: `bench leaderboard` tables every run" in out
     record_path = home / "results" / f"gcn_pyg_ood-wide_digits_{LABEL}_0.json"
     record = json.loads(record_path.read_text())
     assert record["metrics"]["ghn"]["n"] == 2 and len(record["archs"]) == 2
@@ -321,3 +326,29 @@ def test_reference_rows_on_digits_say_they_add_nothing(home, capsys):
     capsys.readouterr()
     assert main(["leaderboard", "--reference"]) == 0
     assert "--reference added no rows: the papers publish cifar10" in capsys.readouterr().err
+
+
+def test_the_reading_flags_a_collapsed_run():
+    from bench.run_cmd import reading
+
+    rows = [{"ghn": 10.0, "random_init": 10.0, "sgd": 40.0}, {"ghn": 11.0, "random_init": 9.0}]
+    metrics = {"ghn": {"mean": 10.5, "n": 2}, "random_init": {"mean": 9.5, "n": 2},
+               "sgd": {"mean": 40.0, "stderr": 0.0}}
+    record = {"archs": rows, "metrics": metrics, "training": {"collapsed": True}}
+    lines = reading(record, 10)
+    assert lines[0].startswith("reading: predicted parameters score 10.5%, +1.0 points")
+    assert "10 SGD steps from random init reach 40.0% on 1 of them, where the GHN scores 10.0%" in lines[0]
+    assert lines[1].startswith("warning: this run collapsed")
+    assert len(reading({**record, "training": {"collapsed": False}}, 10)) == 1
+
+
+@pytest.mark.parametrize("argv, hint", [(["run", "--gnn", "gta", "--split", "val"], "did you mean gat?"),
+                                        (["run", "--gnn", "gcn", "--split", "vla"], "did you mean val?"),
+                                        (["run", "--gnn", "gcn", "--split", "val", "--preset", "rnak"],
+                                         "did you mean rank?"),
+                                        (["lederboard"], "did you mean leaderboard?")])
+def test_a_mistyped_choice_is_one_line_with_a_suggestion(argv, hint, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and hint in err and len(err.strip().splitlines()) == 1 and "usage:" not in err

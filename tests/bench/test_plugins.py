@@ -13,18 +13,7 @@ FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--eval-nets"
         "--sgd-steps", "1", "--sgd-nets", "1", "--max-train-params", "5e5", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def registry_as_it_was():
-    """Plugins register into the process-wide registry: every other test must see the zoo alone."""
-    from gnn_zoo.plugins import PLUGINS
-    from gnn_zoo.registry import CORES
-
-    cores, plugins = {k: dict(v) for k, v in CORES.items()}, dict(PLUGINS)
-    yield
-    CORES.clear()
-    CORES.update(cores)
-    PLUGINS.clear()
-    PLUGINS.update(plugins)
+pytestmark = pytest.mark.usefixtures("registry_as_it_was")  # plugin cores register process-wide
 
 
 def test_a_core_in_a_file_runs_is_matched_and_gets_a_row(home, tmp_path, capsys):
@@ -50,9 +39,10 @@ def test_a_sweep_passes_the_plugin_on_to_its_jobs(home, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("target, message", [("nofile.py:X", "no such file"), ("json:loads", "not a gnn_zoo.Core"),
-                                             ("no_such_module_x:C", "not importable")])
+                                             ("no_such_module_x:C", "not importable"),
+                                             (f"{EXAMPLE}:Nope", "has no Nope; its Core subclasses: MyCore")])
 def test_a_bad_plugin_is_a_clear_error(home, target, message, capsys):
-    with pytest.raises(SystemExit) as failed:  # argparse: the usage line, then the error naming --gnn
+    with pytest.raises(SystemExit) as failed:  # argparse: one line naming --gnn
         main(["run", "--gnn", target, "--split", "val", *FAST])
     assert failed.value.code == 2 and message in capsys.readouterr().err
 

@@ -21,7 +21,8 @@ def test_a_record_is_reproduced_exactly_on_the_same_machine(home, capsys):
     capsys.readouterr()
     assert main(["reproduce", str(path), "--out", str(home / "again"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "--seed 3 --split val --dataset digits --preset tiny --hidden 16 --batch-size 16 --steps 2" in out  # from the fields
+    # the flags rebuilt from the record's fields
+    assert "--seed 3 --split val --dataset digits --preset tiny --hidden 16 --batch-size 16 --steps 2" in out
     assert "exact: every net's accuracy is the record's" in out
     def scores(p):  # every accuracy of every net (not the prediction's latency)
         return [{k: v for k, v in row.items() if k != "predict_ms"} for row in json.loads(p.read_text())["archs"]]

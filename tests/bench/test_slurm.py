@@ -17,7 +17,7 @@ FAST = ["--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-net
 
 def records(home: Path) -> list[str]:
     """The complete records in `home`'s results (an interrupted atomic write leaves only a hidden .tmp)."""
-    found = sorted((home / "results").glob("*.json"))
+    found = sorted(p for p in (home / "results").glob("*.json") if p.name != "manifest.json")
     for path in found:
         json.loads(path.read_text())
     return [p.name for p in found]

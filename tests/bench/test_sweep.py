@@ -46,7 +46,8 @@ def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
     assert all(p.stat().st_mtime_ns == mtimes[p] for p in untouched)
     # the manifest: one group per sweep that ran jobs, with its command, commit, CPU and records
     groups = read_manifest(home / "results")
-    assert [len(g["records"]) for g in groups] == [4, 1] and groups[1]["records"] == [f"mlp_pyg_val_digits_{LABEL}_0.json"]
+    assert [len(g["records"]) for g in groups] == [4, 1]
+    assert groups[1]["records"] == [f"mlp_pyg_val_digits_{LABEL}_0.json"]
     assert groups[0]["command"].startswith("bench sweep --gnn gcn,mlp") and groups[0]["cpu"] and groups[0]["started"]
 
 

@@ -1,4 +1,5 @@
 import copy
+import warnings
 
 import pytest
 import torch
@@ -341,6 +342,8 @@ def test_the_loss_curve_is_kept_across_a_resume(tmp_path, digits, monkeypatch):
     curve = training_summary(full.checkpoint, 10)["curve"]
     assert curve["every"] == 2 and len(curve["median_loss"]) == 2 and all(x > 0 for x in curve["median_loss"])
     assert training_summary(resumed.checkpoint, 10)["curve"] == curve
+    # CPU seconds count over the sessions of a training
+    assert 0 < training_summary(half.checkpoint.with_name(spec().checkpoint(tmp_path / "b").name), 10)["cpu_seconds"]
 
 
 @pytest.mark.parametrize("kind", ["ghn3", "hyperfan"])
@@ -368,3 +371,44 @@ def test_decoder_inits_set_the_scale_of_the_first_predicted_weights(digits, kind
         with torch.no_grad():
             assert weight_rms(ghn, probe) == pytest.approx((1.0, 1.0), rel=1e-3)
         assert ratios == pytest.approx((1.0, 1.0), abs=0.25)
+
+
+def test_a_second_trainer_of_the_same_ghn_waits_and_says_so(tmp_path, capsys):
+    """training_lock: while one process holds a checkpoint's lock, another waits (saying so) and
+    goes on once it is released."""
+    import threading
+    import time
+
+    from bench.train import training_lock
+
+    path, held, order = tmp_path / "g.pt", threading.Event(), []
+
+    def first():
+        with training_lock(path):
+            held.set()
+            time.sleep(0.5)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait()
+    with training_lock(path):
+        order.append("second in")
+    thread.join()
+    assert order == ["first done", "second in"]
+    assert "another process is training this GHN (g.pt); waiting" in capsys.readouterr().err
+
+
+def test_a_checkpoint_in_progress_says_so_when_loaded(tmp_path, digits, monkeypatch):
+    import gnn_zoo
+
+    path = train(spec(), digits, tmp_path, progress=False).checkpoint
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["train"]["of"] == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gnn_zoo.load(path)  # finished: no warning
+    ckpt["train"]["step"] = 2
+    torch.save(ckpt, path)
+    with pytest.warns(UserWarning, match="still in progress \\(step 2 of 4\\)"):
+        gnn_zoo.load(path)

@@ -57,6 +57,13 @@ def test_a_lower_mean_is_not_adopted_and_short_arms_leave_the_decision_pending()
     assert "Stopped early" in arm_table(stopped) and "steps 2400" in arm_table(stopped)
 
 
+def test_cost_is_cpu_time_where_a_record_has_it():
+    from leaderboard.arms import training_minutes
+
+    assert training_minutes({"train_seconds": 600.0, "training": {"cpu_seconds": 300.0}}) == 5.0
+    assert training_minutes({"train_seconds": 600.0, "training": {}}) == 10.0
+
+
 def test_changed_fields_of_a_label():
     preset = get_preset("rank", optimizer="adamw", lr=4e-4)
     assert changed_fields(preset.label, dataclasses.asdict(preset)) == "lr 0.0004, optimizer adamw"

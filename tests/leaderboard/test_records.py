@@ -86,3 +86,19 @@ def test_any_well_formed_core_name_is_accepted(write):
     path.write_text(json.dumps(record))
     with pytest.raises(RecordError, match="is no name"):
         read_record(path)
+
+
+def test_a_record_with_a_non_finite_net_accuracy_is_refused(tmp_path):
+    import json
+    import math
+
+    from bench.records import RecordError, read_record
+
+    from .conftest import make_record
+
+    record = make_record(accs=[40.0, 50.0])
+    record["archs"][1]["ghn"] = math.nan
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record))
+    with pytest.raises(RecordError, match="non-finite or non-numeric accuracies for nets val/1"):
+        read_record(path)

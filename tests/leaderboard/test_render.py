@@ -105,3 +105,19 @@ def test_seeds_loss_curves_are_plotted_per_model(tmp_path):
     assert "digits_tiny_loss.png" in {p.name for p in done.files}
     assert Image.open(tmp_path / "out" / "digits_tiny_loss.png").size[0] > 600
     assert "digits_tiny_loss.png" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_the_sgd_baseline_is_in_the_notes_and_the_site(tmp_path):
+    from bench.records import write_record
+
+    from .conftest import make_record
+
+    for seed, sgd in ((0, 40.0), (1, 50.0)):
+        for gnn in ("gcn", "gat"):
+            r = make_record(gnn, "val", seed)
+            r["metrics"]["sgd"] = {"mean": sgd, "stderr": 1.0, "max": sgd, "n": 5}
+            r["sgd_steps"] = 10
+            write_record(tmp_path / "results", r)
+    done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "out", with_plots=False)
+    line = "Baseline, 10 SGD steps from random init (the first nets of each split only): val 45.0 (5 nets)."
+    assert line in done.text["md"] and "10 SGD steps from random init" in (tmp_path / "out" / "index.html").read_text()

@@ -1,0 +1,168 @@
+"""Simulated ranking grids with known answers, to check and choose a table's comparison under the
+seed distribution the runs really have (heavy tailed: a tight core plus outlier seeds).
+
+A grid: k models x S seeds, scored on N nets in each of G splits. A net's accuracy for a model
+in a seed = the model's mean + the seed's shift (drawn from the seed distribution, per model
+and seed) + the net's difficulty (shared by every model) + a model x net interaction + noise.
+The seed distribution is a contaminated normal: SD `sigma`, and with probability `q` an
+outlier of SD `tau` instead (q = 0: normal seeds). `fit_seeds` fits it to measured seed scores
+by maximum likelihood; `error_rates` measures a comparison's family-wise error (every model
+equal) and its power to find one model `delta` points worse than the others.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+from .stats import Scores, compare
+
+MAX_OUTLIERS = 0.3  # the fitted outlier fraction's upper bound
+
+
+@dataclass(frozen=True)
+class SeedDistribution:
+    """A contaminated normal: N(0, sigma^2) with probability 1 - q, N(0, tau^2) with probability q."""
+
+    sigma: float
+    q: float = 0.0
+    tau: float = 0.0
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """`size` seed shifts."""
+        core = rng.normal(0, self.sigma, size)
+        if self.q <= 0:
+            return core
+        return np.where(rng.random(size) < self.q, rng.normal(0, self.tau, size), core)
+
+    def log_likelihood(self, x: np.ndarray) -> float:
+        """The log-likelihood of centred seed scores `x`."""
+        core = (1 - self.q) * stats.norm.pdf(x, 0, self.sigma)
+        tail = self.q * stats.norm.pdf(x, 0, self.tau) if self.q > 0 else 0.0
+        return float(np.log(core + tail + 1e-300).sum())
+
+    def describe(self) -> str:
+        """The distribution in words."""
+        if self.q < 0.005:
+            return f"normal seeds, SD {self.sigma:.1f}"
+        return f"a core of SD {self.sigma:.1f} with {self.q:.0%} outliers of SD {self.tau:.1f}"
+
+
+def fit_seeds(groups: list[np.ndarray]) -> SeedDistribution:
+    """The contaminated normal that fits seed scores best (maximum likelihood), each group (a
+    model's seeds) centred on its own median; the outliers' SD at least twice the core's."""
+    x = np.concatenate([np.asarray(g, float) - np.median(g) for g in groups if len(g)])
+    spread = max(float(np.std(x)), 1e-3)
+
+    def loss(theta: np.ndarray) -> float:
+        sigma, q, ratio = math.exp(theta[0]), MAX_OUTLIERS / (1 + math.exp(-theta[1])), 2 + math.exp(theta[2])
+        return -SeedDistribution(sigma, q, sigma * ratio).log_likelihood(x)
+
+    starts = [np.array([math.log(spread * f), -2.0, math.log(r)]) for f in (0.3, 1.0) for r in (1.0, 5.0)]
+    best = min((optimize.minimize(loss, s, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6})
+                for s in starts), key=lambda r: r.fun)
+    normal = SeedDistribution(float(np.std(x, ddof=1)) if len(x) > 1 else spread)
+    if -best.fun - normal.log_likelihood(x) < stats.chi2.ppf(0.95, 2) / 2:  # the tail earns no likelihood: normal
+        return normal
+    sigma = math.exp(best.x[0])
+    return SeedDistribution(sigma, MAX_OUTLIERS / (1 + math.exp(-best.x[1])), sigma * (2 + math.exp(best.x[2])))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The design of a simulated grid and its variances besides the seeds'."""
+
+    models: int = 7
+    seeds: int = 12
+    nets: int = 20  # a split
+    splits: int = 2
+    net_sd: float = 8.0  # the nets' own difficulty (cancels in a difference)
+    interaction_sd: float = 1.5  # model x net
+    noise_sd: float = 2.5  # per (model, seed, net)
+
+
+def simulate_grid(rng: np.random.Generator, grid: Grid, seeds: SeedDistribution,
+                  means: np.ndarray | None = None) -> list[Scores]:
+    """One simulated grid: each model's per-seed, per-net accuracies (models m0, m1, ...)."""
+    means = np.zeros(grid.models) if means is None else means
+    n = grid.nets * grid.splits
+    groups = np.repeat(np.arange(grid.splits), grid.nets)
+    difficulty = rng.normal(0, grid.net_sd, n)
+    out = []
+    for m, mean in enumerate(means):
+        shift = seeds.draw(rng, grid.seeds)
+        values = (mean + shift[:, None] + difficulty[None, :] + rng.normal(0, grid.interaction_sd, n)[None, :]
+                  + rng.normal(0, grid.noise_sd, (grid.seeds, n)))
+        out.append(Scores(f"m{m}", list(range(grid.seeds)), values, groups))
+    return out
+
+
+@dataclass
+class ErrorRates:
+    """A comparison's simulated family-wise error (every model equal) and power (one model
+    `delta` worse: how often its pair with each other model is declared), over `grids` grids."""
+
+    method: str
+    family_wise_error: float
+    power: float
+    grids: int
+
+
+def error_rates(method: str, grid: Grid, seeds: SeedDistribution, delta: float, grids: int = 400,
+                seed: int = 0) -> ErrorRates:
+    """Simulate `grids` null grids and `grids` grids with model m0 `delta` points worse."""
+    rng = np.random.default_rng(seed)
+    errors = found = 0
+    for _ in range(grids):
+        _, pairs = compare(simulate_grid(rng, grid, seeds), details=False, method=method)
+        errors += bool(pairs["differs"].any())
+        means = np.zeros(grid.models)
+        means[0] = -delta
+        _, pairs = compare(simulate_grid(rng, grid, seeds, means), details=False, method=method)
+        worse = pairs[(pairs["a"] == "m0") | (pairs["b"] == "m0")]
+        found += float(worse["differs"].mean())
+    return ErrorRates(method, errors / grids, found / grids, grids)
+
+
+FWER_BOUND = 0.06  # the family-wise error a comparison may reach in simulation and still be used
+POWER_TIE = 0.03  # power differences within this keep the current comparison
+
+
+def overall_sd(seeds: SeedDistribution) -> float:
+    """The SD of a seed shift drawn from `seeds` (the normal distribution it is compared under)."""
+    return math.sqrt((1 - seeds.q) * seeds.sigma ** 2 + seeds.q * seeds.tau ** 2)
+
+
+def choose_comparison(seeds: SeedDistribution, grid: Grid, delta: float = 5.0, grids: int = 2000
+                      ) -> tuple[str, dict[str, tuple[ErrorRates, ErrorRates]]]:
+    """The variance study's rule (docs/variance-study.md): of the comparisons whose family-wise
+    error is <= FWER_BOUND under `seeds` and under normal seeds of the same SD, the one with the
+    higher power at `delta` under `seeds`; within POWER_TIE, welch. Also every (fitted, normal)
+    pair of error rates."""
+    from .stats import METHODS
+
+    normal = SeedDistribution(overall_sd(seeds))
+    rates = {m: (error_rates(m, grid, seeds, delta, grids), error_rates(m, grid, normal, delta, grids, seed=1))
+             for m in METHODS}
+    kept = [m for m, (fit, norm) in rates.items() if max(fit.family_wise_error, norm.family_wise_error) <= FWER_BOUND]
+    if not kept:
+        return "welch", rates
+    best = max(kept, key=lambda m: rates[m][0].power)
+    if "welch" in kept and rates[best][0].power - rates["welch"][0].power <= POWER_TIE:
+        best = "welch"
+    return best, rates
+
+
+def simulated_resolution(method: str, seeds: SeedDistribution, grid: Grid, power: float = 0.8, grids: int = 400,
+                         most: float = 40.0) -> float:
+    """The smallest difference `method` finds with `power` in grids of `grid`'s design under
+    `seeds` (bisection to 0.1 point; `most` if not even that)."""
+    low, high = 0.0, most
+    if error_rates(method, grid, seeds, high, grids).power < power:
+        return most
+    while high - low > 0.1:
+        mid = (low + high) / 2
+        low, high = (mid, high) if error_rates(method, grid, seeds, mid, grids).power < power else (low, mid)
+    return round(high, 1)
