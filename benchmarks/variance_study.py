@@ -4,7 +4,8 @@ holds the rule that decides it, written before the runs).
 Every arm trains GHN-2's gated GNN and GCN at `rank`, seeds 0..N-1, scored on val and ood-deep,
 into one records folder (each arm's overrides give its records a preset label of their own).
 The arms run in stages of seeds (2, 4, then 8 an arm), all arms per stage, so an arm's first 4
-seeds are in before any arm's later ones. Each stage is one `bench sweep` an arm: resumable
+seeds are in before any arm's later ones; an arm the rule stops after 4 seeds (its mean more
+than 5 points below plain's, or 2 collapsed runs) gets no more. Each stage is one `bench sweep` an arm: resumable
 (rerun the script), and with --commit each job's records are committed as they land.
 
     python benchmarks/variance_study.py --results results/variance-study --commit
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bench.cli import main as bench
+from leaderboard.arms import EARLY_SEEDS
 
 # arm -> the `bench sweep` flags that make it (the plain arm is the rank preset as it stands)
 ARMS: dict[str, tuple[str, ...]] = {
@@ -40,6 +43,36 @@ def sweep_argv(arm: str, seeds: int, results: str, commit: bool, dry_run: bool) 
             *(["--dry-run"] if dry_run else [])]
 
 
+def changed(arm: str) -> str:
+    """How the arms table names `arm`: the fields its flags change ("plain" for none)."""
+    import dataclasses
+
+    from bench.cli import parser
+    from bench.options import preset_overrides
+    from bench.presets import get_preset
+    from leaderboard.arms import changed_fields
+
+    args = parser(["sweep"]).parse_args(sweep_argv(arm, 1, ".", False, True))
+    preset = get_preset("rank", **preset_overrides(args))
+    return changed_fields(preset.label, dataclasses.asdict(preset))
+
+
+def early_stopped(results: str) -> set[str]:
+    """The arms (as the arms table names them) the rule stops after EARLY_SEEDS seeds."""
+    from leaderboard.arms import arms_of, stopped_arms
+    from leaderboard.records import RecordError, read_record, record_files
+
+    records = []
+    for path in record_files([results]) if Path(results).is_dir() else []:
+        try:
+            records.append(read_record(path))
+        except RecordError:
+            continue
+    arms = arms_of(records)
+    plain = next((a for a in arms.values() if a.what == "plain"), None)
+    return {a.what for a in stopped_arms(arms, plain)} if plain else set()
+
+
 def main() -> int:
     """Run the chosen arms stage by stage; the exit status is the first failing sweep's."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -55,7 +88,11 @@ def main() -> int:
         p.error(f"--arms: unknown {', '.join(unknown)}; choose from {', '.join(ARMS)}")
     stages = sorted({min(s, args.seeds) for s in STAGES} | {args.seeds})
     for seeds in stages:
+        stopped = early_stopped(args.results) if seeds > EARLY_SEEDS else set()
         for arm in arms:
+            if changed(arm) in stopped:
+                print(f"== variance study: arm {arm} stopped early by the rule (docs/variance-study.md)", flush=True)
+                continue
             print(f"== variance study: arm {arm}, seeds 0-{seeds - 1}", flush=True)
             code = bench(sweep_argv(arm, seeds, args.results, args.commit, args.dry_run))
             if code:

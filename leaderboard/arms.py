@@ -167,11 +167,17 @@ def arm_table(records: list[dict]) -> str:
     return "\n".join(lines) + "\n\n" + decision(arms, plain, verdicts) + "\n"
 
 
+def stopped_arms(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
+    """The arms the rule stops early: EARLY_SEEDS seeds a model or more, and a mean more than
+    EARLY_DROP points below plain's or EARLY_COLLAPSES collapsed runs."""
+    return [a for a in arms.values() if a is not plain and a.fewest >= EARLY_SEEDS
+            and (against(a, plain)[0] < -EARLY_DROP or a.collapsed >= EARLY_COLLAPSES)]
+
+
 def decision(arms: dict[str, Arm], plain: Arm, verdicts: dict[str, tuple[float, float]]) -> str:
     """What the rule says now: the arms that may stop early, and the adopted arm once every arm
     still running has FULL_SEEDS seeds a model."""
-    stopped = [a for a in arms.values() if a is not plain and a.fewest >= EARLY_SEEDS
-               and (verdicts[a.name][0] < -EARLY_DROP or a.collapsed >= EARLY_COLLAPSES)]
+    stopped = stopped_arms(arms, plain)
     running = [a for a in arms.values() if a not in stopped]
     notes = []
     if stopped:

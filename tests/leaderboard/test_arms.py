@@ -78,3 +78,20 @@ def test_the_cli_prints_the_arms_of_a_folder(tmp_path, capsys):
     assert "| decoder init ghn3 |" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(tmp_path / "results"), "--arms", "--db", str(tmp_path / "db")]) == 2
     assert "--arms compares a preset's variants: name it with --preset" in capsys.readouterr().err
+
+
+def test_the_study_script_skips_the_arms_the_rule_stops(tmp_path):
+    """benchmarks/variance_study.py names each arm as the arms table does, and after 4 seeds an
+    arm whose mean is more than 5 points below plain's is stopped."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "variance_study.py"
+    spec = importlib.util.spec_from_file_location("variance_study", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    assert study.changed("plain") == "plain" and study.changed("lr-x2") == "lr 0.004"
+    low = {m: [x - 8 for x in s[:4]] for m, s in TIGHT.items()}
+    for r in arm_records({}, PLAIN) + arm_records({"lr": 4e-3}, low) + arm_records({"lr": 1e-3}, TIGHT):
+        write_record(tmp_path, r)
+    assert study.early_stopped(str(tmp_path)) == {"lr 0.004"}
