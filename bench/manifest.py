@@ -28,7 +28,8 @@ def read_manifest(folder: str | os.PathLike) -> list[dict]:
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))["groups"]
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{path} is no ghnbench manifest ({err}); restore it from git (`git checkout -- {path}`)")
+        raise ValueError(f"{path} is no ghnbench manifest ({err}); restore it from git "
+                         f"(`git checkout -- {path}`)") from err
     return entries
 
 
