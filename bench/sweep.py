@@ -247,6 +247,10 @@ def configure(p) -> None:
     p.add_argument("--target-diff", type=POSITIVE_FLOAT, default=None, metavar="POINTS",
                    help="plan the seeds from the records already in --results: print how many seeds per model "
                         "find a difference of POINTS at 80%% power, and run that many (at least --seeds)")
+    p.add_argument("--power-table", default=None, metavar="FILE",
+                   help="with --target-diff, plan from this simulated power table (leaderboard.simulate.PowerTable "
+                        "JSON: power by seeds and difference under the grid's fitted seed distribution) instead of "
+                        "the normal formula")
     p.add_argument("--launcher", default="local", choices=LAUNCHERS,
                    help="slurm: one job array; local: processes on this machine (default); debug: one by one in "
                    "this process, opening pdb at a failure")
@@ -271,12 +275,17 @@ def configure(p) -> None:
     p.set_defaults(func=run_sweep)
 
 
-def planned_seeds(results: Path, dataset: str, preset: str, target: float, models: int) -> int:
-    """The seeds the records under `results` say a `target`-point difference needs (printed; 0
-    when they cannot tell yet). Dispatches to leaderboard.plan, as `bench leaderboard` does."""
-    from leaderboard.plan import plan_seeds
+def planned_seeds(results: Path, dataset: str, preset: str, target: float, models: int,
+                  power_table: str | None = None) -> int:
+    """The seeds the records under `results` (or the simulated `power_table`) say a `target`-point
+    difference needs (printed; 0 when they cannot tell yet). Dispatches to leaderboard.plan, as
+    `bench leaderboard` does."""
+    from leaderboard.plan import plan_seeds, plan_seeds_simulated
 
-    needed, line = plan_seeds(results, dataset, preset, target, max(models, 2))
+    if power_table:
+        needed, line = plan_seeds_simulated(power_table, target)
+    else:
+        needed, line = plan_seeds(results, dataset, preset, target, max(models, 2))
     print(f"plan: {line}")
     return needed or 0
 
@@ -342,7 +351,7 @@ def run_sweep(args) -> int:
 
     if args.target_diff is not None:
         args.seeds = max(args.seeds, planned_seeds(results, args.dataset, preset.label, args.target_diff,
-                                                   len(models) * len(backends)))
+                                                   len(models) * len(backends), args.power_table))
     jobs, done = plan(models, backends, splits, args.seeds, args.dataset, results)
     labels = {(p.ghn, p.view, gnn): p for p, gnn in models}
     preset_of = {job: labels[job.ghn, job.view, job.gnn] for job in jobs}

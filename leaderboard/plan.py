@@ -43,3 +43,23 @@ def plan_seeds(results: str | os.PathLike, dataset: str, preset: str, target: fl
     n, split, r = max(reachable, key=lambda x: x[0])
     return n, (f"a {target:g}-point difference among {models} models needs {n} seeds per model at 80% power "
                f"({split} decides: seed SD {r.seed_sd:.2f}, measured over {len(records)} {dataset}/{preset} records)")
+
+
+def plan_seeds_simulated(path: str | os.PathLike, target: float) -> tuple[int | None, str]:
+    """The seeds per model a simulated power table (leaderboard.simulate.PowerTable JSON) says
+    find a `target`-point difference at 80% power, and a line saying so."""
+    import json
+
+    from .simulate import PowerTable
+
+    try:
+        table = PowerTable.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"--power-table {path}: not a readable power table ({err})") from err
+    n = table.seeds_for(target)
+    design = (f"simulated: the {table.method} comparison, {table.grid.models} models, {table.seeds.describe()}, "
+              f"{table.grids} grids a cell ({path})")
+    if n is None:
+        return None, (f"a {target:g}-point difference is not found with 80% power at any tabulated seed count "
+                      f"({', '.join(map(str, sorted(table.power)))}; {design})")
+    return n, f"a {target:g}-point difference needs {n} seeds per model at 80% power ({design})"

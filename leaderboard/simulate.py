@@ -166,3 +166,66 @@ def simulated_resolution(method: str, seeds: SeedDistribution, grid: Grid, power
         mid = (low + high) / 2
         low, high = (mid, high) if error_rates(method, grid, seeds, mid, grids).power < power else (low, mid)
     return round(high, 1)
+
+
+@dataclass
+class PowerTable:
+    """A comparison's simulated power to find one model `delta` points worse, by seeds a model and
+    delta, under one seed distribution and grid design: computed once (minutes), shipped beside a
+    grid's records, read by planning and resolution (the normal formula overstates power under
+    heavy-tailed seeds)."""
+
+    method: str
+    seeds: SeedDistribution
+    grid: Grid
+    power: dict[int, dict[float, float]]  # seeds a model -> difference -> power
+    grids: int
+
+    def detectable(self, seeds: int, power: float = 0.8) -> float | None:
+        """The smallest tabulated difference found with `power` at `seeds` seeds (None: none is)."""
+        row = self.power.get(seeds, {})
+        return next((d for d in sorted(row) if row[d] >= power), None)
+
+    def seeds_for(self, delta: float, power: float = 0.8) -> int | None:
+        """The fewest tabulated seeds a model that find `delta` (at least; tabulated differences
+        at or below it) with `power`; None when no tabulated count does."""
+        for s in sorted(self.power):
+            found = [p for d, p in self.power[s].items() if d <= delta + 1e-9]
+            if found and max(found) >= power:
+                return s
+        return None
+
+    def to_json(self) -> dict:
+        """The table as JSON-ready data."""
+        return {"schema": "ghnbench-power-1", "method": self.method, "seeds": vars(self.seeds), "grid": vars(self.grid),
+                "grids": self.grids, "power": {str(s): {f"{d:g}": p for d, p in row.items()}
+                                               for s, row in self.power.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> PowerTable:
+        """The table `to_json` wrote."""
+        power = {int(s): {float(d): p for d, p in row.items()} for s, row in data["power"].items()}
+        return cls(data["method"], SeedDistribution(**data["seeds"]), Grid(**data["grid"]), power, data["grids"])
+
+
+def power_table(method: str, seeds: SeedDistribution, grid: Grid, seed_counts: list[int], deltas: list[float],
+                grids: int = 200, seed: int = 0) -> PowerTable:
+    """Simulate `grids` grids per seed count; in each, model m0 is shifted by every delta in turn
+    (common random numbers across the deltas, so the power rises monotonically up to noise)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    power: dict[int, dict[float, float]] = {}
+    for count in seed_counts:
+        found = np.zeros(len(deltas))
+        design = replace(grid, seeds=count)
+        for _ in range(grids):
+            base = simulate_grid(rng, design, seeds)
+            for j, delta in enumerate(deltas):
+                shifted = [Scores(s.model, s.seeds, s.values - (delta if i == 0 else 0.0), s.groups)
+                           for i, s in enumerate(base)]
+                _, pairs = compare(shifted, details=False, method=method)
+                worse = pairs[(pairs["a"] == "m0") | (pairs["b"] == "m0")]
+                found[j] += float(worse["differs"].mean())
+        power[count] = {float(d): float(f / grids) for d, f in zip(deltas, found)}
+    return PowerTable(method, seeds, grid, power, grids)

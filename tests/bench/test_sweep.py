@@ -209,3 +209,23 @@ def test_commit_lands_each_jobs_records_in_git(home, capsys):
     assert f"results/grid/gcn_pyg_val_digits_{LABEL}_0.json" in log and "results/grid/manifest.json" in log
     assert main([*args[:-len(FAST)], "--results", str(home / "loose"), *FAST]) == 2
     assert "not inside a git work tree" in capsys.readouterr().err
+
+
+def test_target_diff_plans_from_a_simulated_power_table(home, tmp_path, capsys):
+    import json
+
+    from leaderboard.simulate import Grid, PowerTable, SeedDistribution
+
+    table = PowerTable("trimmed", SeedDistribution(1.5, 0.15, 12.0), Grid(), {6: {4.0: 0.3, 5.0: 0.5},
+                                                                                12: {4.0: 0.7, 5.0: 0.85}}, 100)
+    path = tmp_path / "power.json"
+    path.write_text(json.dumps(table.to_json()))
+    args = ["sweep", "--gnn", "gcn", "--split", "val", "--target-diff", "5", "--power-table", str(path), "--dry-run",
+            *FAST]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "plan: a 5-point difference needs 12 seeds per model at 80% power (simulated: the trimmed" in out
+    assert "12 cells" in out or "gcn/pyg seed 11 on val" in out
+    path.write_text("{}")
+    assert main(args) == 2
+    assert "--power-table" in capsys.readouterr().err

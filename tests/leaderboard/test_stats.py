@@ -327,3 +327,17 @@ def test_the_simulated_resolution_is_where_power_reaches_80_percent():
     delta = simulated_resolution("welch", seeds, grid, grids=150)
     assert 0.65 <= error_rates("welch", grid, seeds, delta, grids=300, seed=9).power <= 0.95
     assert error_rates("welch", grid, seeds, delta * 0.6, grids=300, seed=9).power < 0.8
+
+
+def test_a_power_table_plans_seeds_and_states_resolution_by_simulation():
+    """Power rises with the difference and the seeds; the table's detectable difference and the
+    seeds a difference needs read off it, and it round-trips through JSON."""
+    from leaderboard.simulate import Grid, PowerTable, SeedDistribution, power_table
+
+    grid = Grid(models=3, nets=10, splits=1, interaction_sd=0.5, noise_sd=1.0)
+    table = power_table("welch", SeedDistribution(1.0), grid, [4, 12], [0.5, 2.0, 6.0], grids=60, seed=2)
+    low, high = table.power[4], table.power[12]
+    assert low[0.5] < low[6.0] and high[2.0] >= low[2.0] and high[6.0] > 0.9
+    assert table.detectable(12) in (2.0, 6.0) and table.detectable(12) <= table.detectable(4)
+    assert table.seeds_for(6.0) == 4 and table.seeds_for(0.5) is None
+    assert PowerTable.from_json(table.to_json()) == table
