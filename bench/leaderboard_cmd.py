@@ -60,6 +60,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", default=None, type=as_of_time, metavar="TIME",
                    help="only records created up to TIME (ISO 8601, e.g. 2026-12-07T12:00:00+00:00): a published "
                         "table stays as it was while its grid grows")
+    p.add_argument("--comparison", default="welch", choices=("welch", "trimmed"),
+                   help="the pairwise comparison: welch (means, Games-Howell; default) or trimmed (20%%-trimmed "
+                        "means, Yuen-Welch, Holm); docs/leaderboard.md, \"Heavy-tailed seeds\"")
+    p.add_argument("--power-table", default=None, metavar="FILE",
+                   help="state the resolution from this simulated power table (leaderboard.simulate.power_table, "
+                        "of the same comparison) instead of the normal formula")
     p.add_argument("--arms", action="store_true",
                    help="compare training recipes instead: the preset (--preset) and its overridden variants as "
                         "arms, per model and pooled, each against the plain preset, by the variance study's rule "
@@ -109,10 +115,12 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 def rendered(args: argparse.Namespace, properties):
     """The leaderboard of args' folders (leaderboard.render.render)."""
     from leaderboard.render import render
+    from leaderboard.simulate import read_power_table
 
+    power = read_power_table(args.power_table) if args.power_table else None
     return render(args.db or db_path(), args.results or [results_root()], args.out, args.dataset, args.preset,
                   args.method, args.metric, args.reference, with_plots=not args.no_plots, properties=properties,
-                  as_of=args.as_of)
+                  as_of=args.as_of, comparison=args.comparison, power=power)
 
 
 def show(args: argparse.Namespace, done) -> int:

@@ -48,14 +48,9 @@ def plan_seeds(results: str | os.PathLike, dataset: str, preset: str, target: fl
 def plan_seeds_simulated(path: str | os.PathLike, target: float) -> tuple[int | None, str]:
     """The seeds per model a simulated power table (leaderboard.simulate.PowerTable JSON) says
     find a `target`-point difference at 80% power, and a line saying so."""
-    import json
+    from .simulate import read_power_table
 
-    from .simulate import PowerTable
-
-    try:
-        table = PowerTable.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"--power-table {path}: not a readable power table ({err})") from err
+    table = read_power_table(path)
     n = table.seeds_for(target)
     design = (f"simulated: the {table.method} comparison, {table.grid.models} models, {table.seeds.describe()}, "
               f"{table.grids} grids a cell ({path})")

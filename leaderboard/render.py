@@ -16,6 +16,7 @@ from . import plots
 from .db import SyncReport, latest_record_files, sync
 from .properties import PropertyTables
 from .reference import reference_cells
+from .simulate import PowerTable
 from .stats import (ALPHA, CD_MIN_SEEDS, MIN_SEEDS, OVERALL, RankAgreement, RankStats, SplitStats, annotate,
                     rank_agreement, rank_stats)
 from .table import (BASELINE, METRIC_LABELS, arch_frame, catch_up_column, cells, groups, leaderboard, net_frame,
@@ -71,6 +72,8 @@ class Section:
     nets: pd.DataFrame
     method: str = "ghn"  # whose accuracy the table ranks (bench leaderboard --method)
     agreement: RankAgreement | None = None  # of a fine-tuned (ftK) table's order with the 0-step table's
+    comparison: str = "welch"  # the pairwise comparison (leaderboard.stats.METHODS)
+    power: PowerTable | None = None  # the simulated power table its resolution is read from
 
     @property
     def stem(self) -> str:
@@ -100,12 +103,14 @@ class Section:
         the Friedman test (with enough seeds)."""
         lines = [note for note in (self.preset_note(),) if note]
         if self.splits and self.fewest_seeds >= MIN_SEEDS:
+            test = ("Games-Howell over the seeds" if self.comparison == "welch" else
+                    "Yuen-Welch on 20%-trimmed seed means, Holm-corrected")
             lines.append(f"Best group (bold): the split's best model and every model not significantly worse "
-                         f"(α = {ALPHA}, Games-Howell over the seeds with the model x net variance; "
+                         f"(α = {ALPHA}, {test} with the model x net variance; "
                          f"docs/leaderboard.md says how to read it).")
         elif self.splits:
             lines.append(f"No best group marked: some cell has {self.fewest_seeds} seed(s), fewer than {MIN_SEEDS}.")
-        lines += [f"Resolution, {a.split}: {a.resolution.describe()}." for a in self.splits if a.resolution]
+        lines += self.resolution_notes()
         head = self.headline
         if head is not None and head.seeds >= 2:
             decided = head.pairs[head.pairs["differs"]]
@@ -150,6 +155,22 @@ class Section:
         text = ", ".join(f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
                          for k, v in sorted(changed.items()))
         return f"Preset {self.preset.split('@')[0]}: {name} with {text or 'its own settings'}."
+
+    def resolution_notes(self) -> list[str]:
+        """What the seeds resolve: from the simulated power table when there is one, else by the
+        normal formula (the mean comparison only)."""
+        if self.power is not None and self.splits:
+            p, seeds = self.power, self.fewest_seeds
+            found = p.detectable(seeds)
+            need = ", ".join(f"{d:g} points {p.seeds_for(d) or 'beyond the table'}" for d in (3.0, 4.0, 5.0))
+            return [f"Resolution (simulated: {p.method}, {p.seeds.describe()}, {p.grids} grids a cell): {seeds} seeds "
+                    + (f"detect {found:g} points at 80% power" if found is not None else
+                       "are not tabulated or detect no tabulated difference at 80% power")
+                    + f"; seeds needed per model for {need}."]
+        if self.comparison != "welch" and self.splits:
+            return ["Resolution: not stated (the normal formula holds for the mean comparison only); give "
+                    "--power-table, a simulated power table of this comparison."]
+        return [f"Resolution, {a.split}: {a.resolution.describe()}." for a in self.splits if a.resolution]
 
     def sgd_note(self) -> str | None:
         """The k-SGD-steps baseline per split (the mean over seeds of its records' summaries; it
@@ -213,7 +234,8 @@ class Section:
 
 def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: str | None = None,
                    method: str = "ghn", metric: str = "auto", reference: bool = False,
-                   paths: set[str] | None = None, as_of: str | None = None) -> list[Section]:
+                   paths: set[str] | None = None, as_of: str | None = None, comparison: str = "welch",
+                   power: PowerTable | None = None) -> list[Section]:
     """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
     plus, when asked, the imported reference rows of the same data sets and metric (shown
     whatever our preset: they are the paper's full-budget figures; a top-5 figure never joins
@@ -237,7 +259,7 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
             return f[(f["dataset"] == d) & (f["preset"] == p) & (f["metric"] == m)]
 
         rows = in_table(archs)
-        annotated, splits = annotate(g, rows)
+        annotated, splits = annotate(g, rows, comparison)
         own = [(path, r) for path, r in files if table_key(r, metric) == (d, p, m)]
         table, agreement = leaderboard(annotated), None
         if k is not None:
@@ -245,21 +267,25 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
             table["random init catches up at (steps)"] = table.index.map(
                 catch_up_column([r for _, r in own], k)).fillna("")
         sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), table, own, in_table(nets), method,
-                                agreement))
+                                agreement, comparison, power))
     return sections
 
 
 def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | os.PathLike | None = None,
            dataset: str | None = None, preset: str | None = None, method: str = "ghn", metric: str = "auto",
            reference: bool = False, with_plots: bool = True, properties: PropertyTables | None = None,
-           as_of: str | None = None) -> Rendered:
+           as_of: str | None = None, comparison: str = "welch", power: PowerTable | None = None) -> Rendered:
     """Sync `results` into `db`, render every (dataset, preset) leaderboard, the `properties`
     tables after them; with `out`, write leaderboard.md/.csv (properties.csv), the PNG plots and
     the site (index.html first in `files`; atomically)."""
     from .site import write_site
 
     done = Rendered(sync=sync(db, results))
-    sections = build_sections(db, dataset, preset, method, metric, reference, paths=done.sync.paths, as_of=as_of)
+    if power is not None and power.method != comparison:
+        raise ValueError(f"--power-table simulates the {power.method} comparison, not {comparison}: pass "
+                         f"--comparison {power.method} or a table of {comparison}")
+    sections = build_sections(db, dataset, preset, method, metric, reference, paths=done.sync.paths, as_of=as_of,
+                              comparison=comparison, power=power)
     if not sections:
         raise ValueError(f"no records to show (results: {', '.join(map(str, results))}"
                          f"{', dataset ' + dataset if dataset else ''}{', preset ' + preset if preset else ''}); "

@@ -11,8 +11,11 @@ equal) and its power to find one model `delta` points worse than the others.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
@@ -20,6 +23,7 @@ from scipy import optimize, stats
 from .stats import Scores, compare
 
 MAX_OUTLIERS = 0.3  # the fitted outlier fraction's upper bound
+SIGMA_FLOOR = 0.25  # points: the fitted core SD's lower bound (a seed score's own noise over 20 nets is ~0.5)
 
 
 @dataclass(frozen=True)
@@ -52,21 +56,24 @@ class SeedDistribution:
 
 def fit_seeds(groups: list[np.ndarray]) -> SeedDistribution:
     """The contaminated normal that fits seed scores best (maximum likelihood), each group (a
-    model's seeds) centred on its own median; the outliers' SD at least twice the core's."""
+    model's seeds) centred on its own median; the outliers' SD at least twice the core's, the
+    core's at least SIGMA_FLOOR (seeds that tie exactly would otherwise drive it to 0, where the
+    likelihood has no maximum)."""
     x = np.concatenate([np.asarray(g, float) - np.median(g) for g in groups if len(g)])
     spread = max(float(np.std(x)), 1e-3)
 
     def loss(theta: np.ndarray) -> float:
-        sigma, q, ratio = math.exp(theta[0]), MAX_OUTLIERS / (1 + math.exp(-theta[1])), 2 + math.exp(theta[2])
+        sigma = SIGMA_FLOOR + math.exp(theta[0])
+        q, ratio = MAX_OUTLIERS / (1 + math.exp(-theta[1])), 2 + math.exp(theta[2])
         return -SeedDistribution(sigma, q, sigma * ratio).log_likelihood(x)
 
     starts = [np.array([math.log(spread * f), -2.0, math.log(r)]) for f in (0.3, 1.0) for r in (1.0, 5.0)]
     best = min((optimize.minimize(loss, s, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6})
                 for s in starts), key=lambda r: r.fun)
-    normal = SeedDistribution(float(np.std(x, ddof=1)) if len(x) > 1 else spread)
+    normal = SeedDistribution(max(float(np.std(x, ddof=1)) if len(x) > 1 else spread, SIGMA_FLOOR))
     if -best.fun - normal.log_likelihood(x) < stats.chi2.ppf(0.95, 2) / 2:  # the tail earns no likelihood: normal
         return normal
-    sigma = math.exp(best.x[0])
+    sigma = SIGMA_FLOOR + math.exp(best.x[0])
     return SeedDistribution(sigma, MAX_OUTLIERS / (1 + math.exp(-best.x[1])), sigma * (2 + math.exp(best.x[2])))
 
 
@@ -206,6 +213,14 @@ class PowerTable:
         """The table `to_json` wrote."""
         power = {int(s): {float(d): p for d, p in row.items()} for s, row in data["power"].items()}
         return cls(data["method"], SeedDistribution(**data["seeds"]), Grid(**data["grid"]), power, data["grids"])
+
+
+def read_power_table(path: str | os.PathLike) -> PowerTable:
+    """The power table in a JSON file; a ValueError naming --power-table when it is not one."""
+    try:
+        return PowerTable.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"--power-table {path}: not a readable power table ({err})") from err
 
 
 def power_table(method: str, seeds: SeedDistribution, grid: Grid, seed_counts: list[int], deltas: list[float],

@@ -308,6 +308,7 @@ class SplitStats:
     best_group: set[str] | None
     resolution: Resolution | None
     dropped: list[str]
+    method: str = "welch"  # the pairwise comparison (METHODS)
 
     @property
     def seeds(self) -> int:
@@ -315,7 +316,7 @@ class SplitStats:
         return int(self.cells["seeds"].min())
 
 
-def analyse(rows: pd.DataFrame, split: str) -> SplitStats | None:
+def analyse(rows: pd.DataFrame, split: str, method: str = "welch") -> SplitStats | None:
     """The analysis of `rows` (per-net rows of one table; one split, or several as fixed
     effects) on the nets every run has; None with fewer than two models."""
     rows = rows[rows["model"] != BASELINE]
@@ -328,29 +329,33 @@ def analyse(rows: pd.DataFrame, split: str) -> SplitStats | None:
     if len(rows) == 0:
         return None
     scores = scores_of(rows)
-    cells, pairs = compare(scores)
+    cells, pairs = compare(scores, method=method)
     enough = cells["seeds"].min() >= MIN_SEEDS
+    # the normal formula's resolution describes the mean comparison only; the trimmed one's comes
+    # from a simulated power table (leaderboard.simulate.power_table)
+    stated = resolution(cells, pairs) if method == "welch" else None
     return SplitStats(split, sorted(set(rows["arch"])), cells, pairs, best_group(cells, pairs) if enough else None,
-                      resolution(cells, pairs), dropped)
+                      stated, dropped, method)
 
 
-def split_stats(arch_rows: pd.DataFrame, split: str) -> SplitStats | None:
+def split_stats(arch_rows: pd.DataFrame, split: str, method: str = "welch") -> SplitStats | None:
     """The analysis of one split."""
-    return analyse(arch_rows[arch_rows["split"] == split], split)
+    return analyse(arch_rows[arch_rows["split"] == split], split, method)
 
 
 OVERALL = "all splits"
 
 
-def overall_stats(arch_rows: pd.DataFrame) -> SplitStats | None:
+def overall_stats(arch_rows: pd.DataFrame, method: str = "welch") -> SplitStats | None:
     """The headline: every split of the table in one analysis, split as a fixed effect (each
     split weighs the same); None with a single split."""
     if arch_rows["split"].nunique() < 2:
         return None
-    return analyse(arch_rows, OVERALL)
+    return analyse(arch_rows, OVERALL, method)
 
 
-def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame) -> tuple[pd.DataFrame, list[SplitStats]]:
+def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame, method: str = "welch"
+             ) -> tuple[pd.DataFrame, list[SplitStats]]:
     """One table's cells with `ci_low`/`ci_high` (the t-interval of the cell's seed scores on the
     split's common nets; NaN with one seed or no per-net results), `seed_sd`, `best_group`
     (True/False) and the split's resolution (`detectable`, `seeds_for_3`, `seeds_for_4`), and the
@@ -358,7 +363,7 @@ def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame) -> tuple[pd.Data
     out = cell_frame.copy()
     out["ci_low"], out["ci_high"], out["seed_sd"], out["best_group"] = math.nan, math.nan, math.nan, False
     out["detectable"], out["seeds_for_3"], out["seeds_for_4"] = math.nan, math.nan, math.nan
-    analyses = [a for split in arch_rows["split"].unique() if (a := split_stats(arch_rows, split))]
+    analyses = [a for split in arch_rows["split"].unique() if (a := split_stats(arch_rows, split, method))]
     for a in analyses:
         in_split = out["split"] == a.split
         for c in a.cells.itertuples():
@@ -370,7 +375,7 @@ def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame) -> tuple[pd.Data
             r = a.resolution
             out.loc[in_split, ["detectable", "seeds_for_3", "seeds_for_4"]] = (
                 r.detectable, r.seeds_for[3.0] or math.nan, r.seeds_for[4.0] or math.nan)
-    overall = overall_stats(arch_rows)
+    overall = overall_stats(arch_rows, method)
     return out, analyses + ([overall] if overall is not None else [])
 
 

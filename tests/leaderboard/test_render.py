@@ -121,3 +121,32 @@ def test_the_sgd_baseline_is_in_the_notes_and_the_site(tmp_path):
     done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "out", with_plots=False)
     line = "Baseline, 10 SGD steps from random init (the first nets of each split only): val 45.0 (5 nets)."
     assert line in done.text["md"] and "10 SGD steps from random init" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_a_table_under_the_trimmed_comparison_states_its_resolution_from_a_power_table(tmp_path, capsys):
+    """--comparison trimmed: the best group by trimmed means (Holm), no normal-formula resolution;
+    with --power-table of that comparison, the resolution read off the simulated table; a table of
+    another comparison is refused."""
+    import json
+
+    from bench.cli import main
+    from bench.records import write_record
+    from leaderboard.simulate import Grid, PowerTable, SeedDistribution
+
+    from .conftest import board_records
+
+    for record in board_records({"gat": 5.0, "gcn": 5.0, "gin": -6.0}):
+        write_record(tmp_path / "results", record)
+    base = ["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db")]
+    assert main([*base, "--comparison", "trimmed"]) == 0
+    out = capsys.readouterr().out
+    assert "Yuen-Welch on 20%-trimmed seed means, Holm-corrected" in out and "Resolution: not stated" in out
+    table = PowerTable("trimmed", SeedDistribution(1.5, 0.15, 12.0), Grid(), {5: {3.0: 0.5, 5.0: 0.82},
+                                                                               12: {3.0: 0.81, 5.0: 0.99}}, 100)
+    (tmp_path / "power.json").write_text(json.dumps(table.to_json()))
+    assert main([*base, "--comparison", "trimmed", "--power-table", str(tmp_path / "power.json")]) == 0
+    out = capsys.readouterr().out
+    assert "Resolution (simulated: trimmed, a core of SD 1.5 with 15% outliers of SD 12.0, 100 grids a cell): " \
+           "5 seeds detect 5 points at 80% power; seeds needed per model for 3 points 12, 4 points 12, 5 points 5." in out
+    assert main([*base, "--power-table", str(tmp_path / "power.json")]) == 2
+    assert "simulates the trimmed comparison, not welch" in capsys.readouterr().err
