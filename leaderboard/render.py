@@ -142,19 +142,16 @@ class Section:
     def preset_note(self) -> str | None:
         """What a hashed preset label (`tiny-3fa2c1d0`) stands for: the fields its records changed
         from the named preset."""
-        from bench.presets import PRESETS, RUNTIME_FIELDS
+        from bench.presets import PRESETS
 
-        name = self.preset.split("@")[0].rsplit("-", 1)[0]
-        if name == self.preset.split("@")[0] or name not in PRESETS or not self.records:
+        from .arms import changed_fields
+
+        label = self.preset.split("@")[0]
+        name = label.rsplit("-", 1)[0]
+        if name == label or name not in PRESETS or not self.records:
             return None
-        base = PRESETS[name].__dict__
-        fields = self.records[0][1].get("preset_fields") or {}
-        changed = {k: v for k, v in fields.items() if k in base and k not in ("ghn", "view", *RUNTIME_FIELDS)
-                   and not isinstance(v, dict)
-                   and base[k] != (tuple(v) if isinstance(v, list) else v)}
-        text = ", ".join(f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
-                         for k, v in sorted(changed.items()))
-        return f"Preset {self.preset.split('@')[0]}: {name} with {text or 'its own settings'}."
+        text = changed_fields(label, self.records[0][1].get("preset_fields") or {})
+        return f"Preset {label}: {name} with {'its own settings' if text == 'plain' else text}."
 
     def resolution_notes(self) -> list[str]:
         """What the seeds resolve: from the simulated power table when there is one, else by the
