@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .ghn import GHN
+from .hub import from_hub, is_hub_file
 
 CHECKPOINT_FORMAT = "ghnbench-ghn-1"
 
@@ -47,8 +48,12 @@ def resolve_checkpoint(name: str | os.PathLike) -> Path:
 
 def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu") -> GHN:
     """A trained GHN from a checkpoint `bench` wrote (a path, or a name: see resolve_checkpoint),
-    or from one the reference GHN-2 code saved (its ghn2_cifar10.pt / ghn2_imagenet.pt format)."""
+    from one the reference GHN-2 code saved (its ghn2_cifar10.pt / ghn2_imagenet.pt format), or
+    from a GHN-3 (or GHN-2) file of the reference GHN-3 code's hub (gnn_zoo.hub: ghn3tm8.pt, ...,
+    downloaded by hand)."""
     path = resolve_checkpoint(name)
+    if is_hub_file(path):
+        return from_hub(path)
     head = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(head, dict) and "config" in head and head.get("format") != CHECKPOINT_FORMAT and "epoch" in head:
         from .reference import from_reference

@@ -15,7 +15,10 @@ from deepnets1m.node_types import NODE_TYPES
 from deepnets1m.trace import to_graph
 
 from .conv_decoder import ConvDecoder
+from .conv_decoder3 import ConvDecoder3
 from .decoder import tile_into
+from .ghn3_graph import ghn3_view
+from .init import ghn3_init
 from .layout import head_shape, node_shapes, param_slots
 from .registry import core_class, create
 from .views import needs_virtual_edges
@@ -74,7 +77,8 @@ class ShapeEncoder(nn.Module):
                           self.spatial(index(*sp, dims[:, 2])), self.spatial(index(*sp, dims[:, 3]))], dim=1)
 
 
-SHELL_STREAM, CORE_STREAM = 0, 1  # the two init streams of a seeded GHN (common random numbers)
+SHELL_STREAM, CORE_STREAM, GHN3_INIT_STREAM = 0, 1, 2  # init streams of a seeded GHN (common random numbers)
+DECODERS = ("ghn2", "ghn3")
 
 
 @contextlib.contextmanager
@@ -92,8 +96,11 @@ def seeded(seed: int | None, stream: int):
 class GHN(nn.Module):
     """Graph hypernetwork (GHN-2, reference section 6): op-type + shape embeddings -> GNN core ->
     LayerNorm -> GHN-2's conv decoder. `layernorm=False, scaling=False, max_hops=1` is GHN-1
-    (see gnn_zoo.variants). The core gets graph `view` (gnn_zoo.views; default: the core's own),
-    and batches carry shortest-path edges up to `max_hops` only for views that use them.
+    (see gnn_zoo.variants). `decoder="ghn3"` is GHN-3's decoder (ConvDecoder3) with GHN-3's
+    initialisation (ghn3_init) and its reading of graphs (ghn3_view) and shapes; with the
+    `transformer` core that is GHN-3 as published. The core gets graph `view` (gnn_zoo.views;
+    default: the core's own), and batches carry shortest-path edges up to `max_hops` only for
+    views that use them.
 
     With `init_seed`, the shell (type and shape embeddings, LayerNorm, decoder) is drawn from a
     generator keyed on the seed alone and the core from another: for one seed every core starts
@@ -106,33 +113,41 @@ class GHN(nn.Module):
     def __init__(self, core: str = "gatedgnn", backend: str = "pyg", hidden: int = 32, layers: int = 1,
                  num_classes: int = 10, max_hops: int = DEFAULT_MAX_HOPS, layernorm: bool = True,
                  max_side: int = 11, scaling: bool = True, view: str | None = None, init_seed: int | None = None,
-                 **core_kwargs) -> None:
+                 decoder: str = "ghn2", **core_kwargs) -> None:
         super().__init__()
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown GHN decoder {decoder!r}; choose from {', '.join(DECODERS)}")
         view = view or core_class(core, backend).default_view()
         self.config = dict(core=core, backend=backend, hidden=hidden, layers=layers, num_classes=num_classes,
                            max_hops=max_hops, layernorm=layernorm, max_side=max_side, scaling=scaling, view=view,
-                           **core_kwargs)
-        self.num_classes = num_classes
+                           **({"decoder": decoder} if decoder != "ghn2" else {}), **core_kwargs)
+        self.num_classes, self.ghn3 = num_classes, decoder == "ghn3"  # GHN-3 reads graphs and shapes as its tracer does
         with seeded(init_seed, SHELL_STREAM):  # the shell's init depends on the seed alone, whatever the core
             self.type_embed = nn.Embedding(len(NODE_TYPES), hidden)
             self.shape_enc = ShapeEncoder(hidden, num_classes, max_side)
             self.norm = nn.LayerNorm(hidden) if layernorm else nn.Identity()
-            self.decoder = ConvDecoder(hidden, num_classes, max_side, scaling)
+            make = ConvDecoder3 if decoder == "ghn3" else ConvDecoder
+            self.decoder = make(hidden, num_classes, max_side, scaling)
         if view == "sweep":  # the gated GNN's MLPs depend on whether its sweeps have virtual edges
             core_kwargs = {"virtual_edges": max_hops >= 2, **core_kwargs}
         with seeded(init_seed, CORE_STREAM):
             self.core = create(core, backend, hidden=hidden, layers=layers, view=view, **core_kwargs)
         self.max_hops = max_hops if needs_virtual_edges(view) else 0
+        if decoder == "ghn3":
+            with seeded(init_seed, GHN3_INIT_STREAM):
+                ghn3_init(self)
 
     def batch(self, graphs) -> GraphBatch:
-        """A GraphBatch of `graphs` with the virtual edges this GHN's core uses."""
-        return GraphBatch.from_graphs(list(graphs), max_hops=self.max_hops)
+        """A GraphBatch of `graphs` with the virtual edges this GHN's core uses (GHN-3: of each
+        graph's ghn3_view)."""
+        graphs = [ghn3_view(g) for g in graphs] if self.ghn3 else list(graphs)
+        return GraphBatch.from_graphs(graphs, max_hops=self.max_hops)
 
     def embed(self, batch: GraphBatch) -> torch.Tensor:
         """Node embeddings after the core and the optional LayerNorm, [N, hidden]."""
         device = self.type_embed.weight.device
         batch = batch.to(device)  # a no-op on CPU; on a GPU the cores get their index tensors there
-        x = self.type_embed(batch.node_types) + self.shape_enc(node_shapes(batch).to(device))
+        x = self.type_embed(batch.node_types) + self.shape_enc(node_shapes(batch, token_grids=self.ghn3).to(device))
         return self.norm(self.core(x, batch))
 
     def predict(self, batch: GraphBatch) -> list[dict[str, torch.Tensor]]:

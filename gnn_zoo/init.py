@@ -34,6 +34,17 @@ def small_init(decoder: ConvDecoder) -> None:
         layer.bias.zero_()
 
 
+@torch.no_grad()
+def ghn3_init(ghn: nn.Module) -> None:
+    """GHN-3's initialisation: the last layers of the weight, 1-D and classifier decoders with
+    weights / 5 and biases 0 (GHN3_SHRINK; small_init), and every embedding table truncated-normal with std
+    dim^-1/2 (bounds +-2, torch's default)."""
+    small_init(ghn.decoder)
+    for module in ghn.modules():
+        if isinstance(module, nn.Embedding):
+            nn.init.trunc_normal_(module.weight, std=module.weight.shape[1] ** -0.5)
+
+
 def weight_rms(ghn: nn.Module, batch: GraphBatch) -> tuple[float, float]:
     """RMS over `batch`'s predicted weights of (weight / its target std): (hidden-layer weights,
     classifier weights); targets sqrt(beta / fan_in) and sqrt(1 / fan_in)."""

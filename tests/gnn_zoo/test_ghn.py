@@ -116,15 +116,16 @@ def test_conv_decoder_batches_slots_as_decoding_each_alone(graphs):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-def test_corners_gradient_is_slicing_gradient():
-    """Corners' copies and their one-buffer backward equal autograd's own slicing."""
-    from gnn_zoo.conv_decoder import corners
+def test_windows_gradient_is_slicing_gradient():
+    """Windows' copies and their one-buffer backward equal autograd's own slicing (corners, and
+    windows off the corner as GHN-3's centred kernels)."""
+    from gnn_zoo.conv_decoder import windows
 
     torch.manual_seed(0)
     t = torch.randn(6, 5, 4, requires_grad=True)
-    sizes = [(6, 5, 4), (2, 3, 4), (2, 3, 4), (1, 5, 1)]
-    ours = corners(t, sizes)
-    theirs = [t[:a, :b, :c] for a, b, c in sizes]
+    sizes = [(6, 5, 4), (2, 3, 4), (2, 3, 4), (1, 5, 1), ((1, 3), 5, (2, 3))]
+    ours = windows(t, sizes)
+    theirs = [t, t[:2, :3], t[:2, :3], t[:1, :5, :1], t[1:3, :5, 2:3]]
     probes = [torch.randn(o.shape) for o in ours]
     g1 = torch.autograd.grad(sum((o * p).sum() for o, p in zip(ours, probes)), t)[0]
     g2 = torch.autograd.grad(sum((o * p).sum() for o, p in zip(theirs, probes)), t)[0]
