@@ -100,6 +100,7 @@ PRESET_FLAGS = (("steps", POSITIVE_INT), ("meta_batch", POSITIVE_INT), ("batch_s
                 ("finetune_nets", POSITIVE_INT), ("finetune_lr", POSITIVE_FLOAT),
                 ("finetune_noise", NON_NEGATIVE_FLOAT), ("warmup", fraction),
                 ("resize", POSITIVE_INT), ("weight_decay", NON_NEGATIVE_FLOAT),
+                ("param_penalty", NON_NEGATIVE_FLOAT),
                 *((name, one_of(*choices)) for name, choices in PRESET_CHOICES.items()))
 FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not say
     "finetune": "K[,K...]: also fine-tune each evaluated net K steps from the predicted parameters and from random "
@@ -115,6 +116,8 @@ FLAG_HELP = {  # flags whose meaning "override the preset's <field>" does not sa
                 "warmup, GHN-3)",
     "decoder_init": "ghn2 (torch's defaults; default), ghn3 (the decoder's last layers / 5, biases 0, as GHN-3) or "
                     "hyperfan (scaled so predicted weights start at their fan-in variance; docs/bench.md)",
+    "param_penalty": "P: add P x the sum of the predicted tensors' Frobenius norms to each net's loss (GHN-3: 3e-5; "
+                     "default 0)",
     "finetune_noise": "STD: add Gaussian noise of STD x each weight's own std to the predicted weights before "
                       "fine-tuning (default 0)",
 }
@@ -215,11 +218,13 @@ def add_run_options(p: argparse.ArgumentParser, split: bool, evaluates: tuple[st
     load_entry_points()
     model = p.add_argument_group("model")
     model.add_argument("--gnn", default=None, type=core_name, metavar="{" + ",".join(sorted(available())) + "} or FILE.py:CLASS",
-                   help="GNN core of the GHN (required unless --ghn mlp): a zoo core, or your own gnn_zoo.Core "
+                   help="GNN core of the GHN (required unless --ghn mlp or ghn3): a zoo core, or your own gnn_zoo.Core "
                         "subclass as file.py:Class or pkg.module:Class")
     model.add_argument("--ghn", default="ghn2", choices=tuple(VARIANTS),
-                   help="GHN variant around the core, as in GHN-2's paper: ghn2 (default), ghn1 (no LayerNorm, "
-                   "no output scaling, no virtual edges, meta-batch 1), mlp (the paper's one-MLP model, no --gnn needed)")
+                   help="GHN variant around the core: as in GHN-2's paper, ghn2 (default), ghn1 (no LayerNorm, "
+                   "no output scaling, no virtual edges, meta-batch 1), mlp (the paper's one-MLP model, no --gnn "
+                   "needed); ghn3 (GHN-3 as published: its 3-layer graph transformer, decoder and init; no --gnn "
+                   "needed)")
     model.add_argument("--backend", default="pyg", choices=BACKENDS, help="graph library (default pyg)")
     model.add_argument("--view", default=None, choices=VIEWS,
                    help="the graph view the core gets (default: its richest, as protocol v1 has it: virtual, or "

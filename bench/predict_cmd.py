@@ -20,7 +20,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: train/reuse the --gnn/--preset one); "
                    "its core is used (--gnn may be left out, and must match it when given)")
     p.add_argument("--reference-ckpt", default=None, metavar="PATH",
-                   help="predict with a GHN-2 checkpoint saved by the reference code (ghn2_cifar10.pt's format)")
+                   help="predict with a reference code's checkpoint: a GHN-3 hub file (ghn3tm8.pt, ...) or GHN-2's "
+                        "(ghn2_cifar10.pt)")
     p.add_argument("--image-size", type=POSITIVE_INT, default=None,
                    help="resize images to this side (default: the data set's; at least 32 for torchvision models)")
     p.add_argument("--leaf", default=None, metavar="CLASS[,CLASS...]",
@@ -68,8 +69,12 @@ def run_predict(args: argparse.Namespace) -> int:
         raise ValueError("--ckpt and --reference-ckpt both name a GHN: pass one")
     if args.ckpt:
         ckpt_core(args)
+    reference = None
     if args.reference_ckpt:
-        args.gnn = args.gnn or "gatedgnn"  # the reference's core; nothing is trained
+        from gnn_zoo import load_reference
+
+        reference = load_reference(args.reference_ckpt)
+        args.gnn = args.gnn or reference.config["core"]  # the reference's core; nothing is trained
     loaded = args.ckpt or args.reference_ckpt
     data, preset, spec = setup(args, writes=() if loaded else ("checkpoints",))
     device = torch.device(args.device)
@@ -88,11 +93,8 @@ def run_predict(args: argparse.Namespace) -> int:
     images = [(with_channels(x, channels), y) for x, y in data.eval_batches(preset.eval_images, preset.eval_batch)]
     random_acc, random_top5 = accuracy(model, images, size, device)
 
-    if args.reference_ckpt:
-        from gnn_zoo.reference import from_reference
-
-        ckpt = Path(args.reference_ckpt)
-        ghn = from_reference(ckpt).to(device).eval()
+    if reference is not None:
+        ckpt, ghn = Path(args.reference_ckpt), reference.to(device)
     else:
         ckpt = Path(args.ckpt) if args.ckpt else train(spec, data, Path(args.checkpoints or checkpoint_root()),
                                                        args.device, progress=not args.no_progress).checkpoint

@@ -46,6 +46,8 @@ class Preset:
     decoder_init: str = "ghn2"  # the decoder's last layers at init: ghn2 (torch's defaults), ghn3 (weights / 5,
     #                             biases 0, as GHN-3), hyperfan (scaled so predicted weights start at their
     #                             fan-in variance; gnn_zoo.init)
+    param_penalty: float = 0.0  # x the sum of the predicted tensors' Frobenius norms, added to each net's
+    #                             loss (GHN-3's predparam_wd: 3e-5)
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
     finetune: tuple[int, ...] = ()  # fine-tune each evaluated net K steps from predicted and random init (bench.finetune)
     finetune_nets: int | None = 5  # ... the first N evaluated nets only (None: all of them)
@@ -98,7 +100,8 @@ class Preset:
 TIMED_ON = "a 2-core AMD EPYC, 1 thread beside a second job"  # where every preset's job_minutes were measured
 
 # fields added after checkpoints and baselines existed, with their unset value (Preset.later_fields)
-LATER_FIELDS = {"warmup": 0.0, "resize": None, "optimizer": "adam", "schedule": "step", "decoder_init": "ghn2"}
+LATER_FIELDS = {"warmup": 0.0, "resize": None, "optimizer": "adam", "schedule": "step", "decoder_init": "ghn2",
+                "param_penalty": 0.0}
 CHOICES = {"optimizer": ("adam", "adamw"), "schedule": ("step", "cosine"), "decoder_init": ("ghn2", "ghn3", "hyperfan")}
 IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
@@ -162,6 +165,17 @@ PRESETS: dict[str, Preset] = {
                              max_hops=50, eval_nets=None, eval_images=50_000, eval_batch=64, sgd_steps=100,
                              sgd_nets=None, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=1000,
                              label_smoothing=0.1, datasets=("imagenet",)),
+    # GHN-3-T/m8's ImageNet recipe (the reference GHN-3 code's train_ghn_ddp.py command, 4 GPUs;
+    # `bench run --ghn ghn3 --preset paper-ghn3 --dataset imagenet`): hidden 64, meta-batch 8 on 128 images, AdamW lr 4e-4 and
+    # weight decay 1e-2, 5 of 75 epochs of linear warmup then a half cosine, clipping 5, label
+    # smoothing 0.1, 3e-5 x the predicted tensors' norms in the loss, mixed precision; 75 epochs of
+    # 10,010 steps (1,281,167 images / 128); evaluated as paper-imagenet
+    "paper-ghn3": Preset("paper-ghn3", hidden=64, layers=None, meta_batch=8, batch_size=128, steps=75 * 10_010,
+                         lr=4e-4, weight_decay=1e-2, grad_clip=5.0, lr_milestones=(), max_train_params=None,
+                         max_meta_nodes=2200, max_hops=50, eval_nets=None, eval_images=50_000, eval_batch=64,
+                         sgd_steps=100, sgd_nets=None, sgd_lr=0.05, eval_noise=0.0, amp=True, ckpt_every=1000,
+                         label_smoothing=0.1, warmup=5 / 75, optimizer="adamw", schedule="cosine",
+                         param_penalty=3e-5, datasets=("imagenet",)),
 }
 
 
@@ -190,6 +204,9 @@ def get_preset(name: str, ghn: str = "ghn2", **overrides) -> Preset:
     unknown = set(overrides) - fields
     if unknown:
         raise ValueError(f"unknown preset fields {sorted(unknown)}")
+    if VARIANTS.get(ghn) and VARIANTS[ghn].decoder == "ghn3" and overrides.get("decoder_init") not in (None, "ghn2"):
+        raise ValueError(f"--decoder-init {overrides['decoder_init']}: --ghn {ghn} starts from GHN-3's own init; drop "
+                         f"--decoder-init")
     for field, choices in CHOICES.items():
         if overrides.get(field) not in (None, *choices):
             raise ValueError(f"--{field.replace('_', '-')} {overrides[field]!r}: choose from {', '.join(choices)}")

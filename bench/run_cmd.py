@@ -213,16 +213,17 @@ def next_steps(args: argparse.Namespace, preset) -> str:
                 if preset.name == "tiny" else ""))
 
 
-REFERENCE_NAME = "ghn2-official"  # the rows of GHNs loaded with --reference-ckpt
-
-
 def run_eval(args: argparse.Namespace) -> int:
     """Run `bench eval`: evaluate an already trained GHN (or a reference-format one)."""
+    reference = None
     if args.reference_ckpt:
-        args.gnn = args.gnn or "gatedgnn"  # the reference's core; nothing is trained
+        from gnn_zoo import load_reference
+
+        reference = load_reference(args.reference_ckpt)
+        args.gnn = args.gnn or reference.config["core"]  # the reference's core; nothing is trained
     data, preset, spec = setup(args, writes=("results",))
-    if args.reference_ckpt:
-        return evaluate_reference(args, data, preset)
+    if reference is not None:
+        return evaluate_reference(args, reference, data, preset)
     ckpt, state = trained_checkpoint(args, spec)
     return evaluate_and_record(args, data, spec, ckpt, state["seconds"])
 
@@ -259,16 +260,17 @@ def configure_train(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_train)
 
 
-def evaluate_reference(args: argparse.Namespace, data, preset) -> int:
-    """Evaluate a GHN-2 checkpoint in the reference code's format on each of args.split and write
-    one record per split, a `ghn2-official (predictor)` row of the preset's table."""
-    from gnn_zoo.reference import from_reference
+def evaluate_reference(args: argparse.Namespace, ghn, data, preset) -> int:
+    """Evaluate a GHN loaded from a reference code's file on each of args.split and write one
+    record per split, a `ghn2-official (predictor)` or `ghn3-official (predictor)` row of the
+    preset's table."""
+    from gnn_zoo import official_name
 
     from .evaluator import predictor_record
 
-    ghn, results = from_reference(args.reference_ckpt), Path(args.results or results_root())
+    results = Path(args.results or results_root())
     for split in args.split:
-        save_and_show(results, predictor_record(ghn, REFERENCE_NAME, split, data, args.dataset, preset, results,
+        save_and_show(results, predictor_record(ghn, official_name(ghn), split, data, args.dataset, preset, results,
                                                 args.seed, args.device, progress=not args.no_progress),
                       preset.sgd_steps)
     return 0
@@ -279,6 +281,7 @@ def configure_eval(p: argparse.ArgumentParser) -> None:
     add_run_options(p, split=True)
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: the one `bench train` wrote)")
     p.add_argument("--reference-ckpt", default=None, metavar="PATH",
-                   help="a GHN-2 checkpoint saved by the reference code (ghn2_cifar10.pt's format); its rows are "
-                        f"named `{REFERENCE_NAME} (predictor)`")
+                   help="a checkpoint of a reference code: a GHN-3 hub file (ghn3tm8.pt, ...) or GHN-2's "
+                        "(ghn2_cifar10.pt); its rows are named `ghn3-official (predictor)` or `ghn2-official "
+                        "(predictor)`")
     p.set_defaults(func=run_eval)

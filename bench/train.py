@@ -162,7 +162,7 @@ def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
     ghn = GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=setting.layers, num_classes=data.num_classes,
               max_hops=p.max_hops, layernorm=variant.layernorm, scaling=variant.scaling,
               max_side=16 if data.image_size >= LARGE_IMAGE else 11, view=p.view, init_seed=spec.seed,
-              **setting.kwargs).to(device)
+              decoder=variant.decoder, **setting.kwargs).to(device)
     probe = None
     if p.decoder_init == "hyperfan":
         specs = train_architectures(spec.seed, 0, PROBE_NETS, p.max_train_params, attempt=PROBE_NETS)
@@ -293,7 +293,7 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
             done.redrawn += over_cap
             specs, seeds = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
             with autocast:
-                loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing)
+                loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing, p.param_penalty)
             opt.zero_grad(set_to_none=True)
             ok = all_ok(bool(torch.isfinite(loss)), ctx)
             if ok:
@@ -377,11 +377,12 @@ def mixed_precision(amp: bool, device: torch.device):
 
 
 def meta_loss(ghn: GHN, predict, specs: list, x: torch.Tensor, y: torch.Tensor, data: ImageData,
-              seeds: list[int] | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+              seeds: list[int] | None = None, label_smoothing: float = 0.0, param_penalty: float = 0.0
+              ) -> torch.Tensor:
     """Mean cross-entropy of the `specs` networks on (x, y), with the parameters `predict`
     (ghn.predict, or its DDP wrapper) gives them: the quantity a meta-training step minimises."""
     graphs, nets = build_meta_batch(specs, data, x.device)
-    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data, seeds, label_smoothing)
+    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data, seeds, label_smoothing, param_penalty)
 
 
 def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tuple[list, list]:
@@ -392,9 +393,11 @@ def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tupl
 
 
 def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: torch.Tensor,
-              data: ImageData, seeds: list[int] | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+              data: ImageData, seeds: list[int] | None = None, label_smoothing: float = 0.0,
+              param_penalty: float = 0.0) -> torch.Tensor:
     """Mean cross-entropy (label-smoothed by `label_smoothing`) of `nets` run with the predicted
-    parameters `preds` on (x, y), net k's dropout seeded with seeds[k] when given. Images go in
+    parameters `preds` on (x, y), net k's dropout seeded with seeds[k] when given, each net's
+    plus `param_penalty` x the sum of its predicted tensors' Frobenius norms (GHN-3's). Images go in
     channels-last, the layout oneDNN/cuDNN convolutions (and their backward) run fastest in, and a
     convolution's output keeps its input's layout; a 1-channel image (digits, Fashion-MNIST) is
     NCHW-contiguous too, so there the conv weights go channels-last to carry the layout (the
@@ -410,7 +413,10 @@ def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: to
                       for name, w in params.items()}
         # DeepNets-1M nets tie no weights: skipping functional_call's tie search saves ~25 ms a net
         logits = functional_call(net, params, (images,), tie_weights=False)
-        losses.append(F.cross_entropy(logits, y, label_smoothing=label_smoothing))
+        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+        if param_penalty:
+            loss = loss + param_penalty * sum(w.norm() for w in params.values())
+        losses.append(loss)
     return torch.stack(losses).mean()
 
 

@@ -12,7 +12,7 @@ _WHERE = {
     "Core": "base", "GHN": "ghn", "BACKENDS": "registry", "BackendUnavailable": "registry", "available": "registry",
     "create": "registry", "register": "registry", "require_backend": "registry", "VARIANTS": "variants",
     "Variant": "variants", "resolve_variant": "variants", "load": "api", "calibrate_bn": "api",
-    "from_reference": "reference",
+    "from_reference": "reference", "from_hub": "hub", "load_reference": "api", "official_name": "api",
 }
 __all__ = sorted(_WHERE)
 

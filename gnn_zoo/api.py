@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .ghn import GHN
-from .hub import from_hub, is_hub_file
+from .hub import HUB_REPOSITORY, from_hub, is_hub_file
 
 CHECKPOINT_FORMAT = "ghnbench-ghn-1"
 
@@ -65,6 +65,26 @@ def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu"
                       f"predicts what the GHN has learnt so far; finish it with `bench train` (same arguments)",
                       stacklevel=2)
     return GHN.load(path, backend=backend, map_location=map_location)
+
+
+OFFICIAL_NAMES = {False: "ghn2-official", True: "ghn3-official"}  # rows of GHNs loaded from the reference codes' files
+
+
+def load_reference(path: str | os.PathLike) -> GHN:
+    """A GHN from a file of a reference code: the GHN-3 hub's format (GHN-3, or GHN-2 in it;
+    gnn_zoo.hub) or the GHN-2 code's own ({"config", "state_dict", "epoch"}), in eval mode."""
+    from .reference import from_reference
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no reference GHN checkpoint at {path} (the GHN-3 hub's files, e.g. ghn3tm8.pt, "
+                                f"come from https://huggingface.co/{HUB_REPOSITORY}; GHN-2's from ppuda's releases)")
+    return (from_hub(path) if is_hub_file(path) else from_reference(path)).eval()
+
+
+def official_name(ghn: GHN) -> str:
+    """The row name of a GHN loaded with load_reference: ghn3-official or ghn2-official."""
+    return OFFICIAL_NAMES[ghn.ghn3]
 
 
 def batch_stat_mode(net: nn.Module) -> nn.Module:

@@ -111,6 +111,20 @@ def test_ghn_variants_are_runs_of_their_own(home, capsys):
     assert "--gnn is required" in capsys.readouterr().err
 
 
+def test_ghn3_trains_and_scores_as_published(home, capsys):
+    """--ghn ghn3 is GHN-3 as published: its 3-layer transformer core (FFN 4x, 8 heads), GHN-3's
+    decoder and init, trained at any preset like every other model; --gnn other than its own is refused."""
+    assert main(["run", "--ghn", "ghn3", "--split", "val", *FAST]) == 0
+    label = get_preset("tiny", ghn="ghn3", **FAST_FIELDS).label
+    record = json.loads((home / "results" / f"ghn3_transformer_pyg_val_digits_{label}_0.json").read_text())
+    assert (record["ghn"], record["gnn"], record["core"]["layers"], record["core"]["protocol"]) == (
+        "ghn3", "transformer", 3, "v1")
+    config = torch.load(home / "checkpoints" / f"{record['checkpoint']}.pt", weights_only=True)["config"]
+    assert (config["decoder"], config["ffn_mult"] if "ffn_mult" in config else 4) == ("ghn3", 4)
+    assert main(["run", "--ghn", "ghn3", "--gnn", "gcn", "--split", "val", *FAST]) == 2
+    assert "drop --gnn gcn" in capsys.readouterr().err
+
+
 def test_eval_needs_a_trained_ghn(home, capsys):
     assert main(["eval", "--gnn", "gin", "--split", "val", *FAST]) == 2
     assert "train it first with `bench train --gnn gin" in capsys.readouterr().err

@@ -39,8 +39,22 @@ def test_a_ghn_variant_keeps_the_preset_name_and_sets_what_it_forces(tmp_path):
     assert get_preset("paper", ghn="ghn1", meta_batch=8).label != "paper"  # an override beyond the variant
     a, b = (TrainSpec("gatedgnn", "pyg", "cifar10", p, 0).checkpoint(tmp_path) for p in (get_preset("paper"), ghn1))
     assert a != b and b.name.startswith("ghn1-gatedgnn_")
-    with pytest.raises(ValueError, match="unknown GHN variant 'ghn3'"):
-        get_preset("tiny", ghn="ghn3")
+    with pytest.raises(ValueError, match="unknown GHN variant 'ghn4'"):
+        get_preset("tiny", ghn="ghn4")
+
+
+def test_paper_ghn3_is_the_reference_ghn3_command():
+    """GHN-3-T/m8's recipe: AdamW 4e-4 / 1e-2, 5 of 75 epochs of warmup then cosine, clip 5, AMP,
+    label smoothing 0.1, 3e-5 x the predicted norms, m 8 on 128 images, hidden 64; ImageNet only.
+    GHN-3's own init is no --decoder-init's to change."""
+    p = get_preset("paper-ghn3", ghn="ghn3")
+    assert (p.optimizer, p.lr, p.weight_decay, p.schedule, p.warmup, p.grad_clip, p.amp) == (
+        "adamw", 4e-4, 1e-2, "cosine", 5 / 75, 5.0, True)
+    assert (p.label_smoothing, p.param_penalty, p.meta_batch, p.batch_size, p.hidden) == (0.1, 3e-5, 8, 128, 64)
+    assert p.steps == 75 * 10_010 and p.datasets == ("imagenet",) and p.label == "paper-ghn3"
+    assert "param_penalty" in p.training_fields() and "param_penalty" not in get_preset("tiny").training_fields()
+    with pytest.raises(ValueError, match="GHN-3's own init"):
+        get_preset("tiny", ghn="ghn3", decoder_init="hyperfan")
 
 
 def test_paper_recipes_are_for_their_data_sets():

@@ -106,6 +106,22 @@ def test_bf16_autocast_step_trains_the_ghn(digits):
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
+def test_the_param_penalty_adds_the_predicted_norms_to_each_nets_loss(digits):
+    """GHN-3's predparam_wd: each net's loss + P x the sum of its predicted tensors' Frobenius norms."""
+    from bench.train import build_meta_batch, nets_loss
+
+    torch.manual_seed(0)
+    ghn = GHN("gcn", hidden=16, num_classes=digits.num_classes)
+    specs = train_architectures(0, 0, 2, 5e5)
+    graphs, nets = build_meta_batch(specs, digits, torch.device("cpu"))
+    x, y = next(digits.train_batches(16, 0))
+    with torch.no_grad():
+        preds = ghn.predict(ghn.batch(graphs))
+        plain, penalised = (nets_loss(nets, preds, specs, x, y, digits, [0, 1], param_penalty=p) for p in (0.0, 0.1))
+    norms = sum(sum(w.norm() for w in p.values()) for p in preds) / len(preds)
+    torch.testing.assert_close(penalised, plain + 0.1 * norms)
+
+
 def test_nets_run_channels_last_on_one_channel_images(digits):
     """A 1-channel image is NCHW-contiguous too; the predicted conv weights carry channels-last
     through the net: on maps larger than 1x1 (where both layouts are one) every conv's input is

@@ -179,3 +179,22 @@ def test_nets_predicted_together_are_predicted_as_alone(tm8):
         assert both.keys() == one.keys()
         for name in one:
             torch.testing.assert_close(both[name], one[name], rtol=1e-5, atol=1e-7)
+
+
+def test_the_cli_predicts_and_evaluates_with_a_hub_file(tmp_path, monkeypatch, capsys):
+    """`bench predict/eval --reference-ckpt` take the GHN-3 hub's files; their records are
+    `ghn3-official (predictor)` rows."""
+    from bench.cli import main
+    from leaderboard.render import render
+
+    monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
+    ckpt = str(DATA / "ghn3_hid32_noised.pt")
+    assert main(["predict", "--reference-ckpt", ckpt, "--model", "resnet18", "--eval-images", "40",
+                 "--no-progress"]) == 0
+    assert "predicted in" in capsys.readouterr().out
+    assert main(["eval", "--reference-ckpt", ckpt, "--split", "val", "--eval-nets", "2", "--eval-images", "40",
+                 "--sgd-steps", "0", "--no-progress"]) == 0
+    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
+    assert "| ghn3-official (predictor) |" in md
+    assert main(["eval", "--reference-ckpt", str(tmp_path / "missing.pt"), "--split", "val"]) == 2
+    assert "huggingface.co/SamsungSAILMontreal/ghn3" in capsys.readouterr().err
