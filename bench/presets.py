@@ -1,4 +1,5 @@
 """Presets: training and evaluation settings as data; any field can be overridden by a flag."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,7 +33,8 @@ class Preset:
     sgd_steps: int  # the k of the "k SGD steps from random init" baseline (0: skip it)
     sgd_nets: int | None  # run that baseline on the first N evaluated nets only (it costs k training steps each)
     sgd_lr: float
-    eval_noise: float  # std of Gaussian noise added to eval images in [0, 1] pixel space (GHN-2: 0.08 CIFAR, 0.18 ImageNet); 0: clean
+    # std of Gaussian noise added to eval images in [0, 1] pixel space (GHN-2: 0.08 CIFAR, 0.18 ImageNet); 0: clean
+    eval_noise: float
     amp: bool  # bfloat16 autocast where the device supports it (CUDA; CPUs with native bf16)
     ckpt_every: int
     ghn: str = "ghn2"  # the GHN variant (gnn_zoo.variants): ghn2, or ghn1 with its meta-batch and max_hops
@@ -49,7 +51,9 @@ class Preset:
     param_penalty: float = 0.0  # x the sum of the predicted tensors' Frobenius norms, added to each net's
     #                             loss (GHN-3's predparam_wd: 3e-5)
     datasets: tuple[str, ...] | None = None  # the data sets the recipe is for; None: any
-    finetune: tuple[int, ...] = ()  # fine-tune each evaluated net K steps from predicted and random init (bench.finetune)
+    finetune: tuple[
+        int, ...
+    ] = ()  # fine-tune each evaluated net K steps from predicted and random init (bench.finetune)
     finetune_nets: int | None = 5  # ... the first N evaluated nets only (None: all of them)
     finetune_lr: float | None = None  # SGD's learning rate for both inits (None: sgd_lr, the SGD baseline's)
     finetune_noise: float = 0.0  # noise std (x each weight's own std) added to predicted weights before fine-tuning
@@ -67,8 +71,11 @@ class Preset:
         leaderboard tables, never overwriting or mixing with the named preset's results; runs of
         any variant or view with the same overrides share a label (those are rows of one table)."""
         base = dataclasses.asdict(for_variant(PRESETS[self.name], self.ghn)) if self.name in PRESETS else {}
-        changed = {k: v for k, v in dataclasses.asdict(self).items()
-                   if k not in IDENTITY_FIELDS + RUNTIME_FIELDS and base.get(k) != v}
+        changed = {
+            k: v
+            for k, v in dataclasses.asdict(self).items()
+            if k not in IDENTITY_FIELDS + RUNTIME_FIELDS and base.get(k) != v
+        }
         if not changed:
             return self.name
         settings = json.dumps(changed, sort_keys=True, default=str)
@@ -80,14 +87,30 @@ class Preset:
 
         if not self.finetune:
             return None
-        return FinetuneRecipe(tuple(sorted(set(self.finetune))), self.finetune_lr or self.sgd_lr, self.finetune_nets,
-                              self.finetune_noise)
+        return FinetuneRecipe(
+            tuple(sorted(set(self.finetune))), self.finetune_lr or self.sgd_lr, self.finetune_nets, self.finetune_noise
+        )
 
     def training_fields(self) -> dict:
         """The fields a trained GHN depends on (a checkpoint is reused only if they all match)."""
-        keep = ("hidden", "layers", "meta_batch", "batch_size", "steps", "lr", "weight_decay", "grad_clip",
-                "lr_milestones", "max_train_params", "max_meta_nodes", "max_hops", "amp", "ghn",
-                "label_smoothing", "view")
+        keep = (
+            "hidden",
+            "layers",
+            "meta_batch",
+            "batch_size",
+            "steps",
+            "lr",
+            "weight_decay",
+            "grad_clip",
+            "lr_milestones",
+            "max_train_params",
+            "max_meta_nodes",
+            "max_hops",
+            "amp",
+            "ghn",
+            "label_smoothing",
+            "view",
+        )
         return {**{k: getattr(self, k) for k in keep}, **self.later_fields(LATER_FIELDS)}
 
     def later_fields(self, names) -> dict:
@@ -100,8 +123,14 @@ class Preset:
 TIMED_ON = "a 2-core AMD EPYC, 1 thread beside a second job"  # where every preset's job_minutes were measured
 
 # fields added after checkpoints and baselines existed, with their unset value (Preset.later_fields)
-LATER_FIELDS = {"warmup": 0.0, "resize": None, "optimizer": "adam", "schedule": "step", "decoder_init": "ghn2",
-                "param_penalty": 0.0}
+LATER_FIELDS = {
+    "warmup": 0.0,
+    "resize": None,
+    "optimizer": "adam",
+    "schedule": "step",
+    "decoder_init": "ghn2",
+    "param_penalty": 0.0,
+}
 CHOICES = {"optimizer": ("adam", "adamw"), "schedule": ("step", "cosine"), "decoder_init": ("ghn2", "ghn3", "hyperfan")}
 IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
@@ -115,67 +144,224 @@ PRESETS: dict[str, Preset] = {
     # 4.3 min evaluating all splits with the baselines shared, + 11.3 min where it computes them;
     # training 1.6 min since issue 27's sweep backward and channels-last nets (gatedgnn, two jobs
     # side by side, 2026-12-05: 96-97 s)
-    "tiny": Preset("tiny", hidden=32, layers=None, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
-                   grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
-                   eval_nets=30, eval_images=360, eval_batch=120, sgd_steps=10, sgd_nets=5, sgd_lr=0.05,
-                   eval_noise=0.0, amp=False, ckpt_every=50, job_threads=1,
-                   job_minutes=(1.6, (("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3),
-                                      ("ood-deep", 0.4, 0.75), ("ood-dense", 0.37, 0.7), ("ood-bnfree", 0.23, 0.45),
-                                      ("ood-predefined", 0.27, 1.7), ("ood-torchvision", 0.45, 2.4)))),
+    "tiny": Preset(
+        "tiny",
+        hidden=32,
+        layers=None,
+        meta_batch=1,
+        batch_size=64,
+        steps=1000,
+        lr=3e-3,
+        weight_decay=1e-5,
+        grad_clip=5.0,
+        lr_milestones=(0.7, 0.9),
+        max_train_params=5e5,
+        max_meta_nodes=None,
+        max_hops=50,
+        eval_nets=30,
+        eval_images=360,
+        eval_batch=120,
+        sgd_steps=10,
+        sgd_nets=5,
+        sgd_lr=0.05,
+        eval_noise=0.0,
+        amp=False,
+        ckpt_every=50,
+        job_threads=1,
+        job_minutes=(
+            1.6,
+            (
+                ("val", 0.25, 0.4),
+                ("test", 0.3, 0.55),
+                ("ood-wide", 2.0, 4.3),
+                ("ood-deep", 0.4, 0.75),
+                ("ood-dense", 0.37, 0.7),
+                ("ood-bnfree", 0.23, 0.45),
+                ("ood-predefined", 0.27, 1.7),
+                ("ood-torchvision", 0.45, 2.4),
+            ),
+        ),
+    ),
     # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
     # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
     # digits eval image, twice tiny's nets; a job: 18 min training (6.7 since issue 27's speed work: rank's
     # recipe, measured there), ~45 s per split (val, ood-deep)
-    "cpu30": Preset("cpu30", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
-                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
-                    max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
-                    sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
-                    job_minutes=(6.7, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))),  # baselines included
+    "cpu30": Preset(
+        "cpu30",
+        hidden=32,
+        layers=None,
+        meta_batch=4,
+        batch_size=64,
+        steps=1200,
+        lr=2e-3,
+        weight_decay=1e-5,
+        grad_clip=5.0,
+        lr_milestones=(0.7, 0.9),
+        max_train_params=5e5,
+        max_meta_nodes=None,
+        max_hops=50,
+        eval_nets=20,
+        eval_images=360,
+        eval_batch=120,
+        sgd_steps=10,
+        sgd_nets=5,
+        sgd_lr=0.05,
+        eval_noise=0.0,
+        amp=False,
+        ckpt_every=100,
+        job_threads=1,
+        job_minutes=(6.7, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0))),
+    ),  # baselines included
     # the six-core ranking's budget (issue 26): cpu30's recipe, the cheapest budget measured whose seeds
     # agreed over the search's 4 seeds (GHN-2's seed SD 1.0-1.5; the grid's 6: 5.5-6.7); the paper's MLP
     # ties GHN-2 there (docs/leaderboard.md, "The ranking preset"); ~16 minutes a GHN-2 run beside a
     # second one on 2 cores (2-core AMD EPYC), 6.6 since issue 27's speed work (2026-12-05: 392-400 s)
-    "rank": Preset("rank", hidden=32, layers=None, meta_batch=4, batch_size=64, steps=1200, lr=2e-3,
-                   weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5,
-                   max_meta_nodes=None, max_hops=50, eval_nets=20, eval_images=360, eval_batch=120, sgd_steps=10,
-                   sgd_nets=5, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=100, job_threads=1,
-                   job_minutes=(6.7, (("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0)))),  # baselines included
+    "rank": Preset(
+        "rank",
+        hidden=32,
+        layers=None,
+        meta_batch=4,
+        batch_size=64,
+        steps=1200,
+        lr=2e-3,
+        weight_decay=1e-5,
+        grad_clip=5.0,
+        lr_milestones=(0.7, 0.9),
+        max_train_params=5e5,
+        max_meta_nodes=None,
+        max_hops=50,
+        eval_nets=20,
+        eval_images=360,
+        eval_batch=120,
+        sgd_steps=10,
+        sgd_nets=5,
+        sgd_lr=0.05,
+        eval_noise=0.0,
+        amp=False,
+        ckpt_every=100,
+        job_threads=1,
+        job_minutes=(6.7, (("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0))),
+    ),  # baselines included
     # one GPU or a patient CPU
-    "small": Preset("small", hidden=32, layers=None, meta_batch=8, batch_size=64, steps=5000, lr=1e-3,
-                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=2e6,
-                    max_meta_nodes=2200, max_hops=50,
-                    eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, sgd_lr=0.05, eval_noise=0.0, amp=True,
-                    ckpt_every=250),
+    "small": Preset(
+        "small",
+        hidden=32,
+        layers=None,
+        meta_batch=8,
+        batch_size=64,
+        steps=5000,
+        lr=1e-3,
+        weight_decay=1e-5,
+        grad_clip=5.0,
+        lr_milestones=(0.7, 0.9),
+        max_train_params=2e6,
+        max_meta_nodes=2200,
+        max_hops=50,
+        eval_nets=100,
+        eval_images=2000,
+        eval_batch=500,
+        sgd_steps=50,
+        sgd_nets=20,
+        sgd_lr=0.05,
+        eval_noise=0.0,
+        amp=True,
+        ckpt_every=250,
+    ),
     # GHN-2's published CIFAR-10 recipe (reference section 7): hidden 32, T = 1, s = 50, meta-batch
     # 8 nets (at most 2,200 nodes in all, else redrawn) on the same 64 images, Adam lr 1e-3, weight
     # decay 1e-5, gradient clipping 5, 300 epochs of 704 steps (45,000 images / 64) with the LR
     # divided by 10 at epochs 200 and 250, float32; every split evaluated whole
-    "paper": Preset("paper", hidden=32, layers=None, meta_batch=8, batch_size=64, steps=300 * 704, lr=1e-3,
-                    weight_decay=1e-5, grad_clip=5.0, lr_milestones=(200 / 300, 250 / 300), max_train_params=None,
-                    max_meta_nodes=2200, max_hops=50, eval_nets=None, eval_images=10_000, eval_batch=64,
-                    sgd_steps=100, sgd_nets=None, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=1000,
-                    datasets=("cifar10", "cifar100")),
+    "paper": Preset(
+        "paper",
+        hidden=32,
+        layers=None,
+        meta_batch=8,
+        batch_size=64,
+        steps=300 * 704,
+        lr=1e-3,
+        weight_decay=1e-5,
+        grad_clip=5.0,
+        lr_milestones=(200 / 300, 250 / 300),
+        max_train_params=None,
+        max_meta_nodes=2200,
+        max_hops=50,
+        eval_nets=None,
+        eval_images=10_000,
+        eval_batch=64,
+        sgd_steps=100,
+        sgd_nets=None,
+        sgd_lr=0.05,
+        eval_noise=0.0,
+        amp=False,
+        ckpt_every=1000,
+        datasets=("cifar10", "cifar100"),
+    ),
     # GHN-2's ImageNet recipe (section 7): meta-batch 8 on 256 images, label smoothing 0.1, 150
     # epochs of 4,810 steps (the authors' note for m = 8); the LR milestones of that run are not
     # published: ours keep the 300-epoch run's fractions (x0.1 at epochs 100 and 125); every split
     # on all 50,000 images in batches of 64 (val: the 50 held-out training images per class)
-    "paper-imagenet": Preset("paper-imagenet", hidden=32, layers=None, meta_batch=8, batch_size=256,
-                             steps=150 * 4810, lr=1e-3, weight_decay=1e-5, grad_clip=5.0,
-                             lr_milestones=(200 / 300, 250 / 300), max_train_params=None, max_meta_nodes=2200,
-                             max_hops=50, eval_nets=None, eval_images=50_000, eval_batch=64, sgd_steps=100,
-                             sgd_nets=None, sgd_lr=0.05, eval_noise=0.0, amp=False, ckpt_every=1000,
-                             label_smoothing=0.1, datasets=("imagenet",)),
+    "paper-imagenet": Preset(
+        "paper-imagenet",
+        hidden=32,
+        layers=None,
+        meta_batch=8,
+        batch_size=256,
+        steps=150 * 4810,
+        lr=1e-3,
+        weight_decay=1e-5,
+        grad_clip=5.0,
+        lr_milestones=(200 / 300, 250 / 300),
+        max_train_params=None,
+        max_meta_nodes=2200,
+        max_hops=50,
+        eval_nets=None,
+        eval_images=50_000,
+        eval_batch=64,
+        sgd_steps=100,
+        sgd_nets=None,
+        sgd_lr=0.05,
+        eval_noise=0.0,
+        amp=False,
+        ckpt_every=1000,
+        label_smoothing=0.1,
+        datasets=("imagenet",),
+    ),
     # GHN-3-T/m8's ImageNet recipe (the reference GHN-3 code's train_ghn_ddp.py command, 4 GPUs;
-    # `bench run --ghn ghn3 --preset paper-ghn3 --dataset imagenet`): hidden 64, meta-batch 8 on 128 images, AdamW lr 4e-4 and
-    # weight decay 1e-2, 5 of 75 epochs of linear warmup then a half cosine, clipping 5, label
-    # smoothing 0.1, 3e-5 x the predicted tensors' norms in the loss, mixed precision; 75 epochs of
-    # 10,010 steps (1,281,167 images / 128); evaluated as paper-imagenet
-    "paper-ghn3": Preset("paper-ghn3", hidden=64, layers=None, meta_batch=8, batch_size=128, steps=75 * 10_010,
-                         lr=4e-4, weight_decay=1e-2, grad_clip=5.0, lr_milestones=(), max_train_params=None,
-                         max_meta_nodes=2200, max_hops=50, eval_nets=None, eval_images=50_000, eval_batch=64,
-                         sgd_steps=100, sgd_nets=None, sgd_lr=0.05, eval_noise=0.0, amp=True, ckpt_every=1000,
-                         label_smoothing=0.1, warmup=5 / 75, optimizer="adamw", schedule="cosine",
-                         param_penalty=3e-5, datasets=("imagenet",)),
+    # `bench run --ghn ghn3 --preset paper-ghn3 --dataset imagenet`): hidden 64, meta-batch 8 on
+    # 128 images, AdamW lr 4e-4 and weight decay 1e-2, 5 of 75 epochs of linear warmup then a
+    # half cosine, clipping 5, label smoothing 0.1, 3e-5 x the predicted tensors' norms in the
+    # loss, mixed precision; 75 epochs of 10,010 steps (1,281,167 images / 128); evaluated as
+    # paper-imagenet
+    "paper-ghn3": Preset(
+        "paper-ghn3",
+        hidden=64,
+        layers=None,
+        meta_batch=8,
+        batch_size=128,
+        steps=75 * 10_010,
+        lr=4e-4,
+        weight_decay=1e-2,
+        grad_clip=5.0,
+        lr_milestones=(),
+        max_train_params=None,
+        max_meta_nodes=2200,
+        max_hops=50,
+        eval_nets=None,
+        eval_images=50_000,
+        eval_batch=64,
+        sgd_steps=100,
+        sgd_nets=None,
+        sgd_lr=0.05,
+        eval_noise=0.0,
+        amp=True,
+        ckpt_every=1000,
+        label_smoothing=0.1,
+        warmup=5 / 75,
+        optimizer="adamw",
+        schedule="cosine",
+        param_penalty=3e-5,
+        datasets=("imagenet",),
+    ),
 }
 
 
@@ -183,8 +369,10 @@ def check_dataset(preset: Preset, dataset: str) -> None:
     """A clear error when `preset` is a recipe for other data sets (paper: CIFAR, paper-imagenet: ImageNet)."""
     if preset.datasets is not None and dataset not in preset.datasets:
         fits = [p.name for p in PRESETS.values() if p.datasets is None or dataset in p.datasets]
-        raise ValueError(f"--preset {preset.name} is the recipe for {', '.join(preset.datasets)}, not {dataset}; "
-                         f"use --preset {' or '.join(fits)}")
+        raise ValueError(
+            f"--preset {preset.name} is the recipe for {', '.join(preset.datasets)}, not {dataset}; "
+            f"use --preset {' or '.join(fits)}"
+        )
 
 
 def for_variant(preset: Preset, ghn: str) -> Preset:
@@ -192,8 +380,9 @@ def for_variant(preset: Preset, ghn: str) -> Preset:
     if ghn not in VARIANTS:
         raise ValueError(f"unknown GHN variant {ghn!r}; choose from {', '.join(VARIANTS)}")
     v = VARIANTS[ghn]
-    return dataclasses.replace(preset, ghn=ghn, meta_batch=v.meta_batch or preset.meta_batch,
-                               max_hops=v.max_hops or preset.max_hops)
+    return dataclasses.replace(
+        preset, ghn=ghn, meta_batch=v.meta_batch or preset.meta_batch, max_hops=v.max_hops or preset.max_hops
+    )
 
 
 def get_preset(name: str, ghn: str = "ghn2", **overrides) -> Preset:
@@ -205,8 +394,9 @@ def get_preset(name: str, ghn: str = "ghn2", **overrides) -> Preset:
     if unknown:
         raise ValueError(f"unknown preset fields {sorted(unknown)}")
     if VARIANTS.get(ghn) and VARIANTS[ghn].decoder == "ghn3" and overrides.get("decoder_init") not in (None, "ghn2"):
-        raise ValueError(f"--decoder-init {overrides['decoder_init']}: --ghn {ghn} starts from GHN-3's own init; drop "
-                         f"--decoder-init")
+        raise ValueError(
+            f"--decoder-init {overrides['decoder_init']}: --ghn {ghn} starts from GHN-3's own init; drop --decoder-init"
+        )
     for field, choices in CHOICES.items():
         if overrides.get(field) not in (None, *choices):
             raise ValueError(f"--{field.replace('_', '-')} {overrides[field]!r}: choose from {', '.join(choices)}")

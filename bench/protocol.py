@@ -11,6 +11,7 @@ with the width elsewhere. The paper's GHN-1 and MLP rows (`--ghn ghn1|mlp`) and 
 (`--ghn ghn3`: 3 layers, 8 heads up to hidden 64, FFN 4x, its own decoder) are the published
 models. `--layers N` sets every core's depth by hand; such records say protocol `none`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,7 +32,9 @@ class CoreSetting:
 
     def at(self, hidden: int) -> CoreSetting:
         """This setting (given at hidden 32) at width `hidden`: inner widths scaled alike."""
-        scaled = {k: max(1, round(v * hidden / BASE_WIDTH)) if k in WIDTH_ARGUMENTS else v for k, v in self.kwargs.items()}
+        scaled = {
+            k: max(1, round(v * hidden / BASE_WIDTH)) if k in WIDTH_ARGUMENTS else v for k, v in self.kwargs.items()
+        }
         return CoreSetting(self.layers, scaled, self.matched)
 
 
@@ -100,8 +103,10 @@ def matched_setting(gnn: str, hidden: int) -> CoreSetting:
     shape = f"{layers} layers" + ("" if width is None else f" of width {width}")
     searched = f"depth 1-{MAX_LAYERS}" + ("" if width is None else " and width")
     if abs(count - budget) > BUDGET_TOLERANCE * budget:
-        raise ValueError(f"protocol {PROTOCOL}: no {searched} brings the {gnn} core within "
-                         f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {shape}, "
-                         f"{count:,}); add a setting to bench/protocol.py:V1, or pass --layers N")
+        raise ValueError(
+            f"protocol {PROTOCOL}: no {searched} brings the {gnn} core within "
+            f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {shape}, "
+            f"{count:,}); add a setting to bench/protocol.py:V1, or pass --layers N"
+        )
     kwargs = {} if width is None else {WIDTH_ARG: width}
     return CoreSetting(layers, kwargs, f"auto: {shape}, {count:,} non-embedding parameters against {budget:,}")

@@ -1,4 +1,5 @@
 """Result records: one JSON file per (gnn, backend, split, dataset, preset, seed) run, written atomically."""
+
 from __future__ import annotations
 
 import datetime
@@ -24,8 +25,12 @@ def record_name(record: dict) -> str:
     ghn2, the graph view last when it is not the core's default, so default runs keep the names
     they had before variants and views)."""
     ghn, view = record.get("ghn", DEFAULT_GHN), record.get("view")
-    return (("" if ghn == DEFAULT_GHN else f"{ghn}_") + "_".join(str(record[k]) for k in RECORD_KEYS[:-2])
-            + (f"_{view}" if view else "") + ".json")
+    return (
+        ("" if ghn == DEFAULT_GHN else f"{ghn}_")
+        + "_".join(str(record[k]) for k in RECORD_KEYS[:-2])
+        + (f"_{view}" if view else "")
+        + ".json"
+    )
 
 
 def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
@@ -48,21 +53,32 @@ def model_label(record: dict) -> str:
     ghn, view = record.get("ghn", DEFAULT_GHN), record.get("view")
     if ghn == PREDICTOR:
         return f"{record['gnn']} (predictor)"
-    return (f"{record['gnn']}/{record['backend']}" + ("" if ghn == DEFAULT_GHN else f" ({VARIANT_LABELS.get(ghn, ghn)})")
-            + (f" [{view}]" if view else ""))
+    return (
+        f"{record['gnn']}/{record['backend']}"
+        + ("" if ghn == DEFAULT_GHN else f" ({VARIANT_LABELS.get(ghn, ghn)})")
+        + (f" [{view}]" if view else "")
+    )
 
 
 def table_preset(record: dict) -> str:
     """The preset a record's table is named by: its preset, `@<protocol>` appended unless it
     follows the current protocol (records of other protocols, or of none, never share a table)."""
-    from .protocol import PROTOCOL, NO_PROTOCOL
+    from .protocol import NO_PROTOCOL, PROTOCOL
 
     protocol = (record.get("core") or {}).get("protocol", NO_PROTOCOL)
     return record["preset"] if protocol == PROTOCOL else f"{record['preset']}@{protocol}"
 
 
-FIELD_TYPES = {"gnn": str, "backend": str, "split": str, "dataset": str, "preset": str, "seed": int, "ghn": str,
-               "metrics": dict}
+FIELD_TYPES = {
+    "gnn": str,
+    "backend": str,
+    "split": str,
+    "dataset": str,
+    "preset": str,
+    "seed": int,
+    "ghn": str,
+    "metrics": dict,
+}
 
 
 class RecordError(ValueError):
@@ -95,9 +111,16 @@ def validate(record: object) -> dict:
         raise RecordError("metrics.ghn lacks numeric mean/stderr/n")
     if not math.isfinite(ghn["mean"]):
         raise RecordError("metrics.ghn.mean is not finite")
-    bad = [row.get("arch") for row in record.get("archs") or [] if isinstance(row, dict)
-           and not all(isinstance(v, (int, float)) and math.isfinite(v) for k, v in row.items()
-                       if k in ("ghn", "random_init", "sgd") and v is not None)]
+    bad = [
+        row.get("arch")
+        for row in record.get("archs") or []
+        if isinstance(row, dict)
+        and not all(
+            isinstance(v, (int, float)) and math.isfinite(v)
+            for k, v in row.items()
+            if k in ("ghn", "random_init", "sgd") and v is not None
+        )
+    ]
     if bad:
         raise RecordError(f"non-finite or non-numeric accuracies for nets {', '.join(map(str, bad[:5]))}")
     return record
@@ -148,9 +171,17 @@ def git_commit() -> str | None:
     changed anything outside results/ (commits that only add records, as `bench sweep --commit`
     makes them, leave the code as it was)."""
     try:
-        return subprocess.run(["git", "log", "-1", "--format=%H", "--", ".", ":(exclude)results"],
-                              cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=5,
-                              check=True).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "log", "-1", "--format=%H", "--", ".", ":(exclude)results"],
+                cwd=Path(__file__).resolve().parents[1],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -202,16 +233,33 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
     training = training_summary(ckpt, ghn.num_classes)
     training["collapsed"] = collapsed(training["loss_at_chance"], metrics)
     return {
-        "schema": SCHEMA, "gnn": args.gnn, "backend": args.backend, "split": split, "ghn": preset.ghn,
-        "view": preset.view, "dataset": args.dataset, "preset": preset.label, "seed": args.seed, "metrics": metrics,
-        "archs": result.rows, "eval_noise": preset.eval_noise, "deepnets1m_generator": GENERATOR_VERSION,
-        "random_stream": STREAM_VERSION, "training": training,
-        "sgd_steps": preset.sgd_steps, "finetune": result.finetune(), "preset_fields": preset.__dict__,
+        "schema": SCHEMA,
+        "gnn": args.gnn,
+        "backend": args.backend,
+        "split": split,
+        "ghn": preset.ghn,
+        "view": preset.view,
+        "dataset": args.dataset,
+        "preset": preset.label,
+        "seed": args.seed,
+        "metrics": metrics,
+        "archs": result.rows,
+        "eval_noise": preset.eval_noise,
+        "deepnets1m_generator": GENERATOR_VERSION,
+        "random_stream": STREAM_VERSION,
+        "training": training,
+        "sgd_steps": preset.sgd_steps,
+        "finetune": result.finetune(),
+        "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},
-        "train_seconds": train_seconds, "predict_ms": metrics_mean(result.rows, "predict_ms"),
+        "train_seconds": train_seconds,
+        "predict_ms": metrics_mean(result.rows, "predict_ms"),
         "checkpoint": checkpoint_key(ckpt),
-        "versions": versions(), "git_commit": git_commit(), "hardware": hardware(args.device), "created": now(),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "hardware": hardware(args.device),
+        "created": now(),
     }
 
 
@@ -238,8 +286,14 @@ def core_summary(ghn, protocol: str) -> dict:
 
     core = ghn.core
     params = sum(p.numel() for p in core.parameters())
-    return {"name": core.name, "view": core.view, "layers": core.layers, "params": params,
-            "params_without_embeddings": params - embedding_params(core), "protocol": protocol}
+    return {
+        "name": core.name,
+        "view": core.view,
+        "layers": core.layers,
+        "params": params,
+        "params_without_embeddings": params - embedding_params(core),
+        "protocol": protocol,
+    }
 
 
 def metrics_mean(rows: list[dict], key: str) -> float:

@@ -1,5 +1,6 @@
 """`bench run`, `bench train` and `bench eval`: set a run up, train or reuse its GHN, evaluate it
 and write its records."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,8 @@ def setup(args: argparse.Namespace, writes: tuple[str, ...] = ("checkpoints",)):
 def train_step(args, data, spec):
     """Train, resume or reuse the GHN of `spec`; returns the TrainReport (None on ranks other
     than 0 of a multi-process run: they only help train)."""
-    from .distributed import setup as join, teardown
+    from .distributed import setup as join
+    from .distributed import teardown
     from .records import model_label
     from .train import train
 
@@ -52,8 +54,10 @@ def train_step(args, data, spec):
         return None
     verb = "reused" if report.resumed_from == report.steps else "trained"
     model = model_label({"gnn": spec.gnn, "backend": spec.backend, "ghn": spec.preset.ghn, "view": spec.preset.view})
-    print(f"{verb} GHN ({model}, {report.steps} steps, {report.seconds:.0f} s, "
-          f"{report.skipped} skipped): {report.checkpoint}")
+    print(
+        f"{verb} GHN ({model}, {report.steps} steps, {report.seconds:.0f} s, "
+        f"{report.skipped} skipped): {report.checkpoint}"
+    )
     return report
 
 
@@ -98,8 +102,9 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
     ghn = GHN.load(ckpt, backend=args.backend)
     for split in args.split:
         store = BaselineStore(results / ".baselines", baseline_key(args.dataset, split, preset, args.seed, args.device))
-        result = evaluate(ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress,
-                          baselines=store)
+        result = evaluate(
+            ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress, baselines=store
+        )
         record = {**build_record(args, spec, split, result, ghn, ckpt, train_seconds), "baselines": store.summary()}
         save_and_show(results, record, preset.sgd_steps)
     return 0
@@ -124,8 +129,10 @@ def what_was_measured(record: dict) -> str:
     """One line naming what a record's table measured: nets, images, data set, preset, seed."""
     fields = record.get("preset_fields") or {}
     nets, images = record["metrics"].get("ghn", {}).get("n"), fields.get("eval_images")
-    return (f"{record['split']}: its first {nets} nets, each scored on {images or 'the'} {record['dataset']} "
-            f"eval images (preset {record['preset']}, seed {record['seed']})")
+    return (
+        f"{record['split']}: its first {nets} nets, each scored on {images or 'the'} {record['dataset']} "
+        f"eval images (preset {record['preset']}, seed {record['seed']})"
+    )
 
 
 def reading(record: dict, k: int) -> list[str]:
@@ -135,18 +142,24 @@ def reading(record: dict, k: int) -> list[str]:
     lines = []
     if "ghn" in m and "random_init" in m:
         gain = m["ghn"]["mean"] - m["random_init"]["mean"]
-        text = (f"reading: predicted parameters score {m['ghn']['mean']:.1f}%, {gain:+.1f} points against random "
-                f"init on the same {m['ghn']['n']} nets")
+        text = (
+            f"reading: predicted parameters score {m['ghn']['mean']:.1f}%, {gain:+.1f} points against random "
+            f"init on the same {m['ghn']['n']} nets"
+        )
         sgd = [r for r in rows if r.get("sgd") is not None and r.get("ghn") is not None]
         if sgd:
             ghn_there = sum(r["ghn"] for r in sgd) / len(sgd)
-            text += (f"; {k} SGD steps from random init reach {sum(r['sgd'] for r in sgd) / len(sgd):.1f}% on "
-                     f"{len(sgd)} of them, where the GHN scores {ghn_there:.1f}% (with {len(sgd)} nets that "
-                     f"baseline is rough: stderr {m['sgd']['stderr']:.1f})")
+            text += (
+                f"; {k} SGD steps from random init reach {sum(r['sgd'] for r in sgd) / len(sgd):.1f}% on "
+                f"{len(sgd)} of them, where the GHN scores {ghn_there:.1f}% (with {len(sgd)} nets that "
+                f"baseline is rough: stderr {m['sgd']['stderr']:.1f})"
+            )
         lines.append(text)
     if (record.get("training") or {}).get("collapsed"):
-        lines.append("warning: this run collapsed (training loss at chance over its last steps, or no better than "
-                     "random init): its GHN predicts near-constant outputs; it stays in every table, counted")
+        lines.append(
+            "warning: this run collapsed (training loss at chance over its last steps, or no better than "
+            "random init): its GHN predicts near-constant outputs; it stays in every table, counted"
+        )
     return lines
 
 
@@ -162,15 +175,25 @@ def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
     methods = [m for m in METHODS if m in metrics]
     if split in NAMED_SPLITS:
         short = {"ghn": "GHN", "random_init": "random init", "sgd": f"{k} SGD steps"}
-        lines = [f"{split}: top-1 / top-5 accuracy (%)", f"  {'net':20} " + " ".join(f"{short[m]:>14}" for m in methods)]
+        lines = [
+            f"{split}: top-1 / top-5 accuracy (%)",
+            f"  {'net':20} " + " ".join(f"{short[m]:>14}" for m in methods),
+        ]
         for row in rows:
-            cells = " ".join(f"{'-':>14}" if row.get(m) is None else f"{row[m]:6.2f} / {row.get(top5(m), 0):5.1f}"
-                             for m in methods)
+            cells = " ".join(
+                f"{'-':>14}" if row.get(m) is None else f"{row[m]:6.2f} / {row.get(top5(m), 0):5.1f}" for m in methods
+            )
             lines.append(f"  {row['arch']:20} {cells}")
         return "\n".join(lines)
-    names = {"ghn": "GHN (predicted, no training)", "random_init": "random init", "sgd": f"{k} SGD steps from random init"}
-    lines = [f"{split}: top-1 accuracy (%)",
-             f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'top-5':>7} {'nets':>5}"]
+    names = {
+        "ghn": "GHN (predicted, no training)",
+        "random_init": "random init",
+        "sgd": f"{k} SGD steps from random init",
+    }
+    lines = [
+        f"{split}: top-1 accuracy (%)",
+        f"  {'method':34} {'mean':>7} {'stderr':>7} {'max':>7} {'top-5':>7} {'nets':>5}",
+    ]
     for k_ in sorted({parse_method(m) for m in metrics} - {None}):  # fine-tuning (--finetune), per K
         methods += [method(k_), method(k_, random=True)]
         names[method(k_)], names[method(k_, random=True)] = f"GHN init + {k_} steps", f"random init + {k_} steps"
@@ -187,8 +210,9 @@ def format_catch_up(finetune: dict | None) -> str | None:
     lines = ["steps random init needs to reach the GHN init's top-1 after K steps (median over nets):"]
     for k, c in finetune["catch_up"].items():
         median = f"more than {max(finetune['steps'])}" if c["median_steps"] is None else f"{c['median_steps']:g}"
-        lines.append(f"  K = {k:>5}: {median} ({c['never']} of {c['nets']} nets never within "
-                     f"{max(finetune['steps'])} steps)")
+        lines.append(
+            f"  K = {k:>5}: {median} ({c['never']} of {c['nets']} nets never within {max(finetune['steps'])} steps)"
+        )
     return "\n".join(lines)
 
 
@@ -206,11 +230,16 @@ def run_run(args: argparse.Namespace) -> int:
 def next_steps(args: argparse.Namespace, preset) -> str:
     """What to run after a first `bench run`."""
     results = f" --results {args.results}" if args.results else ""
-    return (f"next: `bench leaderboard{results}` tables every run recorded so far; one seed tells little (a GHN's "
-            f"seed moves its accuracy by several points), so compare cores with `bench sweep --gnn all --split "
-            f"{','.join(args.split)} --preset {preset.name} --seeds 5`" + (
-                "; tiny is a minutes-long CPU budget, the published ranking trains at --preset rank"
-                if preset.name == "tiny" else ""))
+    return (
+        f"next: `bench leaderboard{results}` tables every run recorded so far; one seed tells little (a GHN's "
+        f"seed moves its accuracy by several points), so compare cores with `bench sweep --gnn all --split "
+        f"{','.join(args.split)} --preset {preset.name} --seeds 5`"
+        + (
+            "; tiny is a minutes-long CPU budget, the published ranking trains at --preset rank"
+            if preset.name == "tiny"
+            else ""
+        )
+    )
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -236,13 +265,16 @@ def trained_checkpoint(args: argparse.Namespace, spec) -> tuple[Path, dict]:
     ckpt = Path(args.ckpt) if args.ckpt else spec.checkpoint(Path(args.checkpoints or checkpoint_root()))
     if not ckpt.exists():
         variant = "" if args.ghn == "ghn2" else f"--ghn {args.ghn} "
-        raise ValueError(f"no trained GHN at {ckpt}; train it first with `bench train {variant}--gnn {args.gnn} "
-                         f"--backend {args.backend} --dataset {args.dataset} --preset {args.preset} --seed {args.seed}` "
-                         f"(or use `bench run`)")
+        raise ValueError(
+            f"no trained GHN at {ckpt}; train it first with `bench train {variant}--gnn {args.gnn} "
+            f"--backend {args.backend} --dataset {args.dataset} --preset {args.preset} --seed {args.seed}` "
+            f"(or use `bench run`)"
+        )
     state = load_checkpoint(ckpt)["train"] if not args.ckpt else {"step": None, "seconds": None}
     if state["step"] is not None and state["step"] < spec.preset.steps:
-        raise ValueError(f"{ckpt} stopped at step {state['step']} of {spec.preset.steps}; finish it with `bench train` "
-                         f"first")
+        raise ValueError(
+            f"{ckpt} stopped at step {state['step']} of {spec.preset.steps}; finish it with `bench train` first"
+        )
     return ckpt, state
 
 
@@ -270,9 +302,22 @@ def evaluate_reference(args: argparse.Namespace, ghn, data, preset) -> int:
 
     results = Path(args.results or results_root())
     for split in args.split:
-        save_and_show(results, predictor_record(ghn, official_name(ghn), split, data, args.dataset, preset, results,
-                                                args.seed, args.device, progress=not args.no_progress),
-                      preset.sgd_steps)
+        save_and_show(
+            results,
+            predictor_record(
+                ghn,
+                official_name(ghn),
+                split,
+                data,
+                args.dataset,
+                preset,
+                results,
+                args.seed,
+                args.device,
+                progress=not args.no_progress,
+            ),
+            preset.sgd_steps,
+        )
     return 0
 
 
@@ -280,8 +325,12 @@ def configure_eval(p: argparse.ArgumentParser) -> None:
     """`bench eval`'s options."""
     add_run_options(p, split=True)
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: the one `bench train` wrote)")
-    p.add_argument("--reference-ckpt", default=None, metavar="PATH",
-                   help="a checkpoint of a reference code: a GHN-3 hub file (ghn3tm8.pt, ...) or GHN-2's "
-                        "(ghn2_cifar10.pt); its rows are named `ghn3-official (predictor)` or `ghn2-official "
-                        "(predictor)`")
+    p.add_argument(
+        "--reference-ckpt",
+        default=None,
+        metavar="PATH",
+        help="a checkpoint of a reference code: a GHN-3 hub file (ghn3tm8.pt, ...) or GHN-2's "
+        "(ghn2_cifar10.pt); its rows are named `ghn3-official (predictor)` or `ghn2-official "
+        "(predictor)`",
+    )
     p.set_defaults(func=run_eval)

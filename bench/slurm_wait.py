@@ -5,13 +5,15 @@ submitit learns a job's state from `sacct`, which needs Slurm's accounting datab
 the array is followed with `squeue`, which every Slurm has: a task is finished once it has left
 the queue, and it succeeded if submitit's result file says so.
 """
+
 from __future__ import annotations
 
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 import submitit
 
@@ -44,8 +46,10 @@ def failure(sjob: submitit.Job, last_seen: str | None) -> str | None:
     if Path(sjob.paths.result_pickle).exists():
         return outcome(sjob)
     state = final_state(sjob.job_id) or f"last seen {last_seen or 'queued'}"
-    return (f"ended without a result ({state}: cancelled, out of time or memory, or its node failed) "
-            f"(log: {sjob.paths.stderr})")
+    return (
+        f"ended without a result ({state}: cancelled, out of time or memory, or its node failed) "
+        f"(log: {sjob.paths.stderr})"
+    )
 
 
 def follow(jobs: Sequence[tuple[T, submitit.Job]], progress: bool = True) -> Iterator[tuple[T, str | None]]:

@@ -11,6 +11,7 @@ than 5 points below plain's, or 2 collapsed runs) gets no more. Each stage is on
     python benchmarks/variance_study.py --results results/variance-study --commit
     python benchmarks/variance_study.py --results results/variance-study --arms plain,hyperfan --dry-run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,18 @@ ARMS: dict[str, tuple[str, ...]] = {
     "plain": (),
     "ghn3-init": ("--decoder-init", "ghn3"),
     # GHN-3's optimiser: AdamW, lr 4e-4, weight decay 1e-2, linear warmup over 5 of 75 epochs, then half cosine
-    "ghn3-opt": ("--optimizer", "adamw", "--lr", "4e-4", "--weight-decay", "0.01", "--schedule", "cosine",
-                 "--warmup", "0.0667"),
+    "ghn3-opt": (
+        "--optimizer",
+        "adamw",
+        "--lr",
+        "4e-4",
+        "--weight-decay",
+        "0.01",
+        "--schedule",
+        "cosine",
+        "--warmup",
+        "0.0667",
+    ),
     "lr-x2": ("--lr", "4e-3"),
     "lr-x0.5": ("--lr", "1e-3"),
     "hyperfan": ("--decoder-init", "hyperfan"),
@@ -38,9 +49,23 @@ STAGES = (2, 4, 8)  # seeds an arm after each stage
 
 def sweep_argv(arm: str, seeds: int, results: str, commit: bool, dry_run: bool) -> list[str]:
     """The `bench sweep` arguments of `arm` up to `seeds` seeds."""
-    return ["sweep", "--gnn", MODELS, "--split", "val,ood-deep", "--preset", "rank", "--seeds", str(seeds),
-            "--results", results, "--no-progress", *ARMS[arm], *(["--commit"] if commit else []),
-            *(["--dry-run"] if dry_run else [])]
+    return [
+        "sweep",
+        "--gnn",
+        MODELS,
+        "--split",
+        "val,ood-deep",
+        "--preset",
+        "rank",
+        "--seeds",
+        str(seeds),
+        "--results",
+        results,
+        "--no-progress",
+        *ARMS[arm],
+        *(["--commit"] if commit else []),
+        *(["--dry-run"] if dry_run else []),
+    ]
 
 
 def changed(arm: str) -> str:

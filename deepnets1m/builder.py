@@ -1,5 +1,6 @@
 """GraphBuilder: the one place where graph semantics live, used by both the torch.fx tracer and
 the fast spec compiler, so the two produce identical graphs by construction."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Generate a split's architectures (spec + graph) into the sharded cache, in parallel, resumably."""
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from .atomic import atomic_write
 from .cache import cache_dir, pack_shard, shard_path, write_shard
 from .net import spec_graph
 from .splits import sample, split_config
+
 
 @dataclass
 class GenerateReport:
@@ -91,7 +93,10 @@ def generate(
             bar.update(len(shard_nodes))
     write_info(info_path, {**info, "n": max(n, info["n"])})
     return GenerateReport(
-        folder=folder, n=n, generated=total, seconds=time.perf_counter() - t0,
+        folder=folder,
+        n=n,
+        generated=total,
+        seconds=time.perf_counter() - t0,
         mean_nodes=float(np.mean(nodes)) if nodes else float("nan"),
         mean_params=float(np.mean(params)) if params else float("nan"),
     )

@@ -1,15 +1,16 @@
 """The three-line Python API: load a GHN, predict a model's parameters, calibrate its BatchNorm.
 
-    ghn = gnn_zoo.load("gatedgnn_pyg_digits_tiny_s0")   # a name under $GHNBENCH_HOME/checkpoints, or a path
-    model = ghn(resnet18(num_classes=10))                 # every parameter predicted
-    gnn_zoo.calibrate_bn(model, images)                   # BatchNorm running statistics, for model.eval()
+ghn = gnn_zoo.load("gatedgnn_pyg_digits_tiny_s0")   # a name under $GHNBENCH_HOME/checkpoints, or a path
+model = ghn(resnet18(num_classes=10))                 # every parameter predicted
+gnn_zoo.calibrate_bn(model, images)                   # BatchNorm running statistics, for model.eval()
 """
+
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 from torch import nn
@@ -40,9 +41,13 @@ def resolve_checkpoint(name: str | os.PathLike) -> Path:
     if len(matches) == 1:
         return matches[0]
     known = sorted(p.stem for p in root.glob("*.pt")) if root.is_dir() else []
-    hint = (f"{len(matches)} checkpoints start with it: {', '.join(p.stem for p in matches[:5])}" if matches else
-            f"known names: {', '.join(known[:8]) + (' ...' if len(known) > 8 else '')}" if known else
-            f"none in {root}: train one with `bench train`, or pass a path")
+    hint = (
+        f"{len(matches)} checkpoints start with it: {', '.join(p.stem for p in matches[:5])}"
+        if matches
+        else f"known names: {', '.join(known[:8]) + (' ...' if len(known) > 8 else '')}"
+        if known
+        else f"none in {root}: train one with `bench train`, or pass a path"
+    )
     raise FileNotFoundError(f"no GHN checkpoint {str(name)!r} ({hint})")
 
 
@@ -61,9 +66,11 @@ def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu"
         return from_reference(path, map_location)
     state = (head.get("train") or {}) if isinstance(head, dict) else {}
     if state.get("of") and state.get("step", 0) < state["of"]:
-        warnings.warn(f"{path.name} is a training still in progress (step {state['step']} of {state['of']}): it "
-                      f"predicts what the GHN has learnt so far; finish it with `bench train` (same arguments)",
-                      stacklevel=2)
+        warnings.warn(
+            f"{path.name} is a training still in progress (step {state['step']} of {state['of']}): it "
+            f"predicts what the GHN has learnt so far; finish it with `bench train` (same arguments)",
+            stacklevel=2,
+        )
     return GHN.load(path, backend=backend, map_location=map_location)
 
 
@@ -77,8 +84,10 @@ def load_reference(path: str | os.PathLike) -> GHN:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no reference GHN checkpoint at {path} (the GHN-3 hub's files, e.g. ghn3tm8.pt, "
-                                f"come from https://huggingface.co/{HUB_REPOSITORY}; GHN-2's from ppuda's releases)")
+        raise FileNotFoundError(
+            f"no reference GHN checkpoint at {path} (the GHN-3 hub's files, e.g. ghn3tm8.pt, "
+            f"come from https://huggingface.co/{HUB_REPOSITORY}; GHN-2's from ppuda's releases)"
+        )
     return (from_hub(path) if is_hub_file(path) else from_reference(path)).eval()
 
 

@@ -1,4 +1,5 @@
 """Core: the interface every GNN core implements, whatever its backend."""
+
 from __future__ import annotations
 
 import torch

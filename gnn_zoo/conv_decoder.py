@@ -1,5 +1,6 @@
 """GHN-2's decoder (reference section 6.4-6.6): a conv decoder for weights, a 1-D decoder for
 norm scales and biases, the classifier heads, and GHN-2's output scaling."""
+
 from __future__ import annotations
 
 import math
@@ -91,9 +92,16 @@ class ConvDecoder(nn.Module):
     norm scales 2 sigmoid(p / 2), biases tanh(p / 5).
     """
 
-    def __init__(self, hidden: int, num_classes: int, max_side: int = 11, scaling: bool = True,
-                 widths: tuple[int, int] = HIDDEN_CHANNELS, block: int | None = None,
-                 vector_width: int | None = None) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        num_classes: int,
+        max_side: int = 11,
+        scaling: bool = True,
+        widths: tuple[int, int] = HIDDEN_CHANNELS,
+        block: int | None = None,
+        vector_width: int | None = None,
+    ) -> None:
         super().__init__()
         self.side, self.num_classes = max_side, num_classes
         self.block = block or 2 * hidden  # GHN-2: block = 2 hidden
@@ -144,7 +152,13 @@ class ConvDecoder(nn.Module):
         kh, kw = kernel_2d(slot.shape)
         if slot.role == "classifier":
             return self.block, min(slot.shape[1], self.block), 1, 1, True
-        return min(slot.shape[0], self.block), min(slot.shape[1], self.block), min(kh, self.side), min(kw, self.side), False
+        return (
+            min(slot.shape[0], self.block),
+            min(slot.shape[1], self.block),
+            min(kh, self.side),
+            min(kw, self.side),
+            False,
+        )
 
     def window(self, kh: int, kw: int) -> Box:
         """Where a kh x kw kernel (at most s x s) is read on the s x s map: GHN-2's top-left corner."""
@@ -162,11 +176,14 @@ class ConvDecoder(nn.Module):
         b_fc = windows(self.fc.bias.view(c1, s, s), spatial)
         w2 = windows(self.conv2.weight.view(b, b, c2), [(*p, c2) for p in pairs])
         b2 = windows(self.conv2.bias.view(b, b), pairs)
-        return [(w.reshape(-1, w.shape[-1]), bias.flatten(), w2_.reshape(-1, c2), b2_.flatten())
-                for w, bias, w2_, b2_ in zip(w_fc, b_fc, w2, b2)]
+        return [
+            (w.reshape(-1, w.shape[-1]), bias.flatten(), w2_.reshape(-1, c2), b2_.flatten())
+            for w, bias, w2_, b2_ in zip(w_fc, b_fc, w2, b2)
+        ]
 
-    def decode_weights(self, z: torch.Tensor, key: tuple, weights: tuple[torch.Tensor, ...] | None = None
-                       ) -> torch.Tensor:
+    def decode_weights(
+        self, z: torch.Tensor, key: tuple, weights: tuple[torch.Tensor, ...] | None = None
+    ) -> torch.Tensor:
         """[g, rows, cols, kh, kw] corners of the conv decoder's output for g nodes (only those
         entries are computed), or [g, classes, cols] classifier weights. `weights`: the key's
         corner_weights (gathered here when not given)."""

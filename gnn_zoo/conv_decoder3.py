@@ -3,6 +3,7 @@ widths tied to the GHN's (4 and 8 hidden, a hidden x hidden channel block), kern
 the centre of the s x s map instead of its top-left corner, kernels larger than s resized
 bilinearly instead of repeated, and ViT-style token positional encodings decoded as a
 square grid of tokens."""
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,9 @@ import torch.nn.functional as F
 from .conv_decoder import Box, ConvDecoder, kernel_2d
 from .layout import ParamSlot, token_grid
 
-CLASS_TOKEN_STD = 0.02  # GHN-3 draws the class-token row of a ViT's positional encoding at random (never trained on one)
+CLASS_TOKEN_STD = (
+    0.02  # GHN-3 draws the class-token row of a ViT's positional encoding at random (never trained on one)
+)
 UNSCALED_SIDE = 11  # GHN-3 leaves (1, C, h, ...) tensors with h >= 11 unscaled: positional encodings
 
 
@@ -28,10 +31,18 @@ class ConvDecoder3(ConvDecoder):
     is `block` x `block` (GHN-3: hidden), the fc and per-pixel layers are 4 and 8 hidden wide, the
     1-D decoder's hidden layer 2 hidden."""
 
-    def __init__(self, hidden: int, num_classes: int, max_side: int = 16, scaling: bool = True,
-                 block: int | None = None) -> None:
-        super().__init__(hidden, num_classes, max_side, scaling, widths=(4 * hidden, 8 * hidden), block=block or hidden,
-                         vector_width=2 * hidden)
+    def __init__(
+        self, hidden: int, num_classes: int, max_side: int = 16, scaling: bool = True, block: int | None = None
+    ) -> None:
+        super().__init__(
+            hidden,
+            num_classes,
+            max_side,
+            scaling,
+            widths=(4 * hidden, 8 * hidden),
+            block=block or hidden,
+            vector_width=2 * hidden,
+        )
 
     def window(self, kh: int, kw: int) -> Box:
         """A kh x kw kernel read around the map's centre: rows s/2 - kh//2 up to s/2 + ceil(kh/2)."""
@@ -55,7 +66,9 @@ class ConvDecoder3(ConvDecoder):
         if side is not None:
             tokens = value.flatten(2).transpose(1, 2)  # (1, side^2, c)
             extra = slot.shape[1] - tokens.shape[1]
-            cls = torch.normal(0.0, CLASS_TOKEN_STD, (1, extra, tokens.shape[2]), device=value.device, dtype=value.dtype)
+            cls = torch.normal(
+                0.0, CLASS_TOKEN_STD, (1, extra, tokens.shape[2]), device=value.device, dtype=value.dtype
+            )
             tokens = torch.cat([cls, tokens], dim=1)
             return tokens.repeat(1, 1, math.ceil(slot.shape[2] / tokens.shape[2]))[..., : slot.shape[2]]
         kh, kw = kernel_2d(slot.shape)

@@ -1,4 +1,5 @@
 """Tiling a decoded block to a parameter's full shape (GHN-2 repeats it along out and in channels)."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """GHN: the graph hypernetwork hosting a pluggable GNN core."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,6 +23,7 @@ from .init import ghn3_init
 from .layout import head_shape, node_shapes, param_slots
 from .registry import core_class, create
 from .views import needs_virtual_edges
+
 
 def channel_vocabulary(num_classes: int) -> list[int]:
     """GHN-2's channel values: 1, 3, the class count, 8..56 step 8, 64..4080 step 16, 4096..8192 step 32."""
@@ -73,8 +75,15 @@ class ShapeEncoder(nn.Module):
             return torch.where(has, lookup[d.clamp(0, len(lookup) - 1)], no_shape)
 
         ch, sp = (self.channel_lookup, len(self.channel_values)), (self.spatial_lookup, len(self.spatial_values))
-        return torch.cat([self.channel(index(*ch, dims[:, 0])), self.channel(index(*ch, dims[:, 1])),
-                          self.spatial(index(*sp, dims[:, 2])), self.spatial(index(*sp, dims[:, 3]))], dim=1)
+        return torch.cat(
+            [
+                self.channel(index(*ch, dims[:, 0])),
+                self.channel(index(*ch, dims[:, 1])),
+                self.spatial(index(*sp, dims[:, 2])),
+                self.spatial(index(*sp, dims[:, 3])),
+            ],
+            dim=1,
+        )
 
 
 SHELL_STREAM, CORE_STREAM, GHN3_INIT_STREAM = 0, 1, 2  # init streams of a seeded GHN (common random numbers)
@@ -110,17 +119,40 @@ class GHN(nn.Module):
     for meta-training); `ghn(module)` writes predicted parameters into `module` and returns it.
     """
 
-    def __init__(self, core: str = "gatedgnn", backend: str = "pyg", hidden: int = 32, layers: int = 1,
-                 num_classes: int = 10, max_hops: int = DEFAULT_MAX_HOPS, layernorm: bool = True,
-                 max_side: int = 11, scaling: bool = True, view: str | None = None, init_seed: int | None = None,
-                 decoder: str = "ghn2", **core_kwargs) -> None:
+    def __init__(
+        self,
+        core: str = "gatedgnn",
+        backend: str = "pyg",
+        hidden: int = 32,
+        layers: int = 1,
+        num_classes: int = 10,
+        max_hops: int = DEFAULT_MAX_HOPS,
+        layernorm: bool = True,
+        max_side: int = 11,
+        scaling: bool = True,
+        view: str | None = None,
+        init_seed: int | None = None,
+        decoder: str = "ghn2",
+        **core_kwargs,
+    ) -> None:
         super().__init__()
         if decoder not in DECODERS:
             raise ValueError(f"unknown GHN decoder {decoder!r}; choose from {', '.join(DECODERS)}")
         view = view or core_class(core, backend).default_view()
-        self.config = dict(core=core, backend=backend, hidden=hidden, layers=layers, num_classes=num_classes,
-                           max_hops=max_hops, layernorm=layernorm, max_side=max_side, scaling=scaling, view=view,
-                           **({"decoder": decoder} if decoder != "ghn2" else {}), **core_kwargs)
+        self.config = dict(
+            core=core,
+            backend=backend,
+            hidden=hidden,
+            layers=layers,
+            num_classes=num_classes,
+            max_hops=max_hops,
+            layernorm=layernorm,
+            max_side=max_side,
+            scaling=scaling,
+            view=view,
+            **({"decoder": decoder} if decoder != "ghn2" else {}),
+            **core_kwargs,
+        )
         self.num_classes, self.ghn3 = num_classes, decoder == "ghn3"  # GHN-3 reads graphs and shapes as its tracer does
         with seeded(init_seed, SHELL_STREAM):  # the shell's init depends on the seed alone, whatever the core
             self.type_embed = nn.Embedding(len(NODE_TYPES), hidden)
@@ -162,8 +194,9 @@ class GHN(nn.Module):
         return out
 
     @torch.no_grad()
-    def forward(self, module: nn.Module, leaf_modules: tuple[type, ...] = (), graph: ArchGraph | None = None
-                ) -> nn.Module:
+    def forward(
+        self, module: nn.Module, leaf_modules: tuple[type, ...] = (), graph: ArchGraph | None = None
+    ) -> nn.Module:
         """Write predicted parameters into `module` (in place, tiled straight into its tensors;
         training mode, buffers and requires_grad untouched) and return it. The module is traced
         with `leaf_modules` kept whole (for data-dependent control flow inside them), unless its
@@ -183,15 +216,23 @@ class GHN(nn.Module):
         BatchNorm running statistics that predicted parameters leave at their defaults."""
         head = head_shape(graph)
         if head is not None and len(head) == 2 and head[0] != self.num_classes:
-            warnings.warn(f"{type(module).__name__}'s last layer has {head[0]} outputs, but this GHN was trained for "
-                          f"{self.num_classes} classes: that layer is predicted as any other weight (tiled), not by "
-                          f"the classifier decoder", stacklevel=2)
-        stale = any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and not m.training
-                    for m in module.modules())
+            warnings.warn(
+                f"{type(module).__name__}'s last layer has {head[0]} outputs, but this GHN was trained for "
+                f"{self.num_classes} classes: that layer is predicted as any other weight (tiled), not by "
+                f"the classifier decoder",
+                stacklevel=2,
+            )
+        stale = any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and not m.training
+            for m in module.modules()
+        )
         if stale:
-            warnings.warn(f"{type(module).__name__} is in eval mode with BatchNorm running statistics, which a GHN "
-                          f"does not predict: calibrate them with gnn_zoo.calibrate_bn(model, batches) before "
-                          f"using it in eval mode (or run it in train mode)", stacklevel=2)
+            warnings.warn(
+                f"{type(module).__name__} is in eval mode with BatchNorm running statistics, which a GHN "
+                f"does not predict: calibrate them with gnn_zoo.calibrate_bn(model, batches) before "
+                f"using it in eval mode (or run it in train mode)",
+                stacklevel=2,
+            )
 
     def save(self, path: str | os.PathLike, **extra) -> None:
         """Checkpoint: config + weights, the core's in its PyG layout so any backend can load it,
@@ -214,8 +255,9 @@ class GHN(nn.Module):
             raise
         except Exception as err:
             reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            raise ValueError(f"{path} is not a readable GHN checkpoint ({reason}); re-train it or point to another "
-                             f"file") from err
+            raise ValueError(
+                f"{path} is not a readable GHN checkpoint ({reason}); re-train it or point to another file"
+            ) from err
         return ckpt
 
     @classmethod

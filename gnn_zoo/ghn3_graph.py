@@ -9,6 +9,7 @@ torchvision's ViTs have, so GHN-3 predicts them as the reference does only on th
 
 Nets without them (every DeepNets-1M net, the ResNets) keep their graph unchanged.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -25,8 +26,11 @@ VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # graph -> its G
 def class_tokens(graph: ArchGraph) -> set[int]:
     """pos_enc nodes whose parameter is a single token, (1, 1, C)."""
     types = graph.node_types.tolist()
-    return {node for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
-            if types[node] == NODE_TYPE_ID["pos_enc"] and len(shape) == 3 and tuple(shape[:2]) == (1, 1)}
+    return {
+        node
+        for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
+        if types[node] == NODE_TYPE_ID["pos_enc"] and len(shape) == 3 and tuple(shape[:2]) == (1, 1)
+    }
 
 
 def predecessors(graph: ArchGraph) -> list[list[int]]:
@@ -45,11 +49,17 @@ def ghn3_view(graph: ArchGraph) -> ArchGraph:
         return VIEWS[graph]
     types, preds = graph.node_types.tolist(), predecessors(graph)
     drop = class_tokens(graph)
-    in_projection = {node for name, node in zip(graph.param_names, graph.param_node.tolist())
-                     if name.rsplit(".", 1)[-1] in IN_PROJECTION}
+    in_projection = {
+        node
+        for name, node in zip(graph.param_names, graph.param_node.tolist())
+        if name.rsplit(".", 1)[-1] in IN_PROJECTION
+    }
     contract = {v for v in range(graph.num_nodes) if types[v] == NODE_TYPE_ID["msa"] and set(preds[v]) & in_projection}
-    contract |= {v for v in range(graph.num_nodes)
-                 if types[v] == NODE_TYPE_ID["concat"] and drop & set(preds[v]) and len(set(preds[v]) - drop) == 1}
+    contract |= {
+        v
+        for v in range(graph.num_nodes)
+        if types[v] == NODE_TYPE_ID["concat"] and drop & set(preds[v]) and len(set(preds[v]) - drop) == 1
+    }
     if not drop and not contract:
         VIEWS[graph] = graph
         return graph

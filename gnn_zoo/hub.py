@@ -7,6 +7,7 @@ The files cannot be downloaded here: download one (e.g. `huggingface-cli downloa
 SamsungSAILMontreal/ghn3 ghn3tm8.pt`) and pass its path. They are read with a restricted
 unpickler that builds only an OrderedDict of tensors, so a file cannot run code on load.
 """
+
 from __future__ import annotations
 
 import collections
@@ -68,33 +69,48 @@ def hub_config(state: dict[str, torch.Tensor]) -> dict:
     num_classes = len(next(v for k, v in state.items() if k.startswith("decoder.class_layer_predictor")))
     max_side = 11 if state["shape_enc.embed_spatial.weight"].shape[0] == 9 else 16
     block = math.isqrt(state["decoder.conv.2.weight"].shape[0])
-    common = dict(backend="pyg", hidden=hidden, num_classes=num_classes, max_side=max_side, max_hops=50,
-                  layernorm="ln.weight" in state, scaling=True)
+    common = dict(
+        backend="pyg",
+        hidden=hidden,
+        num_classes=num_classes,
+        max_side=max_side,
+        max_hops=50,
+        layernorm="ln.weight" in state,
+        scaling=True,
+    )
     if any("gnn.gru." in k for k in state):
         if block != 2 * hidden:
-            raise ValueError(f"GHN-2 hub files with a channel block of {block} (not 2 x hidden {hidden}) are not "
-                             f"supported")
+            raise ValueError(
+                f"GHN-2 hub files with a channel block of {block} (not 2 x hidden {hidden}) are not supported"
+            )
         return dict(core="gatedgnn", layers=1, view="sweep", **common)
     layers = sum(1 for k in state if re.fullmatch(r"gnn\.\d+\.ln1\.weight", k))
-    return dict(core="transformer", layers=layers, view="virtual", heads=16 if hidden > 64 else 8,
-                decoder="ghn3", **common)
+    return dict(
+        core="transformer", layers=layers, view="virtual", heads=16 if hidden > 64 else 8, decoder="ghn3", **common
+    )
 
 
 # GHN-3 names (after GHN-2's RENAMES) -> ours; the qkv projection is split in three
 GHN3_RENAMES = (
-    ("centrality_embed_in.", "core.centrality_in."), ("centrality_embed_out.", "core.centrality_out."),
-    ("input_dist_embed.", "core.input_distance."), ("gnn.0.attn.edge_embed.embed.", "core.edge_embed."),
+    ("centrality_embed_in.", "core.centrality_in."),
+    ("centrality_embed_out.", "core.centrality_out."),
+    ("input_dist_embed.", "core.input_distance."),
+    ("gnn.0.attn.edge_embed.embed.", "core.edge_embed."),
     ("gnn.0.attn.proj_e.", "core.edge_mlp."),
 )
-BLOCK_RENAMES = (("ln1.", "attn_layer_norm."), ("ln2.", "ffn_layer_norm."), ("attn.to_out.0.", "attn.out_proj."),
-                 ("ff.net.", "ffn."))
+BLOCK_RENAMES = (
+    ("ln1.", "attn_layer_norm."),
+    ("ln2.", "ffn_layer_norm."),
+    ("attn.to_out.0.", "attn.out_proj."),
+    ("ff.net.", "ffn."),
+)
 
 
 def our_names(name: str, value: torch.Tensor) -> dict[str, torch.Tensor]:
     """Our entries for one hub entry (a KeyError names one we do not know)."""
     for theirs, ours in GHN3_RENAMES:
         if name.startswith(theirs):
-            return {ours + name[len(theirs):]: value}
+            return {ours + name[len(theirs) :]: value}
     block = re.fullmatch(r"gnn\.(\d+)\.(.*)", name)
     if block and not name.startswith(("gnn.gru.", "gnn.mlp")):
         layer, rest = block.groups()
@@ -103,11 +119,11 @@ def our_names(name: str, value: torch.Tensor) -> dict[str, torch.Tensor]:
             return {f"core.blocks.{layer}.attn.{p}_proj.weight": t for p, t in zip("qkv", (q, k, v))}
         for theirs, ours in BLOCK_RENAMES:
             if rest.startswith(theirs):
-                return {f"core.blocks.{layer}.{ours}{rest[len(theirs):]}": value}
+                return {f"core.blocks.{layer}.{ours}{rest[len(theirs) :]}": value}
         raise KeyError(f"unknown GHN-3 weight {name!r}")
     for theirs, ours in RENAMES:
         if name.startswith(theirs):
-            return {ours + name[len(theirs):]: value}
+            return {ours + name[len(theirs) :]: value}
     raise KeyError(f"unknown hub GHN weight {name!r}")
 
 

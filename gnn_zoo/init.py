@@ -10,6 +10,7 @@ last weight layer is divided by the RMS of predicted weights over their target s
 sqrt(beta / fan_in) (GHN-2's gain beta: 2, or 1 for depthwise and 1 x k kernels), and the
 classifier head so that the classifier weights start at std sqrt(1 / fan_in).
 """
+
 from __future__ import annotations
 
 import math

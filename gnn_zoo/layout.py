@@ -1,4 +1,5 @@
 """What the GHN needs to know of each graph: node shape features and each parameter's role."""
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,13 @@ def head_node(graph: ArchGraph) -> int | None:
 def find_head_node(graph: ArchGraph) -> int | None:
     """head_node, computed: a shortest-path search back from the output node."""
     types = graph.node_types.tolist()
-    weights = sorted({node for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
-                      if len(shape) >= 2 and types[node] != POS_ENC_TYPE})
+    weights = sorted(
+        {
+            node
+            for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
+            if len(shape) >= 2 and types[node] != POS_ENC_TYPE
+        }
+    )
     if not weights:
         return None
     src, dst = graph.edge_index.numpy()

@@ -6,6 +6,7 @@ tables; the class name lowercased when empty), `views`, and `backend` ("" for a 
 no graph library: it then serves both backends). Registering it is what `register` does for the
 zoo's own cores; the harness then treats it like any other (protocol v1 matches its budget
 automatically, bench.protocol)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -56,10 +57,15 @@ def import_target(target: str) -> tuple[str, type]:
     from .base import Core
 
     if cls is None:
-        found = sorted(n for n, v in vars(sys.modules[module_name]).items()
-                       if isinstance(v, type) and issubclass(v, Core) and v is not Core)
-        raise ValueError(f"--gnn {target}: {where} has no {cls_name}"
-                         + (f"; its Core subclasses: {', '.join(found)}" if found else "; it defines no Core subclass"))
+        found = sorted(
+            n
+            for n, v in vars(sys.modules[module_name]).items()
+            if isinstance(v, type) and issubclass(v, Core) and v is not Core
+        )
+        raise ValueError(
+            f"--gnn {target}: {where} has no {cls_name}"
+            + (f"; its Core subclasses: {', '.join(found)}" if found else "; it defines no Core subclass")
+        )
     if not (isinstance(cls, type) and issubclass(cls, Core)):
         raise ValueError(f"--gnn {target}: {cls_name} is not a gnn_zoo.Core subclass in {where}")
     return module_name, cls
@@ -71,8 +77,9 @@ def register_plugin(target: str) -> str:
     module_name, cls = import_target(target)
     name = cls.name or cls.__name__.lower()
     if name in CORES and name not in PLUGINS:
-        raise ValueError(f"--gnn {target}: its name {name!r} is a core of the zoo already; give the class another "
-                         f"`name`")
+        raise ValueError(
+            f"--gnn {target}: its name {name!r} is a core of the zoo already; give the class another `name`"
+        )
     for backend in (cls.backend,) if cls.backend else BACKENDS:
         register(name, backend, f"{module_name}:{cls.__name__}")
     where, _, cls_name = target.rpartition(":")

@@ -1,5 +1,6 @@
 """The message-passing cores' shared stack, as PyG's BasicGNN: a core is the conv it builds and
 how it calls it; the relations of the graph view, the residual loop and dropout live here."""
+
 from __future__ import annotations
 
 import torch
@@ -29,16 +30,25 @@ class RelationalStack(Core):
     self_loops = False  # whether the relation graphs carry explicit self-loops (distance 0)
     edge_features_add_to_nodes = False  # the conv adds edge features to node states (GINE): edge_dim must be hidden
 
-    def __init__(self, hidden: int, layers: int = 2, view: str = "virtual", dropout: float = 0.0,
-                 edge_dim: int | None = None, **conv_kwargs) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        layers: int = 2,
+        view: str = "virtual",
+        dropout: float = 0.0,
+        edge_dim: int | None = None,
+        **conv_kwargs,
+    ) -> None:
         super().__init__(hidden, layers, view)
         self.dropout, self.edge_dim = dropout, edge_dim or hidden
         if self.edge_features_add_to_nodes and self.edge_dim != hidden:
-            raise ValueError(f"{self.name} adds edge embeddings to node states: edge_dim ({self.edge_dim}) must be "
-                             f"hidden ({hidden})")
+            raise ValueError(
+                f"{self.name} adds edge embeddings to node states: edge_dim ({self.edge_dim}) must be hidden ({hidden})"
+            )
         relations = 1 if self.view == "undirected" else 2
-        self.convs = nn.ModuleList(nn.ModuleList(self.make_conv(hidden, **conv_kwargs) for _ in range(relations))
-                                   for _ in range(layers))
+        self.convs = nn.ModuleList(
+            nn.ModuleList(self.make_conv(hidden, **conv_kwargs) for _ in range(relations)) for _ in range(layers)
+        )
         self.distance = nn.Embedding(MAX_DISTANCE + 1, self.edge_dim) if self.edge_input == "feature" else None
 
     def make_conv(self, hidden: int, **kwargs) -> nn.Module:

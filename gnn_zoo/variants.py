@@ -1,5 +1,6 @@
 """The GHN variants: GHN-2's switch table (reference section 6: GHN-2, GHN-1 and the MLP) and
 GHN-3 as published (its transformer core, decoder and initialisation)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ VARIANTS: dict[str, Variant] = {
     "mlp": Variant("mlp", layernorm=True, scaling=True, max_hops=None, meta_batch=None, core="mlp"),
     # GHN-3 (Knyazev et al., 2023) as published: the Graphormer core (3 layers as GHN-3-T, FFN 4x,
     # 8 heads up to hidden 64), ConvDecoder3 and GHN-3's init, around GHN-2's embeddings and LayerNorm
-    "ghn3": Variant("ghn3", layernorm=True, scaling=True, max_hops=None, meta_batch=None, core="transformer",
-                    decoder="ghn3"),
+    "ghn3": Variant(
+        "ghn3", layernorm=True, scaling=True, max_hops=None, meta_batch=None, core="transformer", decoder="ghn3"
+    ),
 }
 
 
@@ -41,8 +43,10 @@ def resolve_variant(ghn: str, gnn: str | None) -> tuple[str, str]:
     if implied is not None:
         if gnn not in (None, implied):
             model = "GHN-3 as published, with its own" if ghn == "ghn3" else "GHN-2's shell around the paper's"
-            raise ValueError(f"--ghn {ghn} is {model} {implied}; drop --gnn {gnn} (or pass --gnn {implied}; the "
-                             f"{implied} core under protocol v1 is --ghn ghn2 --gnn {implied})")
+            raise ValueError(
+                f"--ghn {ghn} is {model} {implied}; drop --gnn {gnn} (or pass --gnn {implied}; the "
+                f"{implied} core under protocol v1 is --ghn ghn2 --gnn {implied})"
+            )
         return ghn, implied
     if gnn is None:
         raise ValueError(f"--gnn is required with --ghn {ghn}: name the GNN core")

@@ -1,4 +1,5 @@
 """Reading result records (the JSON files `bench` writes), validating each one."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,13 @@ def record_files(dirs: list[str | os.PathLike]) -> list[Path]:
     for d in dirs:
         d = Path(d)
         if not d.is_dir():
-            raise FileNotFoundError(f"results folder {d} does not exist; runs write their records to "
-                                    f"$GHNBENCH_HOME/results unless given --results")
-        files += sorted(p for p in d.rglob("*.json") if p.name != MANIFEST
-                        and not any(part.startswith(".") for part in p.relative_to(d).parts))
+            raise FileNotFoundError(
+                f"results folder {d} does not exist; runs write their records to "
+                f"$GHNBENCH_HOME/results unless given --results"
+            )
+        files += sorted(
+            p
+            for p in d.rglob("*.json")
+            if p.name != MANIFEST and not any(part.startswith(".") for part in p.relative_to(d).parts)
+        )
     return files

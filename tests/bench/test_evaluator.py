@@ -1,4 +1,5 @@
 """bench.Evaluator scores any predictor as bench scores a GHN, and its record is a leaderboard row."""
+
 import torch
 
 from bench import Evaluator

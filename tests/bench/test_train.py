@@ -201,7 +201,9 @@ def test_label_smoothing_of_the_preset_reaches_the_loss(tmp_path, digits, monkey
     assert smoothed.final_loss > 0
 
 
-@pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)])
+@pytest.mark.parametrize(
+    "avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)]
+)
 def test_cpu_autocast_only_with_native_bf16(monkeypatch, avx512_bf16, amx, expected):
     """AVX512F without AVX512-BF16/AMX emulates bf16 (2x slower than float32, issue 17): no autocast there."""
     import bench.train as tr
@@ -382,8 +384,11 @@ def test_decoder_inits_set_the_scale_of_the_first_predicted_weights(digits, kind
             assert not getattr(ghn.decoder, name).bias.any()
         assert ratios[0] < base[0] / 3
     else:
-        probe = ghn.batch(build_meta_batch(train_architectures(0, 0, PROBE_NETS, 5e5, attempt=PROBE_NETS), digits,
-                                           torch.device("cpu"))[0])
+        probe = ghn.batch(
+            build_meta_batch(
+                train_architectures(0, 0, PROBE_NETS, 5e5, attempt=PROBE_NETS), digits, torch.device("cpu")
+            )[0]
+        )
         with torch.no_grad():
             assert weight_rms(ghn, probe) == pytest.approx((1.0, 1.0), rel=1e-3)
         assert ratios == pytest.approx((1.0, 1.0), abs=0.25)

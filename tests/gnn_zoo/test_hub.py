@@ -1,6 +1,7 @@
 """GHN-3 checkpoints in the official hub format (tests/data/ghn3_reference, made with the
 reference GHN-3 code) load into our GHN and predict, for every listed net, what the reference
 predicts with them."""
+
 import collections
 import hashlib
 import json
@@ -21,14 +22,30 @@ from gnn_zoo import load
 from gnn_zoo.hub import from_hub, hub_config, read_hub_state
 
 DATA = Path(__file__).parents[1] / "data" / "ghn3_reference"
-CONTENT_SHA256 = {"ghn3tm8_random.pt": "87354964f8149b3f5472ce1b7a8afb4288c093048b679b2d67bbdd0f5d5ba6e8",
-                  "ghn3_hid32_noised.pt": "285dee385458a009785adfd265a835020925e8398af2a922b1aec2e9cb139637"}
+CONTENT_SHA256 = {
+    "ghn3tm8_random.pt": "87354964f8149b3f5472ce1b7a8afb4288c093048b679b2d67bbdd0f5d5ba6e8",
+    "ghn3_hid32_noised.pt": "285dee385458a009785adfd265a835020925e8398af2a922b1aec2e9cb139637",
+}
 # DARTS (Liu et al., 2019) as ppuda's genotypes.DARTS, in our ArchSpec terms; ppuda's Network widens x2 at reductions
-DARTS = ArchSpec(normal=((("sep_conv_3x3", 0), ("sep_conv_3x3", 1)), (("sep_conv_3x3", 0), ("sep_conv_3x3", 1)),
-                         (("sep_conv_3x3", 1), ("skip_connect", 0)), (("skip_connect", 0), ("dil_conv_3x3", 2))),
-                 reduce=((("max_pool_3x3", 0), ("max_pool_3x3", 1)), (("skip_connect", 2), ("max_pool_3x3", 1)),
-                         (("max_pool_3x3", 0), ("skip_connect", 2)), (("skip_connect", 2), ("max_pool_3x3", 1))),
-                 concat=(0, 1, 2, 3), C=48, num_cells=14, stem_type=1, C_mult=2)
+DARTS = ArchSpec(
+    normal=(
+        (("sep_conv_3x3", 0), ("sep_conv_3x3", 1)),
+        (("sep_conv_3x3", 0), ("sep_conv_3x3", 1)),
+        (("sep_conv_3x3", 1), ("skip_connect", 0)),
+        (("skip_connect", 0), ("dil_conv_3x3", 2)),
+    ),
+    reduce=(
+        (("max_pool_3x3", 0), ("max_pool_3x3", 1)),
+        (("skip_connect", 2), ("max_pool_3x3", 1)),
+        (("max_pool_3x3", 0), ("skip_connect", 2)),
+        (("skip_connect", 2), ("max_pool_3x3", 1)),
+    ),
+    concat=(0, 1, 2, 3),
+    C=48,
+    num_cells=14,
+    stem_type=1,
+    C_mult=2,
+)
 DEEPNETS = {"deepnets_vit": DEEPNETS_VIT, "darts_imagenet": DARTS}
 
 
@@ -52,8 +69,14 @@ def test_hub_files_read_whole_and_their_configuration_from_the_keys(name):
     config = hub_config(state)
     hidden = 64 if "tm8" in name else 32
     assert {k: config[k] for k in ("core", "hidden", "layers", "heads", "max_side", "num_classes", "decoder")} == {
-        "core": "transformer", "hidden": hidden, "layers": 3, "heads": 8, "max_side": 16, "num_classes": 1000,
-        "decoder": "ghn3"}
+        "core": "transformer",
+        "hidden": hidden,
+        "layers": 3,
+        "heads": 8,
+        "max_side": 16,
+        "num_classes": 1000,
+        "decoder": "ghn3",
+    }
     assert sum(v.numel() for v in state.values()) == (6_906_632 if hidden == 64 else 1_540_464)
 
 
@@ -62,11 +85,13 @@ def close(value: torch.Tensor, expected: dict) -> list[str]:
     x = value.detach().double().flatten()
     weights = (torch.arange(x.numel(), dtype=torch.float64) % 1009 + 1) / 1009
     rms = (expected["sumsq"] / max(x.numel(), 1)) ** 0.5
-    checks = {"shape": list(value.shape) == expected["shape"] or "without_class_token_row" in expected,
-              "sumsq": abs(float(x.square().sum()) - expected["sumsq"]) <= 1e-5 * expected["sumsq"],
-              "sum": abs(float(x.sum()) - expected["sum"]) <= 1e-5 * expected["abssum"],
-              "wsum": abs(float((x * weights).sum()) - expected["wsum"]) <= 1e-5 * expected["abssum"],
-              "first8": all(abs(a - b) <= 1e-4 * rms for a, b in zip(x[:8].tolist(), expected["first8"]))}
+    checks = {
+        "shape": list(value.shape) == expected["shape"] or "without_class_token_row" in expected,
+        "sumsq": abs(float(x.square().sum()) - expected["sumsq"]) <= 1e-5 * expected["sumsq"],
+        "sum": abs(float(x.sum()) - expected["sum"]) <= 1e-5 * expected["abssum"],
+        "wsum": abs(float((x * weights).sum()) - expected["wsum"]) <= 1e-5 * expected["abssum"],
+        "first8": all(abs(a - b) <= 1e-4 * rms for a, b in zip(x[:8].tolist(), expected["first8"])),
+    }
     return [k for k, ok in checks.items() if not ok]
 
 
@@ -189,11 +214,29 @@ def test_the_cli_predicts_and_evaluates_with_a_hub_file(tmp_path, monkeypatch, c
 
     monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
     ckpt = str(DATA / "ghn3_hid32_noised.pt")
-    assert main(["predict", "--reference-ckpt", ckpt, "--model", "resnet18", "--eval-images", "40",
-                 "--no-progress"]) == 0
+    assert (
+        main(["predict", "--reference-ckpt", ckpt, "--model", "resnet18", "--eval-images", "40", "--no-progress"]) == 0
+    )
     assert "predicted in" in capsys.readouterr().out
-    assert main(["eval", "--reference-ckpt", ckpt, "--split", "val", "--eval-nets", "2", "--eval-images", "40",
-                 "--sgd-steps", "0", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--reference-ckpt",
+                ckpt,
+                "--split",
+                "val",
+                "--eval-nets",
+                "2",
+                "--eval-images",
+                "40",
+                "--sgd-steps",
+                "0",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
     assert "| ghn3-official (predictor) |" in md
     assert main(["eval", "--reference-ckpt", str(tmp_path / "missing.pt"), "--split", "val"]) == 2

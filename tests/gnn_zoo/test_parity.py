@@ -1,4 +1,5 @@
 """PyG vs DGL: with the same weights every core gives the same output (runs in `tox -e dgl`)."""
+
 import dataclasses
 from pathlib import Path
 
@@ -10,7 +11,6 @@ from deepnets1m import GraphBatch, to_graph
 from gnn_zoo import GHN, available, create, load
 
 from .conftest import dgl_or_skip
-
 from .contract import batch_for, check_contract, core_cases
 
 

@@ -1,4 +1,5 @@
 """`bench leaderboard --arms`: training recipes compared by the variance study's rule."""
+
 import dataclasses
 
 import numpy as np
@@ -20,8 +21,11 @@ def arm_records(label_fields: dict, scores: dict[str, list[float]], collapsed: i
         for seed, score in enumerate(seeds):
             for split in ("val", "ood-deep"):
                 r = make_record(gnn, split, seed, mean=score, preset=preset.label)
-                r.update(preset_fields=dataclasses.asdict(preset), train_seconds=600.0,
-                         training={"collapsed": seed < collapsed})
+                r.update(
+                    preset_fields=dataclasses.asdict(preset),
+                    train_seconds=600.0,
+                    training={"collapsed": seed < collapsed},
+                )
                 records.append(r)
     return records
 
@@ -73,8 +77,21 @@ def test_changed_fields_of_a_label():
 def test_the_cli_prints_the_arms_of_a_folder(tmp_path, capsys):
     for r in arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, TIGHT):
         write_record(tmp_path / "results", r)
-    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--preset", "rank", "--arms",
-                 "--db", str(tmp_path / "db.sqlite")]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "--results",
+                str(tmp_path / "results"),
+                "--preset",
+                "rank",
+                "--arms",
+                "--db",
+                str(tmp_path / "db.sqlite"),
+            ]
+        )
+        == 0
+    )
     assert "| decoder init ghn3 |" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(tmp_path / "results"), "--arms", "--db", str(tmp_path / "db")]) == 2
     assert "--arms compares a preset's variants: name it with --preset" in capsys.readouterr().err

@@ -11,10 +11,23 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     write(gnn="gat", split="val", dataset="cifar10", preset="paper")
     done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "out", reference=True)
     names = sorted(p.name for p in done.files)
-    assert names == sorted(["index.html", "digits_tiny.html", "cifar10_paper.html", "site.css", "site.js",
-                            "leaderboard.md", "leaderboard.csv",
-                            "digits_tiny_heatmap.png", "digits_tiny_bars.png", "digits_tiny_id_vs_ood.png",
-                            "cifar10_paper_heatmap.png", "cifar10_paper_bars.png", "cifar10_paper_id_vs_ood.png"])
+    assert names == sorted(
+        [
+            "index.html",
+            "digits_tiny.html",
+            "cifar10_paper.html",
+            "site.css",
+            "site.js",
+            "leaderboard.md",
+            "leaderboard.csv",
+            "digits_tiny_heatmap.png",
+            "digits_tiny_bars.png",
+            "digits_tiny_id_vs_ood.png",
+            "cifar10_paper_heatmap.png",
+            "cifar10_paper_bars.png",
+            "cifar10_paper_id_vs_ood.png",
+        ]
+    )
     assert "imagenet" not in " ".join(names)  # no imported-only tables
     for p in done.files:
         if p.suffix == ".png":
@@ -24,8 +37,10 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     assert "GHN-2 (paper)" in md.split("### cifar10")[1]  # imported rows only where they belong
     assert "GHN-2 (paper)" not in md.split("### cifar10")[0]
     csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
-    assert csv[0] == ("dataset,preset,metric,model,split,mean,stderr,ci_low,ci_high,seeds,seed_sd,best_group,imported,"
-                      "view,core_params,detectable,seeds_for_3,seeds_for_4")
+    assert csv[0] == (
+        "dataset,preset,metric,model,split,mean,stderr,ci_low,ci_high,seeds,seed_sd,best_group,imported,"
+        "view,core_params,detectable,seeds_for_3,seeds_for_4"
+    )
     assert "| gat/pyg | 60.0 ± 1.0 | 50.0 ± 1.0 | 1.00 | 1 | virtual | 900 |" in md  # what was compared
     assert "<table" in (tmp_path / "out" / "index.html").read_text() and "<table" in done.text["html"]
 
@@ -33,8 +48,9 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
 def test_cli_warns_about_corrupt_records_and_renders_the_others(tmp_path, write, capsys):
     write(gnn="gat")
     (tmp_path / "results" / "broken.json").write_text("{")
-    code = main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"),
-                 "--format", "csv"])
+    code = main(
+        ["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"), "--format", "csv"]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert "warning: skipped" in err and "broken.json" in err
@@ -56,8 +72,9 @@ def test_imagenet_ranks_top5_and_never_mixes_metrics(tmp_path):
     md = done.text["md"]
     assert "### imagenet, preset paper: top-5 accuracy (%)" in md
     assert "| gat/pyg | 45.0 ± 2.0 |" in md and "27.2 ± 0.6" in md  # ours and GHN-2's top-5, side by side
-    top1 = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, metric="top1", reference=True,
-                  with_plots=False).text["md"]
+    top1 = render(
+        tmp_path / "db.sqlite", [tmp_path / "results"], None, metric="top1", reference=True, with_plots=False
+    ).text["md"]
     assert "top-1 accuracy" in top1 and "| gat/pyg | 20.0 ± 1.0 |" in top1 and "(paper)" not in top1
 
 
@@ -141,12 +158,19 @@ def test_a_table_under_the_trimmed_comparison_states_its_resolution_from_a_power
     assert main([*base, "--comparison", "trimmed"]) == 0
     out = capsys.readouterr().out
     assert "Yuen-Welch on 20%-trimmed seed means, Holm-corrected" in out and "Resolution: not stated" in out
-    table = PowerTable("trimmed", SeedDistribution(1.5, 0.15, 12.0), Grid(), {5: {3.0: 0.5, 5.0: 0.82},
-                                                                               12: {3.0: 0.81, 5.0: 0.99}}, 100)
+    table = PowerTable(
+        "trimmed",
+        SeedDistribution(1.5, 0.15, 12.0),
+        Grid(),
+        {5: {3.0: 0.5, 5.0: 0.82}, 12: {3.0: 0.81, 5.0: 0.99}},
+        100,
+    )
     (tmp_path / "power.json").write_text(json.dumps(table.to_json()))
     assert main([*base, "--comparison", "trimmed", "--power-table", str(tmp_path / "power.json")]) == 0
     out = capsys.readouterr().out
-    assert "Resolution (simulated: trimmed, a core of SD 1.5 with 15% outliers of SD 12.0, 100 grids a cell): " \
-           "5 seeds detect 5 points at 80% power; seeds needed per model for 3 points 12, 4 points 12, 5 points 5." in out
+    assert (
+        "Resolution (simulated: trimmed, a core of SD 1.5 with 15% outliers of SD 12.0, 100 grids a cell): "
+        "5 seeds detect 5 points at 80% power; seeds needed per model for 3 points 12, 4 points 12, 5 points 5." in out
+    )
     assert main([*base, "--power-table", str(tmp_path / "power.json")]) == 2
     assert "simulates the trimmed comparison, not welch" in capsys.readouterr().err

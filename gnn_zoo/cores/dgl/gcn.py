@@ -1,4 +1,5 @@
 """gcn on DGL: GraphConv per relation, 1/d edge weights normalised as PyG's GCNConv does."""
+
 from __future__ import annotations
 
 import dgl

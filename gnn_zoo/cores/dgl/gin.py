@@ -1,4 +1,5 @@
 """gin on DGL: GINEConv per relation (GIN-0 with the edge's distance embedding added to messages)."""
+
 from __future__ import annotations
 
 import dgl

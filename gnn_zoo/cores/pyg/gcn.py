@@ -1,4 +1,5 @@
 """gcn on PyG: GCNConv per relation (Kipf & Welling normalisation, self-loops), 1/d edge weights."""
+
 from __future__ import annotations
 
 import torch
