@@ -18,7 +18,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def scores(results: Path) -> dict[str, list[dict]]:
     """Readable records by the checkpoint they name (its key, bench.records.checkpoint_key)."""
-    from .records import RecordError, checkpoint_key, read_record
+    from leaderboard.schema import RecordError, read_record
+
+    from .records import checkpoint_key
 
     out: dict[str, list[dict]] = {}
     for path in sorted(results.glob("*.json")) if results.is_dir() else []:

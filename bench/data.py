@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .options import DATASETS
+from leaderboard.schema import DATASETS
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

@@ -15,13 +15,15 @@ from pathlib import Path
 
 from torch import nn
 
+from leaderboard.schema import PREDICTOR, SCHEMA, write_record
+
 from .baselines import BaselineStore, baseline_key
 from .data import ImageData, load_data
 from .evaluate import evaluate
 from .paths import results_root
 from .presets import Preset, check_dataset, get_preset
 from .protocol import PROTOCOL
-from .records import PREDICTOR, SCHEMA, git_commit, hardware, metrics_mean, now, versions, write_record
+from .records import git_commit, hardware, metrics_mean, now, versions
 
 
 def predictor_record(

@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from leaderboard.schema import catch_up_key, median_catch_up, method
+
 from .data import ImageData
 from .nets import fit_input, net_seed
-from .records import catch_up_key, median_catch_up, method
 
 LOG_GRID = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000)
 NOISE_SEED = 1  # the noise added to predicted weights (--finetune-noise) is drawn from seed x this stream

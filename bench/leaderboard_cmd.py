@@ -8,11 +8,12 @@ import warnings
 from pathlib import Path
 
 from .paths import db_path, properties_root, results_root
+from .presets import base_fields
 
 
 def ranked_method(text: str) -> str:
     """A --method value: ghn, sgd, random_init, or ftK (K >= 1)."""
-    from .records import parse_method
+    from leaderboard.schema import parse_method
 
     if text in ("ghn", "sgd", "random_init") or parse_method(text) is not None:
         return text
@@ -127,7 +128,7 @@ def run_arms(args: argparse.Namespace) -> int:
     if not records:
         folders = ", ".join(map(str, args.results or [results_root()]))
         raise ValueError(f"--arms: no records of preset {args.preset} in {folders}")
-    print(arm_table(records), end="")
+    print(arm_table(records, base_fields), end="")
     return 0
 
 
@@ -176,6 +177,7 @@ def rendered(args: argparse.Namespace, properties):
         as_of=args.as_of,
         comparison=args.comparison,
         power=power,
+        preset_base=base_fields,
     )
 
 

@@ -17,8 +17,7 @@ import subprocess
 from pathlib import Path
 
 from deepnets1m.atomic import atomic_write
-
-MANIFEST = "manifest.json"
+from leaderboard.schema import MANIFEST
 
 
 def read_manifest(folder: str | os.PathLike) -> list[dict]:

@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from leaderboard.schema import DATASETS
+
 from .presets import CHOICES as PRESET_CHOICES  # the preset fields that take a name
 
 
@@ -96,7 +98,6 @@ def check_writable(folder: str | os.PathLike, setting: str) -> Path:
 
 
 DEVICES = ("cpu", "cuda")
-DATASETS = ("digits", "fashion-mnist", "cifar10", "cifar100", "imagenet")  # --dataset; bench.data loads each
 # preset fields that run/train/eval/predict/sweep accept as --flags, with their value types and ranges
 PRESET_FLAGS = (
     ("steps", POSITIVE_INT),

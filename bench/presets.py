@@ -365,6 +365,15 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def base_fields(name: str, ghn: str) -> dict | None:
+    """The fields of preset `name` as GHN variant `ghn` runs it (runtime fields aside), None for
+    a name that is no preset: what the leaderboard reads a hashed preset label against."""
+    if name not in PRESETS or ghn not in VARIANTS:
+        return None
+    fields = dataclasses.asdict(for_variant(PRESETS[name], ghn))
+    return {k: v for k, v in fields.items() if k not in RUNTIME_FIELDS}
+
+
 def check_dataset(preset: Preset, dataset: str) -> None:
     """A clear error when `preset` is a recipe for other data sets (paper: CIFAR, paper-imagenet: ImageNet)."""
     if preset.datasets is not None and dataset not in preset.datasets:

@@ -18,8 +18,7 @@ import functools
 import inspect
 from dataclasses import dataclass, field
 
-PROTOCOL = "v1"
-NO_PROTOCOL = "none"  # depth set by hand (--layers), or records written before protocols
+from leaderboard.schema import NO_PROTOCOL, PROTOCOL
 
 
 @dataclass(frozen=True)

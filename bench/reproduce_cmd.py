@@ -131,9 +131,9 @@ def run_reproduce(args: argparse.Namespace) -> int:
     """Run `bench reproduce`."""
     from gnn_zoo import available
     from gnn_zoo.plugins import load_entry_points
+    from leaderboard.schema import PREDICTOR, read_record, record_name
 
     from .cli import main
-    from .records import PREDICTOR, read_record, record_name
 
     shipped = read_record(args.record)
     if shipped["ghn"] == PREDICTOR:

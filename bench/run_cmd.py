@@ -37,9 +37,10 @@ def setup(args: argparse.Namespace, writes: tuple[str, ...] = ("checkpoints",)):
 def train_step(args, data, spec):
     """Train, resume or reuse the GHN of `spec`; returns the TrainReport (None on ranks other
     than 0 of a multi-process run: they only help train)."""
+    from leaderboard.schema import model_label
+
     from .distributed import setup as join
     from .distributed import teardown
-    from .records import model_label
     from .train import train
 
     ctx = join(args.device)
@@ -64,7 +65,8 @@ def train_step(args, data, spec):
 def training_plan(spec, root: Path) -> str:
     """One line before training: a new GHN (its steps and the preset's measured minutes), a resumed
     one (from which step) or a finished one that is reused."""
-    from .records import model_label
+    from leaderboard.schema import model_label
+
     from .train import load_checkpoint
 
     p, path = spec.preset, spec.checkpoint(root)
@@ -96,7 +98,7 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
 
     from .baselines import BaselineStore, baseline_key
     from .evaluate import evaluate
-    from .records import build_record
+    from .run_record import build_record
 
     preset, results = spec.preset, Path(args.results or results_root())
     ghn = GHN.load(ckpt, backend=args.backend)
@@ -112,7 +114,7 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
 
 def save_and_show(results: Path, record: dict, sgd_steps: int) -> None:
     """Write a split's record (as soon as it is done) and print its summary and path."""
-    from .records import write_record
+    from leaderboard.schema import write_record
 
     path = write_record(results, record)
     print(what_was_measured(record))
@@ -168,9 +170,9 @@ def format_metrics(split: str, metrics: dict, k: int, rows: list[dict]) -> str:
     the named splits (ood-predefined, ood-torchvision) one line per net instead, as each is
     reported apart."""
     from deepnets1m.named import NAMED_SPLITS
+    from leaderboard.schema import method, parse_method
 
     from .evaluate import METHODS, top5
-    from .records import method, parse_method
 
     methods = [m for m in METHODS if m in metrics]
     if split in NAMED_SPLITS:

@@ -39,10 +39,22 @@ def final_state(job_id: str) -> str | None:
     return states[0] if out.returncode == 0 and states else None
 
 
+def outcome(sjob: submitit.Job) -> str | None:
+    """None if `sjob` succeeded, else its error (the `bench ...: error:` line of its log if there is
+    one, else the first line of the failure) and where its log is."""
+    try:
+        sjob.result()
+    except Exception as err:  # submitit re-raises the job's failure, whatever it was
+        log = Path(sjob.paths.stderr)
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        errors = [line for line in lines if line.startswith("bench ") and ": error: " in line]
+        reason = errors[-1] if errors else (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return f"{reason} (log: {log})"
+    return None
+
+
 def failure(sjob: submitit.Job, last_seen: str | None) -> str | None:
     """None if `sjob` left the queue with a successful result, else why not and where its log is."""
-    from .sweep import outcome
-
     if Path(sjob.paths.result_pickle).exists():
         return outcome(sjob)
     state = final_state(sjob.job_id) or f"last seen {last_seen or 'queued'}"

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import submitit
 
+from leaderboard.schema import RecordError, model_label, read_record, record_name
+
 from .manifest import add_records, check_repository, commit_folder, start_group
 from .options import POSITIVE_FLOAT, POSITIVE_INT, check_writable
 from .presets import TIMED_ON, Preset
-from .records import RecordError, model_label, read_record, record_name
+from .slurm_wait import follow, outcome
 
 LAUNCHERS = ("slurm", "local", "debug")
 
@@ -260,20 +262,6 @@ def submit(
             time.sleep(1.0)
 
 
-def outcome(sjob: submitit.Job) -> str | None:
-    """None if `sjob` succeeded, else its error (the `bench ...: error:` line of its log if there is
-    one, else the first line of the failure) and where its log is."""
-    try:
-        sjob.result()
-    except Exception as err:  # submitit re-raises the job's failure, whatever it was
-        log = Path(sjob.paths.stderr)
-        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-        errors = [line for line in lines if line.startswith("bench ") and ": error: " in line]
-        reason = errors[-1] if errors else (str(err).strip().splitlines() or [type(err).__name__])[0]
-        return f"{reason} (log: {log})"
-    return None
-
-
 def configure(p) -> None:
     """`bench sweep`'s options."""
     from .options import add_common_options, add_nproc, parse_splits
@@ -493,8 +481,6 @@ def run_sweep(args) -> int:
         )
         if not args.wait:
             return 0
-        from .slurm_wait import follow
-
         finished = follow(submitted, progress=not args.no_progress)
     else:
         finished = tqdm(

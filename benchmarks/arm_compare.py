@@ -14,7 +14,7 @@ import glob
 import numpy as np
 from scipy import stats
 
-from bench.records import RecordError, read_record
+from leaderboard.schema import RecordError, read_record
 
 SPLITS = ("val", "ood-deep")
 

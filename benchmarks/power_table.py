@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from bench.presets import base_fields
 from deepnets1m.atomic import atomic_write
 from leaderboard.arms import arms_of
 from leaderboard.records import RecordError, read_record, record_files
@@ -47,7 +48,7 @@ def main() -> int:
             continue
         if record["preset"] == args.preset:
             records.append(record)
-    arms = arms_of(records)
+    arms = arms_of(records, base_fields)
     if args.preset not in arms:
         p.error(f"no complete seeds of preset {args.preset} in {args.results}")
     fitted = fit_seeds(list(arms[args.preset].seeds.values()))

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from bench.cli import main as bench
+from bench.presets import base_fields
 from leaderboard.arms import EARLY_SEEDS
 
 # arm -> the `bench sweep` flags that make it (the plain arm is the rank preset as it stands)
@@ -79,7 +80,7 @@ def changed(arm: str) -> str:
 
     args = parser(["sweep"]).parse_args(sweep_argv(arm, 1, ".", False, True))
     preset = get_preset("rank", **preset_overrides(args))
-    return changed_fields(preset.label, dataclasses.asdict(preset))
+    return changed_fields(preset.label, dataclasses.asdict(preset), base_fields)
 
 
 def early_stopped(results: str) -> set[str]:
@@ -93,7 +94,7 @@ def early_stopped(results: str) -> set[str]:
             records.append(read_record(path))
         except RecordError:
             continue
-    arms = arms_of(records)
+    arms = arms_of(records, base_fields)
     plain = next((a for a in arms.values() if a.what == "plain"), None)
     return {a.what for a in stopped_arms(arms, plain)} if plain else set()
 

@@ -70,7 +70,7 @@ def pack_texts(texts: list[str]) -> dict[str, np.ndarray]:
 def write_shard(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write a shard atomically."""
     with atomic_write(path) as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: a **dict might name allow_pickle
 
 
 @functools.lru_cache(maxsize=16)

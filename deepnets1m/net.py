@@ -60,6 +60,8 @@ class Stem(nn.Module):
     """The three stems: ViT patch conv (no norm), stem_type 0 (conv, norm, optional max-pool) and
     stem_type 1 (DARTS-ImageNet: s0 = two convs, s1 = one stride-2 conv on s0)."""
 
+    s0: nn.Module
+
     def __init__(self, spec: ArchSpec, in_channels: int, image_size: int) -> None:
         super().__init__()
         c, ks, big = spec.C, spec.ks, large(image_size)
@@ -120,6 +122,9 @@ class Subsample(nn.Module):
 class Cell(nn.Module):
     """DARTS cell: preprocess both inputs, each node sums its live ops' outputs, concatenate the
     `concat` nodes (an empty one as zeros)."""
+
+    preprocess0: nn.Module
+    preprocess1: nn.Module
 
     def __init__(
         self,

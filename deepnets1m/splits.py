@@ -89,8 +89,8 @@ def sample(split: str, index: int) -> ArchSpec:
         return list(NAMED_SPLITS[split].values())[index]
     if cfg.widen:
         base, factor = cfg.widen
-        spec = sample(base, index)
-        return dataclasses.replace(spec, C=spec.C * factor)
+        widened = sample(base, index)
+        return dataclasses.replace(widened, C=widened.C * factor)
     rng = np.random.default_rng([cfg.seed_id, index])
     while True:
         spec = draw(rng, cfg)

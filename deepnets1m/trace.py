@@ -5,7 +5,9 @@ from __future__ import annotations
 import builtins
 import operator
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch.fx as fx
 from torch import nn
@@ -119,7 +121,10 @@ def encoder_math(m: nn.TransformerEncoder, src, mask=None, src_key_padding_mask=
     return m.norm(x) if m.norm is not None else x
 
 
-MATH_PATHS = {nn.TransformerEncoderLayer: encoder_layer_math, nn.TransformerEncoder: encoder_math}
+MATH_PATHS: dict[type, Callable[..., Any]] = {
+    nn.TransformerEncoderLayer: encoder_layer_math,
+    nn.TransformerEncoder: encoder_math,
+}
 
 
 def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGraph:
@@ -212,17 +217,17 @@ class FxConverter:
         if node.op == "placeholder":
             return self.g.add("input", NO_VALUE, node.name)
         if node.op == "get_attr":
-            p = self.params.get(node.target)
-            return ParamRef(node.target, p) if p is not None else NO_VALUE
+            p = self.params.get(str(node.target))
+            return ParamRef(str(node.target), p) if p is not None else NO_VALUE
         if node.op == "call_module":
-            return self.visit_module(node, self.module.get_submodule(node.target))
+            return self.visit_module(node, self.module.get_submodule(str(node.target)))
         if node.op in ("call_function", "call_method"):
             return self.visit_function(node)
         return NO_VALUE  # output
 
     def visit_module(self, node: fx.Node, m: nn.Module) -> Value:
         """A leaf module call."""
-        x, name = self.inputs(node), node.target
+        x, name = self.inputs(node), str(node.target)
         if isinstance(m, WEIGHTED):
             weight = [(f"{name}.weight", m.weight)]
             bias = (f"{name}.bias", m.bias) if m.bias is not None else None

@@ -72,6 +72,19 @@ class Core(nn.Module):
         self.load_state_dict(state)
 
 
+def bias_of(layer: nn.Conv2d | nn.Linear) -> torch.Tensor:
+    """The bias of a layer built with one."""
+    assert layer.bias is not None
+    return layer.bias
+
+
+def linears(mlp: nn.Sequential) -> tuple[nn.Linear, nn.Linear]:
+    """The two Linear layers of a two_layer_mlp."""
+    first, second = mlp[0], mlp[2]
+    assert isinstance(first, nn.Linear) and isinstance(second, nn.Linear)
+    return first, second
+
+
 def two_layer_mlp(hidden: int, inner: int | None = None, final_relu: bool = False) -> nn.Sequential:
     """Linear hidden -> inner (default hidden) -> ReLU -> Linear -> hidden, and a ReLU after the
     second layer too if `final_relu` (GHN-2's message MLPs and its MLP baseline; GIN's has none)."""

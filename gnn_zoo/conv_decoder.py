@@ -4,11 +4,13 @@ norm scales and biases, the classifier heads, and GHN-2's output scaling."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .base import bias_of
 from .decoder import tile
 from .layout import ParamSlot
 
@@ -68,7 +70,7 @@ class Windows(torch.autograd.Function):
         return total, None
 
 
-def windows(tensor: torch.Tensor, boxes: list[tuple[int, ...] | Box]) -> list[torch.Tensor]:
+def windows(tensor: torch.Tensor, boxes: Sequence[tuple]) -> list[torch.Tensor]:
     """tensor[a0:b0, a1:b1, ...] for each box in `boxes` (sizes stand for top-left corners), each
     distinct window copied once (Windows)."""
     boxes = [as_box(box) for box in boxes]
@@ -145,7 +147,9 @@ class ConvDecoder(nn.Module):
                 w = w * torch.tensor(scales, dtype=w.dtype, device=w.device).view(-1, *[1] * (w.dim() - 1))
             for i, value in zip(idx, w.unbind()):
                 out[i] = self.fit_kernel(value, slots[i])
-        return out
+        done = [value for value in out if value is not None]
+        assert len(done) == len(slots), "every slot is a vector or a weight"
+        return done
 
     def corner(self, slot: ParamSlot) -> tuple:
         """What a weight slot needs of the (block, block, s, s) tensor: (rows, cols, kh, kw, is classifier)."""
@@ -175,7 +179,7 @@ class ConvDecoder(nn.Module):
         w_fc = windows(self.fc.weight.view(c1, s, s, -1), [(*k, (0, self.fc.in_features)) for k in spatial])
         b_fc = windows(self.fc.bias.view(c1, s, s), spatial)
         w2 = windows(self.conv2.weight.view(b, b, c2), [(*p, c2) for p in pairs])
-        b2 = windows(self.conv2.bias.view(b, b), pairs)
+        b2 = windows(bias_of(self.conv2).view(b, b), pairs)
         return [
             (w.reshape(-1, w.shape[-1]), bias.flatten(), w2_.reshape(-1, c2), b2_.flatten())
             for w, bias, w2_, b2_ in zip(w_fc, b_fc, w2, b2)
@@ -191,13 +195,15 @@ class ConvDecoder(nn.Module):
         c1, c2 = self.widths
         w_fc, b_fc, w2, b2 = weights if weights is not None else self.corner_weights([key])[0]
         a = F.relu(F.linear(z, w_fc, b_fc).view(-1, c1, kh, kw))
-        a = F.relu(torch.einsum("gcyx,kc->gkyx", a, self.conv1.weight.view(c2, c1)) + self.conv1.bias[:, None, None])
+        a = F.relu(
+            torch.einsum("gcyx,kc->gkyx", a, self.conv1.weight.view(c2, c1)) + bias_of(self.conv1)[:, None, None]
+        )
         w = torch.einsum("gkyx,pk->gpyx", a, w2) + b2[:, None, None]
         w = w.view(-1, rows, cols, kh, kw)
         if classifier:
             w = F.relu(w[..., 0, 0])
             head = self.classifier.weight.view(self.num_classes, self.block)
-            return torch.einsum("goi,co->gci", w, head) + self.classifier.bias[:, None]
+            return torch.einsum("goi,co->gci", w, head) + bias_of(self.classifier)[:, None]
         return w
 
     def fit_kernel(self, value: torch.Tensor, slot: ParamSlot) -> torch.Tensor:

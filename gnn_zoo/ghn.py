@@ -54,6 +54,11 @@ class ShapeEncoder(nn.Module):
     entry take it. Entry i of a vocabulary is embedding row i and the last row is "no shape"
     (nodes without parameters), the reference's layout."""
 
+    channel_values: torch.Tensor  # buffers (registered in __init__)
+    spatial_values: torch.Tensor
+    channel_lookup: torch.Tensor
+    spatial_lookup: torch.Tensor
+
     def __init__(self, hidden: int, num_classes: int, max_side: int = 11) -> None:
         super().__init__()
         if hidden % 4:

@@ -16,6 +16,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from .base import Core
 from .registry import BACKENDS, CORES, register
 
 ENTRY_POINT_GROUP = "ghnbench.cores"
@@ -27,7 +28,7 @@ def is_plugin(text: str) -> bool:
     return ":" in text
 
 
-def import_target(target: str) -> tuple[str, type]:
+def import_target(target: str) -> tuple[str, type[Core]]:
     """(importable module name, class) of `file.py:Class` or `pkg.module:Class`; a ValueError
     names what is wrong and how to fix it."""
     where, _, cls_name = target.rpartition(":")
@@ -40,6 +41,7 @@ def import_target(target: str) -> tuple[str, type]:
         module_name = f"ghnbench_plugin_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
         if module_name not in sys.modules:
             spec = importlib.util.spec_from_file_location(module_name, path)
+            assert spec is not None and spec.loader is not None  # a .py path always has a source loader
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             try:
@@ -54,8 +56,6 @@ def import_target(target: str) -> tuple[str, type]:
         except ImportError as err:
             raise ValueError(f"--gnn {target}: module {module_name} is not importable ({err})") from err
     cls = getattr(sys.modules[module_name], cls_name, None)
-    from .base import Core
-
     if cls is None:
         found = sorted(
             n

@@ -3,6 +3,10 @@ how it calls it; the relations of the graph view, the residual loop and dropout 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,15 +55,14 @@ class RelationalStack(Core):
         )
         self.distance = nn.Embedding(MAX_DISTANCE + 1, self.edge_dim) if self.edge_input == "feature" else None
 
-    def make_conv(self, hidden: int, **kwargs) -> nn.Module:
-        """One conv of one relation and layer."""
-        raise NotImplementedError
+    # A core provides these two, each with its own keyword arguments:
+    # make_conv(hidden, **conv_kwargs) -> one conv of one relation and layer;
+    # run_conv(conv, x, graph, edge) -> `conv` on `graph` (the backend's structure) with per-edge
+    # `edge` weights or features.
+    make_conv: Callable[..., nn.Module]
+    run_conv: Callable[..., torch.Tensor]
 
-    def run_conv(self, conv: nn.Module, x: torch.Tensor, graph, edge: torch.Tensor) -> torch.Tensor:
-        """`conv` on `graph` (the backend's structure) with per-edge `edge` weights or features."""
-        raise NotImplementedError
-
-    def relation_graphs(self, batch: GraphBatch) -> list[tuple[object, torch.Tensor]]:
+    def relation_graphs(self, batch: GraphBatch) -> list[tuple[Any, torch.Tensor]]:
         """(backend graph, hop distance per edge) of each relation of the view."""
         raise NotImplementedError
 
@@ -79,11 +82,15 @@ class RelationalStack(Core):
         """What the conv gets per edge: 1/d (self-loops 1), or the distance's embedding."""
         if self.edge_input == "weight":
             return 1.0 / distance.clamp(min=1).float()
+        assert self.distance is not None
         return self.distance(distance.clamp(max=MAX_DISTANCE))
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         relations = [(graph, self.edge_values(d)) for graph, d in self.relation_graphs(batch)]
         for layer in self.convs:
-            out = sum(self.run_conv(conv, x, graph, edge) for conv, (graph, edge) in zip(layer, relations))
+            assert isinstance(layer, nn.ModuleList)
+            out = functools.reduce(
+                torch.add, [self.run_conv(conv, x, graph, edge) for conv, (graph, edge) in zip(layer, relations)]
+            )
             x = x + F.dropout(F.relu(out), self.dropout, self.training)
         return x

@@ -6,8 +6,7 @@ import os
 import warnings
 from pathlib import Path
 
-from bench.records import RecordError, read_record, table_preset
-
+from .schema import RecordError, read_record, table_preset
 from .stats import seeds_needed, split_stats
 from .table import arch_frame
 
@@ -45,7 +44,7 @@ def plan_seeds(
     if len(reachable) < len(needs):
         split = next(s for n, s, _ in needs if n is None)
         return None, f"a {target:g}-point difference is out of reach on {split}: the nets' own variance exceeds it"
-    n, split, r = max(reachable, key=lambda x: x[0])
+    n, split, r = max(reachable, key=lambda x: x[0] or 0)  # every n is set here
     return n, (
         f"a {target:g}-point difference among {models} models needs {n} seeds per model at 80% power "
         f"({split} decides: seed SD {r.seed_sd:.2f}, measured over {len(records)} {dataset}/{preset} records)"

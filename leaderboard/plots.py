@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -19,7 +20,7 @@ import seaborn as sns  # noqa: E402
 from .stats import ALPHA, CD_MIN_SEEDS, RankStats, SplitStats, improvement_matrix  # noqa: E402
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, pivot  # noqa: E402
 
-BASELINE_STYLE = {"color": "grey", "ls": "--", "lw": 1.2}
+BASELINE_STYLE: dict[str, Any] = {"color": "grey", "ls": "--", "lw": 1.2}
 
 ID_SPLITS = ("val", "test")
 
@@ -27,11 +28,11 @@ ID_SPLITS = ("val", "test")
 def section_plots(section, stem: Path, title: str) -> list[Path]:
     """Every figure of one leaderboard section (render.Section), written as stem_<kind>.png."""
     order = [m for m in section.table.index if m != BASELINE]  # by average rank
-    files = [
+    files: list[Path | None] = [
         heatmap(section.cells, order, title, Path(f"{stem}_heatmap.png")),
         bars(section.cells, order, title, Path(f"{stem}_bars.png")),
+        id_vs_ood(section.cells, title, Path(f"{stem}_id_vs_ood.png")),
     ]
-    files.append(id_vs_ood(section.cells, title, Path(f"{stem}_id_vs_ood.png")))
     if section.ranks is not None and len(section.ranks.seeds) >= CD_MIN_SEEDS:
         files.append(cd_diagram(section.ranks, title, Path(f"{stem}_cd.png"))[0])
     head = section.headline
@@ -93,7 +94,7 @@ def bars(cells: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
     base = cells[cells["model"] == BASELINE].set_index("split").reindex(splits)["mean"]
     for j, value in enumerate(base):
         if not np.isnan(value):
-            ax.hlines(value, j - 0.45, j + 0.45, label=BASELINE if j == 0 else None, **BASELINE_STYLE)
+            ax.hlines(value, j - 0.45, j + 0.45, label=BASELINE if j == 0 else "_nolegend_", **BASELINE_STYLE)
     ax.set(title=title, xlabel="split", ylabel=metric_label(cells))
     ax.tick_params(axis="x", rotation=30)
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
@@ -170,7 +171,7 @@ def improvement_plot(analysis: SplitStats, order: list[str], title: str, path: P
 def baseline_label(method: str) -> str:
     """What the per-net plots' `random_init` column holds under `method` (random init fine-tuned
     alike under ftK)."""
-    from bench.records import parse_method
+    from .schema import parse_method
 
     k = parse_method(method)
     return "random init" if k is None else f"random init + {k} fine-tuning steps"
@@ -205,7 +206,7 @@ def loss_frame(records: list[dict]) -> pd.DataFrame:
     """Training-loss curves of the records that keep one (training.curve): one row per (model,
     seed, step) with the median loss of the CURVE_EVERY steps ending there; each seed's GHN
     once, whichever splits its records cover."""
-    from bench.records import model_label
+    from .schema import model_label
 
     rows, seen = [], set()
     for r in records:
@@ -255,8 +256,7 @@ def finetune_frame(records: list[dict], metric: str) -> pd.DataFrame:
     """Fine-tuning curves of records evaluated with --finetune: one row per (model, seed, split,
     steps) with the mean accuracy over the fine-tuned nets: the GHN init (step 0: its 0-step
     accuracy) and random init (step 0: random init), the latter once per seed and split."""
-    from bench.records import method, model_label
-
+    from .schema import method, model_label
     from .table import metric_key
 
     rows = []

@@ -23,8 +23,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from bench.records import model_label
-
+from .schema import model_label
 from .stats import MIN_SEEDS, Scores, best_group, compare
 from .table import to_html, to_markdown
 

@@ -6,8 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.manifest import MANIFEST
-from bench.records import RECORD_KEYS, RecordError, read_record, validate
+from .schema import MANIFEST, RECORD_KEYS, RecordError, read_record, validate
 
 __all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "record_files"]
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.records import parse_method
 from deepnets1m.atomic import atomic_write
 
 from . import plots
 from .db import SyncReport, latest_record_files, sync
 from .properties import PropertyTables
 from .reference import reference_cells
+from .schema import PresetBase, parse_method
 from .simulate import PowerTable
 from .stats import (
     ALPHA,
@@ -106,6 +106,7 @@ class Section:
     agreement: RankAgreement | None = None  # of a fine-tuned (ftK) table's order with the 0-step table's
     comparison: str = "welch"  # the pairwise comparison (leaderboard.stats.METHODS)
     power: PowerTable | None = None  # the simulated power table its resolution is read from
+    preset_base: PresetBase | None = None  # what a hashed preset label is read against (arms.changed_fields)
 
     @property
     def stem(self) -> str:
@@ -186,15 +187,16 @@ class Section:
     def preset_note(self) -> str | None:
         """What a hashed preset label (`tiny-3fa2c1d0`) stands for: the fields its records changed
         from the named preset."""
-        from bench.presets import PRESETS
-
         from .arms import changed_fields
 
         label = self.preset.split("@")[0]
         name = label.rsplit("-", 1)[0]
-        if name == label or name not in PRESETS or not self.records:
+        if name == label or self.preset_base is None or not self.records:
             return None
-        text = changed_fields(label, self.records[0][1].get("preset_fields") or {})
+        fields = self.records[0][1].get("preset_fields") or {}
+        if self.preset_base(name, fields.get("ghn", "ghn2")) is None:
+            return None
+        text = changed_fields(label, fields, self.preset_base)
         return f"Preset {label}: {name} with {'its own settings' if text == 'plain' else text}."
 
     def resolution_notes(self) -> list[str]:
@@ -263,7 +265,7 @@ class Section:
             by_model.setdefault(model_label(r), set()).add(origin(r))
         if len(counts) < 2:
             return None
-        usual = max(counts, key=counts.get)
+        usual = max(counts, key=lambda key: counts[key])
         names = ("CPU", "torch", "commit")
 
         def text(o: tuple) -> str:
@@ -305,6 +307,7 @@ def build_sections(
     as_of: str | None = None,
     comparison: str = "welch",
     power: PowerTable | None = None,
+    preset_base: PresetBase | None = None,
 ) -> list[Section]:
     """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
     plus, when asked, the imported reference rows of the same data sets and metric (shown
@@ -354,6 +357,7 @@ def build_sections(
                 agreement,
                 comparison,
                 power,
+                preset_base,
             )
         )
     return sections
@@ -373,6 +377,7 @@ def render(
     as_of: str | None = None,
     comparison: str = "welch",
     power: PowerTable | None = None,
+    preset_base: PresetBase | None = None,
 ) -> Rendered:
     """Sync `results` into `db`, render every (dataset, preset) leaderboard, the `properties`
     tables after them; with `out`, write leaderboard.md/.csv (properties.csv), the PNG plots and
@@ -392,10 +397,11 @@ def render(
         method,
         metric,
         reference,
-        paths=done.sync.paths,
+        paths=done.sync.paths if done.sync is not None else None,
         as_of=as_of,
         comparison=comparison,
         power=power,
+        preset_base=preset_base,
     )
     if not sections:
         raise ValueError(

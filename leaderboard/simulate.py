@@ -131,7 +131,7 @@ def error_rates(
 ) -> ErrorRates:
     """Simulate `grids` null grids and `grids` grids with model m0 `delta` points worse."""
     rng = np.random.default_rng(seed)
-    errors = found = 0
+    errors, found = 0, 0.0
     for _ in range(grids):
         _, pairs = compare(simulate_grid(rng, grid, seeds), details=False, method=method)
         errors += bool(pairs["differs"].any())

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.records import model_label
 from deepnets1m.atomic import atomic_write
 
 from .plots import nets_plot_name
+from .schema import model_label
 from .stats import MIN_SEEDS
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, best_cells, imported_models, pivot
 
@@ -63,7 +63,9 @@ def write_site(sections: list, out: Path, plots: set[str], appendix: str = "") -
         write_text(files[-1], detail_page(s, out, plots, generated))
     for name in ASSETS:
         files.append(out / "assets" / name)
-        write_text(files[-1], resources.files("leaderboard").joinpath("static", name).read_text(encoding="utf-8"))
+        write_text(
+            files[-1], resources.files("leaderboard").joinpath("static").joinpath(name).read_text(encoding="utf-8")
+        )
     return files
 
 
@@ -271,7 +273,7 @@ def board_table(section) -> str:
             text = f"{m:.1f}" + ("" if pd.isna(err) else f' <span class="err">± {err:.1f}</span>')
             ci = (
                 ""
-                if low is None or pd.isna(low.loc[model, split])
+                if low is None or high is None or pd.isna(low.loc[model, split])
                 else (f' title="95% CI {low.loc[model, split]:.1f} to {high.loc[model, split]:.1f}"')
             )
             if best.loc[model, split]:

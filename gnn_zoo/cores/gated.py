@@ -3,6 +3,7 @@ plan and the sweeps themselves (gated_sweep; a backend only sums a level's messa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
-from ..base import Core, two_layer_mlp
+from ..base import Core, bias_of, linears, two_layer_mlp
 from .gated_sweep import GatedSweep, LevelMessages
 
 
@@ -66,7 +67,7 @@ class Sweep:
             self.order.to(device),
             self.sizes,
             self.position.to(device),
-            [tuple(t.to(device) for t in level) for level in self.levels],
+            [(nodes.to(device), rows.to(device), weights.to(device)) for nodes, rows, weights in self.levels],
         )
 
 
@@ -163,7 +164,7 @@ class GatedGNNBase(Core):
                     h = GatedSweep.apply(h, *weights, sweep, messages, tables)
         return h
 
-    def sweep_messages(self, batch: GraphBatch, tables: int) -> list[tuple[Sweep, LevelMessages]]:
+    def sweep_messages(self, batch: GraphBatch, tables: int) -> Sequence[tuple[Sweep, LevelMessages]]:
         """The backend's part: per sweep (forward, then backward), its plan and how a level's
         messages are summed from the message-table rows it reads (and their gradient spread back)."""
         raise NotImplementedError
@@ -177,14 +178,15 @@ class GatedGNNBase(Core):
         """w1, b1, w2, b2 computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape
         [., 2 hidden]: both MLPs fused, the second layer block-diagonal (MLP(h) alone without
         virtual edges). Messages depend only on the sender, so they are computed once per node."""
-        a, b = self.mlp, self.mlp_sp
+        (a1, a2), b = linears(self.mlp), self.mlp_sp
         if b is None:
-            return a[0].weight, a[0].bias, a[2].weight, a[2].bias
+            return a1.weight, bias_of(a1), a2.weight, bias_of(a2)
+        b1, b2 = linears(b)
         return (
-            torch.cat([a[0].weight, b[0].weight]),
-            torch.cat([a[0].bias, b[0].bias]),
-            torch.block_diag(a[2].weight, b[2].weight),
-            torch.cat([a[2].bias, b[2].bias]),
+            torch.cat([a1.weight, b1.weight]),
+            torch.cat([bias_of(a1), bias_of(b1)]),
+            torch.block_diag(a2.weight, b2.weight),
+            torch.cat([bias_of(a2), bias_of(b2)]),
         )
 
     def check_batch(self, batch: GraphBatch) -> None:

@@ -49,7 +49,12 @@ class GatedSweep(torch.autograd.Function):
         w_ih_t, w1_t, w2_t = w_ih.t(), w1.t(), w2.t()
         table = h.new_zeros(n, tables * hidden)
         rows = table.view(tables * n, hidden)
-        msgs, rzs, cands, news, inners, outs = [], [], [], [], [], []
+        msgs: list[torch.Tensor] = []
+        rzs: list[torch.Tensor] = []
+        cands: list[torch.Tensor] = []
+        news: list[torch.Tensor] = []
+        inners: list[torch.Tensor] = []
+        outs: list[torch.Tensor] = []
         start, last = 0, len(sweep.sizes) - 1
         for i, ((nodes, _, _), size) in enumerate(zip(sweep.levels, sweep.sizes)):
             end = start + size
@@ -58,12 +63,14 @@ class GatedSweep(torch.autograd.Function):
             rz = torch.sigmoid(gi[:, : 2 * hidden] + gh_level[:, : 2 * hidden])
             cand = torch.tanh(torch.addcmul(gi[:, 2 * hidden :], rz[:, :hidden], gh_level[:, 2 * hidden :]))
             new = torch.addcmul(cand, rz[:, hidden:], h_o[start:end] - cand)
-            msgs.append(msg), rzs.append(rz), cands.append(cand), news.append(new)
+            for saved, value in ((msgs, msg), (rzs, rz), (cands, cand), (news, new)):
+                saved.append(value)
             if i < last:  # the last level's messages have no reader
                 inner = torch.relu(torch.addmm(b1, new, w1_t))
                 out = torch.relu(torch.addmm(b2, inner, w2_t))
                 table.index_copy_(0, nodes, out)
-                inners.append(inner), outs.append(out)
+                inners.append(inner)
+                outs.append(out)
             start = end
         new = torch.cat(news)
         ctx.sweep, ctx.messages, ctx.tables = sweep, messages, tables

@@ -300,7 +300,7 @@ def test_help_and_leaderboard_do_not_import_torch(tmp_path, argv):
     import subprocess
     import sys
 
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     from ..leaderboard.conftest import make_record
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
-from bench.records import write_record
+from leaderboard.schema import write_record
 
 REPO = Path(__file__).resolve().parents[2]
 

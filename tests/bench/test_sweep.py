@@ -241,7 +241,7 @@ def test_sweep_plans_the_seeds_a_target_difference_needs_from_the_records(home, 
     target needs more seeds than a 10-point one; the planned count is what the sweep runs."""
     import numpy as np
 
-    from bench.records import write_record
+    from leaderboard.schema import write_record
     from tests.leaderboard.conftest import make_record
 
     rng = np.random.default_rng(0)

@@ -309,7 +309,7 @@ def test_a_collapsed_run_is_detected_from_its_losses_or_its_accuracy(tmp_path, d
     a run whose loss moves is not flagged unless its nets score no better than random init."""
     import math
 
-    from bench.records import collapsed
+    from bench.run_record import collapsed
     from bench.train import training_summary
 
     original = GHN.predict

@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from bench.records import write_record
+from leaderboard.schema import write_record
 
 
 def make_record(

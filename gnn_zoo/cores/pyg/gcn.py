@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 from torch_geometric.nn import GCNConv
 
 from .stack import PyGStack
@@ -13,7 +14,7 @@ class GCN(PyGStack):
 
     name = "gcn"
 
-    def make_conv(self, hidden: int) -> GCNConv:
+    def make_conv(self, hidden: int) -> nn.Module:
         return GCNConv(hidden, hidden)
 
     def run_conv(self, conv: GCNConv, x: torch.Tensor, edges: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
