@@ -40,7 +40,7 @@ def accuracy(
     of them with fewer classes), BatchNorm on each batch's own statistics (see batch_stat_mode),
     or with `batch_stats=False` on its running statistics (plain eval mode). Runs channels-last
     (`net` is converted in place): the same logits up to float rounding, and on CPU batch norm,
-    pooling and most convolutions of DeepNets-1M's nets run faster in it (docs/speed.md)."""
+    pooling and most convolutions of DeepNets-1M's nets run faster in it (docs/results-log.md)."""
     net.to(memory_format=torch.channels_last)
     if batch_stats:
         batch_stat_mode(net)

@@ -138,12 +138,8 @@ RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not w
 PRESETS: dict[str, Preset] = {
     # CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU
     # second than a larger meta-batch); scored on 30 nets of each split x all 360 digits eval
-    # images, so a cell's standard error over the nets is below 1 point (issue 15: measured 0.8
-    # on val at 30 nets, 1.0 at 20); a job on 1 thread beside a second one (2-core AMD EPYC,
-    # 2026-11-29, a 6-job grid; docs/bench.md, "Grid time"): 3.6 min training (2.8-4.5 by core),
-    # 4.3 min evaluating all splits with the baselines shared, + 11.3 min where it computes them;
-    # training 1.6 min since issue 27's sweep backward and channels-last nets (gatedgnn, two jobs
-    # side by side, 2026-12-05: 96-97 s)
+    # images, so a cell's standard error over the nets stays below 1 point (0.8 on val); what a
+    # job takes is its job_minutes
     "tiny": Preset(
         "tiny",
         hidden=32,
@@ -182,10 +178,8 @@ PRESETS: dict[str, Preset] = {
             ),
         ),
     ),
-    # about 30 minutes a run on 2 cores (2 runs side by side, 1 thread each): the budget probed for GHN-2 vs
-    # its MLP ablation (issue 13 item 8): GHN-2's meta-batch idea at m = 4, 4x tiny's training nets, every
-    # digits eval image, twice tiny's nets; a job: 18 min training (6.7 since issue 27's speed work: rank's
-    # recipe, measured there), ~45 s per split (val, ood-deep)
+    # the budget for GHN-2 against its MLP ablation: GHN-2's meta-batch idea at m = 4, 4x tiny's
+    # training nets, every digits eval image, 20 nets a split
     "cpu30": Preset(
         "cpu30",
         hidden=32,
@@ -212,10 +206,8 @@ PRESETS: dict[str, Preset] = {
         job_threads=1,
         job_minutes=(6.7, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0))),
     ),  # baselines included
-    # the six-core ranking's budget (issue 26): cpu30's recipe, the cheapest budget measured whose seeds
-    # agreed over the search's 4 seeds (GHN-2's seed SD 1.0-1.5; the grid's 6: 5.5-6.7); the paper's MLP
-    # ties GHN-2 there (docs/leaderboard.md, "The ranking preset"); ~16 minutes a GHN-2 run beside a
-    # second one on 2 cores (2-core AMD EPYC), 6.6 since issue 27's speed work (2026-12-05: 392-400 s)
+    # the ranking's budget: cpu30's recipe, the cheapest budget whose seeds agreed in the search
+    # (docs/leaderboard.md, "The ranking")
     "rank": Preset(
         "rank",
         hidden=32,

@@ -1,5 +1,5 @@
 """`bench profile`: time the speed workloads (bench.workloads), compare them with the reference
-GHN-2 code's figures measured on the 2-core development machine (issue 7) and the ratios we
+GHN-2 code's figures measured on the 2-core development machine and the ratios we
 aim for, and print or save the table."""
 
 from __future__ import annotations
