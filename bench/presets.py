@@ -135,226 +135,58 @@ CHOICES = {"optimizer": ("adam", "adamw"), "schedule": ("step", "cosine"), "deco
 IDENTITY_FIELDS = ("ghn", "view")  # part of a run's identity (rows of a table), not of its preset's label
 RUNTIME_FIELDS = ("job_threads", "job_minutes")  # how runs are scheduled, not what they compute
 
-PRESETS: dict[str, Preset] = {
-    # CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU
-    # second than a larger meta-batch); scored on 30 nets of each split x all 360 digits eval
-    # images, so a cell's standard error over the nets stays below 1 point (0.8 on val); what a
-    # job takes is its job_minutes
-    "tiny": Preset(
-        "tiny",
-        hidden=32,
-        layers=None,
-        meta_batch=1,
-        batch_size=64,
-        steps=1000,
-        lr=3e-3,
-        weight_decay=1e-5,
-        grad_clip=5.0,
-        lr_milestones=(0.7, 0.9),
-        max_train_params=5e5,
-        max_meta_nodes=None,
-        max_hops=50,
-        eval_nets=30,
-        eval_images=360,
-        eval_batch=120,
-        sgd_steps=10,
-        sgd_nets=5,
-        sgd_lr=0.05,
-        eval_noise=0.0,
-        amp=False,
-        ckpt_every=50,
-        job_threads=1,
-        job_minutes=(
-            1.6,
-            (
-                ("val", 0.25, 0.4),
-                ("test", 0.3, 0.55),
-                ("ood-wide", 2.0, 4.3),
-                ("ood-deep", 0.4, 0.75),
-                ("ood-dense", 0.37, 0.7),
-                ("ood-bnfree", 0.23, 0.45),
-                ("ood-predefined", 0.27, 1.7),
-                ("ood-torchvision", 0.45, 2.4),
-            ),
-        ),
-    ),
-    # the budget for GHN-2 against its MLP ablation: GHN-2's meta-batch idea at m = 4, 4x tiny's
-    # training nets, every digits eval image, 20 nets a split
-    "cpu30": Preset(
-        "cpu30",
-        hidden=32,
-        layers=None,
-        meta_batch=4,
-        batch_size=64,
-        steps=1200,
-        lr=2e-3,
-        weight_decay=1e-5,
-        grad_clip=5.0,
-        lr_milestones=(0.7, 0.9),
-        max_train_params=5e5,
-        max_meta_nodes=None,
-        max_hops=50,
-        eval_nets=20,
-        eval_images=360,
-        eval_batch=120,
-        sgd_steps=10,
-        sgd_nets=5,
-        sgd_lr=0.05,
-        eval_noise=0.0,
-        amp=False,
-        ckpt_every=100,
-        job_threads=1,
-        job_minutes=(6.7, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0))),
-    ),  # baselines included
-    # the ranking's budget: cpu30's recipe, the cheapest budget whose seeds agreed in the search
-    # (docs/leaderboard.md, "The ranking")
-    "rank": Preset(
-        "rank",
-        hidden=32,
-        layers=None,
-        meta_batch=4,
-        batch_size=64,
-        steps=1200,
-        lr=2e-3,
-        weight_decay=1e-5,
-        grad_clip=5.0,
-        lr_milestones=(0.7, 0.9),
-        max_train_params=5e5,
-        max_meta_nodes=None,
-        max_hops=50,
-        eval_nets=20,
-        eval_images=360,
-        eval_batch=120,
-        sgd_steps=10,
-        sgd_nets=5,
-        sgd_lr=0.05,
-        eval_noise=0.0,
-        amp=False,
-        ckpt_every=100,
-        job_threads=1,
-        job_minutes=(6.7, (("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0))),
-    ),  # baselines included
-    # one GPU or a patient CPU
-    "small": Preset(
-        "small",
-        hidden=32,
-        layers=None,
-        meta_batch=8,
-        batch_size=64,
-        steps=5000,
-        lr=1e-3,
-        weight_decay=1e-5,
-        grad_clip=5.0,
-        lr_milestones=(0.7, 0.9),
-        max_train_params=2e6,
-        max_meta_nodes=2200,
-        max_hops=50,
-        eval_nets=100,
-        eval_images=2000,
-        eval_batch=500,
-        sgd_steps=50,
-        sgd_nets=20,
-        sgd_lr=0.05,
-        eval_noise=0.0,
-        amp=True,
-        ckpt_every=250,
-    ),
-    # GHN-2's published CIFAR-10 recipe (reference section 7): hidden 32, T = 1, s = 50, meta-batch
-    # 8 nets (at most 2,200 nodes in all, else redrawn) on the same 64 images, Adam lr 1e-3, weight
-    # decay 1e-5, gradient clipping 5, 300 epochs of 704 steps (45,000 images / 64) with the LR
-    # divided by 10 at epochs 200 and 250, float32; every split evaluated whole
-    "paper": Preset(
-        "paper",
-        hidden=32,
-        layers=None,
-        meta_batch=8,
-        batch_size=64,
-        steps=300 * 704,
-        lr=1e-3,
-        weight_decay=1e-5,
-        grad_clip=5.0,
-        lr_milestones=(200 / 300, 250 / 300),
-        max_train_params=None,
-        max_meta_nodes=2200,
-        max_hops=50,
-        eval_nets=None,
-        eval_images=10_000,
-        eval_batch=64,
-        sgd_steps=100,
-        sgd_nets=None,
-        sgd_lr=0.05,
-        eval_noise=0.0,
-        amp=False,
-        ckpt_every=1000,
-        datasets=("cifar10", "cifar100"),
-    ),
-    # GHN-2's ImageNet recipe (section 7): meta-batch 8 on 256 images, label smoothing 0.1, 150
-    # epochs of 4,810 steps (the authors' note for m = 8); the LR milestones of that run are not
-    # published: ours keep the 300-epoch run's fractions (x0.1 at epochs 100 and 125); every split
-    # on all 50,000 images in batches of 64 (val: the 50 held-out training images per class)
-    "paper-imagenet": Preset(
-        "paper-imagenet",
-        hidden=32,
-        layers=None,
-        meta_batch=8,
-        batch_size=256,
-        steps=150 * 4810,
-        lr=1e-3,
-        weight_decay=1e-5,
-        grad_clip=5.0,
-        lr_milestones=(200 / 300, 250 / 300),
-        max_train_params=None,
-        max_meta_nodes=2200,
-        max_hops=50,
-        eval_nets=None,
-        eval_images=50_000,
-        eval_batch=64,
-        sgd_steps=100,
-        sgd_nets=None,
-        sgd_lr=0.05,
-        eval_noise=0.0,
-        amp=False,
-        ckpt_every=1000,
-        label_smoothing=0.1,
-        datasets=("imagenet",),
-    ),
-    # GHN-3-T/m8's ImageNet recipe (the reference GHN-3 code's train_ghn_ddp.py command, 4 GPUs;
-    # `bench run --ghn ghn3 --preset paper-ghn3 --dataset imagenet`): hidden 64, meta-batch 8 on
-    # 128 images, AdamW lr 4e-4 and weight decay 1e-2, 5 of 75 epochs of linear warmup then a
-    # half cosine, clipping 5, label smoothing 0.1, 3e-5 x the predicted tensors' norms in the
-    # loss, mixed precision; 75 epochs of 10,010 steps (1,281,167 images / 128); evaluated as
-    # paper-imagenet
-    "paper-ghn3": Preset(
-        "paper-ghn3",
-        hidden=64,
-        layers=None,
-        meta_batch=8,
-        batch_size=128,
-        steps=75 * 10_010,
-        lr=4e-4,
-        weight_decay=1e-2,
-        grad_clip=5.0,
-        lr_milestones=(),
-        max_train_params=None,
-        max_meta_nodes=2200,
-        max_hops=50,
-        eval_nets=None,
-        eval_images=50_000,
-        eval_batch=64,
-        sgd_steps=100,
-        sgd_nets=None,
-        sgd_lr=0.05,
-        eval_noise=0.0,
-        amp=True,
-        ckpt_every=1000,
-        label_smoothing=0.1,
-        warmup=5 / 75,
-        optimizer="adamw",
-        schedule="cosine",
-        param_penalty=3e-5,
-        datasets=("imagenet",),
-    ),
-}
+
+def extends(base: Preset, name: str, **changes) -> Preset:
+    """Preset `name`: `base` with `changes` (each preset below is written as what it changes)."""
+    return dataclasses.replace(base, name=name, **changes)
+
+
+# CPU, minutes: small GHN, one small train architecture per step (more GHN updates per CPU second
+# than a larger meta-batch); scored on 30 nets of each split x all 360 digits eval images, so a
+# cell's standard error over the nets stays below 1 point (0.8 on val); what a job takes is its
+# job_minutes
+TINY = Preset(
+    "tiny", hidden=32, layers=None, meta_batch=1, batch_size=64, steps=1000, lr=3e-3, weight_decay=1e-5,
+    grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
+    eval_nets=30, eval_images=360, eval_batch=120, sgd_steps=10, sgd_nets=5, sgd_lr=0.05, eval_noise=0.0,
+    amp=False, ckpt_every=50, job_threads=1,
+    job_minutes=(1.6, (("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3), ("ood-deep", 0.4, 0.75),
+                       ("ood-dense", 0.37, 0.7), ("ood-bnfree", 0.23, 0.45), ("ood-predefined", 0.27, 1.7),
+                       ("ood-torchvision", 0.45, 2.4))),
+)  # fmt: skip
+# the budget for GHN-2 against its MLP ablation: GHN-2's meta-batch idea at m = 4, 4x tiny's
+# training nets, every digits eval image, 20 nets a split (baselines included in job_minutes)
+CPU30 = extends(TINY, "cpu30", meta_batch=4, steps=1200, lr=2e-3, eval_nets=20, ckpt_every=100,
+                job_minutes=(6.7, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0))))  # fmt: skip
+# the ranking's budget: cpu30's recipe, the cheapest budget whose seeds agreed in the search
+# (docs/leaderboard.md, "The ranking")
+RANK = extends(CPU30, "rank", job_minutes=(6.7, (("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0))))
+# one GPU or a patient CPU
+SMALL = extends(TINY, "small", meta_batch=8, steps=5000, lr=1e-3, max_train_params=2e6, max_meta_nodes=2200,
+                eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, amp=True,
+                ckpt_every=250, job_threads=None, job_minutes=None)  # fmt: skip
+# GHN-2's published CIFAR-10 recipe (reference section 7): hidden 32, T = 1, s = 50, meta-batch 8
+# nets (at most 2,200 nodes in all, else redrawn) on the same 64 images, Adam lr 1e-3, weight
+# decay 1e-5, gradient clipping 5, 300 epochs of 704 steps (45,000 images / 64) with the LR
+# divided by 10 at epochs 200 and 250, float32; every split evaluated whole
+PAPER = extends(SMALL, "paper", steps=300 * 704, lr_milestones=(200 / 300, 250 / 300), max_train_params=None,
+                eval_nets=None, eval_images=10_000, eval_batch=64, sgd_steps=100, sgd_nets=None, amp=False,
+                ckpt_every=1000, datasets=("cifar10", "cifar100"))  # fmt: skip
+# GHN-2's ImageNet recipe (section 7): meta-batch 8 on 256 images, label smoothing 0.1, 150 epochs
+# of 4,810 steps (the authors' note for m = 8); the LR milestones of that run are not published:
+# ours keep the 300-epoch run's fractions (x0.1 at epochs 100 and 125); every split on all 50,000
+# images in batches of 64 (val: the 50 held-out training images per class)
+PAPER_IMAGENET = extends(PAPER, "paper-imagenet", batch_size=256, steps=150 * 4810, eval_images=50_000,
+                         label_smoothing=0.1, datasets=("imagenet",))  # fmt: skip
+# GHN-3-T/m8's ImageNet recipe (the reference GHN-3 code's train_ghn_ddp.py command, 4 GPUs;
+# `bench run --ghn ghn3 --preset paper-ghn3 --dataset imagenet`): hidden 64, meta-batch 8 on 128
+# images, AdamW lr 4e-4 and weight decay 1e-2, 5 of 75 epochs of linear warmup then a half
+# cosine, clipping 5, label smoothing 0.1, 3e-5 x the predicted tensors' norms in the loss, mixed
+# precision; 75 epochs of 10,010 steps (1,281,167 images / 128); evaluated as paper-imagenet
+PAPER_GHN3 = extends(PAPER_IMAGENET, "paper-ghn3", hidden=64, batch_size=128, steps=75 * 10_010, lr=4e-4,
+                     weight_decay=1e-2, lr_milestones=(), amp=True, warmup=5 / 75, optimizer="adamw",
+                     schedule="cosine", param_penalty=3e-5)  # fmt: skip
+PRESETS: dict[str, Preset] = {p.name: p for p in (TINY, CPU30, RANK, SMALL, PAPER, PAPER_IMAGENET, PAPER_GHN3)}
 
 
 def base_fields(name: str, ghn: str) -> dict | None:

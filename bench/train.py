@@ -9,6 +9,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,7 +281,7 @@ def locked_train(spec: TrainSpec, data: ImageData, root: Path, progress: bool, c
     )
     t0 = time.perf_counter()
     try:
-        train_steps(bar, ghn, opt, predictor(ghn, ctx), images, spec, data, ctx, path, done, t0)
+        train_steps(TrainingRun(spec, data, ctx, ghn, opt, predictor(ghn, ctx), path, done, t0), bar, images)
     except KeyboardInterrupt:
         if not (path.exists() and ctx.main):
             raise KeyboardInterrupt(f"no checkpoint written yet (the first comes at step {p.ckpt_every})") from None
@@ -334,21 +335,37 @@ class Progress:
         }
 
 
-def train_steps(
-    bar,
-    ghn: GHN,
-    opt: torch.optim.Optimizer,
-    predict,
-    images,
-    spec: TrainSpec,
-    data: ImageData,
-    ctx: Context,
-    path: Path,
-    done: Progress,
-    t0: float,
-) -> None:
-    """The training steps of `bar` (updating `done`), checkpointing every preset.ckpt_every steps
-    and at the end (this session's time counted from `t0`)."""
+@dataclass
+class TrainingRun:
+    """One training session: what it trains (spec, data, the process's context), the GHN, its
+    optimizer and prediction step (ghn.predict, or its DDP wrapper), the checkpoint it writes,
+    its progress over all sessions, and when this session started (perf_counter)."""
+
+    spec: TrainSpec
+    data: ImageData
+    ctx: Context
+    ghn: GHN
+    opt: torch.optim.Optimizer
+    predict: Callable
+    path: Path
+    done: Progress
+    t0: float
+
+
+def train_steps(run: TrainingRun, bar, images) -> None:
+    """The training steps of `bar` on `images` (updating run.done), checkpointing every
+    preset.ckpt_every steps and at the end."""
+    spec, data, ctx, ghn, opt, predict, path, done, t0 = (
+        run.spec,
+        run.data,
+        run.ctx,
+        run.ghn,
+        run.opt,
+        run.predict,
+        run.path,
+        run.done,
+        run.t0,
+    )
     p, dev = spec.preset, ctx.device
     autocast = mixed_precision(p.amp, dev)
     for step in bar:
