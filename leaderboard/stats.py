@@ -30,7 +30,7 @@ import functools
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -92,61 +92,56 @@ def critical_t(k: int, df: int) -> float:
     return float(stats.studentized_range.ppf(1 - ALPHA, max(k, 2), df) / math.sqrt(2))
 
 
-def compare_pair(a: Scores, b: Scores, k: int, details: bool = True) -> dict:
+@dataclass(frozen=True)
+class PairComparison:
+    """One pair of models compared: the difference of their (trimmed) seed means a - b, its
+    standard error, degrees of freedom and 95% t-interval, the p-value, whether the table's
+    procedure calls them different, the seeds each has, and P(a > b) over their seeds with its
+    bootstrap interval (NaN where not computed)."""
+
+    a: str
+    b: str
+    diff: float
+    seeds_a: int
+    seeds_b: int
+    p_improve: float
+    se: float = math.nan
+    df: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    p: float = math.nan
+    differs: bool = False
+    p_improve_low: float = math.nan
+    p_improve_high: float = math.nan
+
+
+# a pairs table's columns, in the order tables and CSV files show them
+PAIR_COLUMNS = ["a", "b", "diff", "se", "df", "ci_low", "ci_high", "p", "differs", "seeds_a", "seeds_b", "p_improve",
+                "p_improve_low", "p_improve_high"]  # fmt: skip
+
+
+def compare_pair(a: Scores, b: Scores, k: int, details: bool = True) -> PairComparison:
     """diff, SE, df, t-interval, whether the pair differs (Games-Howell over k models), P(a > b);
     with `details` also the exact p-value and P(a > b)'s bootstrap interval (the decision is
     the same without them: simulations skip them)."""
     za, zb = a.seed_scores(), b.seed_scores()
     diff = float(za.mean() - zb.mean())
-    out = {
-        "a": a.model,
-        "b": b.model,
-        "diff": diff,
-        "seeds_a": len(za),
-        "seeds_b": len(zb),
-        "p_improve": probability_of_improvement(za, zb),
-    }
+    pair = PairComparison(a.model, b.model, diff, len(za), len(zb), probability_of_improvement(za, zb))
     if len(za) < 2 or len(zb) < 2:
-        return {
-            **out,
-            "se": math.nan,
-            "df": math.nan,
-            "ci_low": math.nan,
-            "ci_high": math.nan,
-            "p": math.nan,
-            "differs": False,
-            "p_improve_low": math.nan,
-            "p_improve_high": math.nan,
-        }
+        return pair
     v1, v2 = za.var(ddof=1) / len(za), zb.var(ddof=1) / len(zb)
     v3, df3 = interaction_variance(a.values.mean(0) - b.values.mean(0), a.groups)
     se2 = v1 + v2 + v3
     if se2 <= 0:  # no spread anywhere: equal models read as no difference
-        return {
-            **out,
-            "se": 0.0,
-            "df": math.nan,
-            "ci_low": diff,
-            "ci_high": diff,
-            "p": 1.0 if diff == 0 else 0.0,
-            "differs": diff != 0,
-            **improvement_ci(za, zb, details),
-        }
+        return replace(pair, se=0.0, ci_low=diff, ci_high=diff, p=1.0 if diff == 0 else 0.0, differs=diff != 0,
+                       **improvement_ci(za, zb, details))  # fmt: skip
     df = se2**2 / (v1**2 / (len(za) - 1) + v2**2 / (len(zb) - 1) + v3**2 / df3)
     se = math.sqrt(se2)
     half = stats.t.ppf(1 - ALPHA / 2, df) * se
     differs = abs(diff) / se > critical_t(k, min(max(int(df), 1), MAX_DF))
     p = float(stats.studentized_range.sf(abs(diff) / se * math.sqrt(2), max(k, 2), df)) if details else math.nan
-    return {
-        **out,
-        "se": se,
-        "df": df,
-        "ci_low": diff - half,
-        "ci_high": diff + half,
-        "p": p,
-        "differs": bool(differs),
-        **improvement_ci(za, zb, details),
-    }
+    return replace(pair, se=se, df=df, ci_low=diff - half, ci_high=diff + half, p=p, differs=bool(differs),
+                   **improvement_ci(za, zb, details))  # fmt: skip
 
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
@@ -193,39 +188,25 @@ def trimmed_summary(z: np.ndarray) -> tuple[float, float, int]:
     return float(kept.mean()), float((n - 1) * winsorized.var(ddof=1) / (h * (h - 1))) if h > 1 else math.nan, h
 
 
-def compare_trimmed_pair(a: Scores, b: Scores) -> dict:
+def compare_trimmed_pair(a: Scores, b: Scores) -> PairComparison:
     """Yuen-Welch on the 20%-trimmed means of the seed scores, with the model x net interaction
-    variance added to the squared SE (as compare_pair); its two-sided p, before any correction."""
+    variance added to the squared SE (as compare_pair); its two-sided p, before any correction
+    (`differs` is set by Holm's procedure over every pair: compare)."""
     za, zb = a.seed_scores(), b.seed_scores()
     (ma, va, ha), (mb, vb, hb) = trimmed_summary(za), trimmed_summary(zb)
     diff = ma - mb
-    out = {
-        "a": a.model,
-        "b": b.model,
-        "diff": diff,
-        "seeds_a": len(za),
-        "seeds_b": len(zb),
-        "p_improve": probability_of_improvement(za, zb),
-        "p_improve_low": math.nan,
-        "p_improve_high": math.nan,
-    }
+    pair = PairComparison(a.model, b.model, diff, len(za), len(zb), probability_of_improvement(za, zb))
     if ha < 2 or hb < 2:
-        return {**out, "se": math.nan, "df": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan}
+        return pair
     v3, df3 = interaction_variance(a.values.mean(0) - b.values.mean(0), a.groups)
     se2 = va + vb + v3
     if se2 <= 0:
-        return {**out, "se": 0.0, "df": math.nan, "ci_low": diff, "ci_high": diff, "p": 1.0 if diff == 0 else 0.0}
+        return replace(pair, se=0.0, ci_low=diff, ci_high=diff, p=1.0 if diff == 0 else 0.0)
     df = se2**2 / (va**2 / (ha - 1) + vb**2 / (hb - 1) + v3**2 / df3)
     se = math.sqrt(se2)
     half = stats.t.ppf(1 - ALPHA / 2, df) * se
-    return {
-        **out,
-        "se": se,
-        "df": df,
-        "ci_low": diff - half,
-        "ci_high": diff + half,
-        "p": float(2 * stats.t.sf(abs(diff) / se, df)),
-    }
+    return replace(pair, se=se, df=df, ci_low=diff - half, ci_high=diff + half,
+                   p=float(2 * stats.t.sf(abs(diff) / se, df)))  # fmt: skip
 
 
 def holm(pvalues: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
@@ -257,28 +238,12 @@ def compare(scores: list[Scores], details: bool = True, method: str = "welch") -
             half = stats.t.ppf(1 - ALPHA / 2, len(z) - 1) * sd / math.sqrt(len(z)) if len(z) > 1 else math.nan
         cells.append((s.model, mean, sd, len(z), mean - half, mean + half))
     cells = pd.DataFrame(cells, columns=["model", "mean", "seed_sd", "seeds", "ci_low", "ci_high"])
-    columns = [
-        "a",
-        "b",
-        "diff",
-        "se",
-        "df",
-        "ci_low",
-        "ci_high",
-        "p",
-        "differs",
-        "seeds_a",
-        "seeds_b",
-        "p_improve",
-        "p_improve_low",
-        "p_improve_high",
-    ]
     combos = list(itertools.combinations(scores, 2))
     if method == "trimmed":
-        pairs = pd.DataFrame([compare_trimmed_pair(a, b) for a, b in combos], columns=columns)
+        pairs = pd.DataFrame([asdict(compare_trimmed_pair(a, b)) for a, b in combos], columns=PAIR_COLUMNS)
         pairs["differs"] = holm(pairs["p"].to_numpy(dtype=float)) if len(pairs) else []
         return cells, pairs
-    pairs = pd.DataFrame([compare_pair(a, b, len(scores), details) for a, b in combos], columns=columns)
+    pairs = pd.DataFrame([asdict(compare_pair(a, b, len(scores), details)) for a, b in combos], columns=PAIR_COLUMNS)
     return cells, pairs
 
 
