@@ -9,6 +9,7 @@ import torch
 from bench import Evaluator
 from bench.cli import main
 from bench.finetune import FinetuneRecipe, catch_up, catch_up_summary, with_catch_up
+from bench.presets import base_fields
 from leaderboard.render import render
 
 FAST = dict(eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
@@ -112,7 +113,8 @@ def test_bench_run_with_finetune_prints_records_and_ranks_ftk(home, capsys):
     assert "GHN init + 4 steps" in out and "random init + 4 steps" in out and "K =     4:" in out
     record = json.loads(next((home / "results").glob("gcn_pyg_val_*.json")).read_text())
     assert record["finetune"]["catch_up"]["4"]["nets"] == 1
-    md = render(home / "db.sqlite", [home / "results"], None, with_plots=False, method="ft4").text["md"]
+    done = render(home / "db.sqlite", [home / "results"], None, with_plots=False, method="ft4", preset_base=base_fields)
+    md = done.text["md"]
     assert "after 4 fine-tuning steps from predicted parameters" in md and "| random init |" in md
     assert "finetune 2,4, finetune nets 1" in md and "| random init catches up at (steps) |" in md
 
