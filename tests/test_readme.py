@@ -69,3 +69,15 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
     model, (x, _) = api["model"], api["batches"][0]
     assert x.shape[1:] == (3, 32, 32) and not model.training  # resnet18's input; calibrated, in eval mode
     assert model(x).shape == (len(x), 10)
+
+
+def test_the_front_door_stays_short_and_the_user_docs_carry_no_work_log():
+    """README in at most 150 lines; README, docs/ (the results log aside) and the code name no
+    issue numbers: user docs state what is, the results log and CHANGELOG what happened when."""
+    assert len((REPO / "README.md").read_text().splitlines()) <= 150
+    user_docs = [REPO / "README.md", *(p for p in (REPO / "docs").glob("*.md") if p.name != "results-log.md")]
+    code = [p for package in ("bench", "gnn_zoo", "leaderboard", "deepnets1m") for p in (REPO / package).rglob("*.py")]
+    mentions = [
+        f"{p.relative_to(REPO)}: {m}" for p in user_docs + code for m in re.findall(r"\b[Ii]ssues? \d+", p.read_text())
+    ]
+    assert not mentions, mentions
