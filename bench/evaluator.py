@@ -23,7 +23,7 @@ from .evaluate import evaluate
 from .paths import results_root
 from .presets import Preset, check_dataset, get_preset
 from .protocol import PROTOCOL
-from .records import git_commit, hardware, metrics_mean, now, versions
+from .records import evaluation_fields
 
 
 def predictor_record(
@@ -46,25 +46,11 @@ def predictor_record(
         "schema": SCHEMA,
         "gnn": name,
         "backend": "none",
-        "split": split,
         "ghn": PREDICTOR,
         "view": None,
-        "dataset": dataset,
-        "preset": preset.label,
-        "seed": seed,
-        "metrics": result.metrics(),
-        "archs": result.rows,
-        "eval_noise": preset.eval_noise,
-        "sgd_steps": preset.sgd_steps,
-        "finetune": result.finetune(),
-        "preset_fields": preset.__dict__,
+        **evaluation_fields(split, dataset, preset, seed, result, device),
         "baselines": store.summary(),
         "core": {"name": name, "view": None, "layers": None, "params": None, "protocol": PROTOCOL},
-        "predict_ms": metrics_mean(result.rows, "predict_ms"),
-        "versions": versions(),
-        "git_commit": git_commit(),
-        "hardware": hardware(device),
-        "created": now(),
     }
 
 

@@ -86,3 +86,27 @@ def checkpoint_key(path: str | os.PathLike) -> str:
 def metrics_mean(rows: list[dict], key: str) -> float:
     """Mean of one column of the per-architecture rows."""
     return sum(r[key] for r in rows) / len(rows)
+
+
+def evaluation_fields(split: str, dataset: str, preset, seed: int, result, device: str) -> dict:
+    """What every record of an evaluated split holds, whoever predicted the parameters: its
+    split, data set, preset (label and fields) and seed, the metrics and per-net rows of `result`
+    (bench.evaluate.EvalResult), the evaluation settings, and its provenance (library versions,
+    commit, hardware, time). bench.run_record and bench.evaluator add who predicted."""
+    return {
+        "split": split,
+        "dataset": dataset,
+        "preset": preset.label,
+        "seed": seed,
+        "metrics": result.metrics(),
+        "archs": result.rows,
+        "eval_noise": preset.eval_noise,
+        "sgd_steps": preset.sgd_steps,
+        "finetune": result.finetune(),
+        "preset_fields": preset.__dict__,
+        "predict_ms": metrics_mean(result.rows, "predict_ms"),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "hardware": hardware(device),
+        "created": now(),
+    }

@@ -9,7 +9,7 @@ from deepnets1m.splits import GENERATOR_VERSION
 from gnn_zoo.base import embedding_params
 from leaderboard.schema import SCHEMA
 
-from .records import checkpoint_key, git_commit, hardware, metrics_mean, now, versions
+from .records import checkpoint_key, evaluation_fields
 from .train import STREAM_VERSION, training_summary
 
 
@@ -17,37 +17,23 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
     """The record of one evaluated split (`result`: bench.evaluate.EvalResult) of the run set up
     by `args`/`spec` (bench.train.TrainSpec), with the GHN in `ckpt`."""
     preset, (setting, protocol) = spec.preset, spec.core_setting()
-    metrics = result.metrics()
+    evaluated = evaluation_fields(split, args.dataset, preset, args.seed, result, args.device)
     training = training_summary(ckpt, ghn.num_classes)
-    training["collapsed"] = collapsed(training["loss_at_chance"], metrics)
+    training["collapsed"] = collapsed(training["loss_at_chance"], evaluated["metrics"])
     return {
         "schema": SCHEMA,
         "gnn": args.gnn,
         "backend": args.backend,
-        "split": split,
         "ghn": preset.ghn,
         "view": preset.view,
-        "dataset": args.dataset,
-        "preset": preset.label,
-        "seed": args.seed,
-        "metrics": metrics,
-        "archs": result.rows,
-        "eval_noise": preset.eval_noise,
+        **evaluated,
         "deepnets1m_generator": GENERATOR_VERSION,
         "random_stream": STREAM_VERSION,
         "training": training,
-        "sgd_steps": preset.sgd_steps,
-        "finetune": result.finetune(),
-        "preset_fields": preset.__dict__,
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},
         "train_seconds": train_seconds,
-        "predict_ms": metrics_mean(result.rows, "predict_ms"),
         "checkpoint": checkpoint_key(ckpt),
-        "versions": versions(),
-        "git_commit": git_commit(),
-        "hardware": hardware(args.device),
-        "created": now(),
     }
 
 
