@@ -24,7 +24,7 @@ from leaderboard.schema import RecordError, model_label, read_record, record_nam
 
 from .manifest import add_records, check_repository, commit_folder, start_group
 from .options import POSITIVE_FLOAT, POSITIVE_INT, check_writable
-from .presets import TIMED_ON, Preset
+from .presets import LATER_FIELDS, RUNTIME_FIELDS, TIMED_ON, Preset
 from .slurm_wait import follow, outcome
 
 LAUNCHERS = ("slurm", "local", "debug")
@@ -88,13 +88,21 @@ def cell(gnn: str, backend: str, dataset: str, label: str, seed: int, ghn: str, 
     }
 
 
+def comparable_fields(fields: dict) -> dict:
+    """A preset's fields as they decide what a run computes: fields added later at their unset
+    value where a record predates them (LATER_FIELDS), scheduling fields (RUNTIME_FIELDS) left out."""
+    full = {**LATER_FIELDS, **fields}
+    return {k: v for k, v in json.loads(json.dumps(full, default=str)).items() if k not in RUNTIME_FIELDS}
+
+
 def recorded(results: Path, cell: dict, preset: Preset) -> bool:
-    """Whether `results` holds a valid record of `cell` made with exactly these preset settings."""
+    """Whether `results` holds a valid record of `cell` made with these preset settings (records
+    from before a preset field existed count as made with its unset value)."""
     try:
         record = read_record(results / record_name(cell))
     except RecordError:
         return False
-    return record.get("preset_fields") == json.loads(json.dumps(preset.__dict__))
+    return comparable_fields(record.get("preset_fields") or {}) == comparable_fields(preset.__dict__)
 
 
 def plan(

@@ -81,6 +81,13 @@ def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
     longer = get_preset("tiny", **{**SAME, "steps": 3})
     jobs, done = plan([(longer, "mlp")], ["pyg"], ["val"], 2, "digits", home / "results")
     assert done == 0 and [(j.gnn, j.seed, j.splits) for j in jobs] == [("mlp", 0, ("val",)), ("mlp", 1, ("val",))]
+    # a record from before a later preset field (param_penalty), with other scheduling fields: still done
+    path = next((home / "results").glob("mlp_*.json"))
+    record = json.loads(path.read_text())
+    del record["preset_fields"]["param_penalty"]
+    record["preset_fields"]["job_minutes"] = None
+    path.write_text(json.dumps(record))
+    assert plan([(same, "mlp")], ["pyg"], ["val"], 1, "digits", home / "results") == ([], 1)
 
 
 def test_local_sweep_runs_each_job_as_a_process(home, importable, capsys):
