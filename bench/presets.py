@@ -11,6 +11,30 @@ from gnn_zoo.variants import VARIANTS
 
 
 @dataclass(frozen=True)
+class SplitMinutes:
+    """What evaluating one split takes in a sweep job: with the baselines shared, and computing
+    its baselines once per seed (minutes)."""
+
+    split: str
+    shared: float
+    baselines: float
+
+
+@dataclass(frozen=True)
+class JobCost:
+    """A preset's sweep job in minutes, measured on TIMED_ON: training, and each split it was
+    timed on (a split not listed counts as their mean)."""
+
+    train: float
+    splits: tuple[SplitMinutes, ...]
+
+
+def job_cost(train: float, *splits: tuple[str, float, float]) -> JobCost:
+    """JobCost from (split, shared, baselines) triples."""
+    return JobCost(train, tuple(SplitMinutes(*split) for split in splits))
+
+
+@dataclass(frozen=True)
 class Preset:
     """Everything a run's training and evaluation depend on, besides gnn/backend/dataset/seed."""
 
@@ -59,10 +83,7 @@ class Preset:
     finetune_noise: float = 0.0  # noise std (x each weight's own std) added to predicted weights before fine-tuning
     job_threads: int | None = None  # threads of a local sweep job: 1 where runs gain little from more (one
     #                                 job per CPU then); None: one job at a time with every usable CPU
-    job_minutes: tuple[float, tuple[tuple[str, float, float], ...]] | None = None  # minutes measured on the
-    #                                 CPU of TIMED_ON, 1 thread beside a second job: (training a job,
-    #                                 ((split, evaluating it with the baselines shared, computing its baselines
-    #                                 once per seed), ...)): sweep's estimate (a split not listed: the mean)
+    job_minutes: JobCost | None = None  # what a sweep job takes (sweep's estimate)
 
     @property
     def label(self) -> str:
@@ -150,17 +171,17 @@ TINY = Preset(
     grad_clip=5.0, lr_milestones=(0.7, 0.9), max_train_params=5e5, max_meta_nodes=None, max_hops=50,
     eval_nets=30, eval_images=360, eval_batch=120, sgd_steps=10, sgd_nets=5, sgd_lr=0.05, eval_noise=0.0,
     amp=False, ckpt_every=50, job_threads=1,
-    job_minutes=(1.6, (("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3), ("ood-deep", 0.4, 0.75),
-                       ("ood-dense", 0.37, 0.7), ("ood-bnfree", 0.23, 0.45), ("ood-predefined", 0.27, 1.7),
-                       ("ood-torchvision", 0.45, 2.4))),
+    job_minutes=job_cost(1.6, ("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3), ("ood-deep", 0.4, 0.75),
+                         ("ood-dense", 0.37, 0.7), ("ood-bnfree", 0.23, 0.45), ("ood-predefined", 0.27, 1.7),
+                         ("ood-torchvision", 0.45, 2.4)),
 )  # fmt: skip
 # the budget for GHN-2 against its MLP ablation: GHN-2's meta-batch idea at m = 4, 4x tiny's
 # training nets, every digits eval image, 20 nets a split (baselines included in job_minutes)
 CPU30 = extends(TINY, "cpu30", meta_batch=4, steps=1200, lr=2e-3, eval_nets=20, ckpt_every=100,
-                job_minutes=(6.7, (("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0))))  # fmt: skip
+                job_minutes=job_cost(6.7, ("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))  # fmt: skip
 # the ranking's budget: cpu30's recipe, the cheapest budget whose seeds agreed in the search
 # (docs/leaderboard.md, "The ranking")
-RANK = extends(CPU30, "rank", job_minutes=(6.7, (("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0))))
+RANK = extends(CPU30, "rank", job_minutes=job_cost(6.7, ("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0)))
 # one GPU or a patient CPU
 SMALL = extends(TINY, "small", meta_batch=8, steps=5000, lr=1e-3, max_train_params=2e6, max_meta_nodes=2200,
                 eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, amp=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib.metadata
 import os
@@ -103,7 +104,7 @@ def evaluation_fields(split: str, dataset: str, preset, seed: int, result, devic
         "eval_noise": preset.eval_noise,
         "sgd_steps": preset.sgd_steps,
         "finetune": result.finetune(),
-        "preset_fields": preset.__dict__,
+        "preset_fields": dataclasses.asdict(preset),
         "predict_ms": metrics_mean(result.rows, "predict_ms"),
         "versions": versions(),
         "git_commit": git_commit(),

@@ -77,7 +77,7 @@ def training_plan(spec, root: Path) -> str:
     from .presets import PRESETS, TIMED_ON
 
     named = PRESETS.get(p.name)  # its measured minutes are for the named preset's steps
-    minutes = p.job_minutes[0] * (p.steps - done) / named.steps if p.job_minutes and named else None
+    minutes = p.job_minutes.train * (p.steps - done) / named.steps if p.job_minutes and named else None
     about = f", about {minutes:.0f} min on {TIMED_ON}" if minutes and minutes >= 1 else ""
     if done:
         return f"resuming the GHN's training ({model}) from step {done} of {p.steps}{about}: {path}"

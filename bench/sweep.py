@@ -10,6 +10,7 @@ and resumes from its last training checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
@@ -102,7 +103,7 @@ def recorded(results: Path, cell: dict, preset: Preset) -> bool:
         record = read_record(results / record_name(cell))
     except RecordError:
         return False
-    return comparable_fields(record.get("preset_fields") or {}) == comparable_fields(preset.__dict__)
+    return comparable_fields(record.get("preset_fields") or {}) == comparable_fields(dataclasses.asdict(preset))
 
 
 def plan(
@@ -152,8 +153,8 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, data
         return ""
     if dataset != "digits" or preset.resize:
         return f"; no time estimate: {preset.name}'s minutes were measured on digits at 8x8 only"
-    train, per_split = preset.job_minutes
-    listed = {split: (shared, baselines) for split, shared, baselines in per_split}
+    train = preset.job_minutes.train
+    listed = {s.split: (s.shared, s.baselines) for s in preset.job_minutes.splits}
     mean = tuple(sum(v[k] for v in listed.values()) / len(listed) for k in (0, 1))  # a split not listed
 
     def shared(split: str) -> float:

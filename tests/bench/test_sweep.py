@@ -8,7 +8,7 @@ import pytest
 
 from bench.cli import main
 from bench.manifest import read_manifest
-from bench.presets import get_preset
+from bench.presets import get_preset, job_cost
 from bench.sweep import Job, estimate, plan
 
 FAST = [
@@ -267,7 +267,7 @@ def test_sweep_plans_the_seeds_a_target_difference_needs_from_the_records(home, 
 
 
 def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_and_split():
-    preset = get_preset("tiny", job_minutes=(2.0, (("val", 1.0, 3.0), ("test", 2.0, 5.0))))
+    preset = get_preset("tiny", job_minutes=job_cost(2.0, ("val", 1.0, 3.0), ("test", 2.0, 5.0)))
     jobs = [Job(gnn, "pyg", seed, ("val", "ood-deep")) for gnn in ("gcn", "gat") for seed in (0, 1)]
     # 4 jobs x (2 training + 1 val + 1.5 ood-deep: a split not listed counts the listed ones' mean)
     # + the baselines of 2 seeds x (3 val + 4 ood-deep), over 2 jobs at a time

@@ -1,3 +1,5 @@
+import dataclasses
+
 from PIL import Image
 
 from bench.cli import main
@@ -94,7 +96,7 @@ def test_a_hashed_preset_label_says_what_it_changed(tmp_path):
     preset = get_preset("tiny", steps=40, eval_nets=5)
     for seed in range(2):
         record = make_record("gcn", seed=seed, preset=preset.label, accs=[20.0 + seed, 22.0, 25.0])
-        record["preset_fields"] = preset.__dict__
+        record["preset_fields"] = dataclasses.asdict(preset)
         write_record(tmp_path / "results", record)
     md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False, preset_base=base_fields)
     assert f"Preset {preset.label}: tiny with eval nets 5, steps 40." in md.text["md"]
