@@ -378,27 +378,20 @@ def planned_seeds(
     return needed or 0
 
 
-def run_sweep(args) -> int:
-    """Run `bench sweep`."""
-    from tqdm import tqdm
-
+def sweep_presets(args, overrides: dict) -> list[tuple[Preset, str]]:
+    """The (preset, core) of each model the sweep runs: every GHN variant around every core, in
+    each asked view the core can take (the others are skipped, saying why)."""
     from gnn_zoo import VARIANTS, available
     from gnn_zoo.plugins import load_entry_points, resolve_gnn
     from gnn_zoo.views import VIEWS
 
-    from .options import choose, chosen_view, preset_overrides, usable_backends
-    from .paths import checkpoint_root, home, results_root
-    from .presets import check_dataset, get_preset
+    from .options import choose, chosen_view
+    from .presets import get_preset
 
     load_entry_points()
     names = ",".join(resolve_gnn(t.strip()) for t in args.gnn.split(",") if t.strip())  # file.py:Class registered
     gnns = choose(names, tuple(sorted(available())), "--gnn: unknown value")
     ghns = choose(args.ghn, tuple(VARIANTS), "--ghn: unknown value")
-    backends = usable_backends(args.backend)
-    splits = args.split
-    if args.seeds < 1:
-        raise ValueError(f"--seeds {args.seeds}: need at least one seed")
-    overrides = preset_overrides(args)
     views = choose(args.view, ("default", *VIEWS), "--view: unknown value")
     models = []
     for shell, gnn in sweep_models(ghns, gnns):
@@ -412,6 +405,65 @@ def run_sweep(args) -> int:
     models = list(dict.fromkeys(models))
     if not models:
         raise ValueError(f"--view {args.view}: none of the cores can take it")
+    return models
+
+
+def job_arguments(args, results: Path, checkpoints: Path, overrides: dict) -> list[str]:
+    """The `bench run` arguments every job shares: data, preset and its overrides, device, folders."""
+    common = ["--dataset", args.dataset, "--preset", args.preset, "--device", args.device, "--results", str(results),
+              "--checkpoints", str(checkpoints)]  # fmt: skip
+    if args.data_dir:
+        common += ["--data-dir", str(Path(args.data_dir).resolve())]
+    if args.nproc > 1:
+        common += ["--nproc", str(args.nproc)]
+    for field, value in overrides.items():
+        if value is not None:
+            common += [f"--{field.replace('_', '-')}", str(value)]
+    return common
+
+
+def launch(args, jobs: list[Job], common: list[str], parallel: int, folder: Path) -> Iterator | None:
+    """Start the jobs with args.launcher; (job, error or None) as each finishes, or None where a
+    Slurm array was submitted without --wait (the user follows it)."""
+    from tqdm import tqdm
+
+    gpus = args.nproc if args.device == "cuda" else 0
+    res = Resources(args.timeout_min, gpus, args.cpus, args.partition, args.account, parallel, tuple(args.setup or ()))
+    ex = make_executor(args.launcher, folder, res)
+    if args.launcher != "slurm":
+        return tqdm(
+            ((job, outcome(sjob)) for job, sjob in submit(ex, args.launcher, jobs, common, parallel)),
+            total=len(jobs),
+            desc="sweep jobs",
+            unit="job",
+            disable=args.no_progress,
+        )
+    submitted = list(submit(ex, "slurm", jobs, common, parallel))
+    array = submitted[0][1].job_id.split("_")[0]
+    print(
+        f"submitted Slurm job array {array} ({len(submitted)} jobs, at most {parallel} at once); "
+        f"logs in {folder}; follow with `squeue -j {array}`"
+        + (
+            ""
+            if args.wait
+            else "; once the array is done, repeat this command to rerun whatever failed "
+            "(repeating it earlier would submit running jobs twice), then `bench leaderboard`"
+        )
+    )
+    return follow(submitted, progress=not args.no_progress) if args.wait else None
+
+
+def run_sweep(args) -> int:
+    """Run `bench sweep`: plan the grid's jobs, start them, record (and commit) what they write."""
+    from .options import preset_overrides, usable_backends
+    from .paths import checkpoint_root, home, results_root
+    from .presets import check_dataset
+
+    if args.seeds < 1:
+        raise ValueError(f"--seeds {args.seeds}: need at least one seed")
+    backends = usable_backends(args.backend)
+    overrides = preset_overrides(args)
+    models = sweep_presets(args, overrides)
     preset = models[0][0]
     check_dataset(preset, args.dataset)
     results = Path(args.results or results_root()).resolve()
@@ -426,26 +478,7 @@ def run_sweep(args) -> int:
 
         args.data_dir = args.data_dir or str(home() / "data")
         load_data(args.dataset, args.data_dir, download=True)
-    common = [
-        "--dataset",
-        args.dataset,
-        "--preset",
-        args.preset,
-        "--device",
-        args.device,
-        "--results",
-        str(results),
-        "--checkpoints",
-        str(checkpoints),
-    ]
-    if args.data_dir:
-        common += ["--data-dir", str(Path(args.data_dir).resolve())]
-    if args.nproc > 1:
-        common += ["--nproc", str(args.nproc)]
-    for field, value in overrides.items():
-        if value is not None:
-            common += [f"--{field.replace('_', '-')}", str(value)]
-
+    common = job_arguments(args, results, checkpoints, overrides)
     if args.target_diff is not None:
         args.seeds = max(
             args.seeds,
@@ -453,10 +486,10 @@ def run_sweep(args) -> int:
                 results, args.dataset, preset.label, args.target_diff, len(models) * len(backends), args.power_table
             ),
         )
-    jobs, done = plan(models, backends, splits, args.seeds, args.dataset, results)
+    jobs, done = plan(models, backends, args.split, args.seeds, args.dataset, results)
     labels = {(p.ghn, p.view, gnn): p for p, gnn in models}
     preset_of = {job: labels[job.ghn, job.view, job.gnn] for job in jobs}
-    cells = len(models) * len(backends) * len(splits) * args.seeds
+    cells = len(models) * len(backends) * len(args.split) * args.seeds
     parallel, threads = job_slots(args, preset)
     common += ["--threads", str(threads)]
     print(
@@ -470,35 +503,10 @@ def run_sweep(args) -> int:
         return 0
     started = time.perf_counter()
     group = start_group(results, args.argv)
-
     folder = Path(args.logs or home() / "sweeps" / time.strftime("%Y%m%d-%H%M%S")).resolve()
-    gpus = args.nproc if args.device == "cuda" else 0
-    res = Resources(args.timeout_min, gpus, args.cpus, args.partition, args.account, parallel, tuple(args.setup or ()))
-    ex = make_executor(args.launcher, folder, res)
-    if args.launcher == "slurm":
-        submitted = list(submit(ex, "slurm", jobs, common, parallel))
-        array = submitted[0][1].job_id.split("_")[0]
-        print(
-            f"submitted Slurm job array {array} ({len(submitted)} jobs, at most {parallel} at once); "
-            f"logs in {folder}; follow with `squeue -j {array}`"
-            + (
-                ""
-                if args.wait
-                else "; once the array is done, repeat this command to rerun whatever failed "
-                "(repeating it earlier would submit running jobs twice), then `bench leaderboard`"
-            )
-        )
-        if not args.wait:
-            return 0
-        finished = follow(submitted, progress=not args.no_progress)
-    else:
-        finished = tqdm(
-            ((job, outcome(sjob)) for job, sjob in submit(ex, args.launcher, jobs, common, parallel)),
-            total=len(jobs),
-            desc="sweep jobs",
-            unit="job",
-            disable=args.no_progress,
-        )
+    finished = launch(args, jobs, common, parallel, folder)
+    if finished is None:
+        return 0
     failed = []
     for job, error in finished:
         if error:
