@@ -20,9 +20,9 @@ from leaderboard.schema import method
 
 from .baselines import BaselineStore
 from .data import Batch, ImageData, with_pixel_noise
-from .finetune import FinetuneRecipe, catch_up_summary, curve, ghn_row, random_row, with_catch_up
+from .finetune import catch_up_summary, curve, ghn_row, random_row, with_catch_up
 from .nets import fit_input, input_size, logits_of, make_net, net_seed
-from .presets import Preset
+from .presets import FinetuneRecipe, Preset
 
 METHODS = ("ghn", "random_init", "sgd")  # each row holds `method` (top-1 %) and `method_top5` (top-5 %)
 

@@ -13,8 +13,6 @@ baseline is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,29 +21,9 @@ from leaderboard.schema import catch_up_key, median_catch_up, method
 
 from .data import ImageData
 from .nets import fit_input, net_seed
+from .presets import FinetuneRecipe
 
-LOG_GRID = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000)
 NOISE_SEED = 1  # the noise added to predicted weights (--finetune-noise) is drawn from seed x this stream
-
-
-@dataclass(frozen=True)
-class FinetuneRecipe:
-    """What fine-tuning runs: the K to report, SGD's learning rate (momentum 0.9, batch 64, as the
-    SGD baseline), the nets (first N evaluated; None: all) and the noise std added to predicted
-    weights first (0: none)."""
-
-    steps: tuple[int, ...]
-    lr: float
-    nets: int | None = None
-    noise: float = 0.0
-
-    def grid(self) -> tuple[int, ...]:
-        """Checkpoints of the random-init curve: the log grid up to the largest K, and every K."""
-        return tuple(sorted({s for s in LOG_GRID if s <= max(self.steps)} | set(self.steps)))
-
-    def key(self) -> dict:
-        """What the shared random-init curves depend on besides the 0-step baselines' key."""
-        return {"finetune_grid": list(self.grid()), "finetune_lr": self.lr}
 
 
 def curve(

@@ -9,6 +9,29 @@ from dataclasses import dataclass
 
 from gnn_zoo.variants import VARIANTS
 
+# the random-init fine-tuning curve is checkpointed at these steps (up to the largest K asked for)
+LOG_GRID = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000)
+
+
+@dataclass(frozen=True)
+class FinetuneRecipe:
+    """What fine-tuning runs: the K to report, SGD's learning rate (momentum 0.9, batch 64, as the
+    SGD baseline), the nets (first N evaluated; None: all) and the noise std added to predicted
+    weights first (0: none)."""
+
+    steps: tuple[int, ...]
+    lr: float
+    nets: int | None = None
+    noise: float = 0.0
+
+    def grid(self) -> tuple[int, ...]:
+        """Checkpoints of the random-init curve: the log grid up to the largest K, and every K."""
+        return tuple(sorted({s for s in LOG_GRID if s <= max(self.steps)} | set(self.steps)))
+
+    def key(self) -> dict:
+        """What the shared random-init curves depend on besides the 0-step baselines' key."""
+        return {"finetune_grid": list(self.grid()), "finetune_lr": self.lr}
+
 
 @dataclass(frozen=True)
 class SplitMinutes:
@@ -103,9 +126,7 @@ class Preset:
         return f"{self.name}-{hashlib.sha1(settings.encode()).hexdigest()[:8]}"
 
     def finetune_recipe(self):
-        """The bench.finetune.FinetuneRecipe of `finetune`, or None when no K is asked for."""
-        from .finetune import FinetuneRecipe
-
+        """The FinetuneRecipe of `finetune`, or None when no K is asked for."""
         if not self.finetune:
             return None
         return FinetuneRecipe(

@@ -8,8 +8,8 @@ import torch
 
 from bench import Evaluator
 from bench.cli import main
-from bench.finetune import FinetuneRecipe, catch_up, catch_up_summary, with_catch_up
-from bench.presets import base_fields
+from bench.finetune import catch_up, catch_up_summary, with_catch_up
+from bench.presets import FinetuneRecipe, base_fields
 from leaderboard.render import render
 
 FAST = dict(eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
