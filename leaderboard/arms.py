@@ -191,11 +191,9 @@ def arm_table(records: list[dict], preset_base: PresetBase | None = None) -> str
         "min a run (CPU, else wall)",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + ":-:|" * (len(head) - 1)]
-    verdicts = {}
     for arm in sorted(arms.values(), key=lambda a: (a.what != "plain", a.what)):
         sd, lo, hi = arm.pooled_sd()
         diff, p_mean, p_spread = against(arm, plain) if arm is not plain else (math.nan,) * 3
-        verdicts[arm.name] = (diff, p_mean)
         cells = [seed_cell(arm.seeds.get(m, np.array([]))) for m in models]
         mad = float(np.mean([stats.median_abs_deviation(s, scale="normal") for s in arm.seeds.values()]))
         vs = "" if arm is plain else f"{diff:+.1f}, {p_mean:.2f}"
@@ -216,7 +214,7 @@ def arm_table(records: list[dict], preset_base: PresetBase | None = None) -> str
             )
             + " |"
         )
-    return "\n".join(lines) + "\n\n" + decision(arms, plain, verdicts) + "\n"
+    return "\n".join(lines) + "\n\n" + decision(arms, plain) + "\n"
 
 
 def stopped_arms(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
@@ -231,7 +229,18 @@ def stopped_arms(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
     ]
 
 
-def decision(arms: dict[str, Arm], plain: Arm, verdicts: dict[str, tuple[float, float]]) -> str:
+def adopted(arms: dict[str, Arm], plain: Arm) -> Arm | None:
+    """The arm the rule adopts, once every arm it has not stopped has FULL_SEEDS seeds a model
+    (None before): the lowest pooled seed SD (to 0.1) among plain and the arms whose mean is not
+    significantly below plain's, ties to the cheaper."""
+    running = [a for a in arms.values() if a not in stopped_arms(arms, plain)]
+    if any(a.fewest < FULL_SEEDS for a in running):
+        return None
+    eligible = [a for a in running if a is plain or not against(a, plain)[1] < ALPHA]
+    return min(eligible, key=lambda a: (round(a.pooled_sd()[0], 1), a.minutes))
+
+
+def decision(arms: dict[str, Arm], plain: Arm) -> str:
     """What the rule says now: the arms that may stop early, and the adopted arm once every arm
     still running has FULL_SEEDS seeds a model."""
     stopped = stopped_arms(arms, plain)
@@ -250,8 +259,8 @@ def decision(arms: dict[str, Arm], plain: Arm, verdicts: dict[str, tuple[float, 
             f"{FULL_SEEDS} seeds a model."
         )
         return " ".join(notes)
-    eligible = [a for a in running if a is plain or not verdicts[a.name][1] < ALPHA]
-    best = min(eligible, key=lambda a: (round(a.pooled_sd()[0], 1), a.minutes))
+    best = adopted(arms, plain)
+    assert best is not None  # every running arm has its seeds
     notes.append(
         f"Decision by the rule: {best.what} (the lowest pooled seed SD, {best.pooled_sd()[0]:.1f}, among "
         f"the arms whose mean is not significantly below plain's)."

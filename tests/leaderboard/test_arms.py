@@ -112,3 +112,35 @@ def test_the_study_script_skips_the_arms_the_rule_stops(tmp_path):
     for r in arm_records({}, PLAIN) + arm_records({"lr": 4e-3}, low) + arm_records({"lr": 1e-3}, TIGHT):
         write_record(tmp_path, r)
     assert study.early_stopped(str(tmp_path)) == {"lr 0.004"}
+
+
+def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path):
+    """benchmarks/ranking_grid.py: no grid while the study's decision is pending; once every
+    running arm has 8 seeds, the grid's sweep carries the adopted arm's flags, every model of the
+    ranking (GHN-3 included) and a 5-point target."""
+    import importlib.util
+    from pathlib import Path
+
+    from bench.cli import parser
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "ranking_grid.py"
+    spec = importlib.util.spec_from_file_location("ranking_grid", path)
+    grid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grid)
+    for r in arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, {m: s[:4] for m, s in TIGHT.items()}):
+        write_record(tmp_path / "study", r)
+    arm, why = grid.study_decision(str(tmp_path / "study"))
+    assert arm is None and "decision is pending: decoder init ghn3 (4)" in why
+    for r in arm_records({"decoder_init": "ghn3"}, TIGHT):
+        write_record(tmp_path / "study", r)
+    arm, label = grid.study_decision(str(tmp_path / "study"))
+    assert arm == "ghn3-init" and label == get_preset("rank", decoder_init="ghn3").label
+    argv = grid.grid_argv(arm, str(tmp_path / "grid"), str(tmp_path / "grid" / "power.json"), True, True)
+    args = parser(argv).parse_args(argv)
+    assert (args.gnn, args.ghn, args.decoder_init, args.target_diff, args.commit) == (
+        "all",
+        "ghn2,mlp,ghn3",
+        "ghn3",
+        5.0,
+        True,
+    )
