@@ -1,6 +1,7 @@
 """ghnbench harness: the `bench` command line, and `bench.Evaluator` for any parameter predictor.
 
 Names are imported on first use (PEP 562), so `python -m bench` starts without torch."""
+
 from deepnets1m.lazy import lazy_exports
 
 _WHERE = {"Evaluator": "evaluator"}

@@ -1,4 +1,5 @@
 """`python -m bench` runs the `bench` command line."""
+
 from .cli import main
 
 raise SystemExit(main())

@@ -5,6 +5,7 @@ the seed and the device kind: not of the GHN. So the first evaluation of a (data
 settings, seed) stores each net's baseline accuracies in a small JSON file beside the records
 (`<results>/.baselines/`, written atomically), and every later one, whatever its core, reads
 them instead of running the nets again."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,8 @@ from deepnets1m.atomic import atomic_write
 
 from .presets import Preset
 
-BASELINE_VERSION = 2  # 2: nets score and fine-tune channels-last. Bump when the baselines' computation changes: older files are then ignored
+# 2: nets score and fine-tune channels-last. Bump when the baselines' computation changes: older files are then ignored
+BASELINE_VERSION = 2
 EVAL_FIELDS = ("eval_images", "eval_batch", "eval_noise", "sgd_steps", "sgd_lr")
 
 
@@ -23,9 +25,16 @@ def baseline_key(dataset: str, split: str, preset: Preset, seed: int, device: st
     """Everything a net's baseline accuracies depend on, besides its index."""
     from deepnets1m.splits import GENERATOR_VERSION
 
-    return {"version": BASELINE_VERSION, "generator": GENERATOR_VERSION, "dataset": dataset, "split": split,
-            "seed": seed, "device": device.split(":")[0], **{f: getattr(preset, f) for f in EVAL_FIELDS},
-            **preset.later_fields(("resize",))}
+    return {
+        "version": BASELINE_VERSION,
+        "generator": GENERATOR_VERSION,
+        "dataset": dataset,
+        "split": split,
+        "seed": seed,
+        "device": device.split(":")[0],
+        **{f: getattr(preset, f) for f in EVAL_FIELDS},
+        **preset.later_fields(("resize",)),
+    }
 
 
 class BaselineStore:

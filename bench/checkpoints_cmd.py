@@ -1,5 +1,6 @@
 """`bench list-checkpoints`: the trained GHNs under $GHNBENCH_HOME/checkpoints, with what they are
 and how they scored (from the records that name them)."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def scores(results: Path) -> dict[str, list[dict]]:
     """Readable records by the checkpoint they name (its key, bench.records.checkpoint_key)."""
-    from .records import RecordError, checkpoint_key, read_record
+    from leaderboard.schema import RecordError, read_record
+
+    from .records import checkpoint_key
 
     out: dict[str, list[dict]] = {}
     for path in sorted(results.glob("*.json")) if results.is_dir() else []:
@@ -49,11 +52,17 @@ def run_list(args: argparse.Namespace) -> int:
             continue
         config, train = ckpt["config"], ckpt.get("train") or {}
         records = by_path.get(path.stem, [])
-        seen = ", ".join(f"{r['split']} {r['metrics']['ghn']['mean']:.1f}%" for r in sorted(records, key=lambda r: r["split"]))
-        where = f"{records[0]['dataset']}, {records[0]['preset']}, seed {records[0]['seed']}" if records else "no records"
+        seen = ", ".join(
+            f"{r['split']} {r['metrics']['ghn']['mean']:.1f}%" for r in sorted(records, key=lambda r: r["split"])
+        )
+        where = (
+            f"{records[0]['dataset']}, {records[0]['preset']}, seed {records[0]['seed']}" if records else "no records"
+        )
         steps = f"{train['step']} steps" if "step" in train else "no training state"
         if train.get("of") and train["step"] < train["of"]:
             steps = f"in progress: step {train['step']} of {train['of']}"
-        print(f"  {path.stem}: {config['core']}/{config['backend']} ({config.get('view')}), {steps}; {where}"
-              + (f"; top-1 {seen}" if seen else ""))
+        print(
+            f"  {path.stem}: {config['core']}/{config['backend']} ({config.get('view')}), {steps}; {where}"
+            + (f"; top-1 {seen}" if seen else "")
+        )
     return 0

@@ -1,5 +1,6 @@
 """The `bench` command line: parses and dispatches. Only the chosen subcommand's module is
 imported (`bench --help` and `bench leaderboard` never load torch's GNN stack for `run`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,45 +10,75 @@ import sys
 
 # subcommand -> (help, "module:function" that adds its options and sets its func)
 COMMANDS = {
-    "run": ("train a GHN with a GNN core (or reuse it), evaluate it on a split, record it",
-            "bench.run_cmd:configure_run"),
+    "run": (
+        "train a GHN with a GNN core (or reuse it), evaluate it on a split, record it",
+        "bench.run_cmd:configure_run",
+    ),
     "train": ("train (or resume) a GHN on DeepNets-1M train architectures", "bench.run_cmd:configure_train"),
     "eval": ("evaluate a trained GHN on a split and record it", "bench.run_cmd:configure_eval"),
     "predict": ("predict the parameters of a torchvision model or your own module", "bench.predict_cmd:configure"),
-    "generate": ("generate a DeepNets-1M split's architectures and graphs into the cache",
-                 "bench.generate_cmd:configure"),
-    "sweep": ("run the gnn x backend x split x seed grid as cluster or local jobs (resumable)",
-              "bench.sweep:configure"),
-    "leaderboard": ("index result records and render the leaderboard (Markdown, HTML, CSV, plots)",
-                    "bench.leaderboard_cmd:configure"),
-    "publish": ("regenerate README's and docs' published tables from the shipped records (--check: compare only)",
-                "bench.publish_cmd:configure"),
+    "generate": (
+        "generate a DeepNets-1M split's architectures and graphs into the cache",
+        "bench.generate_cmd:configure",
+    ),
+    "sweep": (
+        "run the gnn x backend x split x seed grid as cluster or local jobs (resumable)",
+        "bench.sweep:configure",
+    ),
+    "leaderboard": (
+        "index result records and render the leaderboard (Markdown, HTML, CSV, plots)",
+        "bench.leaderboard_cmd:configure",
+    ),
+    "publish": (
+        "regenerate README's and docs' published tables from the shipped records (--check: compare only)",
+        "bench.publish_cmd:configure",
+    ),
     "profile": ("measure speed (graphs, prediction, training, evaluation) and peak memory", "bench.profile:configure"),
-    "properties": ("predict properties of unseen nets from a trained GHN's embeddings (Kendall tau)",
-                   "bench.properties_cmd:configure"),
-    "reproduce": ("retrain and rescore one record's run from its fields; report the difference per net",
-                  "bench.reproduce_cmd:configure"),
-    "list-checkpoints": ("list the trained GHNs (names for gnn_zoo.load) with their core, steps and scores",
-                         "bench.checkpoints_cmd:configure"),
+    "properties": (
+        "predict properties of unseen nets from a trained GHN's embeddings (Kendall tau)",
+        "bench.properties_cmd:configure",
+    ),
+    "reproduce": (
+        "retrain and rescore one record's run from its fields; report the difference per net",
+        "bench.reproduce_cmd:configure",
+    ),
+    "list-checkpoints": (
+        "list the trained GHNs (names for gnn_zoo.load) with their core, steps and scores",
+        "bench.checkpoints_cmd:configure",
+    ),
 }
 
 
 # a few example lines shown under each command's --help
 EXAMPLES = {
-    "run": ["bench run --gnn gatedgnn --split val", "bench run --gnn gat --split val,ood-deep --seed 1",
-            "bench run --ghn mlp --split all --preset rank", "bench run --gnn mycore.py:MyCore --split val"],
+    "run": [
+        "bench run --gnn gatedgnn --split val",
+        "bench run --gnn gat --split val,ood-deep --seed 1",
+        "bench run --ghn mlp --split all --preset rank",
+        "bench run --gnn mycore.py:MyCore --split val",
+    ],
     "train": ["bench train --gnn gcn", "bench train --gnn gcn --preset rank --threads 1"],
-    "eval": ["bench eval --gnn gcn --split ood-deep", "bench eval --reference-ckpt ghn2_cifar10.pt --split val "
-             "--dataset cifar10 --data-dir DIR"],
-    "predict": ["bench predict --gnn gatedgnn --model resnet18", "bench predict --ckpt ghn.pt --model mynet.py:Net "
-                "--save mynet.pt"],
+    "eval": [
+        "bench eval --gnn gcn --split ood-deep",
+        "bench eval --reference-ckpt ghn2_cifar10.pt --split val --dataset cifar10 --data-dir DIR",
+    ],
+    "predict": [
+        "bench predict --gnn gatedgnn --model resnet18",
+        "bench predict --ckpt ghn.pt --model mynet.py:Net --save mynet.pt",
+    ],
     "generate": ["bench generate --split train --n 100000"],
-    "sweep": ["bench sweep --gnn all --ghn ghn2,mlp --split val,ood-deep --preset rank --seeds 6",
-              "bench sweep --gnn all --split val --target-diff 4 --dry-run",
-              "bench sweep --gnn all --split all --launcher slurm --partition gpu --device cuda --preset paper"],
+    "sweep": [
+        "bench sweep --gnn all --ghn ghn2,mlp --split val,ood-deep --preset rank --seeds 6",
+        "bench sweep --gnn all --split val --target-diff 4 --dry-run",
+        "bench sweep --gnn all --split all --launcher slurm --partition gpu --device cuda --preset paper",
+    ],
     "leaderboard": ["bench leaderboard", "bench leaderboard --out site/ --reference"],
     "publish": ["bench publish", "bench publish --check"],
-    "profile": ["bench profile", "bench profile --only predict_resnet50 --gnn all", "bench profile --phases --step tiny"],
+    "profile": [
+        "bench profile",
+        "bench profile --only predict_resnet50 --gnn all",
+        "bench profile --phases --step tiny",
+    ],
     "properties": ["bench properties --gnn gatedgnn", "bench properties --gnn gcn --seed 1 --nets 200"],
     "reproduce": ["bench reproduce results/variance-study/gcn_pyg_val_digits_rank_0.json"],
     "list-checkpoints": ["bench list-checkpoints"],
@@ -64,7 +95,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def did_you_mean(message: str) -> str:
-    """"; did you mean X?" when `message` names a bad value and the choices it should be among."""
+    """ "; did you mean X?" when `message` names a bad value and the choices it should be among."""
     import difflib
 
     bad = re.search(r"(?:invalid choice|unknown \w+):? '?([^';, ]+)'?", message)
@@ -85,8 +116,13 @@ def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     for name, (help_text, target) in COMMANDS.items():
         examples = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES.get(name, ()))
-        command = sub.add_parser(name, help=help_text, description=help_text, epilog=examples,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         if argv is None or name == chosen:
             module, function = target.split(":")
             getattr(importlib.import_module(module), function)(command)
@@ -127,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         parser([]).print_help()
         return 0
     if argv[0] in ONE_SEED_COMMANDS and any(a == "--seeds" or a.startswith("--seeds=") for a in argv):
-        print(f"bench {argv[0]}: error: --seeds is `bench sweep`'s (seeds 0..N-1 of a grid); `bench {argv[0]}` runs "
-              f"one seed: pass --seed N, or run `bench sweep --gnn ... --seeds N`", file=sys.stderr)
+        print(
+            f"bench {argv[0]}: error: --seeds is `bench sweep`'s (seeds 0..N-1 of a grid); `bench {argv[0]}` runs "
+            f"one seed: pass --seed N, or run `bench sweep --gnn ... --seeds N`",
+            file=sys.stderr,
+        )
         return 2
     args = parser(argv).parse_args(argv)
     args.argv = argv  # what was typed, for messages that say how to rerun it
@@ -140,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt as err:  # one line, not a traceback: what was kept and how to go on
-        print(f"bench {args.command}: interrupted{': ' + str(err) if str(err) else ''}; run the same command again "
-              f"to resume", file=sys.stderr)
+        print(
+            f"bench {args.command}: interrupted{': ' + str(err) if str(err) else ''}; run the same command again "
+            f"to resume",
+            file=sys.stderr,
+        )
         return 130
     except (ValueError, RuntimeError, OSError, ImportError) as err:
         registry = sys.modules.get("gnn_zoo.registry")  # BackendUnavailable exists only once gnn_zoo is loaded

@@ -1,17 +1,18 @@
 """Image data sets: digits (embedded, scikit-learn), CIFAR-10/100 and ImageNet from --data-dir."""
+
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 
-from .options import DATASETS
+from leaderboard.schema import DATASETS
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -49,8 +50,9 @@ class ImageData:
         val), the evaluation images otherwise."""
         raise NotImplementedError
 
-    def batches_for(self, model: torch.nn.Module, size: int | None = None, count: int = 10, batch_size: int = 64,
-                    seed: int = 0) -> list[Batch]:
+    def batches_for(
+        self, model: torch.nn.Module, size: int | None = None, count: int = 10, batch_size: int = 64, seed: int = 0
+    ) -> list[Batch]:
         """`count` normalised training batches shaped for `model` as `bench predict` feeds it:
         resized to `size` px (default: the data set's own side), grey images repeated across 3
         channels when the model's first convolution takes 3 (e.g. for gnn_zoo.calibrate_bn)."""
@@ -136,8 +138,10 @@ class TensorData(ImageData):
     def eval_batches(self, max_images: int, batch_size: int, split: str = "test") -> list[Batch]:
         x, y = (self.val_x, self.val_y) if split == "val" and self.val_x is not None else (self.eval_x, self.eval_y)
         n = min(max_images, len(y))
-        return [(self.normalise(x[i : min(i + batch_size, n)]), y[i : min(i + batch_size, n)])
-                for i in range(0, n, batch_size)]
+        return [
+            (self.normalise(x[i : min(i + batch_size, n)]), y[i : min(i + batch_size, n)])
+            for i in range(0, n, batch_size)
+        ]
 
 
 def with_pixel_noise(batches: list[Batch], data: ImageData, std: float, seed: int) -> list[Batch]:
@@ -183,8 +187,9 @@ def cifar(data_dir: str | os.PathLike | None, classes: int, download: bool = Fal
         except (OSError, RuntimeError) as err:  # no network, a proxy, a corrupt archive
             raise DataNotFound(f"{name}: --download into {data_dir} failed ({err})\n{cifar_hint(classes)}") from err
     if data_dir is None:
-        raise DataNotFound(f"{name} needs --data-dir DIR holding {folder}/, or --download (see below)\n"
-                           f"{cifar_hint(classes)}")
+        raise DataNotFound(
+            f"{name} needs --data-dir DIR holding {folder}/, or --download (see below)\n{cifar_hint(classes)}"
+        )
     try:
         train, test = cls(str(data_dir), train=True), cls(str(data_dir), train=False)
     except RuntimeError as err:  # torchvision's own hint (download=True) is no flag of bench's
@@ -197,21 +202,41 @@ def cifar(data_dir: str | os.PathLike | None, classes: int, download: bool = Fal
     (tx, ty), (ex, ey) = as_tensors(train), as_tensors(test)
     # GHN-2 trains on the first 45,000 training images and scores `val` on the last 5,000
     val = (tx[CIFAR_TRAIN:], ty[CIFAR_TRAIN:]) if len(ty) > CIFAR_TRAIN else (None, None)
-    return TensorData(name, classes, 3, 32, tx[:CIFAR_TRAIN], ty[:CIFAR_TRAIN], ex, ey, CIFAR_MEAN, CIFAR_STD, 255.0,
-                      augment=True, val_x=val[0], val_y=val[1])
+    return TensorData(
+        name,
+        classes,
+        3,
+        32,
+        tx[:CIFAR_TRAIN],
+        ty[:CIFAR_TRAIN],
+        ex,
+        ey,
+        CIFAR_MEAN,
+        CIFAR_STD,
+        255.0,
+        augment=True,
+        val_x=val[0],
+        val_y=val[1],
+    )
 
 
 def cifar_hint(classes: int) -> str:
     """How to get CIFAR-10/100 onto this machine."""
     archive = "cifar-10-python.tar.gz" if classes == 10 else "cifar-100-python.tar.gz"
-    return (f"On a machine with internet, pass --download (torchvision fetches it), or download {archive} from "
-            f"https://www.cs.toronto.edu/~kriz/cifar.html, `tar xzf {archive} -C DIR` and pass --data-dir DIR.")
+    return (
+        f"On a machine with internet, pass --download (torchvision fetches it), or download {archive} from "
+        f"https://www.cs.toronto.edu/~kriz/cifar.html, `tar xzf {archive} -C DIR` and pass --data-dir DIR."
+    )
 
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist puts it here
 FASHION_MNIST_TRAIN = 55_000  # training images; the last 5,000 of the 60,000 score the `val` split
-FASHION_MNIST_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
-                       "eval_x": "t10k-images-idx3-ubyte", "eval_y": "t10k-labels-idx1-ubyte"}
+FASHION_MNIST_FILES = {
+    "train_x": "train-images-idx3-ubyte",
+    "train_y": "train-labels-idx1-ubyte",
+    "eval_x": "t10k-images-idx3-ubyte",
+    "eval_y": "t10k-labels-idx1-ubyte",
+}
 
 
 def read_idx(path: Path) -> torch.Tensor:
@@ -242,16 +267,31 @@ def fashion_mnist(data_dir: str | os.PathLike | None = None) -> TensorData:
         found = [root / f"{name}.gz", root / name]
         paths[key] = next((p for p in found if p.is_file()), None)
         if paths[key] is None:
-            raise DataNotFound(f"fashion-mnist: {found[0]} is missing. Install it with `apt-get install "
-                               f"dataset-fashion-mnist` (Debian, offline-friendly: {FASHION_MNIST_DIR}), or pass "
-                               f"--data-dir DIR holding the four idx files")
+            raise DataNotFound(
+                f"fashion-mnist: {found[0]} is missing. Install it with `apt-get install "
+                f"dataset-fashion-mnist` (Debian, offline-friendly: {FASHION_MNIST_DIR}), or pass "
+                f"--data-dir DIR holding the four idx files"
+            )
     tx, ty, ex, ey = (read_idx(paths[k]) for k in ("train_x", "train_y", "eval_x", "eval_y"))
     tx, ex, ty, ey = tx[:, None], ex[:, None], ty.long(), ey.long()
     train = tx[:FASHION_MNIST_TRAIN]
     mean = (train.float() / 255).mean().item()
     std = (train.float() / 255).std().item()
-    return TensorData("fashion-mnist", 10, 1, int(tx.shape[-1]), train, ty[:FASHION_MNIST_TRAIN], ex, ey, (mean,),
-                      (std,), 255.0, val_x=tx[FASHION_MNIST_TRAIN:], val_y=ty[FASHION_MNIST_TRAIN:])
+    return TensorData(
+        "fashion-mnist",
+        10,
+        1,
+        int(tx.shape[-1]),
+        train,
+        ty[:FASHION_MNIST_TRAIN],
+        ex,
+        ey,
+        (mean,),
+        (std,),
+        255.0,
+        val_x=tx[FASHION_MNIST_TRAIN:],
+        val_y=ty[FASHION_MNIST_TRAIN:],
+    )
 
 
 IMAGENET_HELD_OUT = 50  # the last training images of each class that score the `val` split (GHN-2)
@@ -280,8 +320,11 @@ class FolderData(ImageData):
         from torchvision import transforms
 
         if train:
-            tf = [transforms.RandomResizedCrop(self.image_size), transforms.RandomHorizontalFlip(),
-                  transforms.ColorJitter(0.4, 0.4, 0.4, 0.2)]
+            tf = [
+                transforms.RandomResizedCrop(self.image_size),
+                transforms.RandomHorizontalFlip(),
+                transforms.ColorJitter(0.4, 0.4, 0.4, 0.2),
+            ]
         else:
             tf = [transforms.Resize(int(self.image_size * 8 / 7)), transforms.CenterCrop(self.image_size)]
         return transforms.Compose(tf + [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
@@ -315,8 +358,9 @@ class FolderData(ImageData):
     def loader(self, split: str, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False):
         """A DataLoader over `split` (see dataset), shuffled by a generator seeded with `seed`."""
         g = torch.Generator().manual_seed(seed)
-        return torch.utils.data.DataLoader(self.dataset(split), batch_size, shuffle=shuffle, generator=g,
-                                           num_workers=self.workers, drop_last=drop_last)
+        return torch.utils.data.DataLoader(
+            self.dataset(split), batch_size, shuffle=shuffle, generator=g, num_workers=self.workers, drop_last=drop_last
+        )
 
     def train_batches(self, batch_size: int, seed: int, start_step: int = 0) -> Iterator[Batch]:
         """As ImageData's; a resumed run re-reads the partial epoch's skipped batches (slow but
@@ -346,8 +390,10 @@ class FolderData(ImageData):
 
 def imagenet(data_dir: str | os.PathLike | None) -> FolderData:
     """ILSVRC-2012 prepared for ImageFolder under `data_dir`."""
-    hint = ("ImageNet needs --data-dir DIR with DIR/train/<wnid>/*.JPEG and DIR/val/<wnid>/*.JPEG (ILSVRC-2012 "
-            "from https://image-net.org, validation images sorted into class folders).")
+    hint = (
+        "ImageNet needs --data-dir DIR with DIR/train/<wnid>/*.JPEG and DIR/val/<wnid>/*.JPEG (ILSVRC-2012 "
+        "from https://image-net.org, validation images sorted into class folders)."
+    )
     if data_dir is None:
         raise DataNotFound(hint)
     root = Path(data_dir)
@@ -358,10 +404,9 @@ def imagenet(data_dir: str | os.PathLike | None) -> FolderData:
     return FolderData("imagenet", classes, 3, 224, root)
 
 
-
-
-def load_data(name: str, data_dir: str | os.PathLike | None = None, download: bool = False,
-              resize: int | None = None) -> ImageData:
+def load_data(
+    name: str, data_dir: str | os.PathLike | None = None, download: bool = False, resize: int | None = None
+) -> ImageData:
     """The data set `name` (digits is embedded: a data_dir for it is refused, not ignored), its
     images resized to `resize` pixels a side when given; `download` fetches CIFAR-10/100 first
     (the other data sets refuse it, saying how to get them)."""
@@ -379,26 +424,45 @@ def resized(data: ImageData, size: int) -> ImageData:
     def resample(x: torch.Tensor | None) -> torch.Tensor | None:
         if x is None:
             return None
-        return torch.cat([F.interpolate(x[i : i + 4096].float(), size=(size, size), mode="bilinear", antialias=True)
-                          for i in range(0, len(x), 4096)])
+        return torch.cat(
+            [
+                F.interpolate(x[i : i + 4096].float(), size=(size, size), mode="bilinear", antialias=True)
+                for i in range(0, len(x), 4096)
+            ]
+        )
 
     train = resample(data.train_x)
     pixels = train.transpose(0, 1).reshape(train.shape[1], -1) / data.scale
-    return dataclasses.replace(data, image_size=size, train_x=train, eval_x=resample(data.eval_x),
-                               val_x=resample(data.val_x), mean=tuple(pixels.mean(1).tolist()),
-                               std=tuple(pixels.std(1).tolist()))
+    return dataclasses.replace(
+        data,
+        image_size=size,
+        train_x=train,
+        eval_x=resample(data.eval_x),
+        val_x=resample(data.val_x),
+        mean=tuple(pixels.mean(1).tolist()),
+        std=tuple(pixels.std(1).tolist()),
+    )
 
 
 def loaded_data(name: str, data_dir: str | os.PathLike | None, download: bool) -> ImageData:
     """The data set `name` at its own size (load_data's checks and dispatch)."""
     if download and name not in ("cifar10", "cifar100"):
-        raise ValueError(f"--download fetches cifar10/cifar100 only; {name} is "
-                         + ("embedded" if name == "digits" else "installed with `apt-get install dataset-fashion-mnist`"
-                            if name == "fashion-mnist" else "read from --data-dir (see its error for the layout)"))
+        raise ValueError(
+            f"--download fetches cifar10/cifar100 only; {name} is "
+            + (
+                "embedded"
+                if name == "digits"
+                else "installed with `apt-get install dataset-fashion-mnist`"
+                if name == "fashion-mnist"
+                else "read from --data-dir (see its error for the layout)"
+            )
+        )
     if name == "digits":
         if data_dir is not None:
-            raise ValueError(f"--data-dir {data_dir}: digits is embedded (scikit-learn) and reads no folder; drop "
-                             f"--data-dir, or pass --dataset cifar10|cifar100|imagenet for the data in it")
+            raise ValueError(
+                f"--data-dir {data_dir}: digits is embedded (scikit-learn) and reads no folder; drop "
+                f"--data-dir, or pass --dataset cifar10|cifar100|imagenet for the data in it"
+            )
         return digits()
     if name == "fashion-mnist":
         return fashion_mnist(data_dir)

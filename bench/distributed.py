@@ -5,6 +5,7 @@ GHN is wrapped in DistributedDataParallel (gradients averaged, so N ranks on m a
 take the same step as one process on all m), a non-finite loss on any rank skips the step on
 all of them, and only rank 0 writes checkpoints and records.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,10 @@ def setup(device: str) -> Context:
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     if device == "cuda":
         if local_rank >= torch.cuda.device_count():
-            raise RuntimeError(f"rank {rank} has LOCAL_RANK {local_rank} but this machine shows "
-                               f"{torch.cuda.device_count()} GPUs; use --nproc_per_node <= the GPU count")
+            raise RuntimeError(
+                f"rank {rank} has LOCAL_RANK {local_rank} but this machine shows "
+                f"{torch.cuda.device_count()} GPUs; use --nproc_per_node <= the GPU count"
+            )
         dev = torch.device("cuda", local_rank)
         torch.cuda.set_device(dev)
     else:

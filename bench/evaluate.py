@@ -1,11 +1,12 @@
 """Evaluating predicted parameters: accuracy with no gradient step, against random init and
 k SGD steps from random init, on the same architectures and images."""
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import nn
@@ -15,13 +16,13 @@ from deepnets1m import SPLITS, sample, spec_graph
 from deepnets1m.splits import arch_name
 from gnn_zoo import GHN
 from gnn_zoo.api import batch_stat_mode
+from leaderboard.schema import method
 
 from .baselines import BaselineStore
 from .data import Batch, ImageData, with_pixel_noise
-from .finetune import FinetuneRecipe, catch_up_summary, curve, ghn_row, random_row, with_catch_up
+from .finetune import catch_up_summary, curve, ghn_row, random_row, with_catch_up
 from .nets import fit_input, input_size, logits_of, make_net, net_seed
-from .presets import Preset
-from .records import method
+from .presets import FinetuneRecipe, Preset
 
 METHODS = ("ghn", "random_init", "sgd")  # each row holds `method` (top-1 %) and `method_top5` (top-5 %)
 
@@ -32,13 +33,14 @@ def top5(method: str) -> str:
 
 
 @torch.no_grad()
-def accuracy(net: torch.nn.Module, batches: list[Batch], size: int, device: torch.device,
-             batch_stats: bool = True) -> tuple[float, float]:
+def accuracy(
+    net: torch.nn.Module, batches: list[Batch], size: int, device: torch.device, batch_stats: bool = True
+) -> tuple[float, float]:
     """(top-1, top-5) accuracy in % (top-5: the label among the 5 highest logits, or among all
     of them with fewer classes), BatchNorm on each batch's own statistics (see batch_stat_mode),
     or with `batch_stats=False` on its running statistics (plain eval mode). Runs channels-last
     (`net` is converted in place): the same logits up to float rounding, and on CPU batch norm,
-    pooling and most convolutions of DeepNets-1M's nets run faster in it (docs/speed.md)."""
+    pooling and most convolutions of DeepNets-1M's nets run faster in it (docs/results-log.md)."""
     net.to(memory_format=torch.channels_last)
     if batch_stats:
         batch_stat_mode(net)
@@ -75,15 +77,23 @@ class EvalResult:
         fine-tuning methods ftK and ftK_random included)."""
         tuned = [] if self.recipe is None else [m for k in self.recipe.steps for m in (method(k), method(k, True))]
         keys = [key for m in METHODS + tuple(tuned) for key in (m, top5(m))]
-        return {k: summary([r[k] for r in self.rows if r.get(k) is not None]) for k in keys
-                if any(r.get(k) is not None for r in self.rows)}
+        return {
+            k: summary([r[k] for r in self.rows if r.get(k) is not None])
+            for k in keys
+            if any(r.get(k) is not None for r in self.rows)
+        }
 
     def finetune(self) -> dict | None:
         """The fine-tuning recipe and, per K, how many steps random init needed to catch up."""
         if self.recipe is None:
             return None
-        return {"steps": list(self.recipe.steps), "lr": self.recipe.lr, "nets": self.recipe.nets,
-                "noise": self.recipe.noise, "catch_up": catch_up_summary(self.rows, self.recipe)}
+        return {
+            "steps": list(self.recipe.steps),
+            "lr": self.recipe.lr,
+            "nets": self.recipe.nets,
+            "noise": self.recipe.noise,
+            "catch_up": catch_up_summary(self.rows, self.recipe),
+        }
 
 
 def owns_params(graph, net: torch.nn.Module) -> bool:
@@ -96,9 +106,16 @@ def owns_params(graph, net: torch.nn.Module) -> bool:
 EVAL_NOISE_SEED = 0  # the eval images' noise is the same for every run seed, so runs pair image by image
 
 
-def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, data: ImageData, preset: Preset,
-             seed: int = 0, device: str = "cpu", progress: bool = True,
-             baselines: BaselineStore | None = None) -> EvalResult:
+def evaluate(
+    ghn: GHN | Callable[[nn.Module], nn.Module | None],
+    split: str,
+    data: ImageData,
+    preset: Preset,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    baselines: BaselineStore | None = None,
+) -> EvalResult:
     """Evaluate `ghn` (a GHN, or any predictor: a callable that fills a module's parameters and
     returns it, or None for in place) on the first preset.eval_nets architectures of `split`; the
     random-init and SGD baselines of a net come from `baselines` when it has them (and are
@@ -115,12 +132,15 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
         images = with_pixel_noise(images, data, preset.eval_noise, EVAL_NOISE_SEED)
     recipe = preset.finetune_recipe()
     result = EvalResult(split, recipe=recipe)
-    tuned_store = None if recipe is None or baselines is None else \
-        BaselineStore(baselines.path.parent, {**baselines.key, **recipe.key()})  # the shared random-init curves
+    tuned_store = (
+        None
+        if recipe is None or baselines is None
+        else BaselineStore(baselines.path.parent, {**baselines.key, **recipe.key()})
+    )  # the shared random-init curves
     for i in tqdm(range(n), desc=f"eval {split}", unit="net", disable=not progress):
         spec = sample(split, i)
         size = input_size(spec, data.image_size)
-        score = lambda m: accuracy(m, images, size, dev)  # noqa: E731
+        score = lambda m, size=size: accuracy(m, images, size, dev)  # noqa: E731
         with_sgd = bool(preset.sgd_steps) and (preset.sgd_nets is None or i < preset.sgd_nets)
         needed = tuple(k for m in ("random_init", "sgd")[: 1 + with_sgd] for k in (m, top5(m)))
         shared = baselines.get(i, needed) if baselines is not None else None
@@ -131,8 +151,14 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
         # the GHN writes every parameter: with the baselines known the random init is not needed
         # (on ood-wide nets of ~50M parameters it cost more than predicting them)
         # (a GHN does; any other predictor gets an initialised net, whatever it writes)
-        net = make_net(spec, data.num_classes, data.in_channels, data.image_size, dev,
-                       init=shared is None or not isinstance(ghn, GHN))
+        net = make_net(
+            spec,
+            data.num_classes,
+            data.in_channels,
+            data.image_size,
+            dev,
+            init=shared is None or not isinstance(ghn, GHN),
+        )
         row = {"index": i, "arch": arch_name(split, i), "params": graph.num_params}
         if shared is not None:
             row.update({k: shared[k] for k in needed})
@@ -155,8 +181,9 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
         row["predict_ms"] = 1000 * (graph_seconds + time.perf_counter() - t0)  # graph included, as before
         row["ghn"], row[top5("ghn")] = accuracy(net, images, size, dev)
         if recipe is not None and (recipe.nets is None or i < recipe.nets):
-            row.update(finetune_row(net, spec, i, recipe, tuned_store, row["random_init"], data, seed, size, dev,
-                                    score))
+            row.update(
+                finetune_row(net, spec, i, recipe, tuned_store, row["random_init"], data, seed, size, dev, score)
+            )
         result.rows.append(row)
     for store in (baselines, tuned_store):
         if store is not None:
@@ -164,8 +191,19 @@ def evaluate(ghn: GHN | Callable[[nn.Module], nn.Module | None], split: str, dat
     return result
 
 
-def finetune_row(net: nn.Module, spec, index: int, recipe: FinetuneRecipe, store: BaselineStore | None,
-                 random_init: float, data: ImageData, seed: int, size: int, dev: torch.device, score) -> dict:
+def finetune_row(
+    net: nn.Module,
+    spec,
+    index: int,
+    recipe: FinetuneRecipe,
+    store: BaselineStore | None,
+    random_init: float,
+    data: ImageData,
+    seed: int,
+    size: int,
+    dev: torch.device,
+    score,
+) -> dict:
     """Net `index` fine-tuned from the GHN's parameters (`net`, changed in place) and from its
     random init (the shared curve from `store` when it has it), with the catch-up steps; `score`:
     (top-1, top-5) of a net on the evaluation images."""

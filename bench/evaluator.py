@@ -6,13 +6,16 @@ images, the shared baselines, and the record the leaderboard reads.
     record = evaluator(my_predictor, name="my-predictor")   # my_predictor(module) fills its parameters
     evaluator.save(record)                                   # a row of `bench leaderboard`
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from torch import nn
+
+from leaderboard.schema import PREDICTOR, SCHEMA, write_record
 
 from .baselines import BaselineStore, baseline_key
 from .data import ImageData, load_data
@@ -20,24 +23,34 @@ from .evaluate import evaluate
 from .paths import results_root
 from .presets import Preset, check_dataset, get_preset
 from .protocol import PROTOCOL
-from .records import PREDICTOR, SCHEMA, git_commit, hardware, metrics_mean, now, versions, write_record
+from .records import evaluation_fields
 
 
-def predictor_record(predict, name: str, split: str, data: ImageData, dataset: str, preset: Preset, results: Path,
-                     seed: int = 0, device: str = "cpu", progress: bool = False) -> dict:
+def predictor_record(
+    predict,
+    name: str,
+    split: str,
+    data: ImageData,
+    dataset: str,
+    preset: Preset,
+    results: Path,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = False,
+) -> dict:
     """Evaluate `predict` (a GHN or any predictor) on `split` with the shared baselines under
     `results` and return its record as a predictor named `name`."""
     store = BaselineStore(results / ".baselines", baseline_key(dataset, split, preset, seed, device))
     result = evaluate(predict, split, data, preset, seed, device, progress, store)
     return {
-        "schema": SCHEMA, "gnn": name, "backend": "none", "split": split, "ghn": PREDICTOR, "view": None,
-        "dataset": dataset, "preset": preset.label, "seed": seed, "metrics": result.metrics(), "archs": result.rows,
-        "eval_noise": preset.eval_noise, "sgd_steps": preset.sgd_steps, "finetune": result.finetune(),
-        "preset_fields": preset.__dict__,
-        "baselines": store.summary(), "core": {"name": name, "view": None, "layers": None, "params": None,
-                                               "protocol": PROTOCOL},
-        "predict_ms": metrics_mean(result.rows, "predict_ms"), "versions": versions(), "git_commit": git_commit(),
-        "hardware": hardware(device), "created": now(),
+        "schema": SCHEMA,
+        "gnn": name,
+        "backend": "none",
+        "ghn": PREDICTOR,
+        "view": None,
+        **evaluation_fields(split, dataset, preset, seed, result, device),
+        "baselines": store.summary(),
+        "core": {"name": name, "view": None, "layers": None, "params": None, "protocol": PROTOCOL},
     }
 
 
@@ -47,9 +60,17 @@ class Evaluator:
     shared random-init / SGD baselines (under `results`/.baselines). Its records join the table
     of the preset's GHNs as `<name> (predictor)` rows."""
 
-    def __init__(self, split: str = "val", dataset: str = "digits", preset: str = "tiny",
-                 data_dir: str | os.PathLike | None = None, results: str | os.PathLike | None = None,
-                 device: str = "cpu", seed: int = 0, **overrides) -> None:
+    def __init__(
+        self,
+        split: str = "val",
+        dataset: str = "digits",
+        preset: str = "tiny",
+        data_dir: str | os.PathLike | None = None,
+        results: str | os.PathLike | None = None,
+        device: str = "cpu",
+        seed: int = 0,
+        **overrides,
+    ) -> None:
         self.split, self.dataset, self.device, self.seed = split, dataset, device, seed
         self.preset = get_preset(preset, **overrides)  # overrides (eval_nets=..., ...) as bench's flags
         check_dataset(self.preset, dataset)
@@ -58,8 +79,18 @@ class Evaluator:
 
     def __call__(self, predict: Callable[[nn.Module], nn.Module | None], name: str, progress: bool = False) -> dict:
         """The record of `predict` (named `name` in tables) on the split."""
-        return predictor_record(predict, name, self.split, self.data, self.dataset, self.preset, self.results,
-                                self.seed, self.device, progress)
+        return predictor_record(
+            predict,
+            name,
+            self.split,
+            self.data,
+            self.dataset,
+            self.preset,
+            self.results,
+            self.seed,
+            self.device,
+            progress,
+        )
 
     def save(self, record: dict) -> Path:
         """Write `record` into the results folder (atomically), where `bench leaderboard` finds it."""

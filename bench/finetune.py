@@ -10,44 +10,32 @@ after K steps from the GHN's parameters), `ft{K}_random` (from random init), the
 split, net, seed and recipe only: shared by every core through a BaselineStore, as the SGD
 baseline is.
 """
-from __future__ import annotations
 
-from dataclasses import dataclass
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from leaderboard.schema import catch_up_key, median_catch_up, method
+
 from .data import ImageData
 from .nets import fit_input, net_seed
-from .records import catch_up_key, median_catch_up, method
+from .presets import FinetuneRecipe
 
-LOG_GRID = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000)
 NOISE_SEED = 1  # the noise added to predicted weights (--finetune-noise) is drawn from seed x this stream
 
 
-@dataclass(frozen=True)
-class FinetuneRecipe:
-    """What fine-tuning runs: the K to report, SGD's learning rate (momentum 0.9, batch 64, as the
-    SGD baseline), the nets (first N evaluated; None: all) and the noise std added to predicted
-    weights first (0: none)."""
-
-    steps: tuple[int, ...]
-    lr: float
-    nets: int | None = None
-    noise: float = 0.0
-
-    def grid(self) -> tuple[int, ...]:
-        """Checkpoints of the random-init curve: the log grid up to the largest K, and every K."""
-        return tuple(sorted({s for s in LOG_GRID if s <= max(self.steps)} | set(self.steps)))
-
-    def key(self) -> dict:
-        """What the shared random-init curves depend on besides the 0-step baselines' key."""
-        return {"finetune_grid": list(self.grid()), "finetune_lr": self.lr}
-
-
-def curve(net: nn.Module, data: ImageData, checkpoints: tuple[int, ...], lr: float, seed: int, size: int,
-          device: torch.device, accuracy) -> dict[int, tuple[float, float]]:
+def curve(
+    net: nn.Module,
+    data: ImageData,
+    checkpoints: tuple[int, ...],
+    lr: float,
+    seed: int,
+    size: int,
+    device: torch.device,
+    accuracy,
+) -> dict[int, tuple[float, float]]:
     """SGD from the net's current parameters (momentum 0.9, batch 64, BatchNorm in train mode,
     the batches of `seed`), and (top-1, top-5) from `accuracy(net)` after each checkpoint step.
     Channels-last, as evaluation runs (`net` is converted in place), so every net trains in one
@@ -82,23 +70,38 @@ def add_noise(net: nn.Module, std: float, seed: int, index: int) -> None:
             p.add_(std * p.std() * torch.randn(p.shape, generator=gen).to(p.device, p.dtype))
 
 
-def ghn_row(net: nn.Module, recipe: FinetuneRecipe, data: ImageData, seed: int, index: int, size: int,
-            device: torch.device, accuracy) -> dict:
+def ghn_row(
+    net: nn.Module,
+    recipe: FinetuneRecipe,
+    data: ImageData,
+    seed: int,
+    index: int,
+    size: int,
+    device: torch.device,
+    accuracy,
+) -> dict:
     """Fine-tune `net` (holding the GHN's parameters) in place: {ftK, ftK_top5} for every K."""
     if recipe.noise:
         add_noise(net, recipe.noise, seed, index)
     points = curve(net, data, recipe.steps, recipe.lr, seed, size, device, accuracy)
-    return {key: value for k, (top1, top5) in points.items()
-            for key, value in ((method(k), top1), (f"{method(k)}_top5", top5))}
+    return {
+        key: value
+        for k, (top1, top5) in points.items()
+        for key, value in ((method(k), top1), (f"{method(k)}_top5", top5))
+    }
 
 
-def random_row(net: nn.Module, recipe: FinetuneRecipe, data: ImageData, seed: int, size: int,
-               device: torch.device, accuracy) -> dict:
+def random_row(
+    net: nn.Module, recipe: FinetuneRecipe, data: ImageData, seed: int, size: int, device: torch.device, accuracy
+) -> dict:
     """Fine-tune `net` (at its random init) in place: the shared row, {ftK_random, ftK_random_top5}
     for every K and the top-1 curve on the grid ('curve': {step: top-1})."""
     points = curve(net, data, recipe.grid(), recipe.lr, seed, size, device, accuracy)
-    row = {key: value for k in recipe.steps
-           for key, value in ((method(k, True), points[k][0]), (f"{method(k, True)}_top5", points[k][1]))}
+    row = {
+        key: value
+        for k in recipe.steps
+        for key, value in ((method(k, True), points[k][0]), (f"{method(k, True)}_top5", points[k][1]))
+    }
     row["curve"] = {str(step): top1 for step, (top1, _) in points.items()}
     return row
 
@@ -107,8 +110,10 @@ def with_catch_up(row: dict, recipe: FinetuneRecipe, random_init: float) -> dict
     """`row` (GHN and random-init keys merged) with ftK_catch_up for every K: the steps random
     init needs to reach the GHN init's top-1 after K (0 when random init already does)."""
     points = {0: random_init, **{int(step): top1 for step, top1 in row["curve"].items()}}
-    return {**{k: v for k, v in row.items() if k != "curve"},
-            **{catch_up_key(k): catch_up(points, row[method(k)]) for k in recipe.steps}}
+    return {
+        **{k: v for k, v in row.items() if k != "curve"},
+        **{catch_up_key(k): catch_up(points, row[method(k)]) for k in recipe.steps},
+    }
 
 
 def catch_up_summary(rows: list[dict], recipe: FinetuneRecipe) -> dict:
@@ -120,6 +125,10 @@ def catch_up_summary(rows: list[dict], recipe: FinetuneRecipe) -> dict:
         if not steps:
             continue
         median = median_catch_up(steps)
-        out[str(k)] = {"median_steps": median, "median_ratio": None if median is None else median / k,
-                       "never": sum(s is None for s in steps), "nets": len(steps)}
+        out[str(k)] = {
+            "median_steps": median,
+            "median_ratio": None if median is None else median / k,
+            "never": sum(s is None for s in steps),
+            "nets": len(steps),
+        }
     return out

@@ -1,4 +1,5 @@
 """`bench generate`: cache a DeepNets-1M split's architectures and graphs."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,15 @@ def run_generate(args: argparse.Namespace) -> int:
     from deepnets1m.generate import generate
 
     report = generate(
-        args.split, args.n, args.root or graph_root(), args.num_classes, args.in_channels, args.image_size,
-        args.shard_size, args.workers, progress=not args.no_progress,
+        args.split,
+        args.n,
+        args.root or graph_root(),
+        args.num_classes,
+        args.in_channels,
+        args.image_size,
+        args.shard_size,
+        args.workers,
+        progress=not args.no_progress,
     )
     if report.generated == 0:
         print(f"all {report.n} {args.split} architectures were already cached in {report.folder}")

@@ -9,6 +9,7 @@ the full kernel's by float summation order only) in a fraction of the arithmetic
 gradient is the same too (zero on the cut taps, which only ever met zeros). Hand-written because
 neither torch nor oneDNN skip a kernel's all-padding taps.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -24,8 +25,11 @@ def used_taps(size: int, kernel: int, stride: int, padding: int, dilation: int) 
     only padding at every output and cutting them keeps the padding symmetric and the output
     size; None when there is nothing to cut (or the cut would change either)."""
     out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-    used = [t for t in range(kernel)
-            if dilation * t - padding <= size - 1 and (out - 1) * stride + dilation * t - padding >= 0]
+    used = [
+        t
+        for t in range(kernel)
+        if dilation * t - padding <= size - 1 and (out - 1) * stride + dilation * t - padding >= 0
+    ]
     if not used or (used[0] == 0 and used[-1] == kernel - 1):
         return None
     first, last = used[0], used[-1]
@@ -47,8 +51,9 @@ class CroppedConv2d(nn.Conv2d):
             return super()._conv_forward(input, weight, bias)
         r0, r1, pr = rows or (0, weight.shape[-2] - 1, self.padding[0])
         c0, c1, pc = cols or (0, weight.shape[-1] - 1, self.padding[1])
-        return F.conv2d(input, weight[:, :, r0:r1 + 1, c0:c1 + 1], bias, self.stride, (pr, pc), self.dilation,
-                        self.groups)
+        return F.conv2d(
+            input, weight[:, :, r0 : r1 + 1, c0 : c1 + 1], bias, self.stride, (pr, pc), self.dilation, self.groups
+        )
 
 
 def crop_kernels(net: nn.Module) -> nn.Module:

@@ -7,6 +7,7 @@ record files it has written so far (updated as each job lands, atomically). A sw
 with `--commit` also commits each finished job's records (and the manifest) into the git
 repository holding the folder, so a long grid is never more than one job away from durable.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,7 @@ import subprocess
 from pathlib import Path
 
 from deepnets1m.atomic import atomic_write
-
-MANIFEST = "manifest.json"
+from leaderboard.schema import MANIFEST
 
 
 def read_manifest(folder: str | os.PathLike) -> list[dict]:
@@ -28,8 +28,9 @@ def read_manifest(folder: str | os.PathLike) -> list[dict]:
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))["groups"]
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"{path} is no ghnbench manifest ({err}); restore it from git "
-                         f"(`git checkout -- {path}`)") from err
+        raise ValueError(
+            f"{path} is no ghnbench manifest ({err}); restore it from git (`git checkout -- {path}`)"
+        ) from err
     return entries
 
 
@@ -46,9 +47,18 @@ def start_group(folder: str | os.PathLike, argv: list[str]) -> int:
 
     entries = read_manifest(folder)
     cpu = cpu_info()
-    entries.append({"command": "bench " + shlex.join(argv), "commit": git_commit(), "cpu": cpu["cpu"],
-                    "cpu_flags": cpu["cpu_flags"], "cores": os.cpu_count(), "torch": versions()["torch"],
-                    "started": now(), "records": []})
+    entries.append(
+        {
+            "command": "bench " + shlex.join(argv),
+            "commit": git_commit(),
+            "cpu": cpu["cpu"],
+            "cpu_flags": cpu["cpu_flags"],
+            "cores": os.cpu_count(),
+            "torch": versions()["torch"],
+            "started": now(),
+            "records": [],
+        }
+    )
     write_manifest(folder, entries)
     return len(entries) - 1
 
@@ -74,8 +84,10 @@ def check_repository(folder: str | os.PathLike) -> Path:
     except OSError as err:
         raise ValueError(f"--commit needs git, which is not runnable here ({err})") from err
     if found.returncode:
-        raise ValueError(f"--commit: {folder} is not inside a git work tree; point --results into a clone "
-                         f"(e.g. the repository's results/ folder) or leave --commit out")
+        raise ValueError(
+            f"--commit: {folder} is not inside a git work tree; point --results into a clone "
+            f"(e.g. the repository's results/ folder) or leave --commit out"
+        )
     return Path(found.stdout.strip())
 
 

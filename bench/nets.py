@@ -1,4 +1,5 @@
 """Building evaluation/training networks and running them the way GHN evaluation needs."""
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,14 @@ def input_size(spec: ArchSpec, image_size: int) -> int:
     return max(image_size, min_image_size(spec.predefined))
 
 
-def make_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int,
-             device: torch.device | str = "cpu", init: bool = True) -> nn.Module:
+def make_net(
+    spec: ArchSpec,
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    device: torch.device | str = "cpu",
+    init: bool = True,
+) -> nn.Module:
     """build_net on `device`, its convolutions cropped to the taps their inputs reach
     (bench.kernel_crop: same results up to float rounding); with init=False the parameter values
     are unspecified (to be predicted): nets above EAGER_INIT_PARAMS are built on the meta device
@@ -34,8 +41,9 @@ def make_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int
     return crop_kernels(built_net(spec, num_classes, in_channels, image_size, device, init))
 
 
-def built_net(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int, device: torch.device | str,
-              init: bool) -> nn.Module:
+def built_net(
+    spec: ArchSpec, num_classes: int, in_channels: int, image_size: int, device: torch.device | str, init: bool
+) -> nn.Module:
     """make_net's net before its convolutions are cropped."""
     size = input_size(spec, image_size)
     if init:
@@ -67,8 +75,10 @@ def logits_of(out) -> torch.Tensor:
     for item in items:
         if isinstance(item, torch.Tensor):
             return item
-    raise ValueError(f"the model returned a {type(out).__name__} holding no tensor; it must return logits "
-                     f"(or a tuple/dict whose first tensor is the logits)")
+    raise ValueError(
+        f"the model returned a {type(out).__name__} holding no tensor; it must return logits "
+        f"(or a tuple/dict whose first tensor is the logits)"
+    )
 
 
 def net_seed(seed: int, index: int) -> int:

@@ -1,12 +1,13 @@
 """Predicting a given model's parameters: load and check the model before any GHN work, then
 predict, calibrate BatchNorm statistics, and save parameters usable outside the benchmark."""
+
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -47,11 +48,16 @@ def load_model(name: str, num_classes: int, in_channels: int, image_size: int) -
         raise ValueError(f"--model {name}: {where} has no attribute {attr!r}")
     params = inspect.signature(factory).parameters
     given = {"num_classes": num_classes, "in_channels": in_channels}
-    needed = [p for p, v in params.items() if v.default is v.empty and p not in given
-              and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
+    needed = [
+        p
+        for p, v in params.items()
+        if v.default is v.empty and p not in given and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)
+    ]
     if needed:
-        raise ValueError(f"--model {name}: {attr}() needs arguments {needed}; give it defaults, or point --model at "
-                         f"a function that builds the model without arguments")
+        raise ValueError(
+            f"--model {name}: {attr}() needs arguments {needed}; give it defaults, or point --model at "
+            f"a function that builds the model without arguments"
+        )
     model = factory(**{k: v for k, v in given.items() if k in params})
     if not isinstance(model, nn.Module):
         raise ValueError(f"--model {name}: {attr}() returned a {type(model).__name__}, not an nn.Module")
@@ -65,10 +71,12 @@ def input_channels(model: nn.Module, name: str, dataset: str, channels: int, siz
     try:
         return model_channels(model, channels)
     except ChannelMismatch as err:
-        raise ValueError(f"--model {name}: its first layer takes {err.wants} channels, but {dataset} images are "
-                         f"{channels}x{size}x{size}; pass --dataset with {err.wants}-channel images (cifar10, "
-                         f"cifar100, imagenet have 3), or give the model an in_channels argument (bench passes the "
-                         f"data set's)") from None
+        raise ValueError(
+            f"--model {name}: its first layer takes {err.wants} channels, but {dataset} images are "
+            f"{channels}x{size}x{size}; pass --dataset with {err.wants}-channel images (cifar10, "
+            f"cifar100, imagenet have 3), or give the model an in_channels argument (bench passes the "
+            f"data set's)"
+        ) from None
 
 
 def leaf_classes(model: nn.Module, names: list[str]) -> tuple[type, ...]:
@@ -76,16 +84,19 @@ def leaf_classes(model: nn.Module, names: list[str]) -> tuple[type, ...]:
     classes = {type(m).__name__: type(m) for m in model.modules()}
     unknown = [n for n in names if n not in classes]
     if unknown:
-        raise ValueError(f"--leaf {','.join(unknown)}: no such module class in the model; its classes: "
-                         f"{', '.join(sorted(classes))}")
+        raise ValueError(
+            f"--leaf {','.join(unknown)}: no such module class in the model; its classes: {', '.join(sorted(classes))}"
+        )
     return tuple(classes[n] for n in names)
 
 
-def check_runs(build: Callable[[int], nn.Module], name: str, size: int, in_channels: int, num_classes: int,
-               device: torch.device) -> nn.Module:
+def check_runs(
+    build: Callable[[int], nn.Module], name: str, size: int, in_channels: int, num_classes: int, device: torch.device
+) -> nn.Module:
     """The model `build(size)` gives, after a forward pass on two blank images: ValueError before
     any GHN work when it fails there (naming the --image-size it needs, found by building and
     running it at PROBE_SIZES) or its output holds no [batch, num_classes] logits."""
+
     def runs(side: int, model: nn.Module | None = None):
         model = (model or build(side)).to(device)
         with torch.no_grad():
@@ -101,25 +112,35 @@ def check_runs(build: Callable[[int], nn.Module], name: str, size: int, in_chann
                 runs(side)
             except (RuntimeError, ValueError, IndexError):
                 continue
-            raise ValueError(f"--model {name} does not run on {size}x{size} images ({reason}); "
-                             f"pass --image-size {side} (the smallest of {PROBE_SIZES} it runs on)") from err
-        raise ValueError(f"--model {name} does not run on {size}x{size} images, nor on any of {PROBE_SIZES} "
-                         f"({reason})") from err
+            raise ValueError(
+                f"--model {name} does not run on {size}x{size} images ({reason}); "
+                f"pass --image-size {side} (the smallest of {PROBE_SIZES} it runs on)"
+            ) from err
+        raise ValueError(
+            f"--model {name} does not run on {size}x{size} images, nor on any of {PROBE_SIZES} ({reason})"
+        ) from err
     logits = logits_of(out)
     if logits.dim() != 2 or logits.shape[1] != num_classes:
         raise ValueError(f"--model {name} returns {tuple(logits.shape)}, not logits [batch, {num_classes}]")
     return model
 
 
-def calibrate_bn(model: nn.Module, data: ImageData, batches: int, size: int, device: torch.device,
-                 seed: int = 0, channels: int | None = None) -> int:
+def calibrate_bn(
+    model: nn.Module,
+    data: ImageData,
+    batches: int,
+    size: int,
+    device: torch.device,
+    seed: int = 0,
+    channels: int | None = None,
+) -> int:
     """gnn_zoo.calibrate_bn on `batches` batches of 64 training images of `data` at `size` px,
     so the model works under a plain model.eval(); returns the batches used."""
     if batches == 0 or not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         return 0
     from gnn_zoo import calibrate_bn as calibrate
 
-    images = (with_channels(fit_input(x.to(device), size), channels or x.shape[1])
-              for x, _ in data.train_batches(64, seed))
+    images = (
+        with_channels(fit_input(x.to(device), size), channels or x.shape[1]) for x, _ in data.train_batches(64, seed)
+    )
     return calibrate(model, images, max_batches=batches)
-

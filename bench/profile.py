@@ -1,23 +1,37 @@
 """`bench profile`: time the speed workloads (bench.workloads), compare them with the reference
-GHN-2 code's figures measured on the 2-core development machine (issue 7) and the ratios we
+GHN-2 code's figures measured on the 2-core development machine and the ratios we
 aim for, and print or save the table."""
+
 from __future__ import annotations
 
 import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from .workloads import (DEEPNETS_SIZES, PHASE_STEPS, Reference, Round, cached_read_round, core_forward_round,
-                        deepnets_graph_round, eval_round, format_phases, generate_round, grid_round,
-                        peak_memory_resnet50, predict_resnet50_round, torchvision_graph_round, train_step_phases,
-                        train_step_round)
-
+from .workloads import (
+    DEEPNETS_SIZES,
+    PHASE_STEPS,
+    Reference,
+    Round,
+    cached_read_round,
+    core_forward_round,
+    deepnets_graph_round,
+    eval_round,
+    format_phases,
+    generate_round,
+    grid_round,
+    peak_memory_resnet50,
+    predict_resnet50_round,
+    torchvision_graph_round,
+    train_step_phases,
+    train_step_round,
+)
 
 REFERENCES = {
     "generate": Reference(6.1, "arch/s", 10.0, True),
@@ -71,8 +85,9 @@ def time_rounds(round_: Round, repeat: int, warmup: int = 1) -> list[float]:
     return times
 
 
-def workloads(gnns: tuple[str, ...], backends: tuple[str, ...], device: torch.device,
-              workdir: Path) -> dict[str, tuple[Callable[[], Round], str, int]]:
+def workloads(
+    gnns: tuple[str, ...], backends: tuple[str, ...], device: torch.device, workdir: Path
+) -> dict[str, tuple[Callable[[], Round], str, int]]:
     """name -> (setup returning a Round, unit, default repeats) for `bench profile`."""
     table: dict[str, tuple[Callable[[], Round], str, int]] = {
         "generate": (generate_round, "arch/s", 5),
@@ -87,17 +102,30 @@ def workloads(gnns: tuple[str, ...], backends: tuple[str, ...], device: torch.de
     for gnn in gnns:
         for backend in backends:
             table[f"predict_resnet50[{gnn}/{backend}]"] = (
-                lambda g=gnn, b=backend: predict_resnet50_round(g, b, device), "ms", 10)
-            table[f"core_forward[{gnn}/{backend}]"] = (lambda g=gnn, b=backend: core_forward_round(g, b, device),
-                                                       "ms", 10)
+                lambda g=gnn, b=backend: predict_resnet50_round(g, b, device),
+                "ms",
+                10,
+            )
+            table[f"core_forward[{gnn}/{backend}]"] = (
+                lambda g=gnn, b=backend: core_forward_round(g, b, device),
+                "ms",
+                10,
+            )
         table[f"train_step[{gnn}]"] = (lambda g=gnn: train_step_round(g, device), "arch/s", 4)
         table[f"train_step_amp[{gnn}]"] = (lambda g=gnn: train_step_round(g, device, amp=True), "arch/s", 4)
         table[f"eval[{gnn}]"] = (lambda g=gnn: eval_round(g, device), "arch/s", 3)
     return table
 
 
-def profile(gnns: tuple[str, ...], backends: tuple[str, ...], device: str = "cpu", only: tuple[str, ...] = (),
-            repeat: int | None = None, memory: bool = True, progress: bool = True) -> list[Measurement]:
+def profile(
+    gnns: tuple[str, ...],
+    backends: tuple[str, ...],
+    device: str = "cpu",
+    only: tuple[str, ...] = (),
+    repeat: int | None = None,
+    memory: bool = True,
+    progress: bool = True,
+) -> list[Measurement]:
     """Measure every workload (or those whose name starts with one of `only`)."""
     from tqdm.auto import tqdm
 
@@ -113,12 +141,18 @@ def profile(gnns: tuple[str, ...], backends: tuple[str, ...], device: str = "cpu
             out.append(Measurement(name, times, round_.items, unit, REFERENCES.get(name.split("[")[0])))
     grid = {m.name: m.value for m in out if m.name.startswith("grid_")}
     if len(grid) == 2:
-        out.append(Measurement("grid_speedup (sequential / parallel)",
-                               [grid["grid_sequential"] / grid["grid_parallel"]], 1, "x"))
+        out.append(
+            Measurement(
+                "grid_speedup (sequential / parallel)", [grid["grid_sequential"] / grid["grid_parallel"]], 1, "x"
+            )
+        )
     if memory and (not only or "peak_memory_resnet50".startswith(only)):
         mib = peak_memory_resnet50(gnns[0], backends[0])
-        out.append(Measurement(f"peak_memory_resnet50[{gnns[0]}/{backends[0]}]", [mib], 1, "MiB",
-                               REFERENCES["peak_memory_resnet50"]))
+        out.append(
+            Measurement(
+                f"peak_memory_resnet50[{gnns[0]}/{backends[0]}]", [mib], 1, "MiB", REFERENCES["peak_memory_resnet50"]
+            )
+        )
     return out
 
 
@@ -131,8 +165,9 @@ def format_table(rows: list[Measurement]) -> str:
             lines.append(f"{m.name:34} {m.value:10.3g} {m.unit:6}")
             continue
         met = "met" if m.ratio >= ref.target_ratio else "NOT met"
-        lines.append(f"{m.name:34} {m.value:10.3g} {m.unit:6} {ref.value:10.3g} {m.ratio:6.2f}x  "
-                     f">= {ref.target_ratio:g}x: {met}")
+        lines.append(
+            f"{m.name:34} {m.value:10.3g} {m.unit:6} {ref.value:10.3g} {m.ratio:6.2f}x  >= {ref.target_ratio:g}x: {met}"
+        )
     return "\n".join(lines)
 
 
@@ -144,19 +179,35 @@ def configure(p) -> None:
     p.add_argument("--backend", default="pyg", help="backends for prediction and core timings: pyg, dgl or all")
     p.add_argument("--device", default="cpu", choices=DEVICES)
     add_threads(p)
-    p.add_argument("--only", default="", help="comma list of workload names or name prefixes (default: all but "
-                   "the grid): generate, cached_read, graph_resnet50, graph_vit_b_16, graph_deepnets_<size>, "
-                   "grid_sequential, grid_parallel (or grid: both), and per core predict_resnet50[gnn/backend], "
-                   "core_forward[gnn/backend], train_step[gnn], train_step_amp[gnn], eval[gnn]")
+    p.add_argument(
+        "--only",
+        default="",
+        help="comma list of workload names or name prefixes (default: all but "
+        "the grid): generate, cached_read, graph_resnet50, graph_vit_b_16, graph_deepnets_<size>, "
+        "grid_sequential, grid_parallel (or grid: both), and per core predict_resnet50[gnn/backend], "
+        "core_forward[gnn/backend], train_step[gnn], train_step_amp[gnn], eval[gnn]",
+    )
     p.add_argument("--repeat", type=int, default=None, help="timed rounds per workload (default: per workload)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement (a subprocess)")
-    p.add_argument("--phases", action="store_true",
-                   help="instead of the workloads, time the phases of a training step (where its time goes)")
-    p.add_argument("--step", default="ghn2", choices=tuple(PHASE_STEPS),
-                   help="the training step --phases times: ghn2 (default: 8 nets <= 1M params, 64 images 3x32x32) "
-                        "tiny (the tiny preset's: 1 net <= 5e5 params, 64 images 1x8x8) or rank (the rank preset's: 4 such nets)")
-    p.add_argument("--amp", type=on_off, default=True, metavar="on|off",
-                   help="bfloat16 autocast for --phases where the device supports it (default on)")
+    p.add_argument(
+        "--phases",
+        action="store_true",
+        help="instead of the workloads, time the phases of a training step (where its time goes)",
+    )
+    p.add_argument(
+        "--step",
+        default="ghn2",
+        choices=tuple(PHASE_STEPS),
+        help="the training step --phases times: ghn2 (default: 8 nets <= 1M params, 64 images 3x32x32) "
+        "tiny (the tiny preset's: 1 net <= 5e5 params, 64 images 1x8x8) or rank (the rank preset's: 4 such nets)",
+    )
+    p.add_argument(
+        "--amp",
+        type=on_off,
+        default=True,
+        metavar="on|off",
+        help="bfloat16 autocast for --phases where the device supports it (default on)",
+    )
     p.add_argument("--json", default=None, help="also write the measurements to this JSON file")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run_profile)
@@ -182,14 +233,29 @@ def run_profile(args) -> int:
         if only:
             raise ValueError("--phases times the phases of a training step instead of the workloads; drop --only")
         return run_phases(args, gnns)
-    rows = profile(gnns, backends, args.device, only, args.repeat, memory=not args.no_memory,
-                   progress=not args.no_progress)
-    print(f"ghnbench profile on {args.device} ({torch.get_num_threads()} threads), median round; "
-          f"reference: the GHN-2 code on the 2-core dev machine")
+    rows = profile(
+        gnns, backends, args.device, only, args.repeat, memory=not args.no_memory, progress=not args.no_progress
+    )
+    print(
+        f"ghnbench profile on {args.device} ({torch.get_num_threads()} threads), median round; "
+        f"reference: the GHN-2 code on the 2-core dev machine"
+    )
     print(format_table(rows))
     if args.json:
-        save_json(args.json, [{"name": m.name, "value": m.value, "unit": m.unit, "seconds": m.seconds,
-                               "items": m.items, "ratio": m.ratio} for m in rows])
+        save_json(
+            args.json,
+            [
+                {
+                    "name": m.name,
+                    "value": m.value,
+                    "unit": m.unit,
+                    "seconds": m.seconds,
+                    "items": m.items,
+                    "ratio": m.ratio,
+                }
+                for m in rows
+            ],
+        )
     return 0
 
 

@@ -11,6 +11,7 @@ forward passes of one batch of eval images, stored apart and keyed by the machin
 the first n/2 of `val` and of `test`, pooled; 5 random halvings fit a ridge and an SVR
 (scikit-learn) on one half and score Kendall's tau on the other.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -71,8 +72,10 @@ def net_names(nets: int) -> list[tuple[str, int]]:
 
 def graph_features(graph: ArchGraph) -> np.ndarray:
     """The graph-free baseline's features: nodes, edges, depth (longest path), log10 parameters."""
-    return np.array([graph.num_nodes, graph.edge_index.shape[1], int(graph.level.max()) + 1,
-                     np.log10(max(1, graph.num_params))], dtype=np.float64)
+    return np.array(
+        [graph.num_nodes, graph.edge_index.shape[1], int(graph.level.max()) + 1, np.log10(max(1, graph.num_params))],
+        dtype=np.float64,
+    )
 
 
 def inference_ms(net: torch.nn.Module, x: torch.Tensor, repeats: int = TIMING_REPEATS) -> float:
@@ -90,8 +93,9 @@ def inference_ms(net: torch.nn.Module, x: torch.Tensor, repeats: int = TIMING_RE
     return 1000 * min(times)
 
 
-def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size: int, device: torch.device,
-               accuracy) -> dict:
+def net_labels(
+    net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size: int, device: torch.device, accuracy
+) -> dict:
     """The TRAINED labels of one randomly initialised net (trained in place)."""
     clean = data.eval_batches(recipe.eval_images, recipe.eval_batch, "test")
     noisy = with_pixel_noise(clean, data, recipe.noise, 0)
@@ -114,8 +118,14 @@ def net_labels(net: torch.nn.Module, data: ImageData, recipe: LabelRecipe, size:
     return out
 
 
-def label_net(split: str, index: int, data: ImageData, recipe: LabelRecipe, device: torch.device,
-              wanted: tuple[str, ...] = PROPERTIES) -> dict:
+def label_net(
+    split: str,
+    index: int,
+    data: ImageData,
+    recipe: LabelRecipe,
+    device: torch.device,
+    wanted: tuple[str, ...] = PROPERTIES,
+) -> dict:
     """The `wanted` labels of net `index` of `split`: its random init seeded by its split and
     index alone, timed (TIMED) and then trained (TRAINED) as the recipe says."""
     from .evaluate import accuracy
@@ -148,8 +158,13 @@ def _label_in_worker(split: str, index: int, wanted: tuple[str, ...]) -> tuple[s
     return split, index, label_net(split, index, wanted=wanted, **_WORKER)
 
 
-def computed_labels(missing: list[tuple[str, int, tuple[str, ...]]], data: ImageData, recipe: LabelRecipe,
-                    device: torch.device, workers: int = 1) -> Iterator[tuple[str, int, dict]]:
+def computed_labels(
+    missing: list[tuple[str, int, tuple[str, ...]]],
+    data: ImageData,
+    recipe: LabelRecipe,
+    device: torch.device,
+    workers: int = 1,
+) -> Iterator[tuple[str, int, dict]]:
     """(split, index, labels) of each missing (split, index, wanted labels): in this process, or
     with `workers` > 1 in that many one-thread worker processes (results in the order they finish;
     the pool is stopped when the caller stops early or is interrupted)."""
@@ -158,8 +173,9 @@ def computed_labels(missing: list[tuple[str, int, tuple[str, ...]]], data: Image
             yield split, index, label_net(split, index, data, recipe, device, wanted)
         return
     context = multiprocessing.get_context("spawn")  # fork after torch's threads started is unsafe
-    pool = ProcessPoolExecutor(min(workers, len(missing)), mp_context=context, initializer=_start_worker,
-                               initargs=(data, recipe, device))
+    pool = ProcessPoolExecutor(
+        min(workers, len(missing)), mp_context=context, initializer=_start_worker, initargs=(data, recipe, device)
+    )
     try:
         futures = [pool.submit(_label_in_worker, *net) for net in missing]
         for future in as_completed(futures):
@@ -168,42 +184,82 @@ def computed_labels(missing: list[tuple[str, int, tuple[str, ...]]], data: Image
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def label_stores(folder, dataset: str, recipe: LabelRecipe, device: torch.device) -> dict[str, dict[str, BaselineStore]]:
+def label_stores(
+    folder, dataset: str, recipe: LabelRecipe, device: torch.device
+) -> dict[str, dict[str, BaselineStore]]:
     """The shared label stores per source split: "trained" (keyed by the recipe) and "timed" (in
     folder/inference/, keyed by the eval batch, the timing and the machine that timed them)."""
     from .records import hardware
 
     machine = hardware(device.type)
-    trained = {"version": LABEL_VERSION, "kind": "properties", "dataset": dataset, "seed": 0, "device": device.type,
-               **asdict(recipe)}
-    timed = {"version": TIMING_VERSION, "kind": "inference_time", "dataset": dataset, "seed": 0, "device": device.type,
-             "eval_batch": recipe.eval_batch, "repeats": TIMING_REPEATS, "machine": machine.get("gpu", machine["cpu"])}
-    return {split: {"trained": BaselineStore(folder, {**trained, "split": split}),
-                    "timed": BaselineStore(Path(folder) / "inference", {**timed, "split": split})}
-            for split in SOURCE_SPLITS}
+    trained = {
+        "version": LABEL_VERSION,
+        "kind": "properties",
+        "dataset": dataset,
+        "seed": 0,
+        "device": device.type,
+        **asdict(recipe),
+    }
+    timed = {
+        "version": TIMING_VERSION,
+        "kind": "inference_time",
+        "dataset": dataset,
+        "seed": 0,
+        "device": device.type,
+        "eval_batch": recipe.eval_batch,
+        "repeats": TIMING_REPEATS,
+        "machine": machine.get("gpu", machine["cpu"]),
+    }
+    return {
+        split: {
+            "trained": BaselineStore(folder, {**trained, "split": split}),
+            "timed": BaselineStore(Path(folder) / "inference", {**timed, "split": split}),
+        }
+        for split in SOURCE_SPLITS
+    }
 
 
-def labels(data: ImageData, dataset: str, recipe: LabelRecipe, nets: int, store_folder, device: torch.device,
-           progress: bool = True, workers: int = 1) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
+def labels(
+    data: ImageData,
+    dataset: str,
+    recipe: LabelRecipe,
+    nets: int,
+    store_folder,
+    device: torch.device,
+    progress: bool = True,
+    workers: int = 1,
+) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
     """Labels, graph features and graphs of the property nets; labels from the shared stores where
     they have them (computed where not, in `workers` processes, and stored: saved every SAVE_EVERY
     nets and when interrupted, so that a run resumes). A net's labels are keyed by its split and
     index there, and its random init by the same, so a run over more nets reuses a run over fewer."""
     stores = label_stores(store_folder, dataset, recipe, device)
     names = net_names(nets)
-    graphs = [spec_graph(spec, data.num_classes, data.in_channels, input_size(spec, data.image_size))
-              for spec in (sample(split, i) for split, i in tqdm(names, desc="property graphs", unit="net",
-                                                                 disable=not progress))]
+    graphs = [
+        spec_graph(spec, data.num_classes, data.in_channels, input_size(spec, data.image_size))
+        for spec in (
+            sample(split, i) for split, i in tqdm(names, desc="property graphs", unit="net", disable=not progress)
+        )
+    ]
     groups = {"trained": TRAINED, "timed": TIMED}
     missing = []
     for split, i in names:
-        wanted = tuple(p for group, props in groups.items() if stores[split][group].get(i, props) is None for p in props)
+        wanted = tuple(
+            p for group, props in groups.items() if stores[split][group].get(i, props) is None for p in props
+        )
         if wanted:
             missing.append((split, i, wanted))
     try:
-        for done, (split, i, row) in enumerate(tqdm(computed_labels(missing, data, recipe, device, workers),
-                                                    total=len(missing), desc="property labels", unit="net",
-                                                    disable=not progress or not missing), 1):
+        for done, (split, i, row) in enumerate(
+            tqdm(
+                computed_labels(missing, data, recipe, device, workers),
+                total=len(missing),
+                desc="property labels",
+                unit="net",
+                disable=not progress or not missing,
+            ),
+            1,
+        ):
             for group, props in groups.items():
                 if props[0] in row:
                     stores[split][group].put(i, {p: row[p] for p in props})
@@ -229,7 +285,7 @@ def embeddings(ghn, graphs: list[ArchGraph], chunk: int = 16) -> np.ndarray:
     ghn.eval()
     out = []
     for start in range(0, len(graphs), chunk):
-        batch = ghn.batch(graphs[start:start + chunk])
+        batch = ghn.batch(graphs[start : start + chunk])
         h = ghn.embed(batch).float().cpu()
         owner = torch.repeat_interleave(torch.arange(batch.num_graphs), torch.diff(batch.ptr))
         sums = torch.zeros(batch.num_graphs, h.shape[1]).index_add_(0, owner, h)
@@ -240,20 +296,25 @@ def embeddings(ghn, graphs: list[ArchGraph], chunk: int = 16) -> np.ndarray:
 def kendall_fits(features: np.ndarray, target: np.ndarray, fits: int = FITS) -> dict[str, dict[str, float]]:
     """Per regressor (ridge, svr): Kendall's tau on the held-out half over `fits` random halvings,
     mean and standard deviation (each a scikit-learn pipeline with standardised features)."""
-    models = {"ridge": lambda: make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
-              "svr": lambda: make_pipeline(StandardScaler(), SVR())}
+    models = {
+        "ridge": lambda: make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+        "svr": lambda: make_pipeline(StandardScaler(), SVR()),
+    }
     out = {}
     for name, make in models.items():
         taus = []
         for fit in range(fits):
             order = np.random.default_rng(fit).permutation(len(target))
-            train, test = order[: len(order) // 2], order[len(order) // 2:]
+            train, test = order[: len(order) // 2], order[len(order) // 2 :]
             scale = target[train].std() or 1.0  # SVR's epsilon is absolute: fit the standardised target
             model = make().fit(features[train], (target[train] - target[train].mean()) / scale)
             taus.append(stats.kendalltau(model.predict(features[test]), target[test]).statistic)
         valid = [t for t in taus if not np.isnan(t)]  # NaN: a constant target or prediction in a half
-        out[name] = {"tau": float(np.mean(valid)) if valid else float("nan"),
-                     "sd": float(np.std(valid, ddof=1)) if len(valid) > 1 else float("nan"), "fits": len(valid)}
+        out[name] = {
+            "tau": float(np.mean(valid)) if valid else float("nan"),
+            "sd": float(np.std(valid, ddof=1)) if len(valid) > 1 else float("nan"),
+            "fits": len(valid),
+        }
     return out
 
 
@@ -268,8 +329,10 @@ def property_scores(embedding: np.ndarray, graph_stats: np.ndarray, rows: list[d
 
 def format_scores(scores: dict) -> str:
     """A text table: per property, the GHN embeddings' and the graph statistics' tau (ridge / SVR)."""
-    lines = ["Kendall tau on held-out nets (mean over 5 fits; ridge / SVR):",
-             f"  {'property':16} {'GHN embeddings':>22} {'graph statistics':>22}"]
+    lines = [
+        "Kendall tau on held-out nets (mean over 5 fits; ridge / SVR):",
+        f"  {'property':16} {'GHN embeddings':>22} {'graph statistics':>22}",
+    ]
     for prop, by_source in scores.items():
         cells = [" / ".join(f"{by_source[s][m]['tau']:+.2f}" for m in ("ridge", "svr")) for s in ("ghn", "graph")]
         lines.append(f"  {prop:16} {cells[0]:>22} {cells[1]:>22}")

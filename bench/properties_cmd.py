@@ -1,4 +1,5 @@
 """`bench properties`: property prediction from a trained GHN's embeddings (bench.properties)."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,17 +13,37 @@ def configure(p: argparse.ArgumentParser) -> None:
     """`bench properties`' options: the trained GHN's (as bench eval) and the label recipe."""
     add_run_options(p, split=False, evaluates=())
     p.add_argument("--ckpt", default=None, help="GHN checkpoint (default: the one `bench train` wrote)")
-    p.add_argument("--nets", type=POSITIVE_INT, default=1000,
-                   help="property nets: the first N/2 of val and of test, pooled (default 1000, GHN-2's 500 + 500)")
-    p.add_argument("--label-steps", type=POSITIVE_INT, default=10,
-                   help="SGD steps from random init behind the accuracy labels (default 10)")
-    p.add_argument("--target-loss", type=POSITIVE_FLOAT, default=1.0,
-                   help="convergence label: the first step whose 5-step mean training loss is below this (default 1.0)")
-    p.add_argument("--max-steps", type=POSITIVE_INT, default=50,
-                   help="convergence label: steps tried before a net counts as not converged (default 50)")
-    p.add_argument("--label-workers", type=POSITIVE_INT, default=1,
-                   help="compute missing labels in N one-thread worker processes (default 1: in this process); "
-                        "their inference times are then measured side by side")
+    p.add_argument(
+        "--nets",
+        type=POSITIVE_INT,
+        default=1000,
+        help="property nets: the first N/2 of val and of test, pooled (default 1000, GHN-2's 500 + 500)",
+    )
+    p.add_argument(
+        "--label-steps",
+        type=POSITIVE_INT,
+        default=10,
+        help="SGD steps from random init behind the accuracy labels (default 10)",
+    )
+    p.add_argument(
+        "--target-loss",
+        type=POSITIVE_FLOAT,
+        default=1.0,
+        help="convergence label: the first step whose 5-step mean training loss is below this (default 1.0)",
+    )
+    p.add_argument(
+        "--max-steps",
+        type=POSITIVE_INT,
+        default=50,
+        help="convergence label: steps tried before a net counts as not converged (default 50)",
+    )
+    p.add_argument(
+        "--label-workers",
+        type=POSITIVE_INT,
+        default=1,
+        help="compute missing labels in N one-thread worker processes (default 1: in this process); "
+        "their inference times are then measured side by side",
+    )
     p.add_argument("--out", default=None, help="records folder (default $GHNBENCH_HOME/properties)")
     p.set_defaults(func=run_properties)
 
@@ -46,21 +67,45 @@ def run_properties(args: argparse.Namespace) -> int:
     data, preset, spec = setup(args)
     cpus = usable_cpus()
     if args.label_workers > cpus:
-        print(f"warning: --label-workers {args.label_workers} is more than this machine's {cpus} usable CPUs: "
-              "the workers will wait on each other", file=sys.stderr)
+        print(
+            f"warning: --label-workers {args.label_workers} is more than this machine's {cpus} usable CPUs: "
+            "the workers will wait on each other",
+            file=sys.stderr,
+        )
     out = check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
     ckpt, _ = trained_checkpoint(args, spec)
     recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
     device = torch.device(args.device)
-    rows, features, graphs = labels(data, args.dataset, recipe, args.nets, out / ".labels", device,
-                                    progress=not args.no_progress, workers=args.label_workers)
+    rows, features, graphs = labels(
+        data,
+        args.dataset,
+        recipe,
+        args.nets,
+        out / ".labels",
+        device,
+        progress=not args.no_progress,
+        workers=args.label_workers,
+    )
     ghn = GHN.load(ckpt, backend=args.backend).to(device)
     scores = property_scores(embeddings(ghn, graphs), np.stack(features), rows)
     print(format_scores(scores))
-    record = {"kind": "properties", "gnn": args.gnn, "backend": args.backend, "ghn": args.ghn, "dataset": args.dataset,
-              "preset": preset.label, "seed": args.seed, "nets": args.nets, "recipe": recipe.__dict__,
-              "scores": scores, "checkpoint": str(ckpt), "versions": versions(), "git_commit": git_commit(),
-              "hardware": hardware(args.device), "created": now()}
+    record = {
+        "kind": "properties",
+        "gnn": args.gnn,
+        "backend": args.backend,
+        "ghn": args.ghn,
+        "dataset": args.dataset,
+        "preset": preset.label,
+        "seed": args.seed,
+        "nets": args.nets,
+        "recipe": recipe.__dict__,
+        "scores": scores,
+        "checkpoint": str(ckpt),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "hardware": hardware(args.device),
+        "created": now(),
+    }
     path = out / f"{args.ghn}_{args.gnn}_{args.backend}_{args.dataset}_{preset.label}_{args.seed}_n{args.nets}.json"
     with atomic_write(path, "w") as f:
         json.dump(record, f, indent=1)

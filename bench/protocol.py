@@ -7,19 +7,18 @@ whose receptive field covers the median DeepNets-1M val graph (longest path ~105
 layers over 50-hop virtual edges, or one global sweep / attention), and the same budget of
 non-embedding parameters as GHN-2's own core (8,480 at hidden 32), within +-15%, reached by the
 per-core depth and width settings below, given at hidden 32 (every preset's width) and scaled
-with the width elsewhere. The paper's GHN-1 and MLP rows (`--ghn ghn1|mlp`) are the published
-models (one round / one MLP). `--layers N` sets every core's depth by hand (GHN-3-T's core:
-`--hidden 64 --layers 3` gives the transformer its published 3 layers, 8 heads, FFN 4x); such
-records say protocol `none`.
+with the width elsewhere. The paper's GHN-1 and MLP rows (`--ghn ghn1|mlp`) and GHN-3
+(`--ghn ghn3`: 3 layers, 8 heads up to hidden 64, FFN 4x, its own decoder) are the published
+models. `--layers N` sets every core's depth by hand; such records say protocol `none`.
 """
+
 from __future__ import annotations
 
 import functools
 import inspect
 from dataclasses import dataclass, field
 
-PROTOCOL = "v1"
-NO_PROTOCOL = "none"  # depth set by hand (--layers), or records written before protocols
+from leaderboard.schema import NO_PROTOCOL, PROTOCOL
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,9 @@ class CoreSetting:
 
     def at(self, hidden: int) -> CoreSetting:
         """This setting (given at hidden 32) at width `hidden`: inner widths scaled alike."""
-        scaled = {k: max(1, round(v * hidden / BASE_WIDTH)) if k in WIDTH_ARGUMENTS else v for k, v in self.kwargs.items()}
+        scaled = {
+            k: max(1, round(v * hidden / BASE_WIDTH)) if k in WIDTH_ARGUMENTS else v for k, v in self.kwargs.items()
+        }
         return CoreSetting(self.layers, scaled, self.matched)
 
 
@@ -47,13 +48,15 @@ V1: dict[str, CoreSetting] = {
     "transformer": CoreSetting(1, {"ffn_mult": 1}),  # GHN-3's block with an FFN of 1x (4x: 12.6k a layer): 8,712
     "mlp": CoreSetting(4),  # node-wise MLPs 32 -> 32 -> 32: 8,448
 }
-PUBLISHED_VARIANTS = ("ghn1", "mlp")  # the paper's rows: one round / one MLP, as published
+# the published models' core depths: GHN-1 one round, the paper's MLP one MLP, GHN-3-T 3 layers
+# (its FFN 4x and heads by width are the core's defaults)
+PUBLISHED_VARIANTS = {"ghn1": 1, "mlp": 1, "ghn3": 3}
 
 
 def core_setting(gnn: str, hidden: int, ghn: str = "ghn2", layers: int | None = None) -> tuple[CoreSetting, str]:
     """(the core's setting, the protocol it follows) for a run of `gnn` at width `hidden`."""
     if ghn in PUBLISHED_VARIANTS:
-        return CoreSetting(1), PROTOCOL
+        return CoreSetting(PUBLISHED_VARIANTS[ghn]), PROTOCOL
     if layers is not None:
         return CoreSetting(layers), NO_PROTOCOL
     if gnn not in V1:
@@ -99,8 +102,10 @@ def matched_setting(gnn: str, hidden: int) -> CoreSetting:
     shape = f"{layers} layers" + ("" if width is None else f" of width {width}")
     searched = f"depth 1-{MAX_LAYERS}" + ("" if width is None else " and width")
     if abs(count - budget) > BUDGET_TOLERANCE * budget:
-        raise ValueError(f"protocol {PROTOCOL}: no {searched} brings the {gnn} core within "
-                         f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {shape}, "
-                         f"{count:,}); add a setting to bench/protocol.py:V1, or pass --layers N")
+        raise ValueError(
+            f"protocol {PROTOCOL}: no {searched} brings the {gnn} core within "
+            f"{BUDGET_TOLERANCE:.0%} of GHN-2's {budget:,} non-embedding parameters (closest: {shape}, "
+            f"{count:,}); add a setting to bench/protocol.py:V1, or pass --layers N"
+        )
     kwargs = {} if width is None else {WIDTH_ARG: width}
     return CoreSetting(layers, kwargs, f"auto: {shape}, {count:,} non-embedding parameters against {budget:,}")

@@ -12,6 +12,7 @@ repository's root, its SQLite index in a temporary folder). `bench publish` rewr
 publish --check` changes nothing and exits 1 naming each block whose text is not what its
 records give (a figure that changes in the records must change in the docs too).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,16 @@ DEFAULT_FILES = ("README.md", "docs/*.md")
 
 def configure(p: argparse.ArgumentParser) -> None:
     """`bench publish`'s options."""
-    p.add_argument("files", nargs="*", help=f"Markdown files (default: {', '.join(DEFAULT_FILES)} under the "
-                                            f"current folder, the repository's root)")
-    p.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 naming each block whose text differs from what its records give")
+    p.add_argument(
+        "files",
+        nargs="*",
+        help=f"Markdown files (default: {', '.join(DEFAULT_FILES)} under the current folder, the repository's root)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 naming each block whose text differs from what its records give",
+    )
     p.set_defaults(func=run_publish)
 
 
@@ -104,9 +111,14 @@ def run_publish(args: argparse.Namespace) -> int:
             with atomic_write(path, "w") as f:
                 f.write(text)
     if args.check and stale:
-        print("these published tables differ from what their records give (run `bench publish` and commit):\n  "
-              + "\n  ".join(stale), file=sys.stderr)
+        print(
+            "these published tables differ from what their records give (run `bench publish` and commit):\n  "
+            + "\n  ".join(stale),
+            file=sys.stderr,
+        )
         return 1
-    print(f"{blocks} published block(s) in {len(files)} file(s); "
-          + (f"{len(stale)} regenerated" if stale else "all as their records give"))
+    print(
+        f"{blocks} published block(s) in {len(files)} file(s); "
+        + (f"{len(stale)} regenerated" if stale else "all as their records give")
+    )
     return 0

@@ -7,6 +7,7 @@ reuses --checkpoints) and writes its record into --out. Same CPU kind and librar
 the reproduction must be exact (exit status 1 when it is not). Elsewhere float rounding moves
 training, and the difference is compared with the seed noise instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,18 @@ COMPARED_VERSIONS = ("torch", "torchvision", "torch-geometric", "dgl", "numpy") 
 def configure(p: argparse.ArgumentParser) -> None:
     """`bench reproduce`'s options."""
     p.add_argument("record", help="a run's record file (e.g. one of the repository's results/)")
-    p.add_argument("--gnn", default=None, metavar="FILE.py:CLASS",
-                   help="where a plugin core's class is (records name a plugin core only by its name)")
+    p.add_argument(
+        "--gnn",
+        default=None,
+        metavar="FILE.py:CLASS",
+        help="where a plugin core's class is (records name a plugin core only by its name)",
+    )
     p.add_argument("--data-dir", default=None, help="folder holding the record's data set (not needed for digits)")
-    p.add_argument("--checkpoints", default=None,
-                   help="checkpoint folder to train into or reuse (default: a fresh temporary one: retrain)")
+    p.add_argument(
+        "--checkpoints",
+        default=None,
+        help="checkpoint folder to train into or reuse (default: a fresh temporary one: retrain)",
+    )
     p.add_argument("--out", default=None, help="folder for the reproduced record (default: a temporary one)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_threads(p)
@@ -58,16 +66,33 @@ def run_argv(record: dict, gnn: str, checkpoints: Path, out: Path) -> list[str]:
         raise ValueError(f"the record's preset {label!r} is not one of this ghnbench's ({', '.join(PRESETS)})")
     base, fields = for_variant(PRESETS[name], record["ghn"]).__dict__, record.get("preset_fields") or {}
     flags = dict(PRESET_FLAGS)
-    argv = ["run", "--gnn", gnn, "--backend", record["backend"], "--ghn", record["ghn"], "--seed", str(record["seed"]),
-            "--split", record["split"], "--dataset", record["dataset"], "--preset", name,
-            *(["--view", record["view"]] if record.get("view") else [])]
+    argv = [
+        "run",
+        "--gnn",
+        gnn,
+        "--backend",
+        record["backend"],
+        "--ghn",
+        record["ghn"],
+        "--seed",
+        str(record["seed"]),
+        "--split",
+        record["split"],
+        "--dataset",
+        record["dataset"],
+        "--preset",
+        name,
+        *(["--view", record["view"]] if record.get("view") else []),
+    ]
     for field, value in fields.items():
         if field in ("name", "ghn", "view", *RUNTIME_FIELDS) or normal(value) == base.get(field, value):
             continue
         if field not in flags or value is None:
-            raise ValueError(f"the record's {field} = {value!r} is not preset {name}'s ({base.get(field)!r}) and no "
-                             f"flag sets it: it was made by other code (commit {record.get('git_commit')}); check "
-                             f"that commit out to reproduce it")
+            raise ValueError(
+                f"the record's {field} = {value!r} is not preset {name}'s ({base.get(field)!r}) and no "
+                f"flag sets it: it was made by other code (commit {record.get('git_commit')}); check "
+                f"that commit out to reproduce it"
+            )
         argv += [f"--{field.replace('_', '-')}", flag_value(value)]
     return argv + ["--checkpoints", str(checkpoints), "--results", str(out)]
 
@@ -77,8 +102,11 @@ def environment_differences(record: dict) -> list[str]:
     from .records import cpu_info, versions
 
     here, theirs = {**cpu_info(), **versions()}, {**(record.get("hardware") or {}), **(record.get("versions") or {})}
-    return [f"{key} ({theirs.get(key)} there, {here.get(key)} here)" for key in ("cpu", "cpu_flags", *COMPARED_VERSIONS)
-            if theirs.get(key) != here.get(key)]
+    return [
+        f"{key} ({theirs.get(key)} there, {here.get(key)} here)"
+        for key in ("cpu", "cpu_flags", *COMPARED_VERSIONS)
+        if theirs.get(key) != here.get(key)
+    ]
 
 
 def compare_rows(shipped: dict, fresh: dict) -> list[tuple[str, float, float]]:
@@ -103,14 +131,16 @@ def run_reproduce(args: argparse.Namespace) -> int:
     """Run `bench reproduce`."""
     from gnn_zoo import available
     from gnn_zoo.plugins import load_entry_points
+    from leaderboard.schema import PREDICTOR, read_record, record_name
 
     from .cli import main
-    from .records import PREDICTOR, read_record, record_name
 
     shipped = read_record(args.record)
     if shipped["ghn"] == PREDICTOR:
-        raise ValueError(f"{args.record} scores a predictor outside the zoo ({shipped['gnn']}): bench.Evaluator's "
-                         f"caller made it, and only that code can reproduce it")
+        raise ValueError(
+            f"{args.record} scores a predictor outside the zoo ({shipped['gnn']}): bench.Evaluator's "
+            f"caller made it, and only that code can reproduce it"
+        )
     load_entry_points()
     gnn = args.gnn or shipped["gnn"]
     if args.gnn is None and gnn not in available():
@@ -140,10 +170,15 @@ def run_reproduce(args: argparse.Namespace) -> int:
         print("exact: every net's accuracy is the record's")
         return 0
     if differs:
-        print("not exact, as expected: this machine differs from the record's in " + "; ".join(differs)
-              + ". Float rounding moves training; judge the mean's difference against the seed noise "
-                "(the leaderboard's seed SD of the model)")
+        print(
+            "not exact, as expected: this machine differs from the record's in "
+            + "; ".join(differs)
+            + ". Float rounding moves training; judge the mean's difference against the seed noise "
+            "(the leaderboard's seed SD of the model)"
+        )
         return 0
-    print("NOT REPRODUCED: same CPU kind and library versions as the record's, yet the accuracies differ; "
-          "if the code changed since the record's commit, check that commit out and rerun")
+    print(
+        "NOT REPRODUCED: same CPU kind and library versions as the record's, yet the accuracies differ; "
+        "if the code changed since the record's commit, check that commit out and rerun"
+    )
     return 1

@@ -5,13 +5,15 @@ submitit learns a job's state from `sacct`, which needs Slurm's accounting datab
 the array is followed with `squeue`, which every Slurm has: a task is finished once it has left
 the queue, and it succeeded if submitit's result file says so.
 """
+
 from __future__ import annotations
 
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 import submitit
 
@@ -37,15 +39,29 @@ def final_state(job_id: str) -> str | None:
     return states[0] if out.returncode == 0 and states else None
 
 
+def outcome(sjob: submitit.Job) -> str | None:
+    """None if `sjob` succeeded, else its error (the `bench ...: error:` line of its log if there is
+    one, else the first line of the failure) and where its log is."""
+    try:
+        sjob.result()
+    except Exception as err:  # submitit re-raises the job's failure, whatever it was
+        log = Path(sjob.paths.stderr)
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        errors = [line for line in lines if line.startswith("bench ") and ": error: " in line]
+        reason = errors[-1] if errors else (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return f"{reason} (log: {log})"
+    return None
+
+
 def failure(sjob: submitit.Job, last_seen: str | None) -> str | None:
     """None if `sjob` left the queue with a successful result, else why not and where its log is."""
-    from .sweep import outcome
-
     if Path(sjob.paths.result_pickle).exists():
         return outcome(sjob)
     state = final_state(sjob.job_id) or f"last seen {last_seen or 'queued'}"
-    return (f"ended without a result ({state}: cancelled, out of time or memory, or its node failed) "
-            f"(log: {sjob.paths.stderr})")
+    return (
+        f"ended without a result ({state}: cancelled, out of time or memory, or its node failed) "
+        f"(log: {sjob.paths.stderr})"
+    )
 
 
 def follow(jobs: Sequence[tuple[T, submitit.Job]], progress: bool = True) -> Iterator[tuple[T, str | None]]:

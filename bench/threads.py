@@ -2,6 +2,7 @@
 quota, not the machine's core count), set for torch, with a warning when other work already
 keeps them busy (a multi-threaded run beside a busy process waits on its own threads: measured
 2.6x slower on 2 cores)."""
+
 from __future__ import annotations
 
 import math
@@ -57,11 +58,15 @@ def busy_warning(threads: int) -> str | None:
         return None
     fit = max(1, cpus - busy)
     if threads == 1:  # one thread waits for a CPU, not on other threads of its own
-        return (f"warning: other processes keep {min(busy, cpus)} of this machine's {cpus} usable CPUs busy; "
-                f"this run's thread will share a CPU with them: expect it to run slower")
-    return (f"warning: other processes keep {min(busy, cpus)} of this machine's "
-            f"{cpus} usable CPUs busy; {threads} threads would wait on each other" +
-            (f": pass --threads {fit}" if fit < threads else ": expect it to run slower"))
+        return (
+            f"warning: other processes keep {min(busy, cpus)} of this machine's {cpus} usable CPUs busy; "
+            f"this run's thread will share a CPU with them: expect it to run slower"
+        )
+    return (
+        f"warning: other processes keep {min(busy, cpus)} of this machine's "
+        f"{cpus} usable CPUs busy; {threads} threads would wait on each other"
+        + (f": pass --threads {fit}" if fit < threads else ": expect it to run slower")
+    )
 
 
 def default_threads() -> int:

@@ -1,4 +1,5 @@
 """Meta-training a GHN on DeepNets-1M train architectures (GHN-2 recipe), resumable."""
+
 from __future__ import annotations
 
 import collections
@@ -8,6 +9,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,9 +61,23 @@ class TrainSpec:
         """Short stable hash of everything training depends on (the backend's weights are
         interchangeable, but its optimizer state is not, so it is part of the key)."""
         setting, protocol = self.core_setting()
-        blob = json.dumps([self.gnn, self.backend, self.dataset, self.seed, self.preset.training_fields(),
-                           GENERATOR_VERSION, core_class(self.gnn, self.backend).default_view(), protocol,
-                           setting.layers, setting.kwargs, STREAM_VERSION], sort_keys=True, default=str)
+        blob = json.dumps(
+            [
+                self.gnn,
+                self.backend,
+                self.dataset,
+                self.seed,
+                self.preset.training_fields(),
+                GENERATOR_VERSION,
+                core_class(self.gnn, self.backend).default_view(),
+                protocol,
+                setting.layers,
+                setting.kwargs,
+                STREAM_VERSION,
+            ],
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     def core_setting(self) -> tuple[CoreSetting, str]:
@@ -73,12 +89,14 @@ class TrainSpec:
         """Path of this run's checkpoint under `root`."""
         ghn = "" if self.preset.ghn == "ghn2" else f"{self.preset.ghn}-"
         view = f"_{self.preset.view}" if self.preset.view else ""
-        return Path(root) / (f"{ghn}{self.gnn}{view}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_"
-                             f"{self.key()}.pt")
+        return Path(root) / (
+            f"{ghn}{self.gnn}{view}_{self.backend}_{self.dataset}_{self.preset.name}_s{self.seed}_{self.key()}.pt"
+        )
 
 
-def train_architectures(seed: int, step: int, count: int, max_params: float | None, attempt: int = 0,
-                        retry: int = 0) -> list:
+def train_architectures(
+    seed: int, step: int, count: int, max_params: float | None, attempt: int = 0, retry: int = 0
+) -> list:
     """The `count` train architectures of step `step` (draw `attempt` of its `retry`-th meta-batch),
     each at the width drawn for it (DeepNets-1M's training-time width draw): a pure function of
     (seed, step, attempt, retry), so a resumed run sees the same stream; archs above `max_params`
@@ -102,8 +120,10 @@ def step_architectures(seed: int, step: int, preset: Preset, retry: int = 0) -> 
         cap = preset.max_meta_nodes
         if cap is None or sum(spec_graph(s, **REFERENCE_CONFIG).num_nodes for s in specs) <= cap:
             return specs, attempt
-    raise ValueError(f"{MAX_REDRAWS} meta-batches of {preset.meta_batch} nets in a row had more than {cap} nodes at "
-                     f"step {step}; raise --max-meta-nodes or lower --meta-batch")
+    raise ValueError(
+        f"{MAX_REDRAWS} meta-batches of {preset.meta_batch} nets in a row had more than {cap} nodes at "
+        f"step {step}; raise --max-meta-nodes or lower --meta-batch"
+    )
 
 
 def dropout_seeds(seed: int, step: int, count: int) -> list[int]:
@@ -159,10 +179,21 @@ def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
     so it depends on the core too)."""
     p, variant = spec.preset, VARIANTS[spec.preset.ghn]
     setting, _ = spec.core_setting()
-    ghn = GHN(spec.gnn, spec.backend, hidden=p.hidden, layers=setting.layers, num_classes=data.num_classes,
-              max_hops=p.max_hops, layernorm=variant.layernorm, scaling=variant.scaling,
-              max_side=16 if data.image_size >= LARGE_IMAGE else 11, view=p.view, init_seed=spec.seed,
-              **setting.kwargs).to(device)
+    ghn = GHN(
+        spec.gnn,
+        spec.backend,
+        hidden=p.hidden,
+        layers=setting.layers,
+        num_classes=data.num_classes,
+        max_hops=p.max_hops,
+        layernorm=variant.layernorm,
+        scaling=variant.scaling,
+        max_side=16 if data.image_size >= LARGE_IMAGE else 11,
+        view=p.view,
+        init_seed=spec.seed,
+        decoder=variant.decoder,
+        **setting.kwargs,
+    ).to(device)
     probe = None
     if p.decoder_init == "hyperfan":
         specs = train_architectures(spec.seed, 0, PROBE_NETS, p.max_train_params, attempt=PROBE_NETS)
@@ -188,14 +219,19 @@ def training_lock(path: Path, wanted: bool = True):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"another process is training this GHN ({path.name}); waiting for it to finish, then going on "
-                  f"from its checkpoint", file=sys.stderr, flush=True)
+            print(
+                f"another process is training this GHN ({path.name}); waiting for it to finish, then going on "
+                f"from its checkpoint",
+                file=sys.stderr,
+                flush=True,
+            )
             fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
-def train(spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True,
-          ctx: Context | None = None) -> TrainReport:
+def train(
+    spec: TrainSpec, data: ImageData, root: Path, device: str = "cpu", progress: bool = True, ctx: Context | None = None
+) -> TrainReport:
     """Train (or resume, or just return) the GHN of `spec`; checkpoints are written atomically
     every preset.ckpt_every steps and at the end. With a multi-rank `ctx` each rank trains on its
     share of every meta-batch (see bench.distributed) and rank 0 writes the checkpoints. One
@@ -209,8 +245,10 @@ def locked_train(spec: TrainSpec, data: ImageData, root: Path, progress: bool, c
     """train() inside its lock."""
     p, dev = spec.preset, ctx.device
     if p.meta_batch % ctx.world:
-        raise ValueError(f"meta-batch {p.meta_batch} does not split evenly over {ctx.world} processes; pass "
-                         f"--meta-batch a multiple of {ctx.world}")
+        raise ValueError(
+            f"meta-batch {p.meta_batch} does not split evenly over {ctx.world} processes; pass "
+            f"--meta-batch a multiple of {ctx.world}"
+        )
     path = spec.checkpoint(root)
     torch.manual_seed(spec.seed)
     resume = load_checkpoint(path) if path.exists() else None
@@ -221,17 +259,29 @@ def locked_train(spec: TrainSpec, data: ImageData, root: Path, progress: bool, c
         state = resume["train"]
         load_optimizer(opt, state["optimizer"])
         start = state["step"]
-        done = Progress(state["seconds"], state["skipped"], state.get("redrawn", 0), state["loss"] or float("nan"),
-                        curve=list(state.get("curve", [])), window=list(state.get("curve_window", [])),
-                        cpu_seconds=state.get("cpu_seconds"))
+        done = Progress(
+            state["seconds"],
+            state["skipped"],
+            state.get("redrawn", 0),
+            state["loss"] or float("nan"),
+            curve=list(state.get("curve", [])),
+            window=list(state.get("curve_window", [])),
+            cpu_seconds=state.get("cpu_seconds"),
+        )
         done.recent.extend(state.get("recent_losses", []))
     images = data.train_batches(p.batch_size, spec.seed, start)
     ghn.train()
-    bar = tqdm(range(start, p.steps), initial=start, total=p.steps, desc=f"train {spec.gnn}/{spec.backend}",
-               unit="step", disable=not (progress and ctx.main))
+    bar = tqdm(
+        range(start, p.steps),
+        initial=start,
+        total=p.steps,
+        desc=f"train {spec.gnn}/{spec.backend}",
+        unit="step",
+        disable=not (progress and ctx.main),
+    )
     t0 = time.perf_counter()
     try:
-        train_steps(bar, ghn, opt, predictor(ghn, ctx), images, spec, data, ctx, path, done, t0)
+        train_steps(TrainingRun(spec, data, ctx, ghn, opt, predictor(ghn, ctx), path, done, t0), bar, images)
     except KeyboardInterrupt:
         if not (path.exists() and ctx.main):
             raise KeyboardInterrupt(f"no checkpoint written yet (the first comes at step {p.ckpt_every})") from None
@@ -272,15 +322,50 @@ class Progress:
         """The training state a checkpoint keeps at step `step` (`seconds` trained in all; the CPU
         seconds too, which other work on the machine does not inflate)."""
         cpu = None if self.cpu_seconds is None else self.cpu_seconds + time.process_time() - self.cpu_start
-        return {"step": step, "seconds": seconds, "skipped": self.skipped, "redrawn": self.redrawn,
-                "loss": self.loss if math.isfinite(self.loss) else None, "recent_losses": list(self.recent),
-                "curve": list(self.curve), "curve_window": list(self.window), "cpu_seconds": cpu}
+        return {
+            "step": step,
+            "seconds": seconds,
+            "skipped": self.skipped,
+            "redrawn": self.redrawn,
+            "loss": self.loss if math.isfinite(self.loss) else None,
+            "recent_losses": list(self.recent),
+            "curve": list(self.curve),
+            "curve_window": list(self.window),
+            "cpu_seconds": cpu,
+        }
 
 
-def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec: TrainSpec, data: ImageData,
-                ctx: Context, path: Path, done: Progress, t0: float) -> None:
-    """The training steps of `bar` (updating `done`), checkpointing every preset.ckpt_every steps
-    and at the end (this session's time counted from `t0`)."""
+@dataclass
+class TrainingRun:
+    """One training session: what it trains (spec, data, the process's context), the GHN, its
+    optimizer and prediction step (ghn.predict, or its DDP wrapper), the checkpoint it writes,
+    its progress over all sessions, and when this session started (perf_counter)."""
+
+    spec: TrainSpec
+    data: ImageData
+    ctx: Context
+    ghn: GHN
+    opt: torch.optim.Optimizer
+    predict: Callable
+    path: Path
+    done: Progress
+    t0: float
+
+
+def train_steps(run: TrainingRun, bar, images) -> None:
+    """The training steps of `bar` on `images` (updating run.done), checkpointing every
+    preset.ckpt_every steps and at the end."""
+    spec, data, ctx, ghn, opt, predict, path, done, t0 = (
+        run.spec,
+        run.data,
+        run.ctx,
+        run.ghn,
+        run.opt,
+        run.predict,
+        run.path,
+        run.done,
+        run.t0,
+    )
     p, dev = spec.preset, ctx.device
     autocast = mixed_precision(p.amp, dev)
     for step in bar:
@@ -293,7 +378,7 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
             done.redrawn += over_cap
             specs, seeds = shard(specs, ctx), shard(dropout_seeds(spec.seed, step, p.meta_batch), ctx)
             with autocast:
-                loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing)
+                loss = meta_loss(ghn, predict, specs, x, y, data, seeds, p.label_smoothing, p.param_penalty)
             opt.zero_grad(set_to_none=True)
             ok = all_ok(bool(torch.isfinite(loss)), ctx)
             if ok:
@@ -304,13 +389,16 @@ def train_steps(bar, ghn: GHN, opt: torch.optim.Optimizer, predict, images, spec
                 break
             done.skipped += 1
         else:
-            raise TrainingDiverged(f"{MAX_RETRIES + 1} meta-batches in a row gave non-finite losses or gradients at "
-                                   f"step {step}; lower --lr (now {p.lr}) or --grad-clip; the last good checkpoint is "
-                                   f"{path}")
+            raise TrainingDiverged(
+                f"{MAX_RETRIES + 1} meta-batches in a row gave non-finite losses or gradients at "
+                f"step {step}; lower --lr (now {p.lr}) or --grad-clip; the last good checkpoint is "
+                f"{path}"
+            )
         bar.set_postfix(loss=f"{done.loss:.3f}", skipped=done.skipped)
         if ctx.main and ((step + 1) % p.ckpt_every == 0 or step + 1 == p.steps):
-            save_checkpoint(path, ghn, opt, {**done.state(step + 1, done.seconds + time.perf_counter() - t0),
-                                             "of": p.steps})
+            save_checkpoint(
+                path, ghn, opt, {**done.state(step + 1, done.seconds + time.perf_counter() - t0), "of": p.steps}
+            )
             if bar.disable:  # no progress bar: a line per checkpoint instead
                 print(f"step {step + 1}/{p.steps}: loss {done.loss:.3f}, checkpoint saved", flush=True)
 
@@ -359,8 +447,11 @@ def amp_supported(device: torch.device) -> bool:
 def native_cpu_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX tiles), as torch.cpu reports
     it; torch releases without those checks (2.2) read the CPU flags instead."""
-    checks = [getattr(torch.cpu, name) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-              if hasattr(torch.cpu, name)]
+    checks = [
+        getattr(torch.cpu, name)
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        if hasattr(torch.cpu, name)
+    ]
     if checks:
         return any(check() for check in checks)
     from .records import cpu_info
@@ -376,12 +467,21 @@ def mixed_precision(amp: bool, device: torch.device):
     return contextlib.nullcontext()
 
 
-def meta_loss(ghn: GHN, predict, specs: list, x: torch.Tensor, y: torch.Tensor, data: ImageData,
-              seeds: list[int] | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+def meta_loss(
+    ghn: GHN,
+    predict,
+    specs: list,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    data: ImageData,
+    seeds: list[int] | None = None,
+    label_smoothing: float = 0.0,
+    param_penalty: float = 0.0,
+) -> torch.Tensor:
     """Mean cross-entropy of the `specs` networks on (x, y), with the parameters `predict`
     (ghn.predict, or its DDP wrapper) gives them: the quantity a meta-training step minimises."""
     graphs, nets = build_meta_batch(specs, data, x.device)
-    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data, seeds, label_smoothing)
+    return nets_loss(nets, predict(ghn.batch(graphs)), specs, x, y, data, seeds, label_smoothing, param_penalty)
 
 
 def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tuple[list, list]:
@@ -391,10 +491,20 @@ def build_meta_batch(specs: list, data: ImageData, device: torch.device) -> tupl
     return graphs, nets
 
 
-def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: torch.Tensor,
-              data: ImageData, seeds: list[int] | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
+def nets_loss(
+    nets: list,
+    preds: list[dict],
+    specs: list,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    data: ImageData,
+    seeds: list[int] | None = None,
+    label_smoothing: float = 0.0,
+    param_penalty: float = 0.0,
+) -> torch.Tensor:
     """Mean cross-entropy (label-smoothed by `label_smoothing`) of `nets` run with the predicted
-    parameters `preds` on (x, y), net k's dropout seeded with seeds[k] when given. Images go in
+    parameters `preds` on (x, y), net k's dropout seeded with seeds[k] when given, each net's
+    plus `param_penalty` x the sum of its predicted tensors' Frobenius norms (GHN-3's). Images go in
     channels-last, the layout oneDNN/cuDNN convolutions (and their backward) run fastest in, and a
     convolution's output keeps its input's layout; a 1-channel image (digits, Fashion-MNIST) is
     NCHW-contiguous too, so there the conv weights go channels-last to carry the layout (the
@@ -406,11 +516,16 @@ def nets_loss(nets: list, preds: list[dict], specs: list, x: torch.Tensor, y: to
             torch.manual_seed(seeds[k])
         images = fit_input(x, input_size(s, data.image_size), channels_last=True)
         if images.shape[1] == 1:
-            params = {name: w.contiguous(memory_format=torch.channels_last) if w.dim() == 4 else w
-                      for name, w in params.items()}
+            params = {
+                name: w.contiguous(memory_format=torch.channels_last) if w.dim() == 4 else w
+                for name, w in params.items()
+            }
         # DeepNets-1M nets tie no weights: skipping functional_call's tie search saves ~25 ms a net
         logits = functional_call(net, params, (images,), tie_weights=False)
-        losses.append(F.cross_entropy(logits, y, label_smoothing=label_smoothing))
+        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+        if param_penalty:
+            loss = loss + param_penalty * sum(w.norm() for w in params.values())
+        losses.append(loss)
     return torch.stack(losses).mean()
 
 
@@ -431,7 +546,11 @@ def training_summary(path: Path, num_classes: int) -> dict:
     state = GHN.read_checkpoint(path).get("train") or {}  # a GHN saved without training state: nothing to say
     recent = state.get("recent_losses") or []
     chance = math.log(num_classes)
-    return {"steps": state.get("step"), "loss_tail": float(np.median(recent)) if recent else None,
-            "loss_at_chance": bool(recent) and all(abs(x - chance) <= AT_CHANCE * chance for x in recent),
-            "skipped": state.get("skipped"), "curve": {"every": CURVE_EVERY, "median_loss": state.get("curve", [])},
-            "cpu_seconds": state.get("cpu_seconds")}
+    return {
+        "steps": state.get("step"),
+        "loss_tail": float(np.median(recent)) if recent else None,
+        "loss_at_chance": bool(recent) and all(abs(x - chance) <= AT_CHANCE * chance for x in recent),
+        "skipped": state.get("skipped"),
+        "curve": {"every": CURVE_EVERY, "median_loss": state.get("curve", [])},
+        "cpu_seconds": state.get("cpu_seconds"),
+    }

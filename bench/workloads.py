@@ -5,6 +5,7 @@ doing one timed round of work and the number of items (architectures, graphs, re
 handles. On CUDA a round ends with `torch.cuda.synchronize()`, so timings include the GPU
 work.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -14,9 +15,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -153,8 +154,9 @@ def core_forward_round(core: str, backend: str, device: torch.device) -> Round:
     return Round(synced(run, device))
 
 
-def training_setup(core: str, device: torch.device, meta_batch: int, max_params: float, channels: int = 3,
-                   size: int = 32):
+def training_setup(
+    core: str, device: torch.device, meta_batch: int, max_params: float, channels: int = 3, size: int = 32
+):
     """A GHN-2-size GHN (hidden 32) and its Adam (as bench.train makes it for GHN-2's recipe), 10-class data of
     `channels` x `size` x `size` images (default CIFAR-10's), one batch of 64 images, and an endless
     cycle over the architectures of training steps 0-3 (`meta_batch` each)."""
@@ -170,8 +172,9 @@ def training_setup(core: str, device: torch.device, meta_batch: int, max_params:
     return ghn, opt, shape, x, y, archs
 
 
-def train_step_round(core: str, device: torch.device, amp: bool = False, meta_batch: int = 8,
-                     max_params: float = 1e6) -> Round:
+def train_step_round(
+    core: str, device: torch.device, amp: bool = False, meta_batch: int = 8, max_params: float = 1e6
+) -> Round:
     """One GHN-2-size training step through the training code itself (bench.train's
     meta_loss, mixed precision as `--amp`): `meta_batch` train architectures (<= `max_params`
     parameters) predicted and run on 64 images 3x32x32 with a CIFAR-10 head, one Adam step.
@@ -196,13 +199,23 @@ PHASES = ("build nets + graphs", "GHN forward", "nets forward", "nets backward",
 
 # the steps `bench profile --phases` times: GHN-2's (8 nets, CIFAR-10-sized) and the tiny preset's
 # (1 net of <= 5e5 parameters, digits-sized 1x8x8 images)
-PHASE_STEPS = {"ghn2": dict(meta_batch=8, max_params=1e6, channels=3, size=32),
-               "tiny": dict(meta_batch=1, max_params=5e5, channels=1, size=8),
-               "rank": dict(meta_batch=4, max_params=5e5, channels=1, size=8)}
+PHASE_STEPS = {
+    "ghn2": dict(meta_batch=8, max_params=1e6, channels=3, size=32),
+    "tiny": dict(meta_batch=1, max_params=5e5, channels=1, size=8),
+    "rank": dict(meta_batch=4, max_params=5e5, channels=1, size=8),
+}
 
 
-def train_step_phases(core: str, device: torch.device, amp: bool = True, repeat: int = 4, meta_batch: int = 8,
-                      max_params: float = 1e6, channels: int = 3, size: int = 32) -> dict[str, float]:
+def train_step_phases(
+    core: str,
+    device: torch.device,
+    amp: bool = True,
+    repeat: int = 4,
+    meta_batch: int = 8,
+    max_params: float = 1e6,
+    channels: int = 3,
+    size: int = 32,
+) -> dict[str, float]:
     """Median seconds of each phase of train_step_round's step (after one warm-up round): the
     backward pass is split at the predicted parameters, the nets' part ending there and the
     GHN's starting there (the same gradients as one backward call)."""
@@ -298,8 +311,9 @@ def peak_memory_resnet50(core: str = "gatedgnn", backend: str = "pyg") -> float:
     """Peak resident memory (MiB) of predicting ResNet-50's parameters in a fresh process, over
     the imports: the model's 25.6M float32 parameters (98 MiB, allocated uninitialised), the GHN,
     the graph and the prediction (the reference's +260 MiB is measured over its imports too)."""
-    out = subprocess.run([sys.executable, "-c", PEAK_MEMORY_SCRIPT, core, backend], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY_SCRIPT, core, backend], capture_output=True, text=True, check=True
+    )
     rss = json.loads(out.stdout.strip().splitlines()[-1])
     return rss["after_mib"] - rss["before_mib"]
 
@@ -322,8 +336,19 @@ def grid_round(parallel: bool, workdir: Path, grid: tuple[str, ...] = GRID) -> R
 
     def run():
         home = workdir / f"grid{'-parallel' if parallel else '-sequential'}{next(rounds)}"
-        argv = ["sweep", *grid, "--launcher", "local", "--no-progress", "--results", str(home / "results"),
-                "--checkpoints", str(home / "checkpoints"), "--logs", str(home / "logs")]
+        argv = [
+            "sweep",
+            *grid,
+            "--launcher",
+            "local",
+            "--no-progress",
+            "--results",
+            str(home / "results"),
+            "--checkpoints",
+            str(home / "checkpoints"),
+            "--logs",
+            str(home / "logs"),
+        ]
         if not parallel:
             argv += ["--parallel", "1", "--threads", str(usable_cpus())]
         with contextlib.redirect_stdout(io.StringIO()):

@@ -5,6 +5,7 @@ averaged); and, with --simulate, the pooled spread test's false-positive rate an
 
     python benchmarks/arm_compare.py --plain RESULTS[,RESULTS] --treated RESULTS --gnn gcn,gatedgnn --preset rank
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ import glob
 import numpy as np
 from scipy import stats
 
-from bench.records import RecordError, read_record
+from leaderboard.schema import RecordError, read_record
 
 SPLITS = ("val", "ood-deep")
 
@@ -60,7 +61,7 @@ def simulate(seeds: int, models: int, trials: int = 4000, rho: float = 0.8) -> N
             for _ in range(models):
                 pair = []
                 for sd in (5.0, 5.0 * ratio):
-                    x = rng.multivariate_normal([45, 43], sd ** 2 * np.array([[1, rho], [rho, 1]]), size=seeds)
+                    x = rng.multivariate_normal([45, 43], sd**2 * np.array([[1, rho], [rho, 1]]), size=seeds)
                     pair.append({s: dict(enumerate(x[:, j])) for j, s in enumerate(SPLITS)})
                 arms.append(tuple(pair))
             a, b = pooled_spread(arms)
@@ -87,19 +88,23 @@ def main() -> None:
             f_lo, f_hi = stats.f.ppf([0.025, 0.975], len(b) - 1, len(a) - 1)
             paired = sorted(set(plain[split]) & set(treated[split]))
             d = np.array([treated[split][i] - plain[split][i] for i in paired])
-            print(f"{gnn} {split}: plain {a.mean():.1f}, SD {sa:.2f} [{la:.2f}, {ha:.2f}] ({len(a)}); treated "
-                  f"{b.mean():.1f}, SD {sb:.2f} [{lb:.2f}, {hb:.2f}] ({len(b)}); SD ratio {sb / sa:.2f} "
-                  f"[{sb / sa / np.sqrt(f_hi):.2f}, {sb / sa / np.sqrt(f_lo):.2f}], Brown-Forsythe p "
-                  f"{stats.levene(a, b, center='median').pvalue:.2f}; paired difference {d.mean():+.2f} "
-                  f"(p {stats.ttest_1samp(d, 0).pvalue:.2f}, {len(d)} seeds)")
+            print(
+                f"{gnn} {split}: plain {a.mean():.1f}, SD {sa:.2f} [{la:.2f}, {ha:.2f}] ({len(a)}); treated "
+                f"{b.mean():.1f}, SD {sb:.2f} [{lb:.2f}, {hb:.2f}] ({len(b)}); SD ratio {sb / sa:.2f} "
+                f"[{sb / sa / np.sqrt(f_hi):.2f}, {sb / sa / np.sqrt(f_lo):.2f}], Brown-Forsythe p "
+                f"{stats.levene(a, b, center='median').pvalue:.2f}; paired difference {d.mean():+.2f} "
+                f"(p {stats.ttest_1samp(d, 0).pvalue:.2f}, {len(d)} seeds)"
+            )
         both = sorted(set.intersection(*(set(d[s]) for d in (plain, treated) for s in SPLITS)))
         diffs += [np.mean([treated[s][i] - plain[s][i] for s in SPLITS]) for i in both]
     a, b = pooled_spread(arms)
     d = np.array(diffs)
     lo, hi = stats.t.interval(0.95, len(d) - 1, d.mean(), stats.sem(d))
-    print(f"pooled: spread {b.mean():.2f} treated vs {a.mean():.2f} plain (ratio {b.mean() / a.mean():.2f}, Welch p "
-          f"{stats.ttest_ind(a, b, equal_var=False).pvalue:.2f}); mean difference {d.mean():+.2f} [{lo:+.2f}, {hi:+.2f}] "
-          f"(paired t p {stats.ttest_1samp(d, 0).pvalue:.2f}, {len(d)} seeds)")
+    print(
+        f"pooled: spread {b.mean():.2f} treated vs {a.mean():.2f} plain (ratio {b.mean() / a.mean():.2f}, Welch p "
+        f"{stats.ttest_ind(a, b, equal_var=False).pvalue:.2f}); mean difference {d.mean():+.2f} [{lo:+.2f}, {hi:+.2f}] "
+        f"(paired t p {stats.ttest_1samp(d, 0).pvalue:.2f}, {len(d)} seeds)"
+    )
     if args.simulate:
         simulate(len(b) // len(arms), len(arms))
 

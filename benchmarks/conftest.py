@@ -1,11 +1,16 @@
 """Options of the speed suite: `--bench-device cuda` times the GPU paths (synchronised)."""
+
 import pytest
 import torch
 
 
 def pytest_addoption(parser):
-    parser.addoption("--bench-device", default="cpu", choices=("cpu", "cuda"),
-                     help="device of the GHN and the nets in the speed suite (default cpu)")
+    parser.addoption(
+        "--bench-device",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="device of the GHN and the nets in the speed suite (default cpu)",
+    )
 
 
 @pytest.fixture(scope="session")

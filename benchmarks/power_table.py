@@ -6,6 +6,7 @@ seeds a model and difference, as JSON for `bench leaderboard --power-table` and 
 
     python benchmarks/power_table.py --results results/variance-study --preset rank --out results/power.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,6 +15,7 @@ import sys
 
 import numpy as np
 
+from bench.presets import base_fields
 from deepnets1m.atomic import atomic_write
 from leaderboard.arms import arms_of
 from leaderboard.records import RecordError, read_record, record_files
@@ -28,8 +30,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--results", required=True, help="records folder")
     p.add_argument("--preset", required=True, help="the arm's preset label (e.g. rank, or rank-<hash>)")
-    p.add_argument("--method", default="auto", choices=("auto", "welch", "trimmed"),
-                   help="auto (default): the pre-registered choice by simulation")
+    p.add_argument(
+        "--method",
+        default="auto",
+        choices=("auto", "welch", "trimmed"),
+        help="auto (default): the pre-registered choice by simulation",
+    )
     p.add_argument("--models", type=int, default=7, help="models in the grid (default 7)")
     p.add_argument("--grids", type=int, default=400, help="simulated grids a cell (default 400)")
     p.add_argument("--out", required=True, help="the JSON power table to write")
@@ -42,7 +48,7 @@ def main() -> int:
             continue
         if record["preset"] == args.preset:
             records.append(record)
-    arms = arms_of(records)
+    arms = arms_of(records, base_fields)
     if args.preset not in arms:
         p.error(f"no complete seeds of preset {args.preset} in {args.results}")
     fitted = fit_seeds(list(arms[args.preset].seeds.values()))
@@ -52,8 +58,10 @@ def main() -> int:
     if method == "auto":
         method, rates = choose_comparison(fitted, grid, grids=max(args.grids, 2000))
         for name, (fit, normal) in rates.items():
-            print(f"  {name}: family-wise error {fit.family_wise_error:.1%} fitted / {normal.family_wise_error:.1%} "
-                  f"normal, power at 5 points {fit.power:.2f} fitted")
+            print(
+                f"  {name}: family-wise error {fit.family_wise_error:.1%} fitted / {normal.family_wise_error:.1%} "
+                f"normal, power at 5 points {fit.power:.2f} fitted"
+            )
         print(f"chosen: {method}")
     table = power_table(method, fitted, grid, list(SEED_COUNTS), [float(d) for d in DELTAS], args.grids)
     with atomic_write(args.out, "w") as f:

@@ -9,6 +9,7 @@ the same interpreter and packages; rounds alternate base/new so drifting machine
 `--reference DIR` adds the reference GHN-2 code (a facebookresearch/ppuda checkout, with einops
 importable) predicting ResNet-50 at GHN-2-ImageNet's configuration, timed like `--predict`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,8 +87,9 @@ def measure(tree: Path, code: str, *args: str) -> float:
     set) with one thread."""
     path = os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, check=True, cwd=tree,
-                         capture_output=True, text=True).stdout  # cwd too: `python -c` puts it first on the path
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], env=env, check=True, cwd=tree, capture_output=True, text=True
+    ).stdout  # cwd too: `python -c` puts it first on the path
     return float(out.strip().splitlines()[-1])
 
 
@@ -95,30 +97,51 @@ def main() -> None:
     """Parse the trees and workloads, alternate them, print one line per workload."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--base", type=Path, required=True, help="the old source tree (a git worktree)")
-    p.add_argument("--new", type=Path, default=Path(__file__).resolve().parents[1], help="the new tree (default: this one)")
+    p.add_argument(
+        "--new", type=Path, default=Path(__file__).resolve().parents[1], help="the new tree (default: this one)"
+    )
     p.add_argument("--cores", default="gatedgnn", help="comma list, or all")
     p.add_argument("--steps", default="tiny,rank", help=f"comma list of {', '.join(PHASE_STEPS)} (none: no step)")
     p.add_argument("--predict", action="store_true", help="also time predicting ResNet-50's parameters")
-    p.add_argument("--eval", default="", metavar="SPLIT[,SPLIT...]",
-                   help="also time bench eval's later-core path (predict, then score on tiny's digits images)")
+    p.add_argument(
+        "--eval",
+        default="",
+        metavar="SPLIT[,SPLIT...]",
+        help="also time bench eval's later-core path (predict, then score on tiny's digits images)",
+    )
     p.add_argument("--eval-nets", type=int, default=10, help="nets of each --eval split")
-    p.add_argument("--reference", type=Path, help="a reference GHN-2 checkout (ppuda): time its ResNet-50 prediction "
-                   "against the new tree's gatedgnn")
+    p.add_argument(
+        "--reference",
+        type=Path,
+        help="a reference GHN-2 checkout (ppuda): time its ResNet-50 prediction against the new tree's gatedgnn",
+    )
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--repeat", type=int, default=8, help="timed training steps per measurement")
     args = p.parse_args()
     cores = ("gatedgnn", "gcn", "gat", "gin", "transformer", "mlp") if args.cores == "all" else args.cores.split(",")
     # (name, code, args): the same measurement in both trees
-    same = [(f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
-            for step in args.steps.split(",") if step != "none" for core in cores]
+    same = [
+        (f"{step} step [{core}]", PHASES, (core, json.dumps(PHASE_STEPS[step]), args.repeat if step != "ghn2" else 3))
+        for step in args.steps.split(",")
+        if step != "none"
+        for core in cores
+    ]
     if args.predict:
         same += [(f"predict ResNet-50 [{core}]", PREDICT, (core, 20)) for core in cores]
-    same += [(f"eval {split} x{min(args.eval_nets, SPLITS[split].size)}", EVAL, (split, args.eval_nets))
-             for split in args.eval.split(",") if split]
+    same += [
+        (f"eval {split} x{min(args.eval_nets, SPLITS[split].size)}", EVAL, (split, args.eval_nets))
+        for split in args.eval.split(",")
+        if split
+    ]
     work = [(name, (args.base, code, extra), (args.new, code, extra)) for name, code, extra in same]
     if args.reference:
-        work.append(("predict ResNet-50 [ref vs gatedgnn]", (args.reference, REFERENCE_PREDICT, (20,)),
-                     (args.new, PREDICT, ("gatedgnn", 20))))
+        work.append(
+            (
+                "predict ResNet-50 [ref vs gatedgnn]",
+                (args.reference, REFERENCE_PREDICT, (20,)),
+                (args.new, PREDICT, ("gatedgnn", 20)),
+            )
+        )
     print(f"{'workload':36} {'base ms':>9} {'new ms':>9} {'speed-up':>9}")
     for name, *sides in work:
         times = {"base": [], "new": []}

@@ -5,6 +5,7 @@ on the 2-core dev machine; target >= 2x. Here the archs are capped at 1M paramet
 draws include msa ops attending over 1,024 positions, whose steps run for minutes on 2 cores.
 The workloads are bench.workloads', the ones, the same `bench profile` prints.
 """
+
 import pytest
 
 from bench.workloads import GNNS, eval_round, peak_memory_resnet50, train_step_round

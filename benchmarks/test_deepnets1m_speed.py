@@ -4,11 +4,18 @@ Reference figures measured on the 2-core dev machine with the reference GHN-2 co
 architectures/s generated. Our targets: >= 60 arch/s, < 1 ms per cached read, < 50 ms for the
 ResNet-50 graph.
 """
+
 import itertools
 
 import pytest
 
-from bench.workloads import DEEPNETS_SIZES, cached_read_round, deepnets_graph_round, generate_round, torchvision_graph_round
+from bench.workloads import (
+    DEEPNETS_SIZES,
+    cached_read_round,
+    deepnets_graph_round,
+    generate_round,
+    torchvision_graph_round,
+)
 from deepnets1m import sample, spec_graph
 from deepnets1m.generate import generate
 

@@ -3,6 +3,7 @@
 Reference: the GHN-2 code predicts ResNet-50 (graph + forward) in 0.28 s on the 2-core dev
 machine; target < 0.09 s (3x) for the gatedgnn core at GHN-2 size.
 """
+
 import pytest
 
 from bench.workloads import GNNS, core_forward_round, installed_backends, predict_resnet50_round

@@ -11,6 +11,7 @@ than 5 points below plain's, or 2 collapsed runs) gets no more. Each stage is on
     python benchmarks/variance_study.py --results results/variance-study --commit
     python benchmarks/variance_study.py --results results/variance-study --arms plain,hyperfan --dry-run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from bench.cli import main as bench
+from bench.presets import base_fields
 from leaderboard.arms import EARLY_SEEDS
 
 # arm -> the `bench sweep` flags that make it (the plain arm is the rank preset as it stands)
@@ -25,8 +27,18 @@ ARMS: dict[str, tuple[str, ...]] = {
     "plain": (),
     "ghn3-init": ("--decoder-init", "ghn3"),
     # GHN-3's optimiser: AdamW, lr 4e-4, weight decay 1e-2, linear warmup over 5 of 75 epochs, then half cosine
-    "ghn3-opt": ("--optimizer", "adamw", "--lr", "4e-4", "--weight-decay", "0.01", "--schedule", "cosine",
-                 "--warmup", "0.0667"),
+    "ghn3-opt": (
+        "--optimizer",
+        "adamw",
+        "--lr",
+        "4e-4",
+        "--weight-decay",
+        "0.01",
+        "--schedule",
+        "cosine",
+        "--warmup",
+        "0.0667",
+    ),
     "lr-x2": ("--lr", "4e-3"),
     "lr-x0.5": ("--lr", "1e-3"),
     "hyperfan": ("--decoder-init", "hyperfan"),
@@ -38,9 +50,23 @@ STAGES = (2, 4, 8)  # seeds an arm after each stage
 
 def sweep_argv(arm: str, seeds: int, results: str, commit: bool, dry_run: bool) -> list[str]:
     """The `bench sweep` arguments of `arm` up to `seeds` seeds."""
-    return ["sweep", "--gnn", MODELS, "--split", "val,ood-deep", "--preset", "rank", "--seeds", str(seeds),
-            "--results", results, "--no-progress", *ARMS[arm], *(["--commit"] if commit else []),
-            *(["--dry-run"] if dry_run else [])]
+    return [
+        "sweep",
+        "--gnn",
+        MODELS,
+        "--split",
+        "val,ood-deep",
+        "--preset",
+        "rank",
+        "--seeds",
+        str(seeds),
+        "--results",
+        results,
+        "--no-progress",
+        *ARMS[arm],
+        *(["--commit"] if commit else []),
+        *(["--dry-run"] if dry_run else []),
+    ]
 
 
 def changed(arm: str) -> str:
@@ -54,7 +80,7 @@ def changed(arm: str) -> str:
 
     args = parser(["sweep"]).parse_args(sweep_argv(arm, 1, ".", False, True))
     preset = get_preset("rank", **preset_overrides(args))
-    return changed_fields(preset.label, dataclasses.asdict(preset))
+    return changed_fields(preset.label, dataclasses.asdict(preset), base_fields)
 
 
 def early_stopped(results: str) -> set[str]:
@@ -68,7 +94,7 @@ def early_stopped(results: str) -> set[str]:
             records.append(read_record(path))
         except RecordError:
             continue
-    arms = arms_of(records)
+    arms = arms_of(records, base_fields)
     plain = next((a for a in arms.values() if a.what == "plain"), None)
     return {a.what for a in stopped_arms(arms, plain)} if plain else set()
 

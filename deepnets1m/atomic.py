@@ -1,11 +1,13 @@
 """Atomic file writes: a temporary file in the target's folder, renamed over the target."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 
 @contextlib.contextmanager

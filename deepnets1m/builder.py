@@ -1,7 +1,9 @@
 """GraphBuilder: the one place where graph semantics live, used by both the torch.fx tracer and
 the fast spec compiler, so the two produce identical graphs by construction."""
+
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -70,20 +72,22 @@ class GraphBuilder:
 
     def norm(self, node_type: str, x: Value, name: str, channels: int | None, affine: bool = True) -> Value:
         """A bn/ln node owning `name.weight` and `name.bias` ([channels]) when affine."""
-        params = ((f"{name}.weight", (channels,)), (f"{name}.bias", (channels,))) if affine else ()
-        return self.add(node_type, x, name, params)
+        if not affine:
+            return self.add(node_type, x, name, ())
+        assert channels is not None, "an affine norm has channels"
+        return self.add(node_type, x, name, ((f"{name}.weight", (channels,)), (f"{name}.bias", (channels,))))
 
     def build(self) -> ArchGraph:
         """Freeze into an ArchGraph (edges are unique and sorted by destination, then source)."""
-        cpu = {"dtype": torch.long, "device": "cpu"}  # also under a `with torch.device("meta")` block
+        cpu = functools.partial(torch.tensor, dtype=torch.long, device="cpu")  # also under `with torch.device("meta")`
         return ArchGraph(
-            node_types=torch.tensor(self.types, **cpu),
-            edge_index=torch.tensor([self.src, self.dst], **cpu).reshape(2, -1),
-            level=torch.tensor(self.levels, **cpu),
+            node_types=cpu(self.types),
+            edge_index=cpu([self.src, self.dst]).reshape(2, -1),
+            level=cpu(self.levels),
             node_names=self.names,
             param_names=self.param_names,
             param_shapes=self.param_shapes,
-            param_node=torch.tensor(self.param_node, **cpu),
+            param_node=cpu(self.param_node),
         )
 
 

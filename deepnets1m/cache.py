@@ -1,5 +1,6 @@
 """Sharded on-disk cache of architecture graphs: shard k of a split holds indices [k*S, (k+1)*S)
 as one .npz of flat arrays with per-graph offsets (CSR style), written atomically."""
+
 from __future__ import annotations
 
 import functools
@@ -34,6 +35,7 @@ def shard_path(folder: Path, shard: int) -> Path:
 
 def pack_shard(start: int, graphs: list[ArchGraph], specs: list[ArchSpec]) -> dict[str, np.ndarray]:
     """Flat arrays of consecutive graphs start, start+1, ... with offsets into them."""
+
     def ptr(counts):
         return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
@@ -50,8 +52,9 @@ def pack_shard(start: int, graphs: list[ArchGraph], specs: list[ArchSpec]) -> di
         "edge_ptr": ptr([g.num_edges for g in graphs]),
         "param_ptr": ptr([len(g.param_names) for g in graphs]),
         "dims_ptr": ptr([sum(len(s) for s in g.param_shapes) for g in graphs]),
-        **pack_texts(["\n".join([s.to_json(), "\t".join(g.node_names), "\t".join(g.param_names)])
-                      for g, s in zip(graphs, specs)]),
+        **pack_texts(
+            ["\n".join([s.to_json(), "\t".join(g.node_names), "\t".join(g.param_names)]) for g, s in zip(graphs, specs)]
+        ),
     }
 
 
@@ -67,7 +70,7 @@ def pack_texts(texts: list[str]) -> dict[str, np.ndarray]:
 def write_shard(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write a shard atomically."""
     with atomic_write(path) as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: a **dict might name allow_pickle
 
 
 @functools.lru_cache(maxsize=16)
@@ -81,7 +84,9 @@ def load_shard(path: Path) -> dict[str, np.ndarray]:
     except Exception as err:
         raise CacheError(f"cache shard {path} is unreadable ({err}); delete it and run `bench generate` again") from err
     if int(arrays["meta"][0]) != FORMAT_VERSION:
-        raise CacheError(f"cache shard {path} has format {int(arrays['meta'][0])}, expected {FORMAT_VERSION}; regenerate it")
+        raise CacheError(
+            f"cache shard {path} has format {int(arrays['meta'][0])}, expected {FORMAT_VERSION}; regenerate it"
+        )
     return arrays
 
 
@@ -133,7 +138,9 @@ class GraphCache:
             raise CacheError(f"cache shard {path} is missing; run `bench generate` again to finish it")
         arrays = load_shard(path)
         if int(arrays["meta"][1]) != shard * self.shard_size:
-            raise CacheError(f"cache shard {path} does not start at {shard * self.shard_size}; delete {self.folder} and regenerate")
+            raise CacheError(
+                f"cache shard {path} does not start at {shard * self.shard_size}; delete {self.folder} and regenerate"
+            )
         return unpack_graph(arrays, k)
 
     def __getitem__(self, index: int) -> ArchGraph:

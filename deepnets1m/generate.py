@@ -1,4 +1,5 @@
 """Generate a split's architectures (spec + graph) into the sharded cache, in parallel, resumably."""
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from .atomic import atomic_write
 from .cache import cache_dir, pack_shard, shard_path, write_shard
 from .net import spec_graph
 from .splits import sample, split_config
+
 
 @dataclass
 class GenerateReport:
@@ -75,7 +77,8 @@ def generate(
     old = json.loads(info_path.read_text()) if info_path.exists() else {}
     shard_size = int(old.get("shard_size", shard_size))
     cfg = {"num_classes": num_classes, "in_channels": in_channels, "image_size": image_size}
-    info = {"split": split, "n": int(old.get("n", 0)), "shard_size": shard_size, **cfg}
+    done_before = int(old.get("n", 0))
+    info = {"split": split, "n": done_before, "shard_size": shard_size, **cfg}
     write_info(info_path, info)  # the shard layout is fixed before any shard is written
     tasks = [
         (split, folder, k, k * shard_size, min((k + 1) * shard_size, n), cfg)
@@ -89,9 +92,12 @@ def generate(
             nodes += shard_nodes
             params += shard_params
             bar.update(len(shard_nodes))
-    write_info(info_path, {**info, "n": max(n, info["n"])})
+    write_info(info_path, {**info, "n": max(n, done_before)})
     return GenerateReport(
-        folder=folder, n=n, generated=total, seconds=time.perf_counter() - t0,
+        folder=folder,
+        n=n,
+        generated=total,
+        seconds=time.perf_counter() - t0,
         mean_nodes=float(np.mean(nodes)) if nodes else float("nan"),
         mean_params=float(np.mean(params)) if params else float("nan"),
     )

@@ -1,4 +1,5 @@
 """ArchGraph (one network's typed computational graph) and GraphBatch (many, concatenated)."""
+
 from __future__ import annotations
 
 import math
@@ -80,9 +81,7 @@ class ArchGraph:
         )
 
 
-def shortest_path_pairs(
-    edge_index: torch.Tensor, num_nodes: int, max_hops: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def shortest_path_pairs(edge_index: torch.Tensor, num_nodes: int, max_hops: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Directed pairs at hop distance 2..max_hops: ([2, V] int64 index, [V] int64 distance)."""
     if max_hops < 2 or num_nodes == 0 or edge_index.numel() == 0:
         return torch.zeros(2, 0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
@@ -136,8 +135,9 @@ class GraphBatch:
         device = torch.device(device)
         if self.edge_index.device == device:
             return self
-        tensors = {f.name: getattr(self, f.name) for f in fields(self)
-                   if isinstance(getattr(self, f.name), torch.Tensor)}
+        tensors = {
+            f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)
+        }
         return replace(self, **{k: t.to(device) for k, t in tensors.items()}, cache={})
 
     @property

@@ -1,5 +1,6 @@
 """build_net: ArchSpec -> nn.Module (GHN-2's macro `Network`, reference section 1.5), and
 spec_graph: ArchSpec -> ArchGraph without building it."""
+
 from __future__ import annotations
 
 import functools
@@ -59,6 +60,8 @@ class Stem(nn.Module):
     """The three stems: ViT patch conv (no norm), stem_type 0 (conv, norm, optional max-pool) and
     stem_type 1 (DARTS-ImageNet: s0 = two convs, s1 = one stride-2 conv on s0)."""
 
+    s0: nn.Module
+
     def __init__(self, spec: ArchSpec, in_channels: int, image_size: int) -> None:
         super().__init__()
         c, ks, big = spec.C, spec.ks, large(image_size)
@@ -68,14 +71,20 @@ class Stem(nn.Module):
             self.s0 = nn.Conv2d(in_channels, c, p, p, pad, bias=False)
         elif spec.stem_type == 0:
             c_stem = stem_channels(spec, image_size)[0]
-            layers = [nn.Conv2d(in_channels, c_stem, ks, 4 if big else 1, ks // 2, bias=False),
-                      make_norm(spec.norm, c_stem)]
+            layers = [
+                nn.Conv2d(in_channels, c_stem, ks, 4 if big else 1, ks // 2, bias=False),
+                make_norm(spec.norm, c_stem),
+            ]
             self.s0 = nn.Sequential(*layers, *([nn.MaxPool2d(3, 2, 1)] if spec.stem_pool else []))
         else:
             stride = 2 if big else 1
-            self.s0 = nn.Sequential(nn.Conv2d(in_channels, c // 2, ks, stride, ks // 2, bias=False),
-                                    make_norm(spec.norm, c // 2), nn.ReLU(),
-                                    nn.Conv2d(c // 2, c, 3, stride, 1, bias=False), make_norm(spec.norm, c))
+            self.s0 = nn.Sequential(
+                nn.Conv2d(in_channels, c // 2, ks, stride, ks // 2, bias=False),
+                make_norm(spec.norm, c // 2),
+                nn.ReLU(),
+                nn.Conv2d(c // 2, c, 3, stride, 1, bias=False),
+                make_norm(spec.norm, c),
+            )
             self.s1 = nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 3, 2, 1, bias=False), make_norm(spec.norm, c))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,20 +123,33 @@ class Cell(nn.Module):
     """DARTS cell: preprocess both inputs, each node sums its live ops' outputs, concatenate the
     `concat` nodes (an empty one as zeros)."""
 
-    def __init__(self, spec: ArchSpec, steps: tuple[Step, ...], c_pp: int, c_prev: int, c: int, reduction: bool,
-                 reduction_prev: bool) -> None:
+    preprocess0: nn.Module
+    preprocess1: nn.Module
+
+    def __init__(
+        self,
+        spec: ArchSpec,
+        steps: tuple[Step, ...],
+        c_pp: int,
+        c_prev: int,
+        c: int,
+        reduction: bool,
+        reduction_prev: bool,
+    ) -> None:
         super().__init__()
         self.steps, self.concat = steps, spec.concat
         if not spec.preproc:
             self.preprocess0 = Subsample() if reduction_prev and not spec.vit else nn.Identity()
             self.preprocess1 = nn.Identity()
         else:
-            self.preprocess0 = (FactorizedReduce(c_pp, c, spec.norm) if reduction_prev and not spec.vit
-                                else ReLUConvNorm(c_pp, c, 1, 1, spec.norm))
+            self.preprocess0 = (
+                FactorizedReduce(c_pp, c, spec.norm)
+                if reduction_prev and not spec.vit
+                else ReLUConvNorm(c_pp, c, 1, 1, spec.norm)
+            )
             self.preprocess1 = ReLUConvNorm(c_prev, c, 1, 1, spec.norm)
         stride = 2 if reduction and not spec.vit else 1
-        self.ops = nn.ModuleList(make_op(op, c, stride if j < 2 else 1, spec.norm)
-                                 for step in steps for op, j in step)
+        self.ops = nn.ModuleList(make_op(op, c, stride if j < 2 else 1, spec.norm) for step in steps for op, j in step)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
@@ -141,12 +163,24 @@ class Cell(nn.Module):
         live = [states[2 + i] for i in self.concat if states[2 + i] is not None]
         if len(self.concat) == 1:
             return live[0]
-        return torch.cat([states[2 + i] if states[2 + i] is not None else torch.zeros_like(live[0])
-                          for i in self.concat], dim=1)
+        return torch.cat(
+            [states[2 + i] if states[2 + i] is not None else torch.zeros_like(live[0]) for i in self.concat], dim=1
+        )
 
     @staticmethod
-    def emit(g: GraphBuilder, s0: Value, s1: Value, name: str, spec: ArchSpec, steps: tuple[Step, ...], c_pp: int,
-             c_prev: int, c: int, reduction: bool, reduction_prev: bool) -> Value:
+    def emit(
+        g: GraphBuilder,
+        s0: Value,
+        s1: Value,
+        name: str,
+        spec: ArchSpec,
+        steps: tuple[Step, ...],
+        c_pp: int,
+        c_prev: int,
+        c: int,
+        reduction: bool,
+        reduction_prev: bool,
+    ) -> Value:
         if spec.preproc:
             if reduction_prev and not spec.vit:
                 s0 = FactorizedReduce.emit(g, s0, f"{name}.preprocess0", c_pp, c, spec.norm)
@@ -202,8 +236,11 @@ class DeepNet(nn.Module):
         self.cells = nn.ModuleList(Cell(spec, *p) for p in cell_plan(spec, image_size))
         self.pool = nn.AdaptiveAvgPool2d(1) if spec.glob_avg else nn.Identity()
         features = head_features(spec, image_size)
-        self.fc = (nn.Sequential(nn.Linear(features, spec.fc_dim), nn.ReLU(), nn.Dropout(0.5))
-                   if spec.fc_layers == 2 else nn.Identity())
+        self.fc = (
+            nn.Sequential(nn.Linear(features, spec.fc_dim), nn.ReLU(), nn.Dropout(0.5))
+            if spec.fc_layers == 2
+            else nn.Identity()
+        )
         self.classifier = nn.Linear(spec.fc_dim if spec.fc_layers == 2 else features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -258,7 +295,7 @@ def reference_params(spec: ArchSpec, num_classes: int = 10, in_channels: int = 3
     g = ParamCounter()
     emit_net(g, spec, num_classes, in_channels, image_size)
     stride_in_reductions = 1 if spec.vit else 2
-    for steps, _, _, c, reduction, _ in cell_plan(spec, image_size):
+    for _, _, _, c, reduction, _ in cell_plan(spec, image_size):
         for k, (op, j) in enumerate(spec.dead_reduce if reduction else spec.dead_normal):
             stride = stride_in_reductions if reduction and j < 2 else 1
             emit_op(g, op, frozenset(), f"dead.{k}", c, stride, spec.norm)

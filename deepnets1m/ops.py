@@ -1,6 +1,7 @@
 """Cell operations of DeepNets-1M (reference internals: ../shared/reference/ghn2_deepnets1m.md
 sections 1.1 and 3): each nn.Module sits beside `emit`, which appends the same nodes and
 parameter names to a GraphBuilder without building the module (the fast path)."""
+
 from __future__ import annotations
 
 import torch
@@ -37,8 +38,17 @@ def emit_norm(g: GraphBuilder, kind: str, x: Value, name: str, channels: int) ->
     return x if kind == "none" else g.norm(kind, x, name, channels)
 
 
-def emit_conv(g: GraphBuilder, x: Value, name: str, c_in: int, c_out: int, kernel: int | tuple[int, int],
-              groups: int = 1, dilation: int = 1, bias: bool = False) -> Value:
+def emit_conv(
+    g: GraphBuilder,
+    x: Value,
+    name: str,
+    c_in: int,
+    c_out: int,
+    kernel: int | tuple[int, int],
+    groups: int = 1,
+    dilation: int = 1,
+    bias: bool = False,
+) -> Value:
     """Graph of nn.Conv2d(c_in, c_out, kernel, groups=groups, dilation=dilation, bias=bias) at `name`."""
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     weight = (f"{name}.weight", (c_out, c_in // groups, kh, kw))

@@ -1,4 +1,5 @@
 """ArchSpec: a DeepNets-1M architecture (genotype + macro parameters) that round-trips through JSON."""
+
 from __future__ import annotations
 
 import dataclasses

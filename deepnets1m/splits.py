@@ -3,6 +3,7 @@
 The draws follow the reference generator rule by rule (../shared/reference/ghn2_deepnets1m.md,
 sections 1.2-1.4 and 2); docs/deepnets1m.md says where and why ours differs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -88,8 +89,8 @@ def sample(split: str, index: int) -> ArchSpec:
         return list(NAMED_SPLITS[split].values())[index]
     if cfg.widen:
         base, factor = cfg.widen
-        spec = sample(base, index)
-        return dataclasses.replace(spec, C=spec.C * factor)
+        widened = sample(base, index)
+        return dataclasses.replace(widened, C=widened.C * factor)
     rng = np.random.default_rng([cfg.seed_id, index])
     while True:
         spec = draw(rng, cfg)
@@ -128,10 +129,25 @@ def draw(rng: np.random.Generator, cfg: SplitConfig) -> ArchSpec | None:
     live_normal, live_reduce = live_cell(normal, concat), live_cell(reduce, concat)
     if not any(live_normal[i] for i in concat) or not any(live_reduce[i] for i in concat):
         return None  # filter 6: every concatenated node is empty, the forward pass fails
-    return ArchSpec(normal=live_normal, reduce=live_reduce, concat=concat, C=32, num_cells=n_cells, C_mult=c_mult,
-                    ks=ks, stem_type=stem_type, stem_pool=stem_pool, preproc=preproc, glob_avg=glob_avg, norm=norm,
-                    fc_layers=fc_layers, fc_dim=256, vit=vit, dead_normal=dead_terms(normal, live_normal),
-                    dead_reduce=dead_terms(reduce, live_reduce))
+    return ArchSpec(
+        normal=live_normal,
+        reduce=live_reduce,
+        concat=concat,
+        C=32,
+        num_cells=n_cells,
+        C_mult=c_mult,
+        ks=ks,
+        stem_type=stem_type,
+        stem_pool=stem_pool,
+        preproc=preproc,
+        glob_avg=glob_avg,
+        norm=norm,
+        fc_layers=fc_layers,
+        fc_dim=256,
+        vit=vit,
+        dead_normal=dead_terms(normal, live_normal),
+        dead_reduce=dead_terms(reduce, live_reduce),
+    )
 
 
 def draw_cell(rng: np.random.Generator, steps: int, ops: tuple[str, ...], allow_none: bool) -> tuple[Step, ...]:

@@ -1,10 +1,13 @@
 """to_graph: any nn.Module -> ArchGraph, by torch.fx symbolic tracing and explicit module types."""
+
 from __future__ import annotations
 
 import builtins
 import operator
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch.fx as fx
 from torch import nn
@@ -26,13 +29,23 @@ CONCAT_OPS = {"cat", "concat", "concatenate", "stack", "hstack", "vstack"}
 SHAPE_OPS = {"size", "dim", "numel", "shape", "ndim", "dtype", "device"}
 # functional op -> (node type, position of weight, position of bias)
 FUNCTIONAL_WEIGHTED = {
-    "linear": ("conv", 1, 2), "conv1d": ("conv", 1, 2), "conv2d": ("conv", 1, 2), "conv3d": ("conv", 1, 2),
-    "layer_norm": ("ln", 2, 3), "group_norm": ("ln", 2, 3), "batch_norm": ("bn", 3, 4),
+    "linear": ("conv", 1, 2),
+    "conv1d": ("conv", 1, 2),
+    "conv2d": ("conv", 1, 2),
+    "conv3d": ("conv", 1, 2),
+    "layer_norm": ("ln", 2, 3),
+    "group_norm": ("ln", 2, 3),
+    "batch_norm": ("bn", 3, 4),
 }
 FUNCTIONAL_POOLS = {
-    "max_pool1d": "max_pool", "max_pool2d": "max_pool", "max_pool3d": "max_pool",
-    "adaptive_max_pool1d": "max_pool", "adaptive_max_pool2d": "max_pool",
-    "avg_pool1d": "avg_pool", "avg_pool2d": "avg_pool", "avg_pool3d": "avg_pool",
+    "max_pool1d": "max_pool",
+    "max_pool2d": "max_pool",
+    "max_pool3d": "max_pool",
+    "adaptive_max_pool1d": "max_pool",
+    "adaptive_max_pool2d": "max_pool",
+    "avg_pool1d": "avg_pool",
+    "avg_pool2d": "avg_pool",
+    "avg_pool3d": "avg_pool",
 }
 
 
@@ -56,8 +69,11 @@ class GraphTracer(fx.Tracer):
         self.leaf_modules = tuple(leaf_modules)
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return (isinstance(m, self.leaf_modules) or super().is_leaf_module(m, module_qualified_name)
-                or type(m).forward in TORCH_FORWARDS)
+        return (
+            isinstance(m, self.leaf_modules)
+            or super().is_leaf_module(m, module_qualified_name)
+            or type(m).forward in TORCH_FORWARDS
+        )
 
     def call_module(self, m: nn.Module, forward, args, kwargs):
         """A module call: a packaged encoder (unless named a leaf) runs its math path."""
@@ -67,13 +83,24 @@ class GraphTracer(fx.Tracer):
         return super().call_module(m, forward, args, kwargs)
 
 
-def encoder_layer_math(m: nn.TransformerEncoderLayer, src, src_mask=None, src_key_padding_mask=None,
-                       is_causal: bool = False):
+def encoder_layer_math(
+    m: nn.TransformerEncoderLayer, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False
+):
     """nn.TransformerEncoderLayer's math path (the one its forward takes in training, without
     the fused fast path), written with its public submodules so that fx can trace it."""
+
     def attention(x):
-        return m.dropout1(m.self_attn(x, x, x, attn_mask=src_mask, key_padding_mask=src_key_padding_mask,
-                                      need_weights=False, is_causal=is_causal)[0])
+        return m.dropout1(
+            m.self_attn(
+                x,
+                x,
+                x,
+                attn_mask=src_mask,
+                key_padding_mask=src_key_padding_mask,
+                need_weights=False,
+                is_causal=is_causal,
+            )[0]
+        )
 
     def feed_forward(x):
         return m.dropout2(m.linear2(m.dropout(m.activation(m.linear1(x)))))
@@ -94,7 +121,10 @@ def encoder_math(m: nn.TransformerEncoder, src, mask=None, src_key_padding_mask=
     return m.norm(x) if m.norm is not None else x
 
 
-MATH_PATHS = {nn.TransformerEncoderLayer: encoder_layer_math, nn.TransformerEncoder: encoder_math}
+MATH_PATHS: dict[type, Callable[..., Any]] = {
+    nn.TransformerEncoderLayer: encoder_layer_math,
+    nn.TransformerEncoder: encoder_math,
+}
 
 
 def to_graph(module: nn.Module, leaf_modules: tuple[type, ...] = ()) -> ArchGraph:
@@ -187,17 +217,17 @@ class FxConverter:
         if node.op == "placeholder":
             return self.g.add("input", NO_VALUE, node.name)
         if node.op == "get_attr":
-            p = self.params.get(node.target)
-            return ParamRef(node.target, p) if p is not None else NO_VALUE
+            p = self.params.get(str(node.target))
+            return ParamRef(str(node.target), p) if p is not None else NO_VALUE
         if node.op == "call_module":
-            return self.visit_module(node, self.module.get_submodule(node.target))
+            return self.visit_module(node, self.module.get_submodule(str(node.target)))
         if node.op in ("call_function", "call_method"):
             return self.visit_function(node)
         return NO_VALUE  # output
 
     def visit_module(self, node: fx.Node, m: nn.Module) -> Value:
         """A leaf module call."""
-        x, name = self.inputs(node), node.target
+        x, name = self.inputs(node), str(node.target)
         if isinstance(m, WEIGHTED):
             weight = [(f"{name}.weight", m.weight)]
             bias = (f"{name}.bias", m.bias) if m.bias is not None else None
@@ -247,11 +277,11 @@ class FxConverter:
             for suffix in ("", "_reverse")[: 2 if m.bidirectional else 1]:
                 key = f"l{layer}{suffix}"
 
-                def weight(kind: str) -> list:
+                def weight(kind: str, key: str = key) -> list:
                     p = getattr(m, f"weight_{kind}_{key}", None)
                     return [] if p is None else [(f"{name}.weight_{kind}_{key}", p)]
 
-                def bias(kind: str) -> tuple | None:
+                def bias(kind: str, key: str = key) -> tuple | None:
                     p = getattr(m, f"bias_{kind}_{key}", None)
                     return None if p is None else (f"{name}.bias_{kind}_{key}", p)
 
@@ -289,11 +319,15 @@ class FxConverter:
 
     def visit_functional_weighted(self, node: fx.Node, op: str, node_type: str, w_pos: int, b_pos: int) -> Value:
         """F.linear / F.conv* / F.*_norm whose weight and bias are parameters read by get_attr."""
+
         def arg(pos: int, key: str):
             return node.args[pos] if len(node.args) > pos else node.kwargs.get(key)
 
         w, b = arg(w_pos, "weight"), arg(b_pos, "bias")
-        w, b = self.values.get(w) if isinstance(w, fx.Node) else None, self.values.get(b) if isinstance(b, fx.Node) else None
+        w, b = (
+            self.values.get(w) if isinstance(w, fx.Node) else None,
+            self.values.get(b) if isinstance(b, fx.Node) else None,
+        )
         weights = [(w.name, w.param)] if isinstance(w, ParamRef) else []
         bias = (b.name, b.param) if isinstance(b, ParamRef) else None
         skip = {r for r in (w, b) if isinstance(r, ParamRef)}

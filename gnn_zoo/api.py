@@ -1,20 +1,22 @@
 """The three-line Python API: load a GHN, predict a model's parameters, calibrate its BatchNorm.
 
-    ghn = gnn_zoo.load("gatedgnn_pyg_digits_tiny_s0")   # a name under $GHNBENCH_HOME/checkpoints, or a path
-    model = ghn(resnet18(num_classes=10))                 # every parameter predicted
-    gnn_zoo.calibrate_bn(model, images)                   # BatchNorm running statistics, for model.eval()
+ghn = gnn_zoo.load("gatedgnn_pyg_digits_tiny_s0")   # a name under $GHNBENCH_HOME/checkpoints, or a path
+model = ghn(resnet18(num_classes=10))                 # every parameter predicted
+gnn_zoo.calibrate_bn(model, images)                   # BatchNorm running statistics, for model.eval()
 """
+
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 from torch import nn
 
 from .ghn import GHN
+from .hub import HUB_REPOSITORY, from_hub, is_hub_file
 
 CHECKPOINT_FORMAT = "ghnbench-ghn-1"
 
@@ -39,16 +41,24 @@ def resolve_checkpoint(name: str | os.PathLike) -> Path:
     if len(matches) == 1:
         return matches[0]
     known = sorted(p.stem for p in root.glob("*.pt")) if root.is_dir() else []
-    hint = (f"{len(matches)} checkpoints start with it: {', '.join(p.stem for p in matches[:5])}" if matches else
-            f"known names: {', '.join(known[:8]) + (' ...' if len(known) > 8 else '')}" if known else
-            f"none in {root}: train one with `bench train`, or pass a path")
+    hint = (
+        f"{len(matches)} checkpoints start with it: {', '.join(p.stem for p in matches[:5])}"
+        if matches
+        else f"known names: {', '.join(known[:8]) + (' ...' if len(known) > 8 else '')}"
+        if known
+        else f"none in {root}: train one with `bench train`, or pass a path"
+    )
     raise FileNotFoundError(f"no GHN checkpoint {str(name)!r} ({hint})")
 
 
 def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu") -> GHN:
     """A trained GHN from a checkpoint `bench` wrote (a path, or a name: see resolve_checkpoint),
-    or from one the reference GHN-2 code saved (its ghn2_cifar10.pt / ghn2_imagenet.pt format)."""
+    from one the reference GHN-2 code saved (its ghn2_cifar10.pt / ghn2_imagenet.pt format), or
+    from a GHN-3 (or GHN-2) file of the reference GHN-3 code's hub (gnn_zoo.hub: ghn3tm8.pt, ...,
+    downloaded by hand)."""
     path = resolve_checkpoint(name)
+    if is_hub_file(path):
+        return from_hub(path)
     head = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(head, dict) and "config" in head and head.get("format") != CHECKPOINT_FORMAT and "epoch" in head:
         from .reference import from_reference
@@ -56,10 +66,34 @@ def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu"
         return from_reference(path, map_location)
     state = (head.get("train") or {}) if isinstance(head, dict) else {}
     if state.get("of") and state.get("step", 0) < state["of"]:
-        warnings.warn(f"{path.name} is a training still in progress (step {state['step']} of {state['of']}): it "
-                      f"predicts what the GHN has learnt so far; finish it with `bench train` (same arguments)",
-                      stacklevel=2)
+        warnings.warn(
+            f"{path.name} is a training still in progress (step {state['step']} of {state['of']}): it "
+            f"predicts what the GHN has learnt so far; finish it with `bench train` (same arguments)",
+            stacklevel=2,
+        )
     return GHN.load(path, backend=backend, map_location=map_location)
+
+
+OFFICIAL_NAMES = {False: "ghn2-official", True: "ghn3-official"}  # rows of GHNs loaded from the reference codes' files
+
+
+def load_reference(path: str | os.PathLike) -> GHN:
+    """A GHN from a file of a reference code: the GHN-3 hub's format (GHN-3, or GHN-2 in it;
+    gnn_zoo.hub) or the GHN-2 code's own ({"config", "state_dict", "epoch"}), in eval mode."""
+    from .reference import from_reference
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no reference GHN checkpoint at {path} (the GHN-3 hub's files, e.g. ghn3tm8.pt, "
+            f"come from https://huggingface.co/{HUB_REPOSITORY}; GHN-2's from ppuda's releases)"
+        )
+    return (from_hub(path) if is_hub_file(path) else from_reference(path)).eval()
+
+
+def official_name(ghn: GHN) -> str:
+    """The row name of a GHN loaded with load_reference: ghn3-official or ghn2-official."""
+    return OFFICIAL_NAMES[ghn.ghn3]
 
 
 def batch_stat_mode(net: nn.Module) -> nn.Module:

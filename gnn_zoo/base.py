@@ -1,4 +1,5 @@
 """Core: the interface every GNN core implements, whatever its backend."""
+
 from __future__ import annotations
 
 import torch
@@ -69,6 +70,19 @@ class Core(nn.Module):
                 value = value.t()
             state[key] = value
         self.load_state_dict(state)
+
+
+def bias_of(layer: nn.Conv2d | nn.Linear) -> torch.Tensor:
+    """The bias of a layer built with one."""
+    assert layer.bias is not None
+    return layer.bias
+
+
+def linears(mlp: nn.Sequential) -> tuple[nn.Linear, nn.Linear]:
+    """The two Linear layers of a two_layer_mlp."""
+    first, second = mlp[0], mlp[2]
+    assert isinstance(first, nn.Linear) and isinstance(second, nn.Linear)
+    return first, second
 
 
 def two_layer_mlp(hidden: int, inner: int | None = None, final_relu: bool = False) -> nn.Sequential:

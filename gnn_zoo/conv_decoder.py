@@ -1,13 +1,16 @@
 """GHN-2's decoder (reference section 6.4-6.6): a conv decoder for weights, a 1-D decoder for
 norm scales and biases, the classifier heads, and GHN-2's output scaling."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .base import bias_of
 from .decoder import tile
 from .layout import ParamSlot
 
@@ -36,34 +39,44 @@ def node_index(slots: list[ParamSlot], idx: list[int], device: torch.device) -> 
     return torch.tensor([slots[i].node for i in idx], device=device)
 
 
-class Corners(torch.autograd.Function):
-    """Top-left corners tensor[:n0, :n1, ...] of one tensor, as contiguous copies whose gradients
-    are summed into one zero tensor of its shape. Autograd's own slicing gives each slice a
-    full-size gradient, zeroed and then summed: with ~20 distinct corners of the conv decoder's 4 MB
-    weight per step, that was a third of a CPU training step (no torch op slices many corners with
-    one backward)."""
+Box = tuple[tuple[int, int], ...]  # (start, stop) along each leading dim of a tensor
+
+
+def as_box(size: tuple[int, ...] | Box) -> Box:
+    """A box from sizes (a top-left corner: dim d from 0 to n) or (start, stop) pairs."""
+    return tuple(d if isinstance(d, tuple) else (0, d) for d in size)
+
+
+class Windows(torch.autograd.Function):
+    """Windows tensor[a0:b0, a1:b1, ...] of one tensor, as contiguous copies whose gradients are
+    summed into one zero tensor of its shape. Autograd's own slicing gives each slice a full-size
+    gradient, zeroed and then summed: with ~20 distinct windows of the conv decoder's 4 MB weight
+    per step, that was a third of a CPU training step (no torch op slices many windows with one
+    backward)."""
 
     @staticmethod
-    def forward(ctx, tensor: torch.Tensor, sizes: tuple[tuple[int, ...], ...]) -> tuple[torch.Tensor, ...]:
-        ctx.shape, ctx.sizes = tensor.shape, sizes
-        return tuple(tensor[tuple(slice(n) for n in size)].contiguous() for size in sizes)
+    def forward(ctx, tensor: torch.Tensor, boxes: tuple[Box, ...]) -> tuple[torch.Tensor, ...]:
+        ctx.shape, ctx.boxes = tensor.shape, boxes
+        return tuple(tensor[tuple(slice(*d) for d in box)].contiguous() for box in boxes)
 
     @staticmethod
     def backward(ctx, *grads: torch.Tensor):
         total = None
-        for size, grad in zip(ctx.sizes, grads):
+        for box, grad in zip(ctx.boxes, grads):
             if grad is not None:
                 if total is None:
                     total = grad.new_zeros(ctx.shape)
-                total[tuple(slice(n) for n in size)] += grad
+                total[tuple(slice(*d) for d in box)] += grad
         return total, None
 
 
-def corners(tensor: torch.Tensor, sizes: list[tuple[int, ...]]) -> list[torch.Tensor]:
-    """tensor[:n0, :n1, ...] for each size in `sizes`, each distinct corner copied once (Corners)."""
-    unique = tuple(dict.fromkeys(sizes))
-    found = dict(zip(unique, Corners.apply(tensor, unique)))
-    return [found[size] for size in sizes]
+def windows(tensor: torch.Tensor, boxes: Sequence[tuple]) -> list[torch.Tensor]:
+    """tensor[a0:b0, a1:b1, ...] for each box in `boxes` (sizes stand for top-left corners), each
+    distinct window copied once (Windows)."""
+    boxes = [as_box(box) for box in boxes]
+    unique = tuple(dict.fromkeys(boxes))
+    found = dict(zip(unique, Windows.apply(tensor, unique)))
+    return [found[box] for box in boxes]
 
 
 class ConvDecoder(nn.Module):
@@ -81,16 +94,27 @@ class ConvDecoder(nn.Module):
     norm scales 2 sigmoid(p / 2), biases tanh(p / 5).
     """
 
-    def __init__(self, hidden: int, num_classes: int, max_side: int = 11, scaling: bool = True) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        num_classes: int,
+        max_side: int = 11,
+        scaling: bool = True,
+        widths: tuple[int, int] = HIDDEN_CHANNELS,
+        block: int | None = None,
+        vector_width: int | None = None,
+    ) -> None:
         super().__init__()
-        self.side, self.block, self.num_classes = max_side, 2 * hidden, num_classes  # GHN-2: block = 2 hidden
-        self.scaling = scaling
-        c1, c2 = HIDDEN_CHANNELS
+        self.side, self.num_classes = max_side, num_classes
+        self.block = block or 2 * hidden  # GHN-2: block = 2 hidden
+        self.scaling, self.widths = scaling, tuple(widths)
+        c1, c2 = self.widths
         self.fc = nn.Linear(hidden, c1 * max_side * max_side)
         self.conv1 = nn.Conv2d(c1, c2, 1)
         self.conv2 = nn.Conv2d(c2, self.block * self.block, 1)
         self.classifier = nn.Conv2d(self.block, num_classes, 1)
-        self.vector = nn.Sequential(nn.Linear(hidden, self.block), nn.ReLU(), nn.Linear(self.block, 2 * self.block))
+        width = vector_width or self.block  # the 1-D decoder's hidden layer (GHN-2: 2 hidden, the block)
+        self.vector = nn.Sequential(nn.Linear(hidden, width), nn.ReLU(), nn.Linear(width, 2 * self.block))
         self.classifier_bias = nn.Linear(self.block, num_classes)
 
     def forward(self, h: torch.Tensor, slots: list[ParamSlot]) -> list[torch.Tensor]:
@@ -123,46 +147,63 @@ class ConvDecoder(nn.Module):
                 w = w * torch.tensor(scales, dtype=w.dtype, device=w.device).view(-1, *[1] * (w.dim() - 1))
             for i, value in zip(idx, w.unbind()):
                 out[i] = self.fit_kernel(value, slots[i])
-        return out
+        done = [value for value in out if value is not None]
+        assert len(done) == len(slots), "every slot is a vector or a weight"
+        return done
 
     def corner(self, slot: ParamSlot) -> tuple:
         """What a weight slot needs of the (block, block, s, s) tensor: (rows, cols, kh, kw, is classifier)."""
         kh, kw = kernel_2d(slot.shape)
         if slot.role == "classifier":
             return self.block, min(slot.shape[1], self.block), 1, 1, True
-        return min(slot.shape[0], self.block), min(slot.shape[1], self.block), min(kh, self.side), min(kw, self.side), False
+        return (
+            min(slot.shape[0], self.block),
+            min(slot.shape[1], self.block),
+            min(kh, self.side),
+            min(kw, self.side),
+            False,
+        )
+
+    def window(self, kh: int, kw: int) -> Box:
+        """Where a kh x kw kernel (at most s x s) is read on the s x s map: GHN-2's top-left corner."""
+        return (0, kh), (0, kw)
 
     def corner_weights(self, keys: list[tuple]) -> list[tuple[torch.Tensor, ...]]:
         """For each corner key, the decoder weights it reads: (fc weight, fc bias, conv2 weight, conv2
-        bias) restricted to its positions and channel pairs, as copies whose gradients flow back
-        through one full-size buffer per tensor (see Corners)."""
-        c1, c2 = HIDDEN_CHANNELS
+        bias) restricted to its positions (`window`) and channel pairs, as copies whose gradients
+        flow back through one full-size buffer per tensor (see Windows)."""
+        c1, c2 = self.widths
         s, b = self.side, self.block
-        spatial = [(c1, kh, kw) for _, _, kh, kw, _ in keys]
+        spatial = [((0, c1), *self.window(kh, kw)) for _, _, kh, kw, _ in keys]
         pairs = [(rows, cols) for rows, cols, *_ in keys]
-        w_fc = corners(self.fc.weight.view(c1, s, s, -1), [(*k, self.fc.in_features) for k in spatial])
-        b_fc = corners(self.fc.bias.view(c1, s, s), spatial)
-        w2 = corners(self.conv2.weight.view(b, b, c2), [(*p, c2) for p in pairs])
-        b2 = corners(self.conv2.bias.view(b, b), pairs)
-        return [(w.reshape(-1, w.shape[-1]), bias.flatten(), w2_.reshape(-1, c2), b2_.flatten())
-                for w, bias, w2_, b2_ in zip(w_fc, b_fc, w2, b2)]
+        w_fc = windows(self.fc.weight.view(c1, s, s, -1), [(*k, (0, self.fc.in_features)) for k in spatial])
+        b_fc = windows(self.fc.bias.view(c1, s, s), spatial)
+        w2 = windows(self.conv2.weight.view(b, b, c2), [(*p, c2) for p in pairs])
+        b2 = windows(bias_of(self.conv2).view(b, b), pairs)
+        return [
+            (w.reshape(-1, w.shape[-1]), bias.flatten(), w2_.reshape(-1, c2), b2_.flatten())
+            for w, bias, w2_, b2_ in zip(w_fc, b_fc, w2, b2)
+        ]
 
-    def decode_weights(self, z: torch.Tensor, key: tuple, weights: tuple[torch.Tensor, ...] | None = None
-                       ) -> torch.Tensor:
+    def decode_weights(
+        self, z: torch.Tensor, key: tuple, weights: tuple[torch.Tensor, ...] | None = None
+    ) -> torch.Tensor:
         """[g, rows, cols, kh, kw] corners of the conv decoder's output for g nodes (only those
         entries are computed), or [g, classes, cols] classifier weights. `weights`: the key's
         corner_weights (gathered here when not given)."""
         rows, cols, kh, kw, classifier = key
-        c1, c2 = HIDDEN_CHANNELS
+        c1, c2 = self.widths
         w_fc, b_fc, w2, b2 = weights if weights is not None else self.corner_weights([key])[0]
         a = F.relu(F.linear(z, w_fc, b_fc).view(-1, c1, kh, kw))
-        a = F.relu(torch.einsum("gcyx,kc->gkyx", a, self.conv1.weight.view(c2, c1)) + self.conv1.bias[:, None, None])
+        a = F.relu(
+            torch.einsum("gcyx,kc->gkyx", a, self.conv1.weight.view(c2, c1)) + bias_of(self.conv1)[:, None, None]
+        )
         w = torch.einsum("gkyx,pk->gpyx", a, w2) + b2[:, None, None]
         w = w.view(-1, rows, cols, kh, kw)
         if classifier:
             w = F.relu(w[..., 0, 0])
             head = self.classifier.weight.view(self.num_classes, self.block)
-            return torch.einsum("goi,co->gci", w, head) + self.classifier.bias[:, None]
+            return torch.einsum("goi,co->gci", w, head) + bias_of(self.classifier)[:, None]
         return w
 
     def fit_kernel(self, value: torch.Tensor, slot: ParamSlot) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Tiling a decoded block to a parameter's full shape (GHN-2 repeats it along out and in channels)."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,8 @@ def tile(block: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         return block.reshape(shape)  # nothing to tile: no copy, no autograd nodes beyond a view
     if block.dim() == 1:
         size = math.prod(shape)
-        reps = math.ceil(size / block.numel())
-        return (block.repeat(reps) if reps > 1 else block)[:size].reshape(shape)
+        times = math.ceil(size / block.numel())
+        return (block.repeat(times) if times > 1 else block)[:size].reshape(shape)
     reps = (math.ceil(shape[0] / block.shape[0]), math.ceil(shape[1] / block.shape[1])) + (1,) * (block.dim() - 2)
     if reps[:2] != (1, 1):  # a block at least as large as the parameter is sliced, not copied (nor its gradient summed)
         block = block.repeat(reps)

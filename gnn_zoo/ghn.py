@@ -1,4 +1,5 @@
 """GHN: the graph hypernetwork hosting a pluggable GNN core."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,10 +16,14 @@ from deepnets1m.node_types import NODE_TYPES
 from deepnets1m.trace import to_graph
 
 from .conv_decoder import ConvDecoder
+from .conv_decoder3 import ConvDecoder3
 from .decoder import tile_into
+from .ghn3_graph import ghn3_view
+from .init import ghn3_init
 from .layout import head_shape, node_shapes, param_slots
 from .registry import core_class, create
 from .views import needs_virtual_edges
+
 
 def channel_vocabulary(num_classes: int) -> list[int]:
     """GHN-2's channel values: 1, 3, the class count, 8..56 step 8, 64..4080 step 16, 4096..8192 step 32."""
@@ -49,6 +54,11 @@ class ShapeEncoder(nn.Module):
     entry take it. Entry i of a vocabulary is embedding row i and the last row is "no shape"
     (nodes without parameters), the reference's layout."""
 
+    channel_values: torch.Tensor  # buffers (registered in __init__)
+    spatial_values: torch.Tensor
+    channel_lookup: torch.Tensor
+    spatial_lookup: torch.Tensor
+
     def __init__(self, hidden: int, num_classes: int, max_side: int = 11) -> None:
         super().__init__()
         if hidden % 4:
@@ -70,11 +80,19 @@ class ShapeEncoder(nn.Module):
             return torch.where(has, lookup[d.clamp(0, len(lookup) - 1)], no_shape)
 
         ch, sp = (self.channel_lookup, len(self.channel_values)), (self.spatial_lookup, len(self.spatial_values))
-        return torch.cat([self.channel(index(*ch, dims[:, 0])), self.channel(index(*ch, dims[:, 1])),
-                          self.spatial(index(*sp, dims[:, 2])), self.spatial(index(*sp, dims[:, 3]))], dim=1)
+        return torch.cat(
+            [
+                self.channel(index(*ch, dims[:, 0])),
+                self.channel(index(*ch, dims[:, 1])),
+                self.spatial(index(*sp, dims[:, 2])),
+                self.spatial(index(*sp, dims[:, 3])),
+            ],
+            dim=1,
+        )
 
 
-SHELL_STREAM, CORE_STREAM = 0, 1  # the two init streams of a seeded GHN (common random numbers)
+SHELL_STREAM, CORE_STREAM, GHN3_INIT_STREAM = 0, 1, 2  # init streams of a seeded GHN (common random numbers)
+DECODERS = ("ghn2", "ghn3")
 
 
 @contextlib.contextmanager
@@ -92,8 +110,11 @@ def seeded(seed: int | None, stream: int):
 class GHN(nn.Module):
     """Graph hypernetwork (GHN-2, reference section 6): op-type + shape embeddings -> GNN core ->
     LayerNorm -> GHN-2's conv decoder. `layernorm=False, scaling=False, max_hops=1` is GHN-1
-    (see gnn_zoo.variants). The core gets graph `view` (gnn_zoo.views; default: the core's own),
-    and batches carry shortest-path edges up to `max_hops` only for views that use them.
+    (see gnn_zoo.variants). `decoder="ghn3"` is GHN-3's decoder (ConvDecoder3) with GHN-3's
+    initialisation (ghn3_init) and its reading of graphs (ghn3_view) and shapes; with the
+    `transformer` core that is GHN-3 as published. The core gets graph `view` (gnn_zoo.views;
+    default: the core's own), and batches carry shortest-path edges up to `max_hops` only for
+    views that use them.
 
     With `init_seed`, the shell (type and shape embeddings, LayerNorm, decoder) is drawn from a
     generator keyed on the seed alone and the core from another: for one seed every core starts
@@ -103,36 +124,67 @@ class GHN(nn.Module):
     for meta-training); `ghn(module)` writes predicted parameters into `module` and returns it.
     """
 
-    def __init__(self, core: str = "gatedgnn", backend: str = "pyg", hidden: int = 32, layers: int = 1,
-                 num_classes: int = 10, max_hops: int = DEFAULT_MAX_HOPS, layernorm: bool = True,
-                 max_side: int = 11, scaling: bool = True, view: str | None = None, init_seed: int | None = None,
-                 **core_kwargs) -> None:
+    def __init__(
+        self,
+        core: str = "gatedgnn",
+        backend: str = "pyg",
+        hidden: int = 32,
+        layers: int = 1,
+        num_classes: int = 10,
+        max_hops: int = DEFAULT_MAX_HOPS,
+        layernorm: bool = True,
+        max_side: int = 11,
+        scaling: bool = True,
+        view: str | None = None,
+        init_seed: int | None = None,
+        decoder: str = "ghn2",
+        **core_kwargs,
+    ) -> None:
         super().__init__()
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown GHN decoder {decoder!r}; choose from {', '.join(DECODERS)}")
         view = view or core_class(core, backend).default_view()
-        self.config = dict(core=core, backend=backend, hidden=hidden, layers=layers, num_classes=num_classes,
-                           max_hops=max_hops, layernorm=layernorm, max_side=max_side, scaling=scaling, view=view,
-                           **core_kwargs)
-        self.num_classes = num_classes
+        self.config = dict(
+            core=core,
+            backend=backend,
+            hidden=hidden,
+            layers=layers,
+            num_classes=num_classes,
+            max_hops=max_hops,
+            layernorm=layernorm,
+            max_side=max_side,
+            scaling=scaling,
+            view=view,
+            **({"decoder": decoder} if decoder != "ghn2" else {}),
+            **core_kwargs,
+        )
+        self.num_classes, self.ghn3 = num_classes, decoder == "ghn3"  # GHN-3 reads graphs and shapes as its tracer does
         with seeded(init_seed, SHELL_STREAM):  # the shell's init depends on the seed alone, whatever the core
             self.type_embed = nn.Embedding(len(NODE_TYPES), hidden)
             self.shape_enc = ShapeEncoder(hidden, num_classes, max_side)
             self.norm = nn.LayerNorm(hidden) if layernorm else nn.Identity()
-            self.decoder = ConvDecoder(hidden, num_classes, max_side, scaling)
+            make = ConvDecoder3 if decoder == "ghn3" else ConvDecoder
+            self.decoder = make(hidden, num_classes, max_side, scaling)
         if view == "sweep":  # the gated GNN's MLPs depend on whether its sweeps have virtual edges
             core_kwargs = {"virtual_edges": max_hops >= 2, **core_kwargs}
         with seeded(init_seed, CORE_STREAM):
             self.core = create(core, backend, hidden=hidden, layers=layers, view=view, **core_kwargs)
         self.max_hops = max_hops if needs_virtual_edges(view) else 0
+        if decoder == "ghn3":
+            with seeded(init_seed, GHN3_INIT_STREAM):
+                ghn3_init(self)
 
     def batch(self, graphs) -> GraphBatch:
-        """A GraphBatch of `graphs` with the virtual edges this GHN's core uses."""
-        return GraphBatch.from_graphs(list(graphs), max_hops=self.max_hops)
+        """A GraphBatch of `graphs` with the virtual edges this GHN's core uses (GHN-3: of each
+        graph's ghn3_view)."""
+        graphs = [ghn3_view(g) for g in graphs] if self.ghn3 else list(graphs)
+        return GraphBatch.from_graphs(graphs, max_hops=self.max_hops)
 
     def embed(self, batch: GraphBatch) -> torch.Tensor:
         """Node embeddings after the core and the optional LayerNorm, [N, hidden]."""
         device = self.type_embed.weight.device
         batch = batch.to(device)  # a no-op on CPU; on a GPU the cores get their index tensors there
-        x = self.type_embed(batch.node_types) + self.shape_enc(node_shapes(batch).to(device))
+        x = self.type_embed(batch.node_types) + self.shape_enc(node_shapes(batch, token_grids=self.ghn3).to(device))
         return self.norm(self.core(x, batch))
 
     def predict(self, batch: GraphBatch) -> list[dict[str, torch.Tensor]]:
@@ -147,8 +199,9 @@ class GHN(nn.Module):
         return out
 
     @torch.no_grad()
-    def forward(self, module: nn.Module, leaf_modules: tuple[type, ...] = (), graph: ArchGraph | None = None
-                ) -> nn.Module:
+    def forward(
+        self, module: nn.Module, leaf_modules: tuple[type, ...] = (), graph: ArchGraph | None = None
+    ) -> nn.Module:
         """Write predicted parameters into `module` (in place, tiled straight into its tensors;
         training mode, buffers and requires_grad untouched) and return it. The module is traced
         with `leaf_modules` kept whole (for data-dependent control flow inside them), unless its
@@ -168,15 +221,23 @@ class GHN(nn.Module):
         BatchNorm running statistics that predicted parameters leave at their defaults."""
         head = head_shape(graph)
         if head is not None and len(head) == 2 and head[0] != self.num_classes:
-            warnings.warn(f"{type(module).__name__}'s last layer has {head[0]} outputs, but this GHN was trained for "
-                          f"{self.num_classes} classes: that layer is predicted as any other weight (tiled), not by "
-                          f"the classifier decoder", stacklevel=2)
-        stale = any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and not m.training
-                    for m in module.modules())
+            warnings.warn(
+                f"{type(module).__name__}'s last layer has {head[0]} outputs, but this GHN was trained for "
+                f"{self.num_classes} classes: that layer is predicted as any other weight (tiled), not by "
+                f"the classifier decoder",
+                stacklevel=2,
+            )
+        stale = any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and not m.training
+            for m in module.modules()
+        )
         if stale:
-            warnings.warn(f"{type(module).__name__} is in eval mode with BatchNorm running statistics, which a GHN "
-                          f"does not predict: calibrate them with gnn_zoo.calibrate_bn(model, batches) before "
-                          f"using it in eval mode (or run it in train mode)", stacklevel=2)
+            warnings.warn(
+                f"{type(module).__name__} is in eval mode with BatchNorm running statistics, which a GHN "
+                f"does not predict: calibrate them with gnn_zoo.calibrate_bn(model, batches) before "
+                f"using it in eval mode (or run it in train mode)",
+                stacklevel=2,
+            )
 
     def save(self, path: str | os.PathLike, **extra) -> None:
         """Checkpoint: config + weights, the core's in its PyG layout so any backend can load it,
@@ -199,8 +260,9 @@ class GHN(nn.Module):
             raise
         except Exception as err:
             reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            raise ValueError(f"{path} is not a readable GHN checkpoint ({reason}); re-train it or point to another "
-                             f"file") from err
+            raise ValueError(
+                f"{path} is not a readable GHN checkpoint ({reason}); re-train it or point to another file"
+            ) from err
         return ckpt
 
     @classmethod

@@ -1,4 +1,5 @@
 """What the GHN needs to know of each graph: node shape features and each parameter's role."""
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,13 @@ def head_node(graph: ArchGraph) -> int | None:
 def find_head_node(graph: ArchGraph) -> int | None:
     """head_node, computed: a shortest-path search back from the output node."""
     types = graph.node_types.tolist()
-    weights = sorted({node for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
-                      if len(shape) >= 2 and types[node] != POS_ENC_TYPE})
+    weights = sorted(
+        {
+            node
+            for node, shape in zip(graph.param_node.tolist(), graph.param_shapes)
+            if len(shape) >= 2 and types[node] != POS_ENC_TYPE
+        }
+    )
     if not weights:
         return None
     src, dst = graph.edge_index.numpy()
@@ -133,11 +139,22 @@ def param_slots(batch: GraphBatch, num_classes: int) -> list[ParamSlot]:
     return slots
 
 
-def node_shapes(batch: GraphBatch) -> torch.Tensor:
+def token_grid(shape: tuple[int, ...]) -> int | None:
+    """The grid side of a (1, tokens, channels) positional encoding (floor of sqrt(tokens): a ViT's
+    14 x 14 patches and its class token), None for any other shape."""
+    if len(shape) == 3 and shape[0] == 1 and min(shape[1:]) > 1:
+        return math.isqrt(shape[1])
+    return None
+
+
+def node_shapes(batch: GraphBatch, token_grids: bool = False) -> torch.Tensor:
     """[N, 4] shape of each node's first parameter (out, in, kh, kw), zeros for missing dims;
-    pool nodes (max, avg) have GHN-2's (1, 1, 3, 3), whatever their kernel (section 5). Built on
-    the CPU from the graphs, whatever device the batch is on (the caller moves it)."""
-    if "ghn_shapes" not in batch.cache:
+    pool nodes (max, avg) have GHN-2's (1, 1, 3, 3), whatever their kernel (section 5). With
+    `token_grids` (GHN-3), a (1, tokens, C) positional encoding is (1, C, side, side), side the
+    floor of sqrt(tokens). Built on the CPU from the graphs, whatever device the batch is on (the
+    caller moves it)."""
+    key = "ghn_shapes_grid" if token_grids else "ghn_shapes"
+    if key not in batch.cache:
         out = torch.zeros(batch.num_nodes, 4, dtype=torch.long)
         pools = (batch.node_types.cpu()[:, None] == torch.tensor(POOL_TYPES)).any(1)
         out[pools] = torch.tensor(POOL_SHAPE)
@@ -147,6 +164,9 @@ def node_shapes(batch: GraphBatch) -> torch.Tensor:
                 if node not in done:
                     done.add(node)
                     dims = list(shape[:3]) + ([math.prod(shape[3:])] if len(shape) > 3 else [])
+                    side = token_grid(shape) if token_grids else None
+                    if side is not None:
+                        dims = [1, shape[2], side, side]
                     out[node + offset, : len(dims)] = torch.tensor(dims)
-        batch.cache["ghn_shapes"] = out
-    return batch.cache["ghn_shapes"]
+        batch.cache[key] = out
+    return batch.cache[key]

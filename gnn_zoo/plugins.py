@@ -6,6 +6,7 @@ tables; the class name lowercased when empty), `views`, and `backend` ("" for a 
 no graph library: it then serves both backends). Registering it is what `register` does for the
 zoo's own cores; the harness then treats it like any other (protocol v1 matches its budget
 automatically, bench.protocol)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,6 +16,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from .base import Core
 from .registry import BACKENDS, CORES, register
 
 ENTRY_POINT_GROUP = "ghnbench.cores"
@@ -26,7 +28,7 @@ def is_plugin(text: str) -> bool:
     return ":" in text
 
 
-def import_target(target: str) -> tuple[str, type]:
+def import_target(target: str) -> tuple[str, type[Core]]:
     """(importable module name, class) of `file.py:Class` or `pkg.module:Class`; a ValueError
     names what is wrong and how to fix it."""
     where, _, cls_name = target.rpartition(":")
@@ -39,6 +41,7 @@ def import_target(target: str) -> tuple[str, type]:
         module_name = f"ghnbench_plugin_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
         if module_name not in sys.modules:
             spec = importlib.util.spec_from_file_location(module_name, path)
+            assert spec is not None and spec.loader is not None  # a .py path always has a source loader
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             try:
@@ -53,13 +56,16 @@ def import_target(target: str) -> tuple[str, type]:
         except ImportError as err:
             raise ValueError(f"--gnn {target}: module {module_name} is not importable ({err})") from err
     cls = getattr(sys.modules[module_name], cls_name, None)
-    from .base import Core
-
     if cls is None:
-        found = sorted(n for n, v in vars(sys.modules[module_name]).items()
-                       if isinstance(v, type) and issubclass(v, Core) and v is not Core)
-        raise ValueError(f"--gnn {target}: {where} has no {cls_name}"
-                         + (f"; its Core subclasses: {', '.join(found)}" if found else "; it defines no Core subclass"))
+        found = sorted(
+            n
+            for n, v in vars(sys.modules[module_name]).items()
+            if isinstance(v, type) and issubclass(v, Core) and v is not Core
+        )
+        raise ValueError(
+            f"--gnn {target}: {where} has no {cls_name}"
+            + (f"; its Core subclasses: {', '.join(found)}" if found else "; it defines no Core subclass")
+        )
     if not (isinstance(cls, type) and issubclass(cls, Core)):
         raise ValueError(f"--gnn {target}: {cls_name} is not a gnn_zoo.Core subclass in {where}")
     return module_name, cls
@@ -71,8 +77,9 @@ def register_plugin(target: str) -> str:
     module_name, cls = import_target(target)
     name = cls.name or cls.__name__.lower()
     if name in CORES and name not in PLUGINS:
-        raise ValueError(f"--gnn {target}: its name {name!r} is a core of the zoo already; give the class another "
-                         f"`name`")
+        raise ValueError(
+            f"--gnn {target}: its name {name!r} is a core of the zoo already; give the class another `name`"
+        )
     for backend in (cls.backend,) if cls.backend else BACKENDS:
         register(name, backend, f"{module_name}:{cls.__name__}")
     where, _, cls_name = target.rpartition(":")

@@ -7,6 +7,7 @@ parameters outside GHN-2's vocabulary), and its decoder holds the conv decoder a
 under other names. The shape encoder's tables have the same layout (an entry's index, then the
 "no shape" row), so they copy as they are.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,11 +18,19 @@ from .ghn import GHN
 
 # reference name prefix -> ours; the gated GNN's message MLPs are `mlp` (1-hop) and `mlp_ve` (virtual edges)
 RENAMES = (
-    ("ln.", "norm."), ("embed.", "type_embed."), ("shape_enc.embed_spatial.", "shape_enc.spatial."),
-    ("shape_enc.embed_channel.", "shape_enc.channel."), ("gnn.mlp.fc.", "core.mlp."), ("gnn.mlp_ve.fc.", "core.mlp_sp."),
-    ("gnn.gru.", "core.gru."), ("decoder.fc.0.", "decoder.fc."), ("decoder.conv.0.", "decoder.conv1."),
-    ("decoder.conv.2.", "decoder.conv2."), ("decoder.class_layer_predictor.1.", "decoder.classifier."),
-    ("decoder_1d.fc.", "decoder.vector."), ("bias_class.1.", "decoder.classifier_bias."),
+    ("ln.", "norm."),
+    ("embed.", "type_embed."),
+    ("shape_enc.embed_spatial.", "shape_enc.spatial."),
+    ("shape_enc.embed_channel.", "shape_enc.channel."),
+    ("gnn.mlp.fc.", "core.mlp."),
+    ("gnn.mlp_ve.fc.", "core.mlp_sp."),
+    ("gnn.gru.", "core.gru."),
+    ("decoder.fc.0.", "decoder.fc."),
+    ("decoder.conv.0.", "decoder.conv1."),
+    ("decoder.conv.2.", "decoder.conv2."),
+    ("decoder.class_layer_predictor.1.", "decoder.classifier."),
+    ("decoder_1d.fc.", "decoder.vector."),
+    ("bias_class.1.", "decoder.classifier_bias."),
 )
 SUPPORTED = {"hypernet": ("gatedgnn",), "decoder": ("conv",)}
 
@@ -30,7 +39,7 @@ def reference_name(name: str) -> str:
     """Our name of a reference state-dict entry (a KeyError names one we do not know)."""
     for theirs, ours in RENAMES:
         if name.startswith(theirs):
-            return ours + name[len(theirs):]
+            return ours + name[len(theirs) :]
     raise KeyError(f"unknown reference GHN weight {name!r}")
 
 
@@ -41,18 +50,28 @@ def ghn_config(config: dict) -> dict:
         if config.get(key, allowed[0]) not in allowed:
             raise ValueError(f"reference checkpoints with {key}={config[key]!r} are not supported (only {allowed})")
     virtual = bool(config.get("ve", True))
-    return dict(core="gatedgnn", backend="pyg", hidden=int(config.get("hid", 32)), layers=1,
-                num_classes=int(config["num_classes"]), max_hops=50 if virtual else 1,
-                layernorm=bool(config.get("layernorm", True)), max_side=int(config["max_shape"][-1]),
-                scaling=bool(config.get("weight_norm", True)), view="sweep")
+    return dict(
+        core="gatedgnn",
+        backend="pyg",
+        hidden=int(config.get("hid", 32)),
+        layers=1,
+        num_classes=int(config["num_classes"]),
+        max_hops=50 if virtual else 1,
+        layernorm=bool(config.get("layernorm", True)),
+        max_side=int(config["max_shape"][-1]),
+        scaling=bool(config.get("weight_norm", True)),
+        view="sweep",
+    )
 
 
 def from_reference(path: str | os.PathLike, map_location="cpu") -> GHN:
     """Our GHN holding the weights of a checkpoint saved by the reference GHN-2 code."""
     ckpt = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "config" not in ckpt:
-        raise ValueError(f"{path} is not a reference GHN checkpoint (no 'config' and 'state_dict'); for checkpoints "
-                         f"that bench trained, use GHN.load")
+        raise ValueError(
+            f"{path} is not a reference GHN checkpoint (no 'config' and 'state_dict'); for checkpoints "
+            f"that bench trained, use GHN.load"
+        )
     ghn = GHN(**ghn_config(ckpt["config"]))
     ours = ghn.state_dict()
     for name, value in ckpt["state_dict"].items():

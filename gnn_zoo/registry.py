@@ -3,6 +3,7 @@
 A new GNN plugs in with one file per backend and one line in CORES (or `register` at run time).
 Implementations are imported lazily, so DGL is only imported when a dgl core is created.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,10 @@ CORES: dict[str, dict[str, str]] = {
     "gcn": {"pyg": "gnn_zoo.cores.pyg.gcn:GCN", "dgl": "gnn_zoo.cores.dgl.gcn:GCN"},
     "gat": {"pyg": "gnn_zoo.cores.pyg.gat:GAT", "dgl": "gnn_zoo.cores.dgl.gat:GAT"},
     "gin": {"pyg": "gnn_zoo.cores.pyg.gin:GIN", "dgl": "gnn_zoo.cores.dgl.gin:GIN"},
-    "transformer": {"pyg": "gnn_zoo.cores.pyg.transformer:GraphTransformer",
-                    "dgl": "gnn_zoo.cores.dgl.transformer:GraphTransformer"},
+    "transformer": {
+        "pyg": "gnn_zoo.cores.pyg.transformer:GraphTransformer",
+        "dgl": "gnn_zoo.cores.dgl.transformer:GraphTransformer",
+    },
     "mlp": {"pyg": "gnn_zoo.cores.mlp:MLPCore", "dgl": "gnn_zoo.cores.mlp:MLPCore"},
 }
 
@@ -55,7 +58,9 @@ def require_backend(backend: str) -> None:
         importlib.import_module(library)
     except (ImportError, OSError) as err:  # a DGL built for another torch fails loading its libraries
         hint = DGL_INSTALL_HINT if backend == "dgl" else "pip install torch-geometric"
-        raise BackendUnavailable(f"backend {backend!r} needs {library}, which failed to import ({err}). {hint}") from err
+        raise BackendUnavailable(
+            f"backend {backend!r} needs {library}, which failed to import ({err}). {hint}"
+        ) from err
 
 
 def core_class(name: str, backend: str) -> type[Core]:
@@ -89,5 +94,7 @@ def check_same_layout(core: Core, twin: Core) -> None:
     theirs = {k: tuple(v.shape) for k, v in twin.state_dict().items()}
     if mine != theirs or len(mine) != len(core.state_dict()):
         diff = sorted(set(mine.items()) ^ set(theirs.items()))[:4]
-        raise ValueError(f"{core.name}/{core.backend} weights do not map one to one onto {twin.name}/pyg's "
-                         f"(pyg_renames / pyg_transposed); differing entries: {diff}")
+        raise ValueError(
+            f"{core.name}/{core.backend} weights do not map one to one onto {twin.name}/pyg's "
+            f"(pyg_renames / pyg_transposed); differing entries: {diff}"
+        )

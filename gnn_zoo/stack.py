@@ -1,6 +1,11 @@
 """The message-passing cores' shared stack, as PyG's BasicGNN: a core is the conv it builds and
 how it calls it; the relations of the graph view, the residual loop and dropout live here."""
+
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,27 +34,35 @@ class RelationalStack(Core):
     self_loops = False  # whether the relation graphs carry explicit self-loops (distance 0)
     edge_features_add_to_nodes = False  # the conv adds edge features to node states (GINE): edge_dim must be hidden
 
-    def __init__(self, hidden: int, layers: int = 2, view: str = "virtual", dropout: float = 0.0,
-                 edge_dim: int | None = None, **conv_kwargs) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        layers: int = 2,
+        view: str = "virtual",
+        dropout: float = 0.0,
+        edge_dim: int | None = None,
+        **conv_kwargs,
+    ) -> None:
         super().__init__(hidden, layers, view)
         self.dropout, self.edge_dim = dropout, edge_dim or hidden
         if self.edge_features_add_to_nodes and self.edge_dim != hidden:
-            raise ValueError(f"{self.name} adds edge embeddings to node states: edge_dim ({self.edge_dim}) must be "
-                             f"hidden ({hidden})")
+            raise ValueError(
+                f"{self.name} adds edge embeddings to node states: edge_dim ({self.edge_dim}) must be hidden ({hidden})"
+            )
         relations = 1 if self.view == "undirected" else 2
-        self.convs = nn.ModuleList(nn.ModuleList(self.make_conv(hidden, **conv_kwargs) for _ in range(relations))
-                                   for _ in range(layers))
+        self.convs = nn.ModuleList(
+            nn.ModuleList(self.make_conv(hidden, **conv_kwargs) for _ in range(relations)) for _ in range(layers)
+        )
         self.distance = nn.Embedding(MAX_DISTANCE + 1, self.edge_dim) if self.edge_input == "feature" else None
 
-    def make_conv(self, hidden: int, **kwargs) -> nn.Module:
-        """One conv of one relation and layer."""
-        raise NotImplementedError
+    # A core provides these two, each with its own keyword arguments:
+    # make_conv(hidden, **conv_kwargs) -> one conv of one relation and layer;
+    # run_conv(conv, x, graph, edge) -> `conv` on `graph` (the backend's structure) with per-edge
+    # `edge` weights or features.
+    make_conv: Callable[..., nn.Module]
+    run_conv: Callable[..., torch.Tensor]
 
-    def run_conv(self, conv: nn.Module, x: torch.Tensor, graph, edge: torch.Tensor) -> torch.Tensor:
-        """`conv` on `graph` (the backend's structure) with per-edge `edge` weights or features."""
-        raise NotImplementedError
-
-    def relation_graphs(self, batch: GraphBatch) -> list[tuple[object, torch.Tensor]]:
+    def relation_graphs(self, batch: GraphBatch) -> list[tuple[Any, torch.Tensor]]:
         """(backend graph, hop distance per edge) of each relation of the view."""
         raise NotImplementedError
 
@@ -69,11 +82,15 @@ class RelationalStack(Core):
         """What the conv gets per edge: 1/d (self-loops 1), or the distance's embedding."""
         if self.edge_input == "weight":
             return 1.0 / distance.clamp(min=1).float()
+        assert self.distance is not None
         return self.distance(distance.clamp(max=MAX_DISTANCE))
 
     def forward(self, x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
         relations = [(graph, self.edge_values(d)) for graph, d in self.relation_graphs(batch)]
         for layer in self.convs:
-            out = sum(self.run_conv(conv, x, graph, edge) for conv, (graph, edge) in zip(layer, relations))
+            assert isinstance(layer, nn.ModuleList)
+            out = functools.reduce(
+                torch.add, [self.run_conv(conv, x, graph, edge) for conv, (graph, edge) in zip(layer, relations)]
+            )
             x = x + F.dropout(F.relu(out), self.dropout, self.training)
         return x

@@ -7,6 +7,7 @@
   real and, with max_hops >= 2, virtual edges);
 - `none`: no edges at all (the graph-free mlp baseline).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,13 +57,20 @@ def view_edges(batch: GraphBatch, view: str) -> ViewEdges:
     src, dst = batch.edge_index
     ones = torch.ones_like(src)
     if view == "undirected":
-        out = ViewEdges(torch.cat([src, dst]), torch.cat([dst, src]), torch.zeros_like(torch.cat([src, dst])),
-                        torch.cat([ones, ones]), 1)
+        out = ViewEdges(
+            torch.cat([src, dst]),
+            torch.cat([dst, src]),
+            torch.zeros_like(torch.cat([src, dst])),
+            torch.cat([ones, ones]),
+            1,
+        )
     elif view in ("directed", "virtual"):
         if view == "virtual":
             if batch.max_hops < 2:
-                raise ValueError(f"the virtual view needs a batch with virtual edges (max_hops >= 2, got "
-                                 f"{batch.max_hops}); batch graphs with the GHN's own `ghn.batch(graphs)`")
+                raise ValueError(
+                    f"the virtual view needs a batch with virtual edges (max_hops >= 2, got "
+                    f"{batch.max_hops}); batch graphs with the GHN's own `ghn.batch(graphs)`"
+                )
             vsrc, vdst = batch.virtual_index
             src, dst = torch.cat([src, vsrc]), torch.cat([dst, vdst])
             ones = torch.cat([ones, batch.virtual_dist.to(ones.dtype)])

@@ -6,6 +6,7 @@ the plain preset.
 A seed's score is its GHN top-1 averaged over the splits every seed of the table has; the seed
 is the unit of replication.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bench.records import model_label
+from .schema import PresetBase, model_label
 
 ALPHA = 0.05
 FULL_SEEDS = 8  # seeds a model an arm needs before the rule decides
@@ -26,19 +27,31 @@ EARLY_COLLAPSES = 2  # collapsed runs that stop an arm early
 OUTLIER_MADS = 3.0  # a seed this many MADs from its arm's median is an outlier
 
 
-def changed_fields(label: str, fields: dict) -> str:
-    """What a preset label stands for: the fields that differ from its named preset, as text
-    ("decoder init ghn3"; the named preset itself: "plain")."""
-    from bench.presets import PRESETS, RUNTIME_FIELDS, for_variant
-
-    name = label if label in PRESETS else label.rsplit("-", 1)[0]
-    if name not in PRESETS or not fields:
+def changed_fields(label: str, fields: dict, preset_base: PresetBase | None) -> str:
+    """What a preset label stands for: the fields that differ from its named preset (read with
+    `preset_base`), as text ("decoder init ghn3"; the named preset itself: "plain"); the label
+    itself where the named preset is unknown."""
+    ghn = fields.get("ghn", "ghn2")
+    base = None
+    if preset_base is not None and fields:
+        base = preset_base(label, ghn) or preset_base(label.rsplit("-", 1)[0], ghn)
+    if base is None:
         return label
-    base = for_variant(PRESETS[name], fields.get("ghn", "ghn2")).__dict__
-    changed = {k: v for k, v in fields.items() if k in base and k not in ("ghn", "view", *RUNTIME_FIELDS)
-               and not isinstance(v, dict) and base[k] != (tuple(v) if isinstance(v, list) else v)}
-    return ", ".join(f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
-                     for k, v in sorted(changed.items())) or "plain"
+    changed = {
+        k: v
+        for k, v in fields.items()
+        if k in base
+        and k not in ("ghn", "view")
+        and not isinstance(v, dict)
+        and base[k] != (tuple(v) if isinstance(v, list) else v)
+    }
+    return (
+        ", ".join(
+            f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in sorted(changed.items())
+        )
+        or "plain"
+    )
 
 
 def training_minutes(record: dict) -> float:
@@ -48,20 +61,30 @@ def training_minutes(record: dict) -> float:
     return (cpu if cpu is not None else record.get("train_seconds") or math.nan) / 60
 
 
-def seed_frame(records: list[dict]) -> pd.DataFrame:
+def seed_frame(records: list[dict], preset_base: PresetBase | None = None) -> pd.DataFrame:
     """One row per (arm, model, seed): the score (GHN top-1 averaged over the splits every seed
     has), collapsed (any of its records), training minutes."""
-    rows = [{"arm": r["preset"], "model": model_label(r), "seed": r["seed"], "split": r["split"],
-             "top1": r["metrics"]["ghn"]["mean"], "collapsed": bool((r.get("training") or {}).get("collapsed")),
-             "minutes": training_minutes(r),
-             "what": changed_fields(r["preset"], r.get("preset_fields") or {})} for r in records]
+    rows = [
+        {
+            "arm": r["preset"],
+            "model": model_label(r),
+            "seed": r["seed"],
+            "split": r["split"],
+            "top1": r["metrics"]["ghn"]["mean"],
+            "collapsed": bool((r.get("training") or {}).get("collapsed")),
+            "minutes": training_minutes(r),
+            "what": changed_fields(r["preset"], r.get("preset_fields") or {}, preset_base),
+        }
+        for r in records
+    ]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     splits = sorted(frame["split"].unique())
     whole = frame.groupby(["arm", "model", "seed"]).filter(lambda g: sorted(g["split"]) == splits)
     return whole.groupby(["arm", "model", "seed"], as_index=False).agg(
-        score=("top1", "mean"), collapsed=("collapsed", "any"), minutes=("minutes", "first"), what=("what", "first"))
+        score=("top1", "mean"), collapsed=("collapsed", "any"), minutes=("minutes", "first"), what=("what", "first")
+    )
 
 
 @dataclass
@@ -117,7 +140,7 @@ def against(arm: Arm, plain: Arm) -> tuple[float, float, float]:
     diff = float(np.mean([arm.seeds[m].mean() - plain.seeds[m].mean() for m in models]))
     parts = [(s.var(ddof=1) / len(s), len(s) - 1) for m in models for s in (arm.seeds[m], plain.seeds[m])]
     var = sum(v for v, _ in parts) / len(models) ** 2
-    df = sum(v for v, _ in parts) ** 2 / sum(v ** 2 / d for v, d in parts) if var > 0 else math.inf
+    df = sum(v for v, _ in parts) ** 2 / sum(v**2 / d for v, d in parts) if var > 0 else math.inf
     p_lower = float(stats.t.cdf(diff / math.sqrt(var), df)) if var > 0 else float(diff < 0)
     a, b = arm.deviations(), plain.deviations()
     with warnings.catch_warnings():  # deviations all equal (two seeds a model): scipy warns, p is what it is
@@ -126,13 +149,18 @@ def against(arm: Arm, plain: Arm) -> tuple[float, float, float]:
     return diff, p_lower, float(test.pvalue)
 
 
-def arms_of(records: list[dict]) -> dict[str, Arm]:
-    """The arms of `records` by preset label."""
-    seeds = seed_frame(records)
+def arms_of(records: list[dict], preset_base: PresetBase | None = None) -> dict[str, Arm]:
+    """The arms of `records` by preset label (what each changed: read with `preset_base`)."""
+    seeds = seed_frame(records, preset_base)
     out = {}
     for name, g in seeds.groupby("arm") if len(seeds) else ():
-        out[name] = Arm(name, g["what"].iloc[0], {m: gm["score"].to_numpy() for m, gm in g.groupby("model")},
-                        int(g["collapsed"].sum()), float(g["minutes"].median()))
+        out[name] = Arm(
+            name,
+            g["what"].iloc[0],
+            {m: gm["score"].to_numpy() for m, gm in g.groupby("model")},
+            int(g["collapsed"].sum()),
+            float(g["minutes"].median()),
+        )
     return out
 
 
@@ -143,53 +171,98 @@ def seed_cell(scores: np.ndarray) -> str:
     return f"{len(scores)}: {scores.mean():.1f}" + (f" ± {scores.std(ddof=1):.1f}" if len(scores) > 1 else "")
 
 
-def arm_table(records: list[dict]) -> str:
-    """The arms of `records` as a Markdown table with the rule's decision under it."""
-    arms = arms_of(records)
+def arm_table(records: list[dict], preset_base: PresetBase | None = None) -> str:
+    """The arms of `records` as a Markdown table with the rule's decision under it (what each
+    arm changed: read with `preset_base`)."""
+    arms = arms_of(records, preset_base)
     plain = next((a for a in arms.values() if a.what == "plain"), None)
     if plain is None:
         raise ValueError("--arms: no records of the plain preset among these: it is what every arm is compared with")
     models = sorted({m for a in arms.values() for m in a.seeds})
-    head = ["arm", *[f"{m} (seeds: mean ± SD)" for m in models], "pooled SD [95% CI]", "MAD", "outliers",
-            "collapsed", "vs plain: mean, p lower", "spread p lower", "min a run (CPU, else wall)"]
+    head = [
+        "arm",
+        *[f"{m} (seeds: mean ± SD)" for m in models],
+        "pooled SD [95% CI]",
+        "MAD",
+        "outliers",
+        "collapsed",
+        "vs plain: mean, p lower",
+        "spread p lower",
+        "min a run (CPU, else wall)",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + ":-:|" * (len(head) - 1)]
-    verdicts = {}
     for arm in sorted(arms.values(), key=lambda a: (a.what != "plain", a.what)):
         sd, lo, hi = arm.pooled_sd()
         diff, p_mean, p_spread = against(arm, plain) if arm is not plain else (math.nan,) * 3
-        verdicts[arm.name] = (diff, p_mean)
         cells = [seed_cell(arm.seeds.get(m, np.array([]))) for m in models]
         mad = float(np.mean([stats.median_abs_deviation(s, scale="normal") for s in arm.seeds.values()]))
         vs = "" if arm is plain else f"{diff:+.1f}, {p_mean:.2f}"
-        lines.append("| " + " | ".join([arm.what, *cells, f"{sd:.1f} [{lo:.1f}, {hi:.1f}]", f"{mad:.1f}",
-                                         str(arm.outliers()), str(arm.collapsed), vs,
-                                         "" if arm is plain else f"{p_spread:.2f}", f"{arm.minutes:.1f}"]) + " |")
-    return "\n".join(lines) + "\n\n" + decision(arms, plain, verdicts) + "\n"
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    arm.what,
+                    *cells,
+                    f"{sd:.1f} [{lo:.1f}, {hi:.1f}]",
+                    f"{mad:.1f}",
+                    str(arm.outliers()),
+                    str(arm.collapsed),
+                    vs,
+                    "" if arm is plain else f"{p_spread:.2f}",
+                    f"{arm.minutes:.1f}",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n\n" + decision(arms, plain) + "\n"
 
 
 def stopped_arms(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
     """The arms the rule stops early: EARLY_SEEDS seeds a model or more, and a mean more than
     EARLY_DROP points below plain's or EARLY_COLLAPSES collapsed runs."""
-    return [a for a in arms.values() if a is not plain and a.fewest >= EARLY_SEEDS
-            and (against(a, plain)[0] < -EARLY_DROP or a.collapsed >= EARLY_COLLAPSES)]
+    return [
+        a
+        for a in arms.values()
+        if a is not plain
+        and a.fewest >= EARLY_SEEDS
+        and (against(a, plain)[0] < -EARLY_DROP or a.collapsed >= EARLY_COLLAPSES)
+    ]
 
 
-def decision(arms: dict[str, Arm], plain: Arm, verdicts: dict[str, tuple[float, float]]) -> str:
+def adopted(arms: dict[str, Arm], plain: Arm) -> Arm | None:
+    """The arm the rule adopts, once every arm it has not stopped has FULL_SEEDS seeds a model
+    (None before): the lowest pooled seed SD (to 0.1) among plain and the arms whose mean is not
+    significantly below plain's, ties to the cheaper."""
+    running = [a for a in arms.values() if a not in stopped_arms(arms, plain)]
+    if any(a.fewest < FULL_SEEDS for a in running):
+        return None
+    eligible = [a for a in running if a is plain or not against(a, plain)[1] < ALPHA]
+    return min(eligible, key=lambda a: (round(a.pooled_sd()[0], 1), a.minutes))
+
+
+def decision(arms: dict[str, Arm], plain: Arm) -> str:
     """What the rule says now: the arms that may stop early, and the adopted arm once every arm
     still running has FULL_SEEDS seeds a model."""
     stopped = stopped_arms(arms, plain)
     running = [a for a in arms.values() if a not in stopped]
     notes = []
     if stopped:
-        notes.append("Stopped early (4+ seeds, mean > 5 points below plain or 2+ collapsed runs): "
-                     + ", ".join(a.what for a in stopped) + ".")
+        notes.append(
+            "Stopped early (4+ seeds, mean > 5 points below plain or 2+ collapsed runs): "
+            + ", ".join(a.what for a in stopped)
+            + "."
+        )
     short = [a for a in running if a.fewest < FULL_SEEDS]
     if short:
-        notes.append(f"Decision pending: {', '.join(f'{a.what} ({a.fewest})' for a in short)} have fewer than "
-                     f"{FULL_SEEDS} seeds a model.")
+        notes.append(
+            f"Decision pending: {', '.join(f'{a.what} ({a.fewest})' for a in short)} have fewer than "
+            f"{FULL_SEEDS} seeds a model."
+        )
         return " ".join(notes)
-    eligible = [a for a in running if a is plain or not verdicts[a.name][1] < ALPHA]
-    best = min(eligible, key=lambda a: (round(a.pooled_sd()[0], 1), a.minutes))
-    notes.append(f"Decision by the rule: {best.what} (the lowest pooled seed SD, {best.pooled_sd()[0]:.1f}, among "
-                 f"the arms whose mean is not significantly below plain's).")
+    best = adopted(arms, plain)
+    assert best is not None  # every running arm has its seeds
+    notes.append(
+        f"Decision by the rule: {best.what} (the lowest pooled seed SD, {best.pooled_sd()[0]:.1f}, among "
+        f"the arms whose mean is not significantly below plain's)."
+    )
     return " ".join(notes)

@@ -1,4 +1,5 @@
 """The SQLite index of result records: one row per record file, kept in sync with the files."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.records import RECORD_KEYS
-
 from .records import RecordError, Skipped, read_record, record_files, run_key
+from .schema import RECORD_KEYS
 
 COLUMNS = RECORD_KEYS  # the indexed columns a query can filter on
 INDEX_VERSION = 3  # SQLite user_version of this layout; an index of another version is rebuilt from the files
@@ -47,8 +47,10 @@ def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
             conn.executescript(f"DROP TABLE IF EXISTS records; PRAGMA user_version = {INDEX_VERSION};")
         conn.executescript(SCHEMA_SQL)
     except sqlite3.DatabaseError as err:
-        raise ValueError(f"{db_path} is not a usable leaderboard database ({err}); delete it (it is only an index: "
-                         f"`bench leaderboard` rebuilds it from the record files) or pass another --db") from err
+        raise ValueError(
+            f"{db_path} is not a usable leaderboard database ({err}); delete it (it is only an index: "
+            f"`bench leaderboard` rebuilds it from the record files) or pass another --db"
+        ) from err
     return conn
 
 
@@ -81,23 +83,26 @@ def sync(db_path: str | os.PathLike, results_dirs: list[str | os.PathLike]) -> S
                 except RecordError as err:
                     report.skipped.append(Skipped(path, str(err)))
                     continue
-                conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (key, stat.st_mtime_ns, stat.st_size, *run_key(record), record.get("created"),
-                              json.dumps(record)))
+                conn.execute(
+                    "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key, stat.st_mtime_ns, stat.st_size, *run_key(record), record.get("created"), json.dumps(record)),
+                )
                 report.added += 1
     finally:
         conn.close()
     return report
 
 
-def latest_records(db_path: str | os.PathLike, paths: set[str] | None = None, as_of: str | None = None,
-                   **where: str | None) -> list[dict]:
+def latest_records(
+    db_path: str | os.PathLike, paths: set[str] | None = None, as_of: str | None = None, **where: str | None
+) -> list[dict]:
     """The records of latest_record_files, without their paths."""
     return [record for _, record in latest_record_files(db_path, paths, as_of, **where)]
 
 
-def latest_record_files(db_path: str | os.PathLike, paths: set[str] | None = None, as_of: str | None = None,
-                        **where: str | None) -> list[tuple[str, dict]]:
+def latest_record_files(
+    db_path: str | os.PathLike, paths: set[str] | None = None, as_of: str | None = None, **where: str | None
+) -> list[tuple[str, dict]]:
     """(file path, record) of the indexed records matching the non-None `where` columns, one per
     run (the newest when the same run was recorded in several files), from the files in `paths`
     only when given (the folders of this call: the index also holds other folders' rows). A
@@ -115,8 +120,11 @@ def latest_record_files(db_path: str | os.PathLike, paths: set[str] | None = Non
         if as_of is not None:
             tests.append("created <= ?")
             values.append(as_of)
-        sql = ("SELECT path, record FROM records" + (" WHERE " + " AND ".join(tests) if tests else "")
-               + " ORDER BY created")
+        sql = (
+            "SELECT path, record FROM records"
+            + (" WHERE " + " AND ".join(tests) if tests else "")
+            + " ORDER BY created"
+        )
         newest: dict[tuple, tuple[str, dict]] = {}
         for path, text in conn.execute(sql, values):
             if paths is not None and path not in paths:

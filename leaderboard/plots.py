@@ -1,10 +1,12 @@
 """Seaborn figures of a leaderboard: heatmap, bars, ID vs OOD scatter, critical-difference diagram
 (with enough seeds), probability-of-improvement matrix. Models are sorted by average rank; the
 random-init baseline is drawn apart."""
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -18,7 +20,7 @@ import seaborn as sns  # noqa: E402
 from .stats import ALPHA, CD_MIN_SEEDS, RankStats, SplitStats, improvement_matrix  # noqa: E402
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, pivot  # noqa: E402
 
-BASELINE_STYLE = {"color": "grey", "ls": "--", "lw": 1.2}
+BASELINE_STYLE: dict[str, Any] = {"color": "grey", "ls": "--", "lw": 1.2}
 
 ID_SPLITS = ("val", "test")
 
@@ -26,9 +28,11 @@ ID_SPLITS = ("val", "test")
 def section_plots(section, stem: Path, title: str) -> list[Path]:
     """Every figure of one leaderboard section (render.Section), written as stem_<kind>.png."""
     order = [m for m in section.table.index if m != BASELINE]  # by average rank
-    files = [heatmap(section.cells, order, title, Path(f"{stem}_heatmap.png")),
-             bars(section.cells, order, title, Path(f"{stem}_bars.png"))]
-    files.append(id_vs_ood(section.cells, title, Path(f"{stem}_id_vs_ood.png")))
+    files: list[Path | None] = [
+        heatmap(section.cells, order, title, Path(f"{stem}_heatmap.png")),
+        bars(section.cells, order, title, Path(f"{stem}_bars.png")),
+        id_vs_ood(section.cells, title, Path(f"{stem}_id_vs_ood.png")),
+    ]
     if section.ranks is not None and len(section.ranks.seeds) >= CD_MIN_SEEDS:
         files.append(cd_diagram(section.ranks, title, Path(f"{stem}_cd.png"))[0])
     head = section.headline
@@ -41,8 +45,15 @@ def section_plots(section, stem: Path, title: str) -> list[Path]:
     if len(curves):
         files.append(finetune_curves(curves, order, title, Path(f"{stem}_finetune.png")))
     for split, nets in section.nets.groupby("split"):
-        files.append(net_scatter(nets, order, f"{title}, {split}", stem.parent / nets_plot_name(stem.name, split),
-                                 baseline_label(section.method)))
+        files.append(
+            net_scatter(
+                nets,
+                order,
+                f"{title}, {split}",
+                stem.parent / nets_plot_name(stem.name, split),
+                baseline_label(section.method),
+            )
+        )
     return [f for f in files if f is not None]
 
 
@@ -83,7 +94,7 @@ def bars(cells: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
     base = cells[cells["model"] == BASELINE].set_index("split").reindex(splits)["mean"]
     for j, value in enumerate(base):
         if not np.isnan(value):
-            ax.hlines(value, j - 0.45, j + 0.45, label=BASELINE if j == 0 else None, **BASELINE_STYLE)
+            ax.hlines(value, j - 0.45, j + 0.45, label=BASELINE if j == 0 else "_nolegend_", **BASELINE_STYLE)
     ax.set(title=title, xlabel="split", ylabel=metric_label(cells))
     ax.tick_params(axis="x", rotation=30)
     ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
@@ -117,15 +128,19 @@ def cd_diagram(ranks: RankStats, title: str, path: Path) -> tuple[Path, list[set
     ranks, models joined by a bar when Nemenyi does not separate them; also those groups, read
     back from the drawn bars."""
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(ranks.ranks) + 1.5))
-    drawn = sp.critical_difference_diagram(ranks.ranks, ranks.nemenyi, ax=ax, alpha=ALPHA,
-                                           cd=ranks.critical_difference)
+    drawn = sp.critical_difference_diagram(ranks.ranks, ranks.nemenyi, ax=ax, alpha=ALPHA, cd=ranks.critical_difference)
     by_rank: dict[float, set[str]] = {}
     for model, rank in ranks.ranks.items():
         by_rank.setdefault(round(float(rank), 9), set()).add(model)
-    groups = [set().union(*(by_rank[round(float(x), 9)] for x in line.get_xdata()))
-              for bar in drawn["crossbars"] for line in (bar if isinstance(bar, list) else [bar])]
-    ax.set_title(f"{title}\nFriedman over {len(ranks.seeds)} seeds: p = {ranks.pvalue:.3g}; "
-                 f"average rank, 1 = best", fontsize="small")
+    groups = [
+        set().union(*(by_rank[round(float(x), 9)] for x in line.get_xdata()))
+        for bar in drawn["crossbars"]
+        for line in (bar if isinstance(bar, list) else [bar])
+    ]
+    ax.set_title(
+        f"{title}\nFriedman over {len(ranks.seeds)} seeds: p = {ranks.pvalue:.3g}; average rank, 1 = best",
+        fontsize="small",
+    )
     return save(fig, path), groups
 
 
@@ -136,8 +151,17 @@ def improvement_plot(analysis: SplitStats, order: list[str], title: str, path: P
     models = [m for m in order if m in value.index]
     value, text = value.loc[models, models], text.loc[models, models]
     fig, ax = plt.subplots(figsize=(1.1 * len(models) + 3, 0.7 * len(models) + 1.8))
-    sns.heatmap(value, annot=text.to_numpy(), fmt="", cmap="RdBu", vmin=0, vmax=1, annot_kws={"fontsize": 7},
-                cbar_kws={"label": "P(row > column)"}, ax=ax)
+    sns.heatmap(
+        value,
+        annot=text.to_numpy(),
+        fmt="",
+        cmap="RdBu",
+        vmin=0,
+        vmax=1,
+        annot_kws={"fontsize": 7},
+        cbar_kws={"label": "P(row > column)"},
+        ax=ax,
+    )
     ax.set_title(f"{title}\nP(a seed of the row beats a seed of the column), {analysis.split}", fontsize="small")
     ax.set(xlabel="", ylabel="")
     ax.tick_params(axis="x", rotation=30)
@@ -147,14 +171,15 @@ def improvement_plot(analysis: SplitStats, order: list[str], title: str, path: P
 def baseline_label(method: str) -> str:
     """What the per-net plots' `random_init` column holds under `method` (random init fine-tuned
     alike under ftK)."""
-    from bench.records import parse_method
+    from .schema import parse_method
 
     k = parse_method(method)
     return "random init" if k is None else f"random init + {k} fine-tuning steps"
 
 
-def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path,
-                random_label: str = "random init") -> Path:
+def net_scatter(
+    nets: pd.DataFrame, order: list[str], title: str, path: Path, random_label: str = "random init"
+) -> Path:
     """One split's nets, one point per net and model (mean over seeds): the GHN's accuracy against
     the same net's random-init accuracy, and in a second panel against its k-SGD-step accuracy
     where that baseline ran; the dashed diagonal is "as good as the baseline"."""
@@ -164,8 +189,9 @@ def net_scatter(nets: pd.DataFrame, order: list[str], title: str, path: Path,
     models = [m for m in order if m in set(means["model"])]
     for ax, column in zip(axes[0], against):
         points = means.dropna(subset=[column])
-        sns.scatterplot(points, x=column, y="acc", hue="model", hue_order=models, s=30, ax=ax,
-                        legend=column == against[-1])
+        sns.scatterplot(
+            points, x=column, y="acc", hue="model", hue_order=models, s=30, ax=ax, legend=column == against[-1]
+        )
         lo = min(points[column].min(), points["acc"].min()) - 2
         hi = max(points[column].max(), points["acc"].max()) + 2
         ax.plot([lo, hi], [lo, hi], ls="--", c="grey", lw=1)
@@ -180,7 +206,7 @@ def loss_frame(records: list[dict]) -> pd.DataFrame:
     """Training-loss curves of the records that keep one (training.curve): one row per (model,
     seed, step) with the median loss of the CURVE_EVERY steps ending there; each seed's GHN
     once, whichever splits its records cover."""
-    from bench.records import model_label
+    from .schema import model_label
 
     rows, seen = [], set()
     for r in records:
@@ -189,8 +215,10 @@ def loss_frame(records: list[dict]) -> pd.DataFrame:
         if not curve.get("median_loss") or key in seen:
             continue
         seen.add(key)
-        rows += [{"model": key[0], "seed": key[1], "step": (i + 1) * curve["every"], "loss": loss}
-                 for i, loss in enumerate(curve["median_loss"])]
+        rows += [
+            {"model": key[0], "seed": key[1], "step": (i + 1) * curve["every"], "loss": loss}
+            for i, loss in enumerate(curve["median_loss"])
+        ]
     return pd.DataFrame(rows, columns=["model", "seed", "step", "loss"])
 
 
@@ -200,15 +228,25 @@ def loss_curves(losses: pd.DataFrame, order: list[str], title: str, path: Path) 
     models = [m for m in order if m in set(losses["model"])]
     cols = min(4, len(models))
     rows = -(-len(models) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols + 1, 3 * rows), squeeze=False, sharex=True,
-                             sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols + 1, 3 * rows), squeeze=False, sharex=True, sharey=True)
     for ax, model in zip(axes.flat, models):
         these = losses[losses["model"] == model]
-        sns.lineplot(these, x="step", y="loss", hue="seed", units="seed", estimator=None, palette="viridis",
-                     legend=False, lw=1, ax=ax)
-        ax.set(title=f"{model} ({these['seed'].nunique()} seeds)", xlabel="training step",
-               ylabel="median training loss")
-    for ax in list(axes.flat)[len(models):]:
+        sns.lineplot(
+            these,
+            x="step",
+            y="loss",
+            hue="seed",
+            units="seed",
+            estimator=None,
+            palette="viridis",
+            legend=False,
+            lw=1,
+            ax=ax,
+        )
+        ax.set(
+            title=f"{model} ({these['seed'].nunique()} seeds)", xlabel="training step", ylabel="median training loss"
+        )
+    for ax in list(axes.flat)[len(models) :]:
         ax.set_visible(False)
     fig.suptitle(f"{title}: training loss of every seed", fontsize="medium")
     return save(fig, path)
@@ -218,8 +256,7 @@ def finetune_frame(records: list[dict], metric: str) -> pd.DataFrame:
     """Fine-tuning curves of records evaluated with --finetune: one row per (model, seed, split,
     steps) with the mean accuracy over the fine-tuned nets: the GHN init (step 0: its 0-step
     accuracy) and random init (step 0: random init), the latter once per seed and split."""
-    from bench.records import method, model_label
-
+    from .schema import method, model_label
     from .table import metric_key
 
     rows = []
@@ -231,8 +268,11 @@ def finetune_frame(records: list[dict], metric: str) -> pd.DataFrame:
         for model, zero, random in ((model_label(r), "ghn", False), (BASELINE, "random_init", True)):
             points = [(0, m.get(metric_key(zero, metric)))]
             points += [(k, m.get(metric_key(method(k, random), metric))) for k in tuned["steps"]]
-            rows += [{"model": model, "seed": r["seed"], "split": r["split"], "steps": k, "acc": v["mean"]}
-                     for k, v in points if v is not None]
+            rows += [
+                {"model": model, "seed": r["seed"], "split": r["split"], "steps": k, "acc": v["mean"]}
+                for k, v in points
+                if v is not None
+            ]
     frame = pd.DataFrame(rows, columns=["model", "seed", "split", "steps", "acc"])
     return frame.groupby(["model", "seed", "split", "steps"], as_index=False)["acc"].mean()  # random init: once
 
@@ -246,11 +286,27 @@ def finetune_curves(curves: pd.DataFrame, order: list[str], title: str, path: Pa
     models = [m for m in order if m in set(curves["model"])]
     for ax, split in zip(axes[0], splits):
         these = curves[curves["split"] == split]
-        sns.lineplot(these[these["model"] != BASELINE], x="steps", y="acc", hue="model", hue_order=models,
-                     errorbar=("se", 1.96), marker="o", ax=ax, legend=split == splits[-1])
+        sns.lineplot(
+            these[these["model"] != BASELINE],
+            x="steps",
+            y="acc",
+            hue="model",
+            hue_order=models,
+            errorbar=("se", 1.96),
+            marker="o",
+            ax=ax,
+            legend=split == splits[-1],
+        )
         base = these[these["model"] == BASELINE]
-        sns.lineplot(base, x="steps", y="acc", errorbar=("se", 1.96), ax=ax, label=BASELINE if split == splits[-1]
-                     else None, **BASELINE_STYLE)
+        sns.lineplot(
+            base,
+            x="steps",
+            y="acc",
+            errorbar=("se", 1.96),
+            ax=ax,
+            label=BASELINE if split == splits[-1] else None,
+            **BASELINE_STYLE,
+        )
         ax.set_xscale("symlog", linthresh=1)
         ticks = sorted(these["steps"].unique())
         ax.set_xticks(ticks, [str(t) for t in ticks])

@@ -11,6 +11,7 @@ and halvings are the same for every model, so the comparison holds for these net
 property's best group is the best model by mean tau and every model not significantly worse,
 marked when every model has MIN_SEEDS seeds.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,16 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from bench.records import model_label
-
+from .schema import model_label
 from .stats import MIN_SEEDS, Scores, best_group, compare
 from .table import to_html, to_markdown
 
-PROPERTIES = {"accuracy": "accuracy", "noisy_accuracy": "noisy accuracy", "inference_ms": "inference time",
-              "convergence": "convergence"}
+PROPERTIES = {
+    "accuracy": "accuracy",
+    "noisy_accuracy": "noisy accuracy",
+    "inference_ms": "inference time",
+    "convergence": "convergence",
+}
 GRAPH_ROW = "graph statistics"
 
 
@@ -52,8 +56,16 @@ def tau_frame(records: list[dict], regressor: str) -> pd.DataFrame:
     for r in records:
         table = f"{r['dataset']}, preset {r['preset']}, {r['nets']} nets"
         for prop, score in r["scores"].items():
-            rows.append({"table": table, "model": model_label(r), "seed": r["seed"], "property": prop,
-                         "ghn": score["ghn"][regressor]["tau"], "graph": score["graph"][regressor]["tau"]})
+            rows.append(
+                {
+                    "table": table,
+                    "model": model_label(r),
+                    "seed": r["seed"],
+                    "property": prop,
+                    "ghn": score["ghn"][regressor]["tau"],
+                    "graph": score["graph"][regressor]["tau"],
+                }
+            )
     return pd.DataFrame(rows).drop_duplicates(["table", "model", "seed", "property"], keep="last")
 
 
@@ -66,8 +78,10 @@ def best_models(group: pd.DataFrame) -> set[str]:
     """One property's best group among the models of `group` (rows per model and seed): the best
     by mean tau and every model not significantly worse (leaderboard.stats' Games-Howell over
     seeds); empty with fewer than 2 models or MIN_SEEDS seeds for some model."""
-    scores = [Scores(model, g["seed"].tolist(), g["ghn"].to_numpy()[:, None], np.zeros(1))
-              for model, g in group.groupby("model")]
+    scores = [
+        Scores(model, g["seed"].tolist(), g["ghn"].to_numpy()[:, None], np.zeros(1))
+        for model, g in group.groupby("model")
+    ]
     if len(scores) < 2 or min(len(s.seeds) for s in scores) < MIN_SEEDS:
         return set()
     return best_group(*compare(scores, details=False))
@@ -84,9 +98,19 @@ def property_summary(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         models = []
         for model, g in group.groupby("model"):
             diffs = g["ghn"] - g["graph"]
-            models.append({"table": table, "model": model, "property": prop, "tau": g["ghn"].mean(),
-                           "stderr": g["ghn"].std() / np.sqrt(len(g)) if len(g) > 1 else 0.0, "seeds": len(g),
-                           "graph_tau": g["graph"].mean(), "p": against_graph(diffs), "gain": diffs.mean()})
+            models.append(
+                {
+                    "table": table,
+                    "model": model,
+                    "property": prop,
+                    "tau": g["ghn"].mean(),
+                    "stderr": g["ghn"].std() / np.sqrt(len(g)) if len(g) > 1 else 0.0,
+                    "seeds": len(g),
+                    "graph_tau": g["graph"].mean(),
+                    "p": against_graph(diffs),
+                    "gain": diffs.mean(),
+                }
+            )
         tested = [m for m in models if m["p"] == m["p"]]
         adjusted = multipletests([m["p"] for m in tested], alpha=alpha, method="holm")[1] if tested else []
         for m, p in zip(tested, adjusted):
@@ -108,8 +132,11 @@ def property_table(summary: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for prop in props:
         rows = summary[summary["property"] == prop].set_index("model")
-        cells = {m: (f"**{r.tau:+.2f} ± {r.stderr:.2f}**" if r.better_than_graph else f"{r.tau:+.2f} ± {r.stderr:.2f}")
-                 + (" †" if r.best_group else "") for m, r in rows.iterrows()}
+        cells = {
+            m: (f"**{r.tau:+.2f} ± {r.stderr:.2f}**" if r.better_than_graph else f"{r.tau:+.2f} ± {r.stderr:.2f}")
+            + (" †" if r.best_group else "")
+            for m, r in rows.iterrows()
+        }
         cells[GRAPH_ROW] = f"{rows['graph_tau'].mean():+.2f}"
         out[PROPERTIES[prop]] = cells
     table = pd.DataFrame(out)
@@ -120,10 +147,12 @@ def property_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table.loc[[*order, GRAPH_ROW]].rename_axis("model")
 
 
-READING = ("Bold: better than graph statistics (nodes, edges, depth, parameters) by a paired t-test over seeds, "
-           "Holm-adjusted over the models (alpha 0.05; needs 2 or more seeds). †: the property's best group, the best "
-           "model and those not significantly worse (Games-Howell over seeds, as the accuracy tables; marked with "
-           f"{MIN_SEEDS} or more seeds a model).")
+READING = (
+    "Bold: better than graph statistics (nodes, edges, depth, parameters) by a paired t-test over seeds, "
+    "Holm-adjusted over the models (alpha 0.05; needs 2 or more seeds). †: the property's best group, the best "
+    "model and those not significantly worse (Games-Howell over seeds, as the accuracy tables; marked with "
+    f"{MIN_SEEDS} or more seeds a model)."
+)
 
 
 @dataclass
@@ -139,7 +168,7 @@ class PropertyTables:
 
     def html(self) -> str:
         """Each table as an HTML section with its heading and how to read it."""
-        return "\n".join(f"{to_html(t, heading)}<p class=\"note\">{READING}</p>\n" for heading, t in self.tables.items())
+        return "\n".join(f'{to_html(t, heading)}<p class="note">{READING}</p>\n' for heading, t in self.tables.items())
 
     def csv(self) -> str:
         """The long form: one row per table, model and property."""
@@ -151,7 +180,9 @@ def property_tables(records: list[dict], regressor: str = "svr") -> PropertyTabl
     if not records:
         return None
     summary = property_summary(tau_frame(records, regressor))
-    tables = {f"{name}: property prediction from the GHN's embeddings, Kendall tau ({regressor.upper()}) on "
-              f"held-out nets, mean ± stderr over seeds": property_table(rows)
-              for name, rows in summary.groupby("table", sort=False)}
+    tables = {
+        f"{name}: property prediction from the GHN's embeddings, Kendall tau ({regressor.upper()}) on "
+        f"held-out nets, mean ± stderr over seeds": property_table(rows)
+        for name, rows in summary.groupby("table", sort=False)
+    }
     return PropertyTables(summary, tables)

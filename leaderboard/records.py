@@ -1,12 +1,12 @@
 """Reading result records (the JSON files `bench` writes), validating each one."""
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.manifest import MANIFEST
-from bench.records import RECORD_KEYS, RecordError, read_record, validate
+from .schema import MANIFEST, RECORD_KEYS, RecordError, read_record, validate
 
 __all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "record_files"]
 
@@ -34,8 +34,13 @@ def record_files(dirs: list[str | os.PathLike]) -> list[Path]:
     for d in dirs:
         d = Path(d)
         if not d.is_dir():
-            raise FileNotFoundError(f"results folder {d} does not exist; runs write their records to "
-                                    f"$GHNBENCH_HOME/results unless given --results")
-        files += sorted(p for p in d.rglob("*.json") if p.name != MANIFEST
-                        and not any(part.startswith(".") for part in p.relative_to(d).parts))
+            raise FileNotFoundError(
+                f"results folder {d} does not exist; runs write their records to "
+                f"$GHNBENCH_HOME/results unless given --results"
+            )
+        files += sorted(
+            p
+            for p in d.rglob("*.json")
+            if p.name != MANIFEST and not any(part.startswith(".") for part in p.relative_to(d).parts)
+        )
     return files

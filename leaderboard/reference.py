@@ -1,4 +1,5 @@
 """Published reference rows (imported from papers, never measured here), clearly labelled."""
+
 from __future__ import annotations
 
 import os

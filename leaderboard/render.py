@@ -1,4 +1,5 @@
 """`bench leaderboard`: sync the index, build the tables, write Markdown/HTML/CSV and plots."""
+
 from __future__ import annotations
 
 import html
@@ -9,18 +10,41 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.records import parse_method
 from deepnets1m.atomic import atomic_write
 
 from . import plots
 from .db import SyncReport, latest_record_files, sync
 from .properties import PropertyTables
 from .reference import reference_cells
+from .schema import PresetBase, parse_method
 from .simulate import PowerTable
-from .stats import (ALPHA, CD_MIN_SEEDS, MIN_SEEDS, OVERALL, RankAgreement, RankStats, SplitStats, annotate,
-                    rank_agreement, rank_stats)
-from .table import (BASELINE, METRIC_LABELS, arch_frame, catch_up_column, cells, groups, leaderboard, net_frame,
-                    runs_frame, table_key, tidy, to_html, to_markdown)
+from .stats import (
+    ALPHA,
+    CD_MIN_SEEDS,
+    MIN_SEEDS,
+    OVERALL,
+    RankAgreement,
+    RankStats,
+    SplitStats,
+    annotate,
+    rank_agreement,
+    rank_stats,
+)
+from .table import (
+    BASELINE,
+    METRIC_LABELS,
+    arch_frame,
+    catch_up_column,
+    cells,
+    groups,
+    leaderboard,
+    net_frame,
+    runs_frame,
+    table_key,
+    tidy,
+    to_html,
+    to_markdown,
+)
 
 WRITTEN = ("md", "csv")  # written beside the site (index.html) by --out
 
@@ -39,10 +63,15 @@ def method_phrase(method: str) -> str:
     """What a table of `method` scores, as its heading says it."""
     k = parse_method(method)
     if k is not None:
-        return (f"after {k} fine-tuning steps from predicted parameters (the random init row: the same {k} steps "
-                f"from random init)")
-    return {"ghn": "of predicted parameters", "sgd": "after k SGD steps from random init",
-            "random_init": "of random init"}[method]
+        return (
+            f"after {k} fine-tuning steps from predicted parameters (the random init row: the same {k} steps "
+            f"from random init)"
+        )
+    return {
+        "ghn": "of predicted parameters",
+        "sgd": "after k SGD steps from random init",
+        "random_init": "of random init",
+    }[method]
 
 
 def title(dataset: str, preset: str, metric: str, seeds: int | None = None, method: str = "ghn") -> str:
@@ -50,8 +79,11 @@ def title(dataset: str, preset: str, metric: str, seeds: int | None = None, meth
     head = f"{dataset}, preset {preset}: {METRIC_LABELS[metric]} {method_phrase(method)}, mean ± stderr"
     if seeds is None:
         return head
-    return head + (f" (fewer than {MIN_SEEDS} seeds per cell: no best group marked)" if seeds < MIN_SEEDS
-                   else " (bold: each split's best group)")
+    return head + (
+        f" (fewer than {MIN_SEEDS} seeds per cell: no best group marked)"
+        if seeds < MIN_SEEDS
+        else " (bold: each split's best group)"
+    )
 
 
 @dataclass
@@ -74,6 +106,7 @@ class Section:
     agreement: RankAgreement | None = None  # of a fine-tuned (ftK) table's order with the 0-step table's
     comparison: str = "welch"  # the pairwise comparison (leaderboard.stats.METHODS)
     power: PowerTable | None = None  # the simulated power table its resolution is read from
+    preset_base: PresetBase | None = None  # what a hashed preset label is read against (arms.changed_fields)
 
     @property
     def stem(self) -> str:
@@ -103,20 +136,28 @@ class Section:
         the Friedman test (with enough seeds)."""
         lines = [note for note in (self.preset_note(),) if note]
         if self.splits and self.fewest_seeds >= MIN_SEEDS:
-            test = ("Games-Howell over the seeds" if self.comparison == "welch" else
-                    "Yuen-Welch on 20%-trimmed seed means, Holm-corrected")
-            lines.append(f"Best group (bold): the split's best model and every model not significantly worse "
-                         f"(α = {ALPHA}, {test} with the model x net variance; "
-                         f"docs/leaderboard.md says how to read it).")
+            test = (
+                "Games-Howell over the seeds"
+                if self.comparison == "welch"
+                else "Yuen-Welch on 20%-trimmed seed means, Holm-corrected"
+            )
+            lines.append(
+                f"Best group (bold): the split's best model and every model not significantly worse "
+                f"(α = {ALPHA}, {test} with the model x net variance; "
+                f"docs/leaderboard.md says how to read it)."
+            )
         elif self.splits:
             lines.append(f"No best group marked: some cell has {self.fewest_seeds} seed(s), fewer than {MIN_SEEDS}.")
         lines += self.resolution_notes()
         head = self.headline
         if head is not None and head.seeds >= 2:
             decided = head.pairs[head.pairs["differs"]]
-            text = "; ".join(f"{p.a if p.diff > 0 else p.b} > {p.b if p.diff > 0 else p.a} "
-                             f"({abs(p.diff):.1f} [{min(abs(p.ci_low), abs(p.ci_high)):.1f}, "
-                             f"{max(abs(p.ci_low), abs(p.ci_high)):.1f}])" for p in decided.itertuples())
+            text = "; ".join(
+                f"{p.a if p.diff > 0 else p.b} > {p.b if p.diff > 0 else p.a} "
+                f"({abs(p.diff):.1f} [{min(abs(p.ci_low), abs(p.ci_high)):.1f}, "
+                f"{max(abs(p.ci_low), abs(p.ci_high)):.1f}])"
+                for p in decided.itertuples()
+            )
             lines.append(f"Decided over {head.split} ({len(decided)} of {len(head.pairs)} pairs): {text or 'none'}.")
         if self.agreement is not None:
             lines.append(self.agreement.describe("the 0-step table (predicted parameters, no training)"))
@@ -130,27 +171,32 @@ class Section:
             lines.append(provenance)
         collapsed = self.collapsed_runs()
         if collapsed:
-            lines.append("Collapsed runs (training loss at chance or no better than random init; kept in every "
-                         "figure): " + ", ".join(f"{m} {n}" for m, n in collapsed.items()) + ".")
+            lines.append(
+                "Collapsed runs (training loss at chance or no better than random init; kept in every "
+                "figure): " + ", ".join(f"{m} {n}" for m, n in collapsed.items()) + "."
+            )
         if self.ranks is not None and len(self.ranks.seeds) >= CD_MIN_SEEDS:
             r = self.ranks
-            lines.append(f"Friedman over {len(r.seeds)} seed blocks ({', '.join(r.splits)} averaged): "
-                         f"χ² = {r.statistic:.2f}, p = {r.pvalue:.3g}; Nemenyi critical difference "
-                         f"{r.critical_difference:.2f} ranks.")
+            lines.append(
+                f"Friedman over {len(r.seeds)} seed blocks ({', '.join(r.splits)} averaged): "
+                f"χ² = {r.statistic:.2f}, p = {r.pvalue:.3g}; Nemenyi critical difference "
+                f"{r.critical_difference:.2f} ranks."
+            )
         return lines
 
     def preset_note(self) -> str | None:
         """What a hashed preset label (`tiny-3fa2c1d0`) stands for: the fields its records changed
         from the named preset."""
-        from bench.presets import PRESETS
-
         from .arms import changed_fields
 
         label = self.preset.split("@")[0]
         name = label.rsplit("-", 1)[0]
-        if name == label or name not in PRESETS or not self.records:
+        if name == label or self.preset_base is None or not self.records:
             return None
-        text = changed_fields(label, self.records[0][1].get("preset_fields") or {})
+        fields = self.records[0][1].get("preset_fields") or {}
+        if self.preset_base(name, fields.get("ghn", "ghn2")) is None:
+            return None
+        text = changed_fields(label, fields, self.preset_base)
         return f"Preset {label}: {name} with {'its own settings' if text == 'plain' else text}."
 
     def resolution_notes(self) -> list[str]:
@@ -160,13 +206,20 @@ class Section:
             p, seeds = self.power, self.fewest_seeds
             found = p.detectable(seeds)
             need = ", ".join(f"{d:g} points {p.seeds_for(d) or 'beyond the table'}" for d in (3.0, 4.0, 5.0))
-            return [f"Resolution (simulated: {p.method}, {p.seeds.describe()}, {p.grids} grids a cell): {seeds} seeds "
-                    + (f"detect {found:g} points at 80% power" if found is not None else
-                       "are not tabulated or detect no tabulated difference at 80% power")
-                    + f"; seeds needed per model for {need}."]
+            return [
+                f"Resolution (simulated: {p.method}, {p.seeds.describe()}, {p.grids} grids a cell): {seeds} seeds "
+                + (
+                    f"detect {found:g} points at 80% power"
+                    if found is not None
+                    else "are not tabulated or detect no tabulated difference at 80% power"
+                )
+                + f"; seeds needed per model for {need}."
+            ]
         if self.comparison != "welch" and self.splits:
-            return ["Resolution: not stated (the normal formula holds for the mean comparison only); give "
-                    "--power-table, a simulated power table of this comparison."]
+            return [
+                "Resolution: not stated (the normal formula holds for the mean comparison only); give "
+                "--power-table, a simulated power table of this comparison."
+            ]
         return [f"Resolution, {a.split}: {a.resolution.describe()}." for a in self.splits if a.resolution]
 
     def sgd_note(self) -> str | None:
@@ -183,10 +236,15 @@ class Section:
                 steps = r["sgd_steps"]
         if not by_split:
             return None
-        parts = [f"{split} {np.mean([m for m, _ in seeds.values()]):.1f} ({max(n for _, n in seeds.values())} nets)"
-                 for split, seeds in sorted(by_split.items())]
-        return (f"Baseline, {steps} SGD steps from random init (the first nets of each split only): "
-                + ", ".join(parts) + ".")
+        parts = [
+            f"{split} {np.mean([m for m, _ in seeds.values()]):.1f} ({max(n for _, n in seeds.values())} nets)"
+            for split, seeds in sorted(by_split.items())
+        ]
+        return (
+            f"Baseline, {steps} SGD steps from random init (the first nets of each split only): "
+            + ", ".join(parts)
+            + "."
+        )
 
     def provenance_note(self) -> str | None:
         """Where rows were made otherwise than most of the table's records (another CPU, torch
@@ -194,8 +252,11 @@ class Section:
         from .table import model_label
 
         def origin(r: dict) -> tuple[str, str, str]:
-            return ((r.get("hardware") or {}).get("cpu") or "?", (r.get("versions") or {}).get("torch") or "?",
-                    (r.get("git_commit") or "?")[:7])
+            return (
+                (r.get("hardware") or {}).get("cpu") or "?",
+                (r.get("versions") or {}).get("torch") or "?",
+                (r.get("git_commit") or "?")[:7],
+            )
 
         counts: dict[tuple, int] = {}
         by_model: dict[str, set] = {}
@@ -204,16 +265,22 @@ class Section:
             by_model.setdefault(model_label(r), set()).add(origin(r))
         if len(counts) < 2:
             return None
-        usual = max(counts, key=counts.get)
+        usual = max(counts, key=lambda key: counts[key])
         names = ("CPU", "torch", "commit")
 
         def text(o: tuple) -> str:
             return ", ".join(f"{n} {v}" for n, v, u in zip(names, o, usual) if v != u)
 
-        odd = [f"{m}: {'; '.join(text(o) for o in sorted(origins) if o != usual)}"
-               for m, origins in sorted(by_model.items()) if origins - {usual}]
-        return (f"Made elsewhere than most rows ({', '.join(f'{n} {v}' for n, v in zip(names, usual))}): "
-                + "; ".join(odd) + ".")
+        odd = [
+            f"{m}: {'; '.join(text(o) for o in sorted(origins) if o != usual)}"
+            for m, origins in sorted(by_model.items())
+            if origins - {usual}
+        ]
+        return (
+            f"Made elsewhere than most rows ({', '.join(f'{n} {v}' for n, v in zip(names, usual))}): "
+            + "; ".join(odd)
+            + "."
+        )
 
     def collapsed_runs(self) -> dict[str, str]:
         """model -> "n of runs" for models with collapsed runs (records' training.collapsed)."""
@@ -229,10 +296,19 @@ class Section:
         return {m: f"{len(s)} of {len(runs[m])}" for m, s in sorted(bad.items())}
 
 
-def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: str | None = None,
-                   method: str = "ghn", metric: str = "auto", reference: bool = False,
-                   paths: set[str] | None = None, as_of: str | None = None, comparison: str = "welch",
-                   power: PowerTable | None = None) -> list[Section]:
+def build_sections(
+    db: str | os.PathLike,
+    dataset: str | None = None,
+    preset: str | None = None,
+    method: str = "ghn",
+    metric: str = "auto",
+    reference: bool = False,
+    paths: set[str] | None = None,
+    as_of: str | None = None,
+    comparison: str = "welch",
+    power: PowerTable | None = None,
+    preset_base: PresetBase | None = None,
+) -> list[Section]:
     """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
     plus, when asked, the imported reference rows of the same data sets and metric (shown
     whatever our preset: they are the paper's full-budget figures; a top-5 figure never joins
@@ -252,7 +328,8 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
     zero_step = runs_frame(records, "ghn", metric) if k is not None else None
     sections = []
     for d, p, m, g in groups(frame):
-        def in_table(f: pd.DataFrame) -> pd.DataFrame:
+
+        def in_table(f: pd.DataFrame, d=d, p=p, m=m) -> pd.DataFrame:
             return f[(f["dataset"] == d) & (f["preset"] == p) & (f["metric"] == m)]
 
         rows = in_table(archs)
@@ -262,16 +339,46 @@ def build_sections(db: str | os.PathLike, dataset: str | None = None, preset: st
         if k is not None:
             agreement = rank_agreement(in_table(zero_step), in_table(raw))
             table["random init catches up at (steps)"] = table.index.map(
-                catch_up_column([r for _, r in own], k)).fillna("")
-        sections.append(Section(d, p, m, annotated, rows, splits, rank_stats(rows), table, own, in_table(nets), method,
-                                agreement, comparison, power))
+                catch_up_column([r for _, r in own], k)
+            ).fillna("")
+        sections.append(
+            Section(
+                d,
+                p,
+                m,
+                annotated,
+                rows,
+                splits,
+                rank_stats(rows),
+                table,
+                own,
+                in_table(nets),
+                method,
+                agreement,
+                comparison,
+                power,
+                preset_base,
+            )
+        )
     return sections
 
 
-def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | os.PathLike | None = None,
-           dataset: str | None = None, preset: str | None = None, method: str = "ghn", metric: str = "auto",
-           reference: bool = False, with_plots: bool = True, properties: PropertyTables | None = None,
-           as_of: str | None = None, comparison: str = "welch", power: PowerTable | None = None) -> Rendered:
+def render(
+    db: str | os.PathLike,
+    results: list[str | os.PathLike],
+    out: str | os.PathLike | None = None,
+    dataset: str | None = None,
+    preset: str | None = None,
+    method: str = "ghn",
+    metric: str = "auto",
+    reference: bool = False,
+    with_plots: bool = True,
+    properties: PropertyTables | None = None,
+    as_of: str | None = None,
+    comparison: str = "welch",
+    power: PowerTable | None = None,
+    preset_base: PresetBase | None = None,
+) -> Rendered:
     """Sync `results` into `db`, render every (dataset, preset) leaderboard, the `properties`
     tables after them; with `out`, write leaderboard.md/.csv (properties.csv), the PNG plots and
     the site (index.html first in `files`; atomically)."""
@@ -279,21 +386,36 @@ def render(db: str | os.PathLike, results: list[str | os.PathLike], out: str | o
 
     done = Rendered(sync=sync(db, results))
     if power is not None and power.method != comparison:
-        raise ValueError(f"--power-table simulates the {power.method} comparison, not {comparison}: pass "
-                         f"--comparison {power.method} or a table of {comparison}")
-    sections = build_sections(db, dataset, preset, method, metric, reference, paths=done.sync.paths, as_of=as_of,
-                              comparison=comparison, power=power)
+        raise ValueError(
+            f"--power-table simulates the {power.method} comparison, not {comparison}: pass "
+            f"--comparison {power.method} or a table of {comparison}"
+        )
+    sections = build_sections(
+        db,
+        dataset,
+        preset,
+        method,
+        metric,
+        reference,
+        paths=done.sync.paths if done.sync is not None else None,
+        as_of=as_of,
+        comparison=comparison,
+        power=power,
+        preset_base=preset_base,
+    )
     if not sections:
-        raise ValueError(f"no records to show (results: {', '.join(map(str, results))}"
-                         f"{', dataset ' + dataset if dataset else ''}{', preset ' + preset if preset else ''}); "
-                         f"run `bench run ...` first")
+        raise ValueError(
+            f"no records to show (results: {', '.join(map(str, results))}"
+            f"{', dataset ' + dataset if dataset else ''}{', preset ' + preset if preset else ''}); "
+            f"run `bench run ...` first"
+        )
     done.imported = int(sum(s.cells["imported"].astype(bool).sum() for s in sections))
-    done.text["md"] = "\n".join(to_markdown(s.table, s.heading) + "".join(f"\n{line}\n" for line in s.notes())
-                                for s in sections)
-    done.text["html"] = ("<!doctype html>\n<meta charset='utf-8'>\n<title>ghnbench leaderboard</title>\n"
-                         + "\n".join(to_html(s.table, s.heading) + "".join(f"<p>{html.escape(line)}</p>\n"
-                                                                          for line in s.notes())
-                                     for s in sections))
+    done.text["md"] = "\n".join(
+        to_markdown(s.table, s.heading) + "".join(f"\n{line}\n" for line in s.notes()) for s in sections
+    )
+    done.text["html"] = "<!doctype html>\n<meta charset='utf-8'>\n<title>ghnbench leaderboard</title>\n" + "\n".join(
+        to_html(s.table, s.heading) + "".join(f"<p>{html.escape(line)}</p>\n" for line in s.notes()) for s in sections
+    )
     done.text["csv"] = tidy(pd.concat([s.cells for s in sections], ignore_index=True)).to_csv(index=False)
     appendix = properties.html() if properties is not None else ""  # the HTML text's and the site's
     if properties is not None:

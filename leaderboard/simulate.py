@@ -9,6 +9,7 @@ outlier of SD `tau` instead (q = 0: normal seeds). `fit_seeds` fits it to measur
 by maximum likelihood; `error_rates` measures a comparison's family-wise error (every model
 equal) and its power to find one model `delta` points worse than the others.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,10 @@ def fit_seeds(groups: list[np.ndarray]) -> SeedDistribution:
         return -SeedDistribution(sigma, q, sigma * ratio).log_likelihood(x)
 
     starts = [np.array([math.log(spread * f), -2.0, math.log(r)]) for f in (0.3, 1.0) for r in (1.0, 5.0)]
-    best = min((optimize.minimize(loss, s, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6})
-                for s in starts), key=lambda r: r.fun)
+    best = min(
+        (optimize.minimize(loss, s, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6}) for s in starts),
+        key=lambda r: r.fun,
+    )
     normal = SeedDistribution(max(float(np.std(x, ddof=1)) if len(x) > 1 else spread, SIGMA_FLOOR))
     if -best.fun - normal.log_likelihood(x) < stats.chi2.ppf(0.95, 2) / 2:  # the tail earns no likelihood: normal
         return normal
@@ -90,8 +93,9 @@ class Grid:
     noise_sd: float = 2.5  # per (model, seed, net)
 
 
-def simulate_grid(rng: np.random.Generator, grid: Grid, seeds: SeedDistribution,
-                  means: np.ndarray | None = None) -> list[Scores]:
+def simulate_grid(
+    rng: np.random.Generator, grid: Grid, seeds: SeedDistribution, means: np.ndarray | None = None
+) -> list[Scores]:
     """One simulated grid: each model's per-seed, per-net accuracies (models m0, m1, ...)."""
     means = np.zeros(grid.models) if means is None else means
     n = grid.nets * grid.splits
@@ -100,8 +104,13 @@ def simulate_grid(rng: np.random.Generator, grid: Grid, seeds: SeedDistribution,
     out = []
     for m, mean in enumerate(means):
         shift = seeds.draw(rng, grid.seeds)
-        values = (mean + shift[:, None] + difficulty[None, :] + rng.normal(0, grid.interaction_sd, n)[None, :]
-                  + rng.normal(0, grid.noise_sd, (grid.seeds, n)))
+        values = (
+            mean
+            + shift[:, None]
+            + difficulty[None, :]
+            + rng.normal(0, grid.interaction_sd, n)[None, :]
+            + rng.normal(0, grid.noise_sd, (grid.seeds, n))
+        )
         out.append(Scores(f"m{m}", list(range(grid.seeds)), values, groups))
     return out
 
@@ -117,11 +126,12 @@ class ErrorRates:
     grids: int
 
 
-def error_rates(method: str, grid: Grid, seeds: SeedDistribution, delta: float, grids: int = 400,
-                seed: int = 0) -> ErrorRates:
+def error_rates(
+    method: str, grid: Grid, seeds: SeedDistribution, delta: float, grids: int = 400, seed: int = 0
+) -> ErrorRates:
     """Simulate `grids` null grids and `grids` grids with model m0 `delta` points worse."""
     rng = np.random.default_rng(seed)
-    errors = found = 0
+    errors, found = 0, 0.0
     for _ in range(grids):
         _, pairs = compare(simulate_grid(rng, grid, seeds), details=False, method=method)
         errors += bool(pairs["differs"].any())
@@ -139,11 +149,12 @@ POWER_TIE = 0.03  # power differences within this keep the current comparison
 
 def overall_sd(seeds: SeedDistribution) -> float:
     """The SD of a seed shift drawn from `seeds` (the normal distribution it is compared under)."""
-    return math.sqrt((1 - seeds.q) * seeds.sigma ** 2 + seeds.q * seeds.tau ** 2)
+    return math.sqrt((1 - seeds.q) * seeds.sigma**2 + seeds.q * seeds.tau**2)
 
 
-def choose_comparison(seeds: SeedDistribution, grid: Grid, delta: float = 5.0, grids: int = 2000
-                      ) -> tuple[str, dict[str, tuple[ErrorRates, ErrorRates]]]:
+def choose_comparison(
+    seeds: SeedDistribution, grid: Grid, delta: float = 5.0, grids: int = 2000
+) -> tuple[str, dict[str, tuple[ErrorRates, ErrorRates]]]:
     """The variance study's rule (docs/variance-study.md): of the comparisons whose family-wise
     error is <= FWER_BOUND under `seeds` and under normal seeds of the same SD, the one with the
     higher power at `delta` under `seeds`; within POWER_TIE, welch. Also every (fitted, normal)
@@ -151,8 +162,10 @@ def choose_comparison(seeds: SeedDistribution, grid: Grid, delta: float = 5.0, g
     from .stats import METHODS
 
     normal = SeedDistribution(overall_sd(seeds))
-    rates = {m: (error_rates(m, grid, seeds, delta, grids), error_rates(m, grid, normal, delta, grids, seed=1))
-             for m in METHODS}
+    rates = {
+        m: (error_rates(m, grid, seeds, delta, grids), error_rates(m, grid, normal, delta, grids, seed=1))
+        for m in METHODS
+    }
     kept = [m for m, (fit, norm) in rates.items() if max(fit.family_wise_error, norm.family_wise_error) <= FWER_BOUND]
     if not kept:
         return "welch", rates
@@ -162,8 +175,9 @@ def choose_comparison(seeds: SeedDistribution, grid: Grid, delta: float = 5.0, g
     return best, rates
 
 
-def simulated_resolution(method: str, seeds: SeedDistribution, grid: Grid, power: float = 0.8, grids: int = 400,
-                         most: float = 40.0) -> float:
+def simulated_resolution(
+    method: str, seeds: SeedDistribution, grid: Grid, power: float = 0.8, grids: int = 400, most: float = 40.0
+) -> float:
     """The smallest difference `method` finds with `power` in grids of `grid`'s design under
     `seeds` (bisection to 0.1 point; `most` if not even that)."""
     low, high = 0.0, most
@@ -204,9 +218,14 @@ class PowerTable:
 
     def to_json(self) -> dict:
         """The table as JSON-ready data."""
-        return {"schema": "ghnbench-power-1", "method": self.method, "seeds": vars(self.seeds), "grid": vars(self.grid),
-                "grids": self.grids, "power": {str(s): {f"{d:g}": p for d, p in row.items()}
-                                               for s, row in self.power.items()}}
+        return {
+            "schema": "ghnbench-power-1",
+            "method": self.method,
+            "seeds": vars(self.seeds),
+            "grid": vars(self.grid),
+            "grids": self.grids,
+            "power": {str(s): {f"{d:g}": p for d, p in row.items()} for s, row in self.power.items()},
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> PowerTable:
@@ -223,8 +242,15 @@ def read_power_table(path: str | os.PathLike) -> PowerTable:
         raise ValueError(f"--power-table {path}: not a readable power table ({err})") from err
 
 
-def power_table(method: str, seeds: SeedDistribution, grid: Grid, seed_counts: list[int], deltas: list[float],
-                grids: int = 200, seed: int = 0) -> PowerTable:
+def power_table(
+    method: str,
+    seeds: SeedDistribution,
+    grid: Grid,
+    seed_counts: list[int],
+    deltas: list[float],
+    grids: int = 200,
+    seed: int = 0,
+) -> PowerTable:
     """Simulate `grids` grids per seed count; in each, model m0 is shifted by every delta in turn
     (common random numbers across the deltas, so the power rises monotonically up to noise)."""
     from dataclasses import replace
@@ -237,8 +263,10 @@ def power_table(method: str, seeds: SeedDistribution, grid: Grid, seed_counts: l
         for _ in range(grids):
             base = simulate_grid(rng, design, seeds)
             for j, delta in enumerate(deltas):
-                shifted = [Scores(s.model, s.seeds, s.values - (delta if i == 0 else 0.0), s.groups)
-                           for i, s in enumerate(base)]
+                shifted = [
+                    Scores(s.model, s.seeds, s.values - (delta if i == 0 else 0.0), s.groups)
+                    for i, s in enumerate(base)
+                ]
                 _, pairs = compare(shifted, details=False, method=method)
                 worse = pairs[(pairs["a"] == "m0") | (pairs["b"] == "m0")]
                 found[j] += float(worse["differs"].mean())

@@ -23,13 +23,14 @@ for the critical-difference diagram, drawn only with CD_MIN_SEEDS seeds.
 
 Every procedure is checked by simulation with known answers (tests/leaderboard/test_stats.py).
 """
+
 from __future__ import annotations
 
 import functools
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -91,30 +92,56 @@ def critical_t(k: int, df: int) -> float:
     return float(stats.studentized_range.ppf(1 - ALPHA, max(k, 2), df) / math.sqrt(2))
 
 
-def compare_pair(a: Scores, b: Scores, k: int, details: bool = True) -> dict:
+@dataclass(frozen=True)
+class PairComparison:
+    """One pair of models compared: the difference of their (trimmed) seed means a - b, its
+    standard error, degrees of freedom and 95% t-interval, the p-value, whether the table's
+    procedure calls them different, the seeds each has, and P(a > b) over their seeds with its
+    bootstrap interval (NaN where not computed)."""
+
+    a: str
+    b: str
+    diff: float
+    seeds_a: int
+    seeds_b: int
+    p_improve: float
+    se: float = math.nan
+    df: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    p: float = math.nan
+    differs: bool = False
+    p_improve_low: float = math.nan
+    p_improve_high: float = math.nan
+
+
+# a pairs table's columns, in the order tables and CSV files show them
+PAIR_COLUMNS = ["a", "b", "diff", "se", "df", "ci_low", "ci_high", "p", "differs", "seeds_a", "seeds_b", "p_improve",
+                "p_improve_low", "p_improve_high"]  # fmt: skip
+
+
+def compare_pair(a: Scores, b: Scores, k: int, details: bool = True) -> PairComparison:
     """diff, SE, df, t-interval, whether the pair differs (Games-Howell over k models), P(a > b);
     with `details` also the exact p-value and P(a > b)'s bootstrap interval (the decision is
     the same without them: simulations skip them)."""
     za, zb = a.seed_scores(), b.seed_scores()
     diff = float(za.mean() - zb.mean())
-    out = {"a": a.model, "b": b.model, "diff": diff, "seeds_a": len(za), "seeds_b": len(zb),
-           "p_improve": probability_of_improvement(za, zb)}
+    pair = PairComparison(a.model, b.model, diff, len(za), len(zb), probability_of_improvement(za, zb))
     if len(za) < 2 or len(zb) < 2:
-        return {**out, "se": math.nan, "df": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan,
-                "differs": False, "p_improve_low": math.nan, "p_improve_high": math.nan}
+        return pair
     v1, v2 = za.var(ddof=1) / len(za), zb.var(ddof=1) / len(zb)
     v3, df3 = interaction_variance(a.values.mean(0) - b.values.mean(0), a.groups)
     se2 = v1 + v2 + v3
     if se2 <= 0:  # no spread anywhere: equal models read as no difference
-        return {**out, "se": 0.0, "df": math.nan, "ci_low": diff, "ci_high": diff, "p": 1.0 if diff == 0 else 0.0,
-                "differs": diff != 0, **improvement_ci(za, zb, details)}
-    df = se2 ** 2 / (v1 ** 2 / (len(za) - 1) + v2 ** 2 / (len(zb) - 1) + v3 ** 2 / df3)
+        return replace(pair, se=0.0, ci_low=diff, ci_high=diff, p=1.0 if diff == 0 else 0.0, differs=diff != 0,
+                       **improvement_ci(za, zb, details))  # fmt: skip
+    df = se2**2 / (v1**2 / (len(za) - 1) + v2**2 / (len(zb) - 1) + v3**2 / df3)
     se = math.sqrt(se2)
     half = stats.t.ppf(1 - ALPHA / 2, df) * se
     differs = abs(diff) / se > critical_t(k, min(max(int(df), 1), MAX_DF))
     p = float(stats.studentized_range.sf(abs(diff) / se * math.sqrt(2), max(k, 2), df)) if details else math.nan
-    return {**out, "se": se, "df": df, "ci_low": diff - half, "ci_high": diff + half, "p": p, "differs": bool(differs),
-            **improvement_ci(za, zb, details)}
+    return replace(pair, se=se, df=df, ci_low=diff - half, ci_high=diff + half, p=p, differs=bool(differs),
+                   **improvement_ci(za, zb, details))  # fmt: skip
 
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
@@ -133,8 +160,15 @@ def improvement_ci(x: np.ndarray, y: np.ndarray, wanted: bool = True, seed: int 
     def statistic(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
         return ((a[..., :, None] > b[..., None, :]) + 0.5 * (a[..., :, None] == b[..., None, :])).mean(axis=(-2, -1))
 
-    res = stats.bootstrap((x, y), statistic, vectorized=True, n_resamples=N_RESAMPLES, method="percentile",
-                          confidence_level=1 - ALPHA, rng=np.random.default_rng(seed))
+    res = stats.bootstrap(
+        (x, y),
+        statistic,
+        vectorized=True,
+        n_resamples=N_RESAMPLES,
+        method="percentile",
+        confidence_level=1 - ALPHA,
+        rng=np.random.default_rng(seed),
+    )
     return {"p_improve_low": float(res.confidence_interval.low), "p_improve_high": float(res.confidence_interval.high)}
 
 
@@ -149,30 +183,30 @@ def trimmed_summary(z: np.ndarray) -> tuple[float, float, int]:
     g = int(math.floor(TRIM * n))
     h = n - 2 * g
     ordered = np.sort(z)
-    kept = ordered[g:n - g]
+    kept = ordered[g : n - g]
     winsorized = np.clip(ordered, kept[0], kept[-1])
     return float(kept.mean()), float((n - 1) * winsorized.var(ddof=1) / (h * (h - 1))) if h > 1 else math.nan, h
 
 
-def compare_trimmed_pair(a: Scores, b: Scores) -> dict:
+def compare_trimmed_pair(a: Scores, b: Scores) -> PairComparison:
     """Yuen-Welch on the 20%-trimmed means of the seed scores, with the model x net interaction
-    variance added to the squared SE (as compare_pair); its two-sided p, before any correction."""
+    variance added to the squared SE (as compare_pair); its two-sided p, before any correction
+    (`differs` is set by Holm's procedure over every pair: compare)."""
     za, zb = a.seed_scores(), b.seed_scores()
     (ma, va, ha), (mb, vb, hb) = trimmed_summary(za), trimmed_summary(zb)
     diff = ma - mb
-    out = {"a": a.model, "b": b.model, "diff": diff, "seeds_a": len(za), "seeds_b": len(zb),
-           "p_improve": probability_of_improvement(za, zb), "p_improve_low": math.nan, "p_improve_high": math.nan}
+    pair = PairComparison(a.model, b.model, diff, len(za), len(zb), probability_of_improvement(za, zb))
     if ha < 2 or hb < 2:
-        return {**out, "se": math.nan, "df": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan}
+        return pair
     v3, df3 = interaction_variance(a.values.mean(0) - b.values.mean(0), a.groups)
     se2 = va + vb + v3
     if se2 <= 0:
-        return {**out, "se": 0.0, "df": math.nan, "ci_low": diff, "ci_high": diff, "p": 1.0 if diff == 0 else 0.0}
-    df = se2 ** 2 / (va ** 2 / (ha - 1) + vb ** 2 / (hb - 1) + v3 ** 2 / df3)
+        return replace(pair, se=0.0, ci_low=diff, ci_high=diff, p=1.0 if diff == 0 else 0.0)
+    df = se2**2 / (va**2 / (ha - 1) + vb**2 / (hb - 1) + v3**2 / df3)
     se = math.sqrt(se2)
     half = stats.t.ppf(1 - ALPHA / 2, df) * se
-    return {**out, "se": se, "df": df, "ci_low": diff - half, "ci_high": diff + half,
-            "p": float(2 * stats.t.sf(abs(diff) / se, df))}
+    return replace(pair, se=se, df=df, ci_low=diff - half, ci_high=diff + half,
+                   p=float(2 * stats.t.sf(abs(diff) / se, df)))  # fmt: skip
 
 
 def holm(pvalues: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
@@ -204,14 +238,12 @@ def compare(scores: list[Scores], details: bool = True, method: str = "welch") -
             half = stats.t.ppf(1 - ALPHA / 2, len(z) - 1) * sd / math.sqrt(len(z)) if len(z) > 1 else math.nan
         cells.append((s.model, mean, sd, len(z), mean - half, mean + half))
     cells = pd.DataFrame(cells, columns=["model", "mean", "seed_sd", "seeds", "ci_low", "ci_high"])
-    columns = ["a", "b", "diff", "se", "df", "ci_low", "ci_high", "p", "differs", "seeds_a", "seeds_b", "p_improve",
-               "p_improve_low", "p_improve_high"]
     combos = list(itertools.combinations(scores, 2))
     if method == "trimmed":
-        pairs = pd.DataFrame([compare_trimmed_pair(a, b) for a, b in combos], columns=columns)
+        pairs = pd.DataFrame([asdict(compare_trimmed_pair(a, b)) for a, b in combos], columns=PAIR_COLUMNS)
         pairs["differs"] = holm(pairs["p"].to_numpy(dtype=float)) if len(pairs) else []
         return cells, pairs
-    pairs = pd.DataFrame([compare_pair(a, b, len(scores), details) for a, b in combos], columns=columns)
+    pairs = pd.DataFrame([asdict(compare_pair(a, b, len(scores), details)) for a, b in combos], columns=PAIR_COLUMNS)
     return cells, pairs
 
 
@@ -236,15 +268,16 @@ class Resolution:
     def describe(self) -> str:
         """One sentence: what these seeds detect, and what the targets need."""
         need = ", ".join(f"{d:g} points {n if n else 'out of reach'}" for d, n in self.seeds_for.items())
-        return (f"{self.seeds} seeds detect {self.detectable:.1f} points at 80% power (seed SD {self.seed_sd:.1f}); "
-                f"seeds needed per model for {need}")
+        return (
+            f"{self.seeds} seeds detect {self.detectable:.1f} points at 80% power (seed SD {self.seed_sd:.1f}); "
+            f"seeds needed per model for {need}"
+        )
 
 
-def detectable_difference(seed_sd: float, interaction_var: float, seeds: int, k: int,
-                          power: float = POWER) -> float:
+def detectable_difference(seed_sd: float, interaction_var: float, seeds: int, k: int, power: float = POWER) -> float:
     """The smallest difference of two of k models (seed SD `seed_sd`, `seeds` each; the nets'
     variance `interaction_var` of a difference) that the pairwise test finds with `power`."""
-    se = math.sqrt(2 * seed_sd ** 2 / seeds + interaction_var)
+    se = math.sqrt(2 * seed_sd**2 / seeds + interaction_var)
     df = max(2 * (seeds - 1), 1)
     return (critical_t(k, min(df, MAX_DF)) + stats.t.ppf(power, df)) * se
 
@@ -271,8 +304,13 @@ def resolution(cells: pd.DataFrame, pairs: pd.DataFrame) -> Resolution | None:
     seed_part += pairs["b"].map(cells.set_index("model")["seed_sd"] ** 2 / cells.set_index("model")["seeds"])
     interaction = float(np.clip((pairs["se"] ** 2 - seed_part).mean(), 0, None))
     k, seeds = len(cells), int(varied["seeds"].min())
-    return Resolution(detectable_difference(seed_sd, interaction, seeds, k), seeds, seed_sd, interaction,
-                      {d: seeds_needed(d, seed_sd, interaction, k) for d in (3.0, 4.0)})
+    return Resolution(
+        detectable_difference(seed_sd, interaction, seeds, k),
+        seeds,
+        seed_sd,
+        interaction,
+        {d: seeds_needed(d, seed_sd, interaction, k) for d in (3.0, 4.0)},
+    )
 
 
 def common_nets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -290,8 +328,9 @@ def scores_of(rows: pd.DataFrame) -> list[Scores]:
     out = []
     for model, g in rows.groupby("model", sort=True):
         table = g.pivot_table(index="seed", columns=["split", "arch"], values="acc").sort_index(axis=1)
-        out.append(Scores(model, table.index.tolist(), table.to_numpy(dtype=float),
-                          np.array([s for s, _ in table.columns])))
+        out.append(
+            Scores(model, table.index.tolist(), table.to_numpy(dtype=float), np.array([s for s, _ in table.columns]))
+        )
     return out
 
 
@@ -324,8 +363,11 @@ def analyse(rows: pd.DataFrame, split: str, method: str = "welch") -> SplitStats
         return None
     rows, dropped = common_nets(rows)
     if dropped:
-        warnings.warn(f"{split}: {len(dropped)} net(s) missing from some run are left out of the comparison: "
-                      f"{', '.join(dropped[:8])}{' ...' if len(dropped) > 8 else ''}", stacklevel=2)
+        warnings.warn(
+            f"{split}: {len(dropped)} net(s) missing from some run are left out of the comparison: "
+            f"{', '.join(dropped[:8])}{' ...' if len(dropped) > 8 else ''}",
+            stacklevel=2,
+        )
     if len(rows) == 0:
         return None
     scores = scores_of(rows)
@@ -334,8 +376,16 @@ def analyse(rows: pd.DataFrame, split: str, method: str = "welch") -> SplitStats
     # the normal formula's resolution describes the mean comparison only; the trimmed one's comes
     # from a simulated power table (leaderboard.simulate.power_table)
     stated = resolution(cells, pairs) if method == "welch" else None
-    return SplitStats(split, sorted(set(rows["arch"])), cells, pairs, best_group(cells, pairs) if enough else None,
-                      stated, dropped, method)
+    return SplitStats(
+        split,
+        sorted(set(rows["arch"])),
+        cells,
+        pairs,
+        best_group(cells, pairs) if enough else None,
+        stated,
+        dropped,
+        method,
+    )
 
 
 def split_stats(arch_rows: pd.DataFrame, split: str, method: str = "welch") -> SplitStats | None:
@@ -354,8 +404,9 @@ def overall_stats(arch_rows: pd.DataFrame, method: str = "welch") -> SplitStats 
     return analyse(arch_rows, OVERALL, method)
 
 
-def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame, method: str = "welch"
-             ) -> tuple[pd.DataFrame, list[SplitStats]]:
+def annotate(
+    cell_frame: pd.DataFrame, arch_rows: pd.DataFrame, method: str = "welch"
+) -> tuple[pd.DataFrame, list[SplitStats]]:
     """One table's cells with `ci_low`/`ci_high` (the t-interval of the cell's seed scores on the
     split's common nets; NaN with one seed or no per-net results), `seed_sd`, `best_group`
     (True/False) and the split's resolution (`detectable`, `seeds_for_3`, `seeds_for_4`), and the
@@ -374,7 +425,10 @@ def annotate(cell_frame: pd.DataFrame, arch_rows: pd.DataFrame, method: str = "w
         if a.resolution is not None:
             r = a.resolution
             out.loc[in_split, ["detectable", "seeds_for_3", "seeds_for_4"]] = (
-                r.detectable, r.seeds_for[3.0] or math.nan, r.seeds_for[4.0] or math.nan)
+                r.detectable,
+                r.seeds_for[3.0] or math.nan,
+                r.seeds_for[4.0] or math.nan,
+            )
     overall = overall_stats(arch_rows, method)
     return out, analyses + ([overall] if overall is not None else [])
 
@@ -412,8 +466,15 @@ def rank_stats(arch_rows: pd.DataFrame) -> RankStats | None:
     nemenyi.index = nemenyi.columns = models
     k, n = len(models), len(seeds)
     q = stats.studentized_range.ppf(1 - ALPHA, k, np.inf) / math.sqrt(2)
-    return RankStats(seeds, sorted(set(rows["split"])), float(statistic), float(pvalue), ranks, nemenyi,
-                     q * math.sqrt(k * (k + 1) / (6 * n)))
+    return RankStats(
+        seeds,
+        sorted(set(rows["split"])),
+        float(statistic),
+        float(pvalue),
+        ranks,
+        nemenyi,
+        q * math.sqrt(k * (k + 1) / (6 * n)),
+    )
 
 
 def improvement_matrix(analysis: SplitStats) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -422,8 +483,10 @@ def improvement_matrix(analysis: SplitStats) -> tuple[pd.DataFrame, pd.DataFrame
     value = pd.DataFrame(np.nan, index=models, columns=models)
     text = pd.DataFrame("", index=models, columns=models)
     for p in analysis.pairs.itertuples():
-        for x, y, v, lo, hi in ((p.a, p.b, p.p_improve, p.p_improve_low, p.p_improve_high),
-                                (p.b, p.a, 1 - p.p_improve, 1 - p.p_improve_high, 1 - p.p_improve_low)):
+        for x, y, v, lo, hi in (
+            (p.a, p.b, p.p_improve, p.p_improve_low, p.p_improve_high),
+            (p.b, p.a, 1 - p.p_improve, 1 - p.p_improve_high, 1 - p.p_improve_low),
+        ):
             value.loc[x, y] = v
             text.loc[x, y] = f"{v:.2f}" + ("" if math.isnan(lo) else f"\n[{lo:.2f}, {hi:.2f}]")
     return value, text
@@ -444,14 +507,17 @@ class RankAgreement:
     def describe(self, against: str) -> str:
         """One line for the table's notes."""
         ci = "" if self.seeds < 2 else f" [{self.ci_low:.2f}, {self.ci_high:.2f}] (95% t-interval)"
-        return (f"Order against {against}: Kendall τ = {self.tau:.2f}{ci} over {self.seeds} seed(s) of "
-                f"{self.models} models (1: the same order, 0: unrelated, -1: reversed).")
+        return (
+            f"Order against {against}: Kendall τ = {self.tau:.2f}{ci} over {self.seeds} seed(s) of "
+            f"{self.models} models (1: the same order, 0: unrelated, -1: reversed)."
+        )
 
 
 def rank_agreement(a: pd.DataFrame, b: pd.DataFrame) -> RankAgreement | None:
     """RankAgreement of two run frames (leaderboard.table.runs_frame of one table under two
     methods): per seed, each model's mean over splits under each, tau over the models both score
     (random init left out: it is the baseline, not a ranked model); None below 3 models."""
+
     def per_seed(frame: pd.DataFrame) -> pd.DataFrame:
         ours = frame[frame["model"] != BASELINE]
         return ours.groupby(["seed", "model"])["mean"].mean().unstack("model")

@@ -1,4 +1,5 @@
 """Leaderboard tables: model x split, mean +- stderr over seeds, average rank; Markdown/HTML/CSV."""
+
 from __future__ import annotations
 
 import html
@@ -7,15 +8,20 @@ import re
 
 import pandas as pd
 
-from bench.records import catch_up_key, median_catch_up, model_label, parse_method, table_preset
-from bench.records import method as finetune_key
 from deepnets1m.named import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
 
+from .schema import catch_up_key, median_catch_up, model_label, parse_method, table_preset
+from .schema import method as finetune_key
+
 BASELINE = "random init"
 # table columns: a split, or for the named splits (ood-predefined, ood-torchvision) one per net
-SPLIT_ORDER = [column for split in SPLIT_NAMES if split != "train"
-               for column in ([f"{split}:{name}" for name in NAMED_SPLITS[split]] if split in NAMED_SPLITS else [split])]
+SPLIT_ORDER = [
+    column
+    for split in SPLIT_NAMES
+    if split != "train"
+    for column in ([f"{split}:{name}" for name in NAMED_SPLITS[split]] if split in NAMED_SPLITS else [split])
+]
 
 
 METRICS = ("top1", "top5")
@@ -39,8 +45,11 @@ def record_columns(record: dict, method: str) -> list[tuple[str, dict]]:
     split = record["split"]
     if split in NAMED_SPLITS:
         # one net: no standard error over nets (a cell gets one over seeds when there are several)
-        return [(f"{split}:{row['arch']}", {"mean": row[method], "stderr": float("nan")})
-                for row in record.get("archs", []) if row.get(method) is not None]
+        return [
+            (f"{split}:{row['arch']}", {"mean": row[method], "stderr": float("nan")})
+            for row in record.get("archs", [])
+            if row.get(method) is not None
+        ]
     summary = record["metrics"].get(method)
     return [] if summary is None else [(split, summary)]
 
@@ -56,8 +65,13 @@ def record_models(record: dict, method: str, metric: str) -> list[tuple[str, str
     a fine-tuned GHN init `ftK`, random init fine-tuned the same K steps)."""
     chosen = record_metric(record, metric)
     core = record.get("core") or {}
-    out = [(metric_key(method, chosen), model_label(record),
-            {"view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))})]
+    out = [
+        (
+            metric_key(method, chosen),
+            model_label(record),
+            {"view": core.get("view", ""), "core_params": core.get("params_without_embeddings", core.get("params"))},
+        )
+    ]
     k = parse_method(method)
     if method == "ghn" or k is not None:  # beside a fine-tuned GHN init: random init fine-tuned alike
         base = "random_init" if k is None else finetune_key(k, random=True)
@@ -73,8 +87,12 @@ def table_key(record: dict, metric: str) -> tuple[str, str, str]:
 
 def record_common(record: dict, metric: str) -> dict:
     """The table a record belongs to: data set, preset (with protocol), metric; and its seed."""
-    return {"dataset": record["dataset"], "preset": table_preset(record), "metric": record_metric(record, metric),
-            "seed": record["seed"]}
+    return {
+        "dataset": record["dataset"],
+        "preset": table_preset(record),
+        "metric": record_metric(record, metric),
+        "seed": record["seed"],
+    }
 
 
 def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
@@ -87,9 +105,22 @@ def runs_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -
         common = {**record_common(r, metric), "imported": False}
         for key, model, what in record_models(r, method, metric):
             for column, m in record_columns(r, key):
-                rows.append({**common, **what, "split": column, "model": model, "mean": m["mean"], "stderr": m["stderr"]})
-    columns = ["dataset", "preset", "metric", "split", "seed", "model", "mean", "stderr", "imported", "view",
-               "core_params"]
+                rows.append(
+                    {**common, **what, "split": column, "model": model, "mean": m["mean"], "stderr": m["stderr"]}
+                )
+    columns = [
+        "dataset",
+        "preset",
+        "metric",
+        "split",
+        "seed",
+        "model",
+        "mean",
+        "stderr",
+        "imported",
+        "view",
+        "core_params",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -97,16 +128,32 @@ def arch_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -
     """One row per run and architecture of the sampled splits (the named ones are single nets,
     one column each, and pair with nothing): the accuracy `acc` each model got on it, for the
     paired statistics (leaderboard.stats). The baseline appears once per split, seed and net."""
-    rows = [{**record_common(r, metric), "split": r["split"], "model": model, "arch": row["arch"], "acc": row[key]}
-            for r in records if r["split"] not in NAMED_SPLITS
-            for key, model, _ in record_models(r, method, metric)
-            for row in r.get("archs", []) if row.get(key) is not None]
+    rows = [
+        {**record_common(r, metric), "split": r["split"], "model": model, "arch": row["arch"], "acc": row[key]}
+        for r in records
+        if r["split"] not in NAMED_SPLITS
+        for key, model, _ in record_models(r, method, metric)
+        for row in r.get("archs", [])
+        if row.get(key) is not None
+    ]
     frame = pd.DataFrame(rows, columns=["dataset", "preset", "metric", "seed", "split", "model", "arch", "acc"])
     return frame.drop_duplicates(["dataset", "preset", "metric", "split", "seed", "model", "arch"])
 
 
-NET_COLUMNS = ["dataset", "preset", "metric", "seed", "split", "model", "arch", "params", "acc", "random_init", "sgd",
-               "predict_ms"]
+NET_COLUMNS = [
+    "dataset",
+    "preset",
+    "metric",
+    "seed",
+    "split",
+    "model",
+    "arch",
+    "params",
+    "acc",
+    "random_init",
+    "sgd",
+    "predict_ms",
+]
 
 
 def net_frame(records: list[dict], method: str = "ghn", metric: str = "auto") -> pd.DataFrame:
@@ -123,10 +170,19 @@ def net_frame(records: list[dict], method: str = "ghn", metric: str = "auto") ->
             acc = row.get(metric_key(method, chosen))
             if acc is None:
                 continue
-            rows.append({**record_common(r, metric), "split": r["split"], "model": model, "arch": row["arch"],
-                         "params": row.get("params"), "acc": acc, "random_init": row.get(metric_key(base, chosen)),
-                         "sgd": None if sgd is None else row.get(metric_key(sgd, chosen)),
-                         "predict_ms": row.get("predict_ms")})
+            rows.append(
+                {
+                    **record_common(r, metric),
+                    "split": r["split"],
+                    "model": model,
+                    "arch": row["arch"],
+                    "params": row.get("params"),
+                    "acc": acc,
+                    "random_init": row.get(metric_key(base, chosen)),
+                    "sgd": None if sgd is None else row.get(metric_key(sgd, chosen)),
+                    "predict_ms": row.get("predict_ms"),
+                }
+            )
     return pd.DataFrame(rows, columns=NET_COLUMNS).astype({"random_init": float, "sgd": float, "predict_ms": float})
 
 
@@ -139,8 +195,16 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     def reduce(g: pd.DataFrame) -> pd.Series:
         n = len(g)
         stderr = g["mean"].std(ddof=1) / math.sqrt(n) if n > 1 else g["stderr"].iloc[0]
-        return pd.Series({"mean": g["mean"].mean(), "stderr": stderr, "seeds": n, "imported": bool(g["imported"].any()),
-                          "view": g["view"].iloc[0], "core_params": g["core_params"].iloc[0]})
+        return pd.Series(
+            {
+                "mean": g["mean"].mean(),
+                "stderr": stderr,
+                "seeds": n,
+                "imported": bool(g["imported"].any()),
+                "view": g["view"].iloc[0],
+                "core_params": g["core_params"].iloc[0],
+            }
+        )
 
     keys = ["dataset", "preset", "metric", "model", "split"]
     columns = ["mean", "stderr", "imported", "view", "core_params"]
@@ -224,7 +288,12 @@ def groups(cell_frame: pd.DataFrame) -> list[tuple[str, str, str, pd.DataFrame]]
 def to_markdown(table: pd.DataFrame, title: str) -> str:
     """A README-ready Markdown table (pandas' to_markdown needs tabulate; this is all it takes)."""
     header = ["model", *table.columns]
-    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join(["---"] + [":-:"] * len(table.columns)) + "|"]
+    lines = [
+        f"### {title}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + [":-:"] * len(table.columns)) + "|",
+    ]
     for model, row in table.iterrows():
         lines.append("| " + " | ".join([str(model), *map(str, row.tolist())]) + " |")
     return "\n".join(lines) + "\n"
@@ -245,5 +314,24 @@ def tidy(cell_frame: pd.DataFrame) -> pd.DataFrame:
     extra = ("ci_low", "ci_high", "seed_sd", "best_group", "detectable", "seeds_for_3", "seeds_for_4")
     frame = cell_frame.reindex(columns=[*cell_frame.columns, *(c for c in extra if c not in cell_frame)])
     return frame.assign(best_group=frame["best_group"].fillna(False).astype(bool))[
-        ["dataset", "preset", "metric", "model", "split", "mean", "stderr", "ci_low", "ci_high", "seeds", "seed_sd",
-         "best_group", "imported", "view", "core_params", "detectable", "seeds_for_3", "seeds_for_4"]]
+        [
+            "dataset",
+            "preset",
+            "metric",
+            "model",
+            "split",
+            "mean",
+            "stderr",
+            "ci_low",
+            "ci_high",
+            "seeds",
+            "seed_sd",
+            "best_group",
+            "imported",
+            "view",
+            "core_params",
+            "detectable",
+            "seeds_for_3",
+            "seeds_for_4",
+        ]
+    ]

@@ -1,4 +1,5 @@
 """Shared fixtures, and a report header naming what a result here depends on."""
+
 import pytest
 import torch
 
@@ -8,8 +9,10 @@ def pytest_report_header() -> list[str]:
     from bench.records import cpu_info, versions
 
     cpu = cpu_info()
-    return [", ".join(f"{k} {v}" for k, v in versions().items() if v),
-            f"cpu: {cpu['cpu']} [{' '.join(cpu['cpu_flags'])}], {torch.get_num_threads()} torch threads"]
+    return [
+        ", ".join(f"{k} {v}" for k, v in versions().items() if v),
+        f"cpu: {cpu['cpu']} [{' '.join(cpu['cpu_flags'])}], {torch.get_num_threads()} torch threads",
+    ]
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 short-trained checkpoint of the name it loads), every `bench` command line of the shell blocks
 is parsed by bench's own parser (flags, choices, plugin files), and every script a shell block
 runs exists."""
+
 import re
 import shlex
 from pathlib import Path
@@ -35,15 +36,16 @@ pytestmark = pytest.mark.usefixtures("registry_as_it_was")  # plugin cores regis
 
 def test_every_bench_command_of_the_shell_blocks_parses(monkeypatch):
     monkeypatch.chdir(REPO)
-    bench = [argv[argv.index(a) + 1:] for argv in commands() for a in argv if Path(a).name == "bench"]
+    bench = [argv[argv.index(a) + 1 :] for argv in commands() for a in argv if Path(a).name == "bench"]
     assert len(bench) >= 10
     for argv in bench:
         parser(argv).parse_args(argv)  # argparse exits (a test failure) on an unknown flag or choice
 
 
 def test_every_script_the_shell_blocks_run_exists():
-    scripts = [argv[1] for argv in commands()
-               if argv[0] in ("bash", "python", "python3") and argv[1].endswith((".sh", ".py"))]
+    scripts = [
+        argv[1] for argv in commands() if argv[0] in ("bash", "python", "python3") and argv[1].endswith((".sh", ".py"))
+    ]
     assert scripts and all((REPO / s).exists() for s in scripts), scripts
     tox = [argv[argv.index("-e") + 1] for argv in commands() if Path(argv[0]).name == "tox"]
     envs = set(re.findall(r"^\[testenv:(\w+)\]", (REPO / "tox.ini").read_text(), re.M)) | {"py"}
@@ -67,3 +69,15 @@ def test_every_python_block_runs(tmp_path, monkeypatch):
     model, (x, _) = api["model"], api["batches"][0]
     assert x.shape[1:] == (3, 32, 32) and not model.training  # resnet18's input; calibrated, in eval mode
     assert model(x).shape == (len(x), 10)
+
+
+def test_the_front_door_stays_short_and_the_user_docs_carry_no_work_log():
+    """README in at most 150 lines; README, docs/ (the results log aside) and the code name no
+    issue numbers: user docs state what is, the results log and CHANGELOG what happened when."""
+    assert len((REPO / "README.md").read_text().splitlines()) <= 150
+    user_docs = [REPO / "README.md", *(p for p in (REPO / "docs").glob("*.md") if p.name != "results-log.md")]
+    code = [p for package in ("bench", "gnn_zoo", "leaderboard", "deepnets1m") for p in (REPO / package).rglob("*.py")]
+    mentions = [
+        f"{p.relative_to(REPO)}: {m}" for p in user_docs + code for m in re.findall(r"\b[Ii]ssues? \d+", p.read_text())
+    ]
+    assert not mentions, mentions

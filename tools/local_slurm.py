@@ -10,6 +10,7 @@ jobs as their user). The configuration is tools/slurm.conf.in with this machine'
 and the scratch folder filled in; free ports are chosen, so a real Slurm on the machine is left
 alone. Hand-written because no library brings up Slurm; tests/conftest.py uses it as a fixture.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,15 @@ def write_config(scratch: Path, cpus: int, partition: str) -> Path:
     for sub in ("munge", "state", f"spool/{socket.gethostname()}", "log"):
         (scratch / sub).mkdir(parents=True, exist_ok=True)
     (scratch / "munge").chmod(0o700)
-    text = TEMPLATE.read_text().format(host=socket.gethostname(), cpus=cpus, partition=partition, scratch=scratch,
-                                       user=getpass.getuser(), ctld_port=free_port(), slurmd_port=free_port())
+    text = TEMPLATE.read_text().format(
+        host=socket.gethostname(),
+        cpus=cpus,
+        partition=partition,
+        scratch=scratch,
+        user=getpass.getuser(),
+        ctld_port=free_port(),
+        slurmd_port=free_port(),
+    )
     conf = scratch / "slurm.conf"
     conf.write_text(text)
     return conf
@@ -84,8 +92,9 @@ def write_config(scratch: Path, cpus: int, partition: str) -> Path:
 def daemon(argv: list[str], log: Path) -> int:
     """Start one daemon in the foreground mode of its own session; its PID."""
     with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     return proc.pid
 
 
@@ -98,8 +107,10 @@ def wait_idle(cluster: LocalSlurm, timeout_s: float) -> None:
         if out.returncode == 0 and out.stdout.strip() in ("idle", "mix", "alloc"):
             return
         time.sleep(0.5)
-    logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
-                     for p in sorted((cluster.scratch / "log").glob("*.log")))
+    logs = "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
+        for p in sorted((cluster.scratch / "log").glob("*.log"))
+    )
     stop(cluster)
     raise RuntimeError(f"the local Slurm in {cluster.scratch} did not come up within {timeout_s:.0f} s:\n{logs}")
 
@@ -117,10 +128,21 @@ def start(scratch: Path, cpus: int | None = None, partition: str = "cpu", timeou
     key.chmod(0o600)
     log = scratch / "log"
     munge = scratch / "munge"
-    pids = {"munged": daemon([binary("munged"), "--foreground", "--force", f"--key-file={key}",
-                               f"--socket={munge}/munge.socket", f"--pid-file={munge}/munged.pid",
-                               f"--seed-file={munge}/munged.seed", f"--log-file={log}/munged.log"],
-                              log / "munged.out")}
+    pids = {
+        "munged": daemon(
+            [
+                binary("munged"),
+                "--foreground",
+                "--force",
+                f"--key-file={key}",
+                f"--socket={munge}/munge.socket",
+                f"--pid-file={munge}/munged.pid",
+                f"--seed-file={munge}/munged.seed",
+                f"--log-file={log}/munged.log",
+            ],
+            log / "munged.out",
+        )
+    }
     deadline = time.monotonic() + 10
     while not (munge / "munge.socket").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -196,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as err:
         print(f"local_slurm: {err}", file=sys.stderr)
         return 1
-    print(f"local Slurm up (partition {cluster.partition}, logs in {cluster.scratch / 'log'}); now:\n"
-          f"export SLURM_CONF={cluster.conf}")
+    print(
+        f"local Slurm up (partition {cluster.partition}, logs in {cluster.scratch / 'log'}); now:\n"
+        f"export SLURM_CONF={cluster.conf}"
+    )
     return 0
 
 

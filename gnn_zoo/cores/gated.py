@@ -1,7 +1,9 @@
 """What the GatedGNN (GHN-2) cores of both backends share: weights, the message function, the sweep
 plan and the sweeps themselves (gated_sweep; a backend only sums a level's messages)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +12,7 @@ from torch import nn
 
 from deepnets1m.graph import GraphBatch
 
-from ..base import Core, two_layer_mlp
+from ..base import Core, bias_of, linears, two_layer_mlp
 from .gated_sweep import GatedSweep, LevelMessages
 
 
@@ -18,9 +20,11 @@ def check_dag(batch: GraphBatch) -> None:
     """gatedgnn sweeps in topological order: every edge must go from a lower to a higher node id
     (as deepnets1m numbers nodes); anything else is a clear error, not a silent wrong answer."""
     if batch.edge_index.numel() and not bool((batch.edge_index[0] < batch.edge_index[1]).all()):
-        raise ValueError("gatedgnn needs a DAG with nodes in topological order (every edge from a lower to a "
-                         "higher id), as deepnets1m.to_graph builds it; this graph has a backward edge or a cycle. "
-                         "Use an order-free core (gcn, gat, gin, transformer, mlp) for it.")
+        raise ValueError(
+            "gatedgnn needs a DAG with nodes in topological order (every edge from a lower to a "
+            "higher id), as deepnets1m.to_graph builds it; this graph has a backward edge or a cycle. "
+            "Use an order-free core (gcn, gat, gin, transformer, mlp) for it."
+        )
 
 
 def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -34,8 +38,13 @@ def gated_edges(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     src = torch.cat([real[0], hop1[0], batch.virtual_index[0]])
     dst = torch.cat([real[1], hop1[1], batch.virtual_index[1]])
     dev = batch.virtual_dist.device
-    inv_dist = torch.cat([torch.zeros(real.shape[1], device=dev), torch.ones(hop1.shape[1], device=dev),
-                          1.0 / batch.virtual_dist.float()])
+    inv_dist = torch.cat(
+        [
+            torch.zeros(real.shape[1], device=dev),
+            torch.ones(hop1.shape[1], device=dev),
+            1.0 / batch.virtual_dist.float(),
+        ]
+    )
     return src, dst, inv_dist
 
 
@@ -54,8 +63,12 @@ class Sweep:
         """This plan with its tensors on `device`."""
         if self.order.device == device:
             return self
-        return Sweep(self.order.to(device), self.sizes, self.position.to(device),
-                     [tuple(t.to(device) for t in level) for level in self.levels])
+        return Sweep(
+            self.order.to(device),
+            self.sizes,
+            self.position.to(device),
+            [(nodes.to(device), rows.to(device), weights.to(device)) for nodes, rows, weights in self.levels],
+        )
 
 
 def reverse_levels(edge_index: torch.Tensor, num_nodes: int) -> np.ndarray:
@@ -89,9 +102,12 @@ def sweep_plan(levels: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.
     row_in_level = position[dst] - node_ptr[edge_level]
     np.add.at(flat, cell_ptr[edge_level] + row_in_level * reads[edge_level] + column - read_ptr[edge_level], weight)
     t = torch.from_numpy
-    plan = [(t(order[n0:n1]), t(rows[r0:r1]), t(flat[c0:c1]).view(n1 - n0, r1 - r0))
-            for n0, n1, r0, r1, c0, c1 in zip(node_ptr[:-1], node_ptr[1:], read_ptr[:-1], read_ptr[1:],
-                                              cell_ptr[:-1], cell_ptr[1:])]
+    plan = [
+        (t(order[n0:n1]), t(rows[r0:r1]), t(flat[c0:c1]).view(n1 - n0, r1 - r0))
+        for n0, n1, r0, r1, c0, c1 in zip(
+            node_ptr[:-1], node_ptr[1:], read_ptr[:-1], read_ptr[1:], cell_ptr[:-1], cell_ptr[1:]
+        )
+    ]
     return Sweep(t(order), sizes.tolist(), t(position), plan)
 
 
@@ -105,8 +121,10 @@ def gated_sweeps(batch: GraphBatch, tables: int) -> tuple[Sweep, Sweep]:
         src, dst, inv_dist = (t.cpu().numpy() for t in gated_edges(batch))
         is_virtual = (inv_dist > 0).astype(np.int64)
         weight = np.where(is_virtual, inv_dist, 1.0).astype(np.float32)
-        sweeps = (sweep_plan(batch.level.cpu().numpy(), tables * src + is_virtual, dst, weight),
-                  sweep_plan(reverse_levels(batch.edge_index, batch.num_nodes), tables * dst + is_virtual, src, weight))
+        sweeps = (
+            sweep_plan(batch.level.cpu().numpy(), tables * src + is_virtual, dst, weight),
+            sweep_plan(reverse_levels(batch.edge_index, batch.num_nodes), tables * dst + is_virtual, src, weight),
+        )
         batch.cache[key] = tuple(s.to(batch.edge_index.device) for s in sweeps)
     return batch.cache[key]
 
@@ -146,7 +164,7 @@ class GatedGNNBase(Core):
                     h = GatedSweep.apply(h, *weights, sweep, messages, tables)
         return h
 
-    def sweep_messages(self, batch: GraphBatch, tables: int) -> list[tuple[Sweep, LevelMessages]]:
+    def sweep_messages(self, batch: GraphBatch, tables: int) -> Sequence[tuple[Sweep, LevelMessages]]:
         """The backend's part: per sweep (forward, then backward), its plan and how a level's
         messages are summed from the message-table rows it reads (and their gradient spread back)."""
         raise NotImplementedError
@@ -160,14 +178,21 @@ class GatedGNNBase(Core):
         """w1, b1, w2, b2 computing [MLP(h) | MLP_sp(h)] as Linear -> ReLU -> Linear -> ReLU, shape
         [., 2 hidden]: both MLPs fused, the second layer block-diagonal (MLP(h) alone without
         virtual edges). Messages depend only on the sender, so they are computed once per node."""
-        a, b = self.mlp, self.mlp_sp
+        (a1, a2), b = linears(self.mlp), self.mlp_sp
         if b is None:
-            return a[0].weight, a[0].bias, a[2].weight, a[2].bias
-        return (torch.cat([a[0].weight, b[0].weight]), torch.cat([a[0].bias, b[0].bias]),
-                torch.block_diag(a[2].weight, b[2].weight), torch.cat([a[2].bias, b[2].bias]))
+            return a1.weight, bias_of(a1), a2.weight, bias_of(a2)
+        b1, b2 = linears(b)
+        return (
+            torch.cat([a1.weight, b1.weight]),
+            torch.cat([bias_of(a1), bias_of(b1)]),
+            torch.block_diag(a2.weight, b2.weight),
+            torch.cat([bias_of(a2), bias_of(b2)]),
+        )
 
     def check_batch(self, batch: GraphBatch) -> None:
         """A clear error when the batch has virtual edges this core has no MLP for."""
         if not self.virtual_edges and batch.max_hops >= 2:
-            raise ValueError(f"this gatedgnn core was built without virtual edges (GHN-1) but the graph batch has "
-                             f"max_hops={batch.max_hops}; batch graphs with the GHN's own `ghn.batch(graphs)`")
+            raise ValueError(
+                f"this gatedgnn core was built without virtual edges (GHN-1) but the graph batch has "
+                f"max_hops={batch.max_hops}; batch graphs with the GHN's own `ghn.batch(graphs)`"
+            )

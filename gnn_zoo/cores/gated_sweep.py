@@ -10,6 +10,7 @@ gradient spread to the rows they read); the weight gradients and the GRU's hidde
 gradients are then one matmul each over all nodes. torch has no DAG-sweep operator to use
 instead (a GRU over a DAG is not a sequence), so the backward is written out here.
 """
+
 from __future__ import annotations
 
 from itertools import accumulate
@@ -41,35 +42,52 @@ class GatedSweep(torch.autograd.Function):
     state before the sweep. First derivatives only."""
 
     @staticmethod
-    def forward(ctx, h, w_ih, b_ih, w_hh, b_hh, w1, b1, w2, b2, sweep: Sweep, messages: LevelMessages,
-                tables: int):
+    def forward(ctx, h, w_ih, b_ih, w_hh, b_hh, w1, b1, w2, b2, sweep: Sweep, messages: LevelMessages, tables: int):
         n, hidden = h.shape
         h_o = h.index_select(0, sweep.order)  # states in level order
         gh = torch.addmm(b_hh, h_o, w_hh.t())  # the GRU's hidden side, for all nodes at once
         w_ih_t, w1_t, w2_t = w_ih.t(), w1.t(), w2.t()
         table = h.new_zeros(n, tables * hidden)
         rows = table.view(tables * n, hidden)
-        msgs, rzs, cands, news, inners, outs = [], [], [], [], [], []
+        msgs: list[torch.Tensor] = []
+        rzs: list[torch.Tensor] = []
+        cands: list[torch.Tensor] = []
+        news: list[torch.Tensor] = []
+        inners: list[torch.Tensor] = []
+        outs: list[torch.Tensor] = []
         start, last = 0, len(sweep.sizes) - 1
         for i, ((nodes, _, _), size) in enumerate(zip(sweep.levels, sweep.sizes)):
             end = start + size
             msg = messages.gather(i, rows) if i else h.new_zeros(size, hidden)  # level 0 has no sources
             gi, gh_level = torch.addmm(b_ih, msg, w_ih_t), gh[start:end]
-            rz = torch.sigmoid(gi[:, :2 * hidden] + gh_level[:, :2 * hidden])
-            cand = torch.tanh(torch.addcmul(gi[:, 2 * hidden:], rz[:, :hidden], gh_level[:, 2 * hidden:]))
+            rz = torch.sigmoid(gi[:, : 2 * hidden] + gh_level[:, : 2 * hidden])
+            cand = torch.tanh(torch.addcmul(gi[:, 2 * hidden :], rz[:, :hidden], gh_level[:, 2 * hidden :]))
             new = torch.addcmul(cand, rz[:, hidden:], h_o[start:end] - cand)
-            msgs.append(msg), rzs.append(rz), cands.append(cand), news.append(new)
+            for saved, value in ((msgs, msg), (rzs, rz), (cands, cand), (news, new)):
+                saved.append(value)
             if i < last:  # the last level's messages have no reader
                 inner = torch.relu(torch.addmm(b1, new, w1_t))
                 out = torch.relu(torch.addmm(b2, inner, w2_t))
                 table.index_copy_(0, nodes, out)
-                inners.append(inner), outs.append(out)
+                inners.append(inner)
+                outs.append(out)
             start = end
         new = torch.cat(news)
         ctx.sweep, ctx.messages, ctx.tables = sweep, messages, tables
-        ctx.save_for_backward(h_o, gh, torch.cat(msgs), torch.cat(rzs), torch.cat(cands), new,
-                              cat_rows(inners, w1.shape[0], h), cat_rows(outs, w2.shape[0], h),
-                              w_ih, w_hh, w1, w2)
+        ctx.save_for_backward(
+            h_o,
+            gh,
+            torch.cat(msgs),
+            torch.cat(rzs),
+            torch.cat(cands),
+            new,
+            cat_rows(inners, w1.shape[0], h),
+            cat_rows(outs, w2.shape[0], h),
+            w_ih,
+            w_hh,
+            w1,
+            w2,
+        )
         return new.index_select(0, sweep.position)
 
     @staticmethod
@@ -82,7 +100,7 @@ class GatedSweep(torch.autograd.Function):
         # the GRU gates' local derivatives, for all nodes at once
         d_cand = (1 - z) * (1 - cand * cand)
         d_z = (h_o - cand) * z * (1 - z)
-        d_r = gh[:, 2 * hidden:] * r * (1 - r)
+        d_r = gh[:, 2 * hidden :] * r * (1 - r)
         g_new = grad.index_select(0, sweep.order).contiguous()  # dL/d(new state), completed level by level
         g_gi = grad.new_empty(n, 3 * hidden)  # dL/d(W_ih x + b_ih), filled level by level
         g_table = grad.new_zeros(n, tables * hidden)
@@ -102,11 +120,23 @@ class GatedSweep(torch.autograd.Function):
             torch.cat([g_cand * d_r[start:end], g * d_z[start:end], g_cand], 1, out=g_gi[start:end])
             if i:  # spread the messages' gradient to the rows the level read
                 g_rows.index_add_(0, src, messages.spread(i, g_gi[start:end] @ w_ih))
-        g_gh = torch.cat([g_gi[:, :2 * hidden], g_gi[:, 2 * hidden:] * r], 1)
+        g_gh = torch.cat([g_gi[:, : 2 * hidden], g_gi[:, 2 * hidden :] * r], 1)
         g_h = torch.addmm(g_new * z, g_gh, w_hh).index_select(0, sweep.position)
         g_inner, g_out = cat_rows(g_inners[::-1], w1.shape[0], h_o), cat_rows(g_outs[::-1], w2.shape[0], h_o)
-        return (g_h, g_gi.t() @ msg, g_gi.sum(0), g_gh.t() @ h_o, g_gh.sum(0),
-                g_inner.t() @ new[:len(g_inner)], g_inner.sum(0), g_out.t() @ inner, g_out.sum(0), None, None, None)
+        return (
+            g_h,
+            g_gi.t() @ msg,
+            g_gi.sum(0),
+            g_gh.t() @ h_o,
+            g_gh.sum(0),
+            g_inner.t() @ new[: len(g_inner)],
+            g_inner.sum(0),
+            g_out.t() @ inner,
+            g_out.sum(0),
+            None,
+            None,
+            None,
+        )
 
 
 def cat_rows(parts: list[torch.Tensor], width: int, like: torch.Tensor) -> torch.Tensor:

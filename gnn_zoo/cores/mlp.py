@@ -1,4 +1,5 @@
 """mlp: the graph-free baseline (each node alone); identical on both backends, it needs neither."""
+
 from __future__ import annotations
 
 import torch

@@ -4,6 +4,7 @@ attention bias (reference ghn3.md section 6.1), and the layer stack around them.
 The encodings are plain torch modules: GHN-3's are not DGL's DegreeEncoder/SpatialEncoder (no
 padding index; a forward and a backward distance channel through a sinusoidal embedding and an
 MLP), and PyG has none."""
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,9 @@ class GraphTransformerBase(Core):
     name = "transformer"
     views = ("virtual", "directed", "undirected")
 
-    def __init__(self, hidden: int, layers: int = 3, view: str = "virtual", heads: int | None = None,
-                 ffn_mult: int = 4) -> None:
+    def __init__(
+        self, hidden: int, layers: int = 3, view: str = "virtual", heads: int | None = None, ffn_mult: int = 4
+    ) -> None:
         super().__init__(hidden, layers, view)
         self.heads = heads or heads_for(hidden)
         head_width(hidden, self.heads, self.name)
@@ -88,7 +90,7 @@ class GraphTransformerBase(Core):
         self.edge_embed = nn.Embedding.from_pretrained(sinusoidal(DISTANCE_VOCABULARY, hidden), freeze=False)
         self.edge_mlp = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, self.heads))
         for table in (self.centrality_in, self.centrality_out, self.input_distance):
-            nn.init.trunc_normal_(table.weight, std=hidden ** -0.5)
+            nn.init.trunc_normal_(table.weight, std=hidden**-0.5)
         self.blocks = nn.ModuleList(self.make_block(hidden, ffn_mult * hidden, self.heads) for _ in range(layers))
 
     def make_block(self, dim: int, ffn_dim: int, heads: int) -> nn.Module:
@@ -104,8 +106,12 @@ class GraphTransformerBase(Core):
         real = (dist == 1).sum
         degree_in, degree_out = real(1)[valid], real(2)[valid]  # per node, in the batch's node order
         from_input = dist[torch.arange(len(dist)), input_nodes(batch)][valid]  # distance from each graph's input
-        x = (x + self.centrality_in(degree_in.clamp(max=MAX_DEGREE)) + self.centrality_out(degree_out.clamp(max=MAX_DEGREE))
-             + self.input_distance(from_input.clamp(max=MAX_INPUT_DISTANCE)))
+        x = (
+            x
+            + self.centrality_in(degree_in.clamp(max=MAX_DEGREE))
+            + self.centrality_out(degree_out.clamp(max=MAX_DEGREE))
+            + self.input_distance(from_input.clamp(max=MAX_INPUT_DISTANCE))
+        )
         edge = lambda d: self.edge_embed((d + 2).clamp(max=DISTANCE_VOCABULARY - 1))  # noqa: E731
         bias = self.edge_mlp(torch.cat([edge(dist), edge(dist.transpose(1, 2))], dim=-1))
         dense = x.new_zeros(*valid.shape, x.shape[1])

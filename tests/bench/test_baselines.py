@@ -1,5 +1,6 @@
 """Random-init and SGD baselines are computed once per (data set, split, settings, seed) and
 shared by every core's evaluation, with the same numbers."""
+
 import json
 
 import pytest
@@ -38,9 +39,15 @@ def test_a_second_core_reuses_the_first_ones_baselines(tmp_path, digits):
 
 def test_other_seeds_or_settings_get_their_own_baselines(tmp_path):
     preset = get_preset("tiny")
-    paths = {BaselineStore(tmp_path, baseline_key("digits", "val", p, s, "cpu")).path
-             for p, s in [(preset, 0), (preset, 1), (get_preset("tiny", eval_images=100), 0),
-                          (get_preset("tiny", sgd_steps=3), 0)]}
+    paths = {
+        BaselineStore(tmp_path, baseline_key("digits", "val", p, s, "cpu")).path
+        for p, s in [
+            (preset, 0),
+            (preset, 1),
+            (get_preset("tiny", eval_images=100), 0),
+            (get_preset("tiny", sgd_steps=3), 0),
+        ]
+    }
     assert len(paths) == 4
     same = BaselineStore(tmp_path, baseline_key("digits", "val", get_preset("tiny", steps=5), 0, "cpu:0")).path
     assert same in paths  # training settings and the device index do not matter

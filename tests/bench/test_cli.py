@@ -20,8 +20,20 @@ def test_generate_command(tmp_path, capsys):
 
 def test_generate_for_another_input_configuration(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
-    args = ["generate", "--split", "ood-bnfree", "--n", "3", "--num-classes", "100", "--in-channels", "1",
-            "--image-size", "8", "--no-progress"]
+    args = [
+        "generate",
+        "--split",
+        "ood-bnfree",
+        "--n",
+        "3",
+        "--num-classes",
+        "100",
+        "--in-channels",
+        "1",
+        "--image-size",
+        "8",
+        "--no-progress",
+    ]
     assert main(args) == 0
     graph = GraphCache(tmp_path / "graphs" / f"ood-bnfree_g{GENERATOR_VERSION}_c100_i1_s8")[0]
     assert graph.param_shapes[-1] == (100,)
@@ -39,8 +51,27 @@ def test_out_of_range_n_is_reported(tmp_path, capsys):
     assert "between 1 and 500" in capsys.readouterr().err
 
 
-FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
-        "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--max-train-params", "5e5", "--no-progress"]
+FAST = [
+    "--steps",
+    "2",
+    "--meta-batch",
+    "2",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "16",
+    "--eval-nets",
+    "2",
+    "--eval-images",
+    "40",
+    "--sgd-steps",
+    "1",
+    "--sgd-nets",
+    "1",
+    "--max-train-params",
+    "5e5",
+    "--no-progress",
+]
 
 
 def drop(flags: list[str], *names: str) -> list[str]:
@@ -60,8 +91,17 @@ TRAIN = drop(FAST, "--eval-nets", "--eval-images", "--sgd-steps", "--sgd-nets") 
 PREDICT = drop(FAST, "--eval-nets", "--sgd-steps", "--sgd-nets")  # predict scores one model on the eval images
 
 # records of runs with overridden settings carry the preset's label, not its bare name
-FAST_FIELDS = dict(steps=2, meta_batch=2, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1,
-                   sgd_nets=1, max_train_params=5e5)
+FAST_FIELDS = dict(
+    steps=2,
+    meta_batch=2,
+    batch_size=16,
+    hidden=16,
+    eval_nets=2,
+    eval_images=40,
+    sgd_steps=1,
+    sgd_nets=1,
+    max_train_params=5e5,
+)
 LABEL = get_preset("tiny", **FAST_FIELDS).label
 
 
@@ -79,9 +119,15 @@ def test_run_trains_evaluates_and_records(home, capsys):
     record = json.loads(record_path.read_text())
     assert record["metrics"]["ghn"]["n"] == 2 and len(record["archs"]) == 2
     assert record["versions"]["torch"] and record["hardware"]["cores"] and record["ghn_params"] > 0
-    assert record["core"] == {"name": "gcn", "view": "virtual", "layers": 4, "params": 4 * 2 * (16 * 16 + 16),
-                              "params_without_embeddings": 4 * 2 * (16 * 16 + 16), "protocol": "v1",
-                              "matched": "table"}
+    assert record["core"] == {
+        "name": "gcn",
+        "view": "virtual",
+        "layers": 4,
+        "params": 4 * 2 * (16 * 16 + 16),
+        "params_without_embeddings": 4 * 2 * (16 * 16 + 16),
+        "protocol": "v1",
+        "matched": "table",
+    }
     # a second run on another split reuses the trained GHN
     assert main(["run", "--gnn", "gcn", "--split", "val", *FAST]) == 0
     assert "reused GHN" in capsys.readouterr().out
@@ -91,7 +137,7 @@ def test_ghn_variants_are_runs_of_their_own(home, capsys):
     """--ghn ghn1 trains GHN-1 (m = 1, no LayerNorm, no scaling, no virtual edges, one round)
     into its own record; --ghn mlp is the paper's one-MLP model; a clashing --gnn is refused."""
     at = FAST.index("--meta-batch")
-    fast = FAST[:at] + FAST[at + 2:]  # the variant's own meta-batch
+    fast = FAST[:at] + FAST[at + 2 :]  # the variant's own meta-batch
     assert main(["run", "--ghn", "ghn1", "--gnn", "gatedgnn", "--split", "val", *fast]) == 0
     assert "trained GHN (gatedgnn/pyg (GHN-1), 2 steps" in capsys.readouterr().out
     label = get_preset("tiny", ghn="ghn1", **{k: v for k, v in FAST_FIELDS.items() if k != "meta_batch"}).label
@@ -109,6 +155,24 @@ def test_ghn_variants_are_runs_of_their_own(home, capsys):
     assert "drop --gnn gat" in capsys.readouterr().err
     assert main(["run", "--split", "val", *FAST]) == 2
     assert "--gnn is required" in capsys.readouterr().err
+
+
+def test_ghn3_trains_and_scores_as_published(home, capsys):
+    """--ghn ghn3 is GHN-3 as published: its 3-layer transformer core (FFN 4x, 8 heads), GHN-3's
+    decoder and init, trained at any preset like every other model; --gnn other than its own is refused."""
+    assert main(["run", "--ghn", "ghn3", "--split", "val", *FAST]) == 0
+    label = get_preset("tiny", ghn="ghn3", **FAST_FIELDS).label
+    record = json.loads((home / "results" / f"ghn3_transformer_pyg_val_digits_{label}_0.json").read_text())
+    assert (record["ghn"], record["gnn"], record["core"]["layers"], record["core"]["protocol"]) == (
+        "ghn3",
+        "transformer",
+        3,
+        "v1",
+    )
+    config = torch.load(home / "checkpoints" / f"{record['checkpoint']}.pt", weights_only=True)["config"]
+    assert (config["decoder"], config["ffn_mult"] if "ffn_mult" in config else 4) == ("ghn3", 4)
+    assert main(["run", "--ghn", "ghn3", "--gnn", "gcn", "--split", "val", *FAST]) == 2
+    assert "drop --gnn gcn" in capsys.readouterr().err
 
 
 def test_eval_needs_a_trained_ghn(home, capsys):
@@ -177,7 +241,9 @@ def test_run_on_several_splits_writes_one_record_each(home, capsys):
     out = capsys.readouterr().out
     assert out.count("trained GHN") == 1 and "val: top-1" in out and "ood-deep: top-1" in out
     assert sorted(p.name for p in (home / "results").glob("*.json")) == [
-        f"mlp_pyg_ood-deep_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_0.json"]
+        f"mlp_pyg_ood-deep_digits_{LABEL}_0.json",
+        f"mlp_pyg_val_digits_{LABEL}_0.json",
+    ]
 
 
 def test_split_all_and_bad_split_names(capsys):
@@ -193,9 +259,18 @@ def test_split_all_and_bad_split_names(capsys):
 def test_named_split_prints_each_net():
     from bench.run_cmd import format_metrics
 
-    rows = [{"arch": "resnet50", "ghn": 40.0, "ghn_top5": 70.0, "random_init": 10.0, "random_init_top5": 50.0,
-             "sgd": 20.0, "sgd_top5": 60.0},
-            {"arch": "vit", "ghn": 12.5, "ghn_top5": 55.0, "random_init": 9.0, "random_init_top5": 48.0}]
+    rows = [
+        {
+            "arch": "resnet50",
+            "ghn": 40.0,
+            "ghn_top5": 70.0,
+            "random_init": 10.0,
+            "random_init_top5": 50.0,
+            "sgd": 20.0,
+            "sgd_top5": 60.0,
+        },
+        {"arch": "vit", "ghn": 12.5, "ghn_top5": 55.0, "random_init": 9.0, "random_init_top5": 48.0},
+    ]
     metrics = {"ghn": {}, "ghn_top5": {}, "random_init": {}, "random_init_top5": {}, "sgd": {}, "sgd_top5": {}}
     lines = format_metrics("ood-predefined", metrics, 10, rows).splitlines()
     assert lines[2].split() == ["resnet50", "40.00", "/", "70.0", "10.00", "/", "50.0", "20.00", "/", "60.0"]
@@ -225,16 +300,22 @@ def test_help_and_leaderboard_do_not_import_torch(tmp_path, argv):
     import subprocess
     import sys
 
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     from ..leaderboard.conftest import make_record
 
     write_record(tmp_path / "results", make_record())
-    script = ("import sys\nfrom bench.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-              "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    script = (
+        "import sys\nfrom bench.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
     extra = ["--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite")] if argv[0] != "--help" else []
-    done = subprocess.run([sys.executable, "-c", script, *argv, *extra], capture_output=True, text=True,
-                          env={**os.environ, "GHNBENCH_HOME": str(tmp_path)})
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv, *extra],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GHNBENCH_HOME": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     assert ("gcn/pyg" in done.stdout) if argv[0] == "leaderboard" else ("leaderboard" in done.stdout)
 
@@ -286,9 +367,11 @@ def test_list_checkpoints_names_what_gnn_zoo_load_takes(home, capsys):
     assert gnn_zoo.load(line.split(":")[0].strip()).config["core"] == "gcn"
 
 
-@pytest.mark.skipif(not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").is_dir(),
-                    reason="Debian's dataset-fashion-mnist is not installed (`apt-get install dataset-fashion-mnist`; "
-                           "tox installs it as root)")
+@pytest.mark.skipif(
+    not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Debian's dataset-fashion-mnist is not installed (`apt-get install dataset-fashion-mnist`; "
+    "tox installs it as root)",
+)
 def test_run_on_the_real_fashion_mnist(home, capsys):
     assert main(["run", "--gnn", "gcn", "--dataset", "fashion-mnist", "--split", "val", *FAST]) == 0
     record = json.loads((home / "results" / f"gcn_pyg_val_fashion-mnist_{LABEL}_0.json").read_text())
@@ -332,8 +415,11 @@ def test_the_reading_flags_a_collapsed_run():
     from bench.run_cmd import reading
 
     rows = [{"ghn": 10.0, "random_init": 10.0, "sgd": 40.0}, {"ghn": 11.0, "random_init": 9.0}]
-    metrics = {"ghn": {"mean": 10.5, "n": 2}, "random_init": {"mean": 9.5, "n": 2},
-               "sgd": {"mean": 40.0, "stderr": 0.0}}
+    metrics = {
+        "ghn": {"mean": 10.5, "n": 2},
+        "random_init": {"mean": 9.5, "n": 2},
+        "sgd": {"mean": 40.0, "stderr": 0.0},
+    }
     record = {"archs": rows, "metrics": metrics, "training": {"collapsed": True}}
     lines = reading(record, 10)
     assert lines[0].startswith("reading: predicted parameters score 10.5%, +1.0 points")
@@ -342,11 +428,15 @@ def test_the_reading_flags_a_collapsed_run():
     assert len(reading({**record, "training": {"collapsed": False}}, 10)) == 1
 
 
-@pytest.mark.parametrize("argv, hint", [(["run", "--gnn", "gta", "--split", "val"], "did you mean gat?"),
-                                        (["run", "--gnn", "gcn", "--split", "vla"], "did you mean val?"),
-                                        (["run", "--gnn", "gcn", "--split", "val", "--preset", "rnak"],
-                                         "did you mean rank?"),
-                                        (["lederboard"], "did you mean leaderboard?")])
+@pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["run", "--gnn", "gta", "--split", "val"], "did you mean gat?"),
+        (["run", "--gnn", "gcn", "--split", "vla"], "did you mean val?"),
+        (["run", "--gnn", "gcn", "--split", "val", "--preset", "rnak"], "did you mean rank?"),
+        (["lederboard"], "did you mean leaderboard?"),
+    ],
+)
 def test_a_mistyped_choice_is_one_line_with_a_suggestion(argv, hint, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)

@@ -1,5 +1,6 @@
 """The CUDA paths (marker `cuda`): run by benchmarks/gpu_check.sh on a machine with a GPU; here,
 without one, each test skips and says so."""
+
 import pytest
 import torch
 
@@ -9,9 +10,12 @@ from bench.train import TrainSpec, train
 from deepnets1m import build_net, sample, spec_graph
 from gnn_zoo import GHN
 
-pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here: benchmarks/gpu_check.sh "
-                                 "runs these on a GPU machine")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="no CUDA GPU here: benchmarks/gpu_check.sh runs these on a GPU machine"
+    ),
+]
 
 
 @pytest.mark.parametrize("core", ["gatedgnn", "gcn", "transformer"])
@@ -36,15 +40,16 @@ def test_a_module_gets_its_parameters_on_the_gpu():
 @pytest.mark.parametrize("amp", [False, True])
 def test_training_on_the_gpu_writes_a_checkpoint_the_cpu_loads(tmp_path, amp):
     preset = get_preset("tiny", steps=3, meta_batch=2, batch_size=16, hidden=16, ckpt_every=3, amp=amp)
-    report = train(TrainSpec("gcn", "pyg", "digits", preset, seed=0), load_data("digits"), tmp_path, device="cuda",
-                   progress=False)
+    report = train(
+        TrainSpec("gcn", "pyg", "digits", preset, seed=0), load_data("digits"), tmp_path, device="cuda", progress=False
+    )
     assert report.steps == 3 and report.final_loss < 10
     ghn = GHN.load(report.checkpoint)
     assert next(ghn.parameters()).device.type == "cpu"
 
 
 def test_property_labels_on_the_gpu(tmp_path):
-    from bench.properties import LabelRecipe, PROPERTIES, labels
+    from bench.properties import PROPERTIES, LabelRecipe, labels
 
     recipe = LabelRecipe(steps=2, max_steps=3, eval_images=60, eval_batch=60)
     rows, _, _ = labels(load_data("digits"), "digits", recipe, 4, tmp_path, torch.device("cuda"), progress=False)

@@ -35,7 +35,10 @@ def write_cifar(root, classes, n_train=40, n_test=20):
     label_key = "labels" if classes == 10 else "fine_labels"
 
     def batch(n):
-        return {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), label_key: rng.integers(0, classes, n).tolist()}
+        return {
+            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            label_key: rng.integers(0, classes, n).tolist(),
+        }
 
     if classes == 10:
         folder, files = root / "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)]
@@ -148,12 +151,26 @@ def test_cifar_crops_pad_black_pixels_before_normalising():
     from bench.data import CIFAR_MEAN, CIFAR_STD, TensorData
 
     white = torch.full((64, 3, 32, 32), 255, dtype=torch.uint8)
-    data = TensorData("cifar10", 10, 3, 32, white, torch.zeros(64, dtype=torch.long), white, torch.zeros(64),
-                      CIFAR_MEAN, CIFAR_STD, 255.0, augment=True)
+    data = TensorData(
+        "cifar10",
+        10,
+        3,
+        32,
+        white,
+        torch.zeros(64, dtype=torch.long),
+        white,
+        torch.zeros(64),
+        CIFAR_MEAN,
+        CIFAR_STD,
+        255.0,
+        augment=True,
+    )
     x, _ = next(data.train_batches(64, seed=0))
     black = torch.tensor([-m / s for m, s in zip(CIFAR_MEAN, CIFAR_STD)]).view(1, 3, 1, 1)
     is_black = torch.isclose(x, black.expand_as(x), atol=1e-5)
-    is_white = torch.isclose(x, ((1 - torch.tensor(CIFAR_MEAN)) / torch.tensor(CIFAR_STD)).view(1, 3, 1, 1).expand_as(x))
+    is_white = torch.isclose(
+        x, ((1 - torch.tensor(CIFAR_MEAN)) / torch.tensor(CIFAR_STD)).view(1, 3, 1, 1).expand_as(x)
+    )
     assert (is_black | is_white).all() and is_black.any()
 
 
@@ -182,7 +199,7 @@ def test_fashion_mnist_from_idx_files(tmp_path, monkeypatch):
     data = load_data("fashion-mnist", tmp_path)
     assert (data.num_classes, data.in_channels, data.image_size) == (10, 1, 28)
     assert len(data.train_y) == FASHION_MNIST_TRAIN and len(data.val_y) == 7 and len(data.eval_y) == n_test
-    (x, y), = data.eval_batches(100, 100, "val")
+    ((x, y),) = data.eval_batches(100, 100, "val")
     assert x.shape == (7, 1, 28, 28) and abs(float(data.normalise(data.train_x).mean())) < 1e-5
     assert data.eval_batches(100, 100, "test")[0][1].tolist() == [0, 1, 2, 3, 4]
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
@@ -254,7 +271,7 @@ def test_resize_resamples_every_split_once_and_renormalises(tmp_path, monkeypatc
     assert abs(float(normalised.mean())) < 1e-5 and float(normalised.std()) == pytest.approx(1.0, abs=1e-4)
     assert small.mean != own.mean or small.std != own.std
     assert load_data("fashion-mnist", tmp_path, resize=28).train_x.dtype == own.train_x.dtype  # own size: untouched
-    (x, _), = small.eval_batches(100, 100, "test")
+    ((x, _),) = small.eval_batches(100, 100, "test")
     assert x.shape == (5, 1, 16, 16)
 
 
@@ -265,7 +282,8 @@ def test_resize_keys_its_runs_and_baselines_but_leaves_unresized_ones_as_they_we
 
     plain, small = get_preset("tiny"), get_preset("tiny", resize=16)
     assert small.label != plain.label and "resize" not in plain.training_fields()
-    assert TrainSpec("gcn", "pyg", "fashion-mnist", plain, 0).checkpoint(tmp_path) != \
-        TrainSpec("gcn", "pyg", "fashion-mnist", small, 0).checkpoint(tmp_path)
+    assert TrainSpec("gcn", "pyg", "fashion-mnist", plain, 0).checkpoint(tmp_path) != TrainSpec(
+        "gcn", "pyg", "fashion-mnist", small, 0
+    ).checkpoint(tmp_path)
     assert "resize" not in baseline_key("digits", "val", plain, 0, "cpu")
     assert baseline_key("digits", "val", small, 0, "cpu")["resize"] == 16

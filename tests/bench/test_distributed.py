@@ -1,4 +1,5 @@
 """Multi-process training on CPU (gloo): 2 ranks take the same steps as 1 process."""
+
 import json
 import os
 import subprocess
@@ -13,17 +14,36 @@ from bench.distributed import Context, all_ok, shard
 
 ROOT = Path(__file__).resolve().parents[2]
 LR = 3e-3
-TRAIN = ["train", "--gnn", "gcn", "--steps", "1", "--lr", str(LR), "--meta-batch", "2", "--batch-size", "16", "--hidden", "16",
-         "--max-train-params", "2e5", "--no-progress"]
+TRAIN = [
+    "train",
+    "--gnn",
+    "gcn",
+    "--steps",
+    "1",
+    "--lr",
+    str(LR),
+    "--meta-batch",
+    "2",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "16",
+    "--max-train-params",
+    "2e5",
+    "--no-progress",
+]
 
 
 def bench(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GHNBENCH_HOME": str(home), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "GHNBENCH_HOME": str(home),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(var, None)
-    return subprocess.run([sys.executable, "-m", "bench", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "bench", *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 def checkpoint(home: Path) -> dict:
@@ -89,12 +109,19 @@ def one_step(ctx: Context) -> dict:
         after = {k: p.detach().clone() for k, p in ghn.named_parameters()}
     finally:
         torch.set_default_dtype(torch.float32)
-    return {"grad": grad, "clipped": clipped, "before": before, "after": after, "lr": preset.lr,
-            "weight_decay": preset.weight_decay}
+    return {
+        "grad": grad,
+        "clipped": clipped,
+        "before": before,
+        "after": after,
+        "lr": preset.lr,
+        "weight_decay": preset.weight_decay,
+    }
 
 
-def adam_first_step_bound(g1: torch.Tensor, g2: torch.Tensor, w: torch.Tensor, lr: float, weight_decay: float,
-                          eps: float = 1e-8) -> torch.Tensor:
+def adam_first_step_bound(
+    g1: torch.Tensor, g2: torch.Tensor, w: torch.Tensor, lr: float, weight_decay: float, eps: float = 1e-8
+) -> torch.Tensor:
     """How far apart, entry by entry, Adam's first step can put weights `w` when it is given the
     gradient g1 in one run and g2 in the other. With bias correction, step 1 moves w by
     lr * h(g + wd*w), h(g) = g / (|g| + eps); h' = eps / (|g| + eps)^2, so
@@ -129,8 +156,9 @@ def test_ddp_step_equals_the_single_process_step(tmp_path, monkeypatch):
         assert torch.equal(ranks[1]["grad"][name], ranks[0]["grad"][name]), name  # all-reduced
     for name, w in single["before"].items():
         assert torch.equal(ranks[0]["before"][name], w), name  # the same initial weights
-        bound = adam_first_step_bound(single["clipped"][name], ranks[0]["clipped"][name], w, single["lr"],
-                                      single["weight_decay"])
+        bound = adam_first_step_bound(
+            single["clipped"][name], ranks[0]["clipped"][name], w, single["lr"], single["weight_decay"]
+        )
         assert ((ranks[0]["after"][name] - single["after"][name]).abs() <= bound).all(), name
         assert torch.equal(ranks[1]["after"][name], ranks[0]["after"][name]), name
         assert not torch.equal(single["after"][name], w), name  # the step moved every tensor
@@ -188,11 +216,21 @@ def start_ranks(port: int) -> list[tuple[int, str, str]]:
     meeting at 127.0.0.1:port; ranks still running after 60 s are killed (returncode < 0)."""
     procs = []
     for rank in range(2):
-        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1",
-               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        procs.append(subprocess.Popen([sys.executable, "-c", RANK_PROBE], env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
+        env = {
+            **os.environ,
+            "RANK": str(rank),
+            "LOCAL_RANK": "0",
+            "WORLD_SIZE": "2",
+            "LOCAL_WORLD_SIZE": "1",
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", RANK_PROBE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
     results = []
     for p in procs:
         try:
@@ -216,8 +254,10 @@ def test_two_machines_map_global_and_local_ranks():
             break
     assert all(rc == 0 for rc, _, _ in results), [err[-2000:] for _, _, err in results]
     seen = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in results]
-    assert seen == [{"rank": 0, "world": 2, "local_rank": 0, "main": True, "agreed": False},
-                    {"rank": 1, "world": 2, "local_rank": 0, "main": False, "agreed": False}]
+    assert seen == [
+        {"rank": 0, "world": 2, "local_rank": 0, "main": True, "agreed": False},
+        {"rank": 1, "world": 2, "local_rank": 0, "main": False, "agreed": False},
+    ]
 
 
 def test_cuda_device_follows_the_local_rank(monkeypatch):

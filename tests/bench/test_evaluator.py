@@ -1,9 +1,10 @@
 """bench.Evaluator scores any predictor as bench scores a GHN, and its record is a leaderboard row."""
+
 import torch
 
 from bench import Evaluator
-from bench.records import read_record
 from leaderboard.render import render
+from leaderboard.schema import read_record
 
 FAST = dict(eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
 

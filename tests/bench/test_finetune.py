@@ -1,5 +1,6 @@
 """Fine-tuning from predicted parameters (--finetune): curves, catch-up steps, shared random-init
 curves, records, the CLI and the leaderboard's ftK tables."""
+
 import json
 
 import pytest
@@ -7,12 +8,28 @@ import torch
 
 from bench import Evaluator
 from bench.cli import main
-from bench.finetune import FinetuneRecipe, catch_up, catch_up_summary, with_catch_up
+from bench.finetune import catch_up, catch_up_summary, with_catch_up
+from bench.presets import FinetuneRecipe, base_fields
 from leaderboard.render import render
 
 FAST = dict(eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
-CLI_FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--eval-nets", "2", "--eval-images", "40",
-            "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress"]
+CLI_FAST = [
+    "--steps",
+    "2",
+    "--meta-batch",
+    "1",
+    "--batch-size",
+    "16",
+    "--eval-nets",
+    "2",
+    "--eval-images",
+    "40",
+    "--sgd-steps",
+    "1",
+    "--sgd-nets",
+    "1",
+    "--no-progress",
+]
 
 
 def test_catch_up_reads_the_first_checkpoint_at_or_above_the_target():
@@ -24,8 +41,10 @@ def test_catch_up_reads_the_first_checkpoint_at_or_above_the_target():
 def test_catch_up_summary_counts_nets_random_init_never_catches():
     recipe = FinetuneRecipe((10,), lr=0.05)
     assert recipe.grid() == (1, 2, 3, 5, 7, 10)
-    rows = [with_catch_up({"ft10": target, "curve": {"1": 20.0, "5": 50.0, "10": 80.0}}, recipe, random_init=10.0)
-            for target in (15.0, 60.0, 95.0)]
+    rows = [
+        with_catch_up({"ft10": target, "curve": {"1": 20.0, "5": 50.0, "10": 80.0}}, recipe, random_init=10.0)
+        for target in (15.0, 60.0, 95.0)
+    ]
     assert [r["ft10_catch_up"] for r in rows] == [1, 10, None] and "curve" not in rows[0]
     summary = catch_up_summary(rows, recipe)["10"]
     assert summary == {"median_steps": 10, "median_ratio": 1.0, "never": 1, "nets": 3}
@@ -36,11 +55,14 @@ def test_catch_up_summary_counts_nets_random_init_never_catches():
 def test_an_identity_predictor_fine_tunes_exactly_as_random_init(tmp_path):
     """A predictor that leaves the random init in place is random init: the same batches, optimiser
     and schedule give the same accuracy after every K, and random init catches up by step K."""
-    evaluator = Evaluator("val", dataset="digits", preset="tiny", results=tmp_path, finetune=(2, 5), finetune_nets=2,
-                          **FAST)
+    evaluator = Evaluator(
+        "val", dataset="digits", preset="tiny", results=tmp_path, finetune=(2, 5), finetune_nets=2, **FAST
+    )
     record = evaluator(lambda m: None, name="identity")
     tuned = [row for row in record["archs"] if "ft2" in row]
-    assert len(tuned) == 2 and all(row["ghn"] == row["random_init"] for row in record["archs"])  # not the SGD baseline's net
+    assert len(tuned) == 2 and all(
+        row["ghn"] == row["random_init"] for row in record["archs"]
+    )  # not the SGD baseline's net
     for row in tuned:
         for k in (2, 5):
             assert row[f"ft{k}"] == row[f"ft{k}_random"] and row[f"ft{k}_top5"] == row[f"ft{k}_random_top5"]
@@ -59,8 +81,9 @@ def test_random_init_curves_are_shared_and_noise_changes_only_the_ghn_init(tmp_p
     plain = Evaluator("val", preset="tiny", results=tmp_path, finetune=(3,), finetune_nets=1, **FAST)(halved, name="a")
     stores = sorted((tmp_path / ".baselines").glob("*.json"))
     assert len(stores) == 2  # the 0-step baselines and the random-init curves
-    noisy = Evaluator("val", preset="tiny", results=tmp_path, finetune=(3,), finetune_nets=1, finetune_noise=0.5,
-                      **FAST)(halved, name="b")
+    noisy = Evaluator(
+        "val", preset="tiny", results=tmp_path, finetune=(3,), finetune_nets=1, finetune_noise=0.5, **FAST
+    )(halved, name="b")
     assert sorted((tmp_path / ".baselines").glob("*.json")) == stores  # noise is not part of the random curves' key
     a, b = plain["archs"][0], noisy["archs"][0]
     assert a["ghn"] == b["ghn"] and a["ft3_random"] == b["ft3_random"] and noisy["finetune"]["noise"] == 0.5
@@ -90,16 +113,20 @@ def test_bench_run_with_finetune_prints_records_and_ranks_ftk(home, capsys):
     assert "GHN init + 4 steps" in out and "random init + 4 steps" in out and "K =     4:" in out
     record = json.loads(next((home / "results").glob("gcn_pyg_val_*.json")).read_text())
     assert record["finetune"]["catch_up"]["4"]["nets"] == 1
-    md = render(home / "db.sqlite", [home / "results"], None, with_plots=False, method="ft4").text["md"]
+    done = render(home / "db.sqlite", [home / "results"], None, with_plots=False, method="ft4", preset_base=base_fields)
+    md = done.text["md"]
     assert "after 4 fine-tuning steps from predicted parameters" in md and "| random init |" in md
     assert "finetune 2,4, finetune nets 1" in md and "| random init catches up at (steps) |" in md
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "--finetune", "0"], "step counts must be >= 1"),
-    (["run", "--finetune", "ten"], "expected step counts separated by commas"),
-    (["leaderboard", "--method", "ft"], "unknown method 'ft'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--finetune", "0"], "step counts must be >= 1"),
+        (["run", "--finetune", "ten"], "expected step counts separated by commas"),
+        (["leaderboard", "--method", "ft"], "unknown method 'ft'"),
+    ],
+)
 def test_bad_finetune_flags_are_clear_errors(home, argv, message, capsys):
     with pytest.raises(SystemExit) as failed:
         main(argv)
@@ -113,6 +140,7 @@ def test_an_ftk_table_says_how_its_order_agrees_with_the_0_step_table(tmp_path):
                 for p in module.parameters():
                     p.mul_(factor)
             return module
+
         return predict
 
     for seed in (0, 1):
@@ -140,8 +168,16 @@ def test_catch_up_column_is_the_median_over_nets_with_beyond_the_largest_k():
     from leaderboard.table import catch_up_column
 
     def record(seed, steps):
-        return {"gnn": "gcn", "backend": "pyg", "ghn": "ghn2", "view": None, "seed": seed, "core": {},
-                "finetune": {"steps": [10]}, "archs": [{"ft10_catch_up": s} for s in steps]}
+        return {
+            "gnn": "gcn",
+            "backend": "pyg",
+            "ghn": "ghn2",
+            "view": None,
+            "seed": seed,
+            "core": {},
+            "finetune": {"steps": [10]},
+            "archs": [{"ft10_catch_up": s} for s in steps],
+        }
 
     assert catch_up_column([record(0, [3, 5]), record(1, [7])], 10) == {"gcn/pyg": "5"}
     assert catch_up_column([record(0, [3, None]), record(1, [None])], 10) == {"gcn/pyg": "> 10"}
@@ -151,7 +187,8 @@ def test_per_net_detail_of_an_ftk_table_compares_with_random_init_fine_tuned_ali
     from leaderboard.table import net_frame
 
     record = Evaluator("val", preset="tiny", results=tmp_path, finetune=(2,), finetune_nets=1, **FAST)(
-        lambda m: None, name="same")
+        lambda m: None, name="same"
+    )
     nets = net_frame([record], method="ft2", metric="top1")
     assert len(nets) == 1 and nets["acc"].iloc[0] == nets["random_init"].iloc[0] == record["archs"][0]["ft2_random"]
     assert nets["sgd"].isna().all()

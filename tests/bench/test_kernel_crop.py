@@ -17,8 +17,10 @@ def test_used_taps_of_known_cases():
     assert used_taps(5, 5, 1, 2, 1) is None
 
 
-@pytest.mark.parametrize("size,kernel,stride,dilation,groups", [
-    (s, k, st, d, g) for s, k, st, d, g in itertools.product((1, 2, 3, 4), (1, 3, 5, 7), (1, 2), (1, 2), (1, 4))])
+@pytest.mark.parametrize(
+    "size,kernel,stride,dilation,groups",
+    [(s, k, st, d, g) for s, k, st, d, g in itertools.product((1, 2, 3, 4), (1, 3, 5, 7), (1, 2), (1, 2), (1, 4))],
+)
 def test_a_cropped_convolution_computes_what_the_full_kernel_does(size, kernel, stride, dilation, groups):
     torch.manual_seed(size * 100 + kernel)
     full = nn.Conv2d(8, 8, kernel, stride, padding=dilation * (kernel - 1) // 2, dilation=dilation, groups=groups)

@@ -1,13 +1,27 @@
 """Bad numbers and unwritable folders fail before any work, naming the flag or variable."""
+
 import pytest
 
 from bench.cli import main
 
 
-@pytest.mark.parametrize("flag, value", [("--steps", "0"), ("--steps", "-5"), ("--meta-batch", "0"),
-                                         ("--eval-nets", "0"), ("--eval-images", "0"), ("--batch-size", "0"),
-                                         ("--lr", "0"), ("--hidden", "x"), ("--seed", "-1"), ("--eval-noise", "-0.1"),
-                                         ("--warmup", "1"), ("--warmup", "-0.1")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--steps", "0"),
+        ("--steps", "-5"),
+        ("--meta-batch", "0"),
+        ("--eval-nets", "0"),
+        ("--eval-images", "0"),
+        ("--batch-size", "0"),
+        ("--lr", "0"),
+        ("--hidden", "x"),
+        ("--seed", "-1"),
+        ("--eval-noise", "-0.1"),
+        ("--warmup", "1"),
+        ("--warmup", "-0.1"),
+    ],
+)
 def test_out_of_range_numbers_are_refused_at_parse_time(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--gnn", "gcn", "--split", "val", flag, value])

@@ -1,4 +1,5 @@
 """Benchmark your own GNN: a core in a file of the user's, end to end (README's example)."""
+
 import json
 import shutil
 from pathlib import Path
@@ -9,8 +10,25 @@ from bench.cli import main
 from leaderboard.render import render
 
 EXAMPLE = Path(__file__).parents[1] / "data" / "mycore.py"
-FAST = ["--steps", "2", "--meta-batch", "2", "--batch-size", "16", "--eval-nets", "2", "--eval-images", "40",
-        "--sgd-steps", "1", "--sgd-nets", "1", "--max-train-params", "5e5", "--no-progress"]
+FAST = [
+    "--steps",
+    "2",
+    "--meta-batch",
+    "2",
+    "--batch-size",
+    "16",
+    "--eval-nets",
+    "2",
+    "--eval-images",
+    "40",
+    "--sgd-steps",
+    "1",
+    "--sgd-nets",
+    "1",
+    "--max-train-params",
+    "5e5",
+    "--no-progress",
+]
 
 
 pytestmark = pytest.mark.usefixtures("registry_as_it_was")  # plugin cores register process-wide
@@ -38,9 +56,15 @@ def test_a_sweep_passes_the_plugin_on_to_its_jobs(home, tmp_path, capsys):
     assert f"{core.resolve()}:MyCore" in Job("mycore", "pyg", 0, ("val",)).argv([])
 
 
-@pytest.mark.parametrize("target, message", [("nofile.py:X", "no such file"), ("json:loads", "not a gnn_zoo.Core"),
-                                             ("no_such_module_x:C", "not importable"),
-                                             (f"{EXAMPLE}:Nope", "has no Nope; its Core subclasses: MyCore")])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("nofile.py:X", "no such file"),
+        ("json:loads", "not a gnn_zoo.Core"),
+        ("no_such_module_x:C", "not importable"),
+        (f"{EXAMPLE}:Nope", "has no Nope; its Core subclasses: MyCore"),
+    ],
+)
 def test_a_bad_plugin_is_a_clear_error(home, target, message, capsys):
     with pytest.raises(SystemExit) as failed:  # argparse: one line naming --gnn
         main(["run", "--gnn", target, "--split", "val", *FAST])

@@ -1,5 +1,6 @@
 """`bench predict`: the model is loaded and checked before any GHN work; leaf modules, tuple
 outputs, input sizes and BatchNorm calibration give parameters usable outside the benchmark."""
+
 import pytest
 import torch
 from torch import nn
@@ -29,13 +30,20 @@ def trained(home) -> list:
     return sorted((home / "checkpoints").glob("*.pt")) if (home / "checkpoints").exists() else []
 
 
-@pytest.mark.parametrize("source, attr, message", [
-    (None, "Net", "no file"),
-    ("def broken(:\n", "Net", "line 1"),
-    ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n",
-     "Net", "needs arguments ['width']"),
-    ("x = 1\n", "Net", "has no attribute 'Net'"),
-])
+@pytest.mark.parametrize(
+    "source, attr, message",
+    [
+        (None, "Net", "no file"),
+        ("def broken(:\n", "Net", "line 1"),
+        (
+            "import torch.nn as nn\nclass Net(nn.Module):\n"
+            "    def __init__(self, width):\n        super().__init__()\n",
+            "Net",
+            "needs arguments ['width']",
+        ),
+        ("x = 1\n", "Net", "has no attribute 'Net'"),
+    ],
+)
 def test_a_bad_model_fails_before_any_training(home, tmp_path, capsys, source, attr, message):
     path = tmp_path / "user.py"
     if source is not None:
@@ -85,9 +93,11 @@ def test_tuple_and_dict_outputs_give_their_first_tensor():
 
 def test_a_model_needing_larger_inputs_names_the_image_size(home, tmp_path, capsys):
     path = tmp_path / "big.py"
-    path.write_text("import torch.nn as nn\n"
-                    "def Net(num_classes=10):\n"
-                    "    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 62 * 62, num_classes))\n")
+    path.write_text(
+        "import torch.nn as nn\n"
+        "def Net(num_classes=10):\n"
+        "    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 62 * 62, num_classes))\n"
+    )
     assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *PREDICT]) == 2
     assert "pass --image-size 64" in capsys.readouterr().err and trained(home) == []
 
@@ -98,8 +108,25 @@ def test_saved_parameters_work_under_plain_eval(home, tmp_path, capsys):
     path = tmp_path / "branchy.py"
     path.write_text(BRANCHY)
     saved = tmp_path / "net.pt"
-    assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", "--leaf", "Gate", "--save", str(saved),
-                 "--calibrate-bn", "3", *PREDICT]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--gnn",
+                "mlp",
+                "--model",
+                f"{path}:Net",
+                "--leaf",
+                "Gate",
+                "--save",
+                str(saved),
+                "--calibrate-bn",
+                "3",
+                *PREDICT,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "calibrated on 3 batches" in out and "BatchNorm running statistics from 3 training batches" in out
     namespace: dict = {}
@@ -112,40 +139,44 @@ def test_saved_parameters_work_under_plain_eval(home, tmp_path, capsys):
 
 def test_a_model_returning_a_tuple_is_scored_on_its_first_tensor(home, tmp_path, capsys):
     path = tmp_path / "twohead.py"
-    path.write_text("import torch.nn as nn\n"
-                    "class Net(nn.Module):\n"
-                    "    def __init__(self, num_classes=10):\n"
-                    "        super().__init__()\n"
-                    "        self.body = nn.Sequential(nn.Conv2d(1, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())\n"
-                    "        self.main, self.aux = nn.Linear(8, num_classes), nn.Linear(8, 3)\n"
-                    "    def forward(self, x):\n"
-                    "        h = self.body(x)\n"
-                    "        return self.main(h), {'aux': self.aux(h)}\n")
+    path.write_text(
+        "import torch.nn as nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, num_classes=10):\n"
+        "        super().__init__()\n"
+        "        self.body = nn.Sequential(nn.Conv2d(1, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())\n"
+        "        self.main, self.aux = nn.Linear(8, num_classes), nn.Linear(8, 3)\n"
+        "    def forward(self, x):\n"
+        "        h = self.body(x)\n"
+        "        return self.main(h), {'aux': self.aux(h)}\n"
+    )
     assert main(["predict", "--gnn", "mlp", "--model", f"{path}:Net", *PREDICT]) == 0
     assert "predicted" in capsys.readouterr().out
 
 
-RGB_NET = ("import torch.nn as nn\n"
-           "class Net(nn.Module):\n"
-           "    def __init__(self, num_classes=10):\n"
-           "        super().__init__()\n"
-           "        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),\n"
-           "                                  nn.Flatten(), nn.Linear(8, num_classes))\n"
-           "    def forward(self, x):\n"
-           "        return self.body(x)\n"
-           "class Flexible(nn.Module):\n"
-           "    def __init__(self, in_channels=3, num_classes=10):\n"
-           "        super().__init__()\n"
-           "        self.body = nn.Sequential(nn.Conv2d(in_channels, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),\n"
-           "                                  nn.Linear(8, num_classes))\n"
-           "    def forward(self, x):\n"
-           "        return self.body(x)\n"
-           "class Four(nn.Module):\n"
-           "    def __init__(self):\n"
-           "        super().__init__()\n"
-           "        self.body = nn.Sequential(nn.Conv2d(4, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))\n"
-           "    def forward(self, x):\n"
-           "        return self.body(x)\n")
+RGB_NET = (
+    "import torch.nn as nn\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(self, num_classes=10):\n"
+    "        super().__init__()\n"
+    "        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),\n"
+    "                                  nn.Flatten(), nn.Linear(8, num_classes))\n"
+    "    def forward(self, x):\n"
+    "        return self.body(x)\n"
+    "class Flexible(nn.Module):\n"
+    "    def __init__(self, in_channels=3, num_classes=10):\n"
+    "        super().__init__()\n"
+    "        self.body = nn.Sequential(nn.Conv2d(in_channels, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),\n"
+    "                                  nn.Linear(8, num_classes))\n"
+    "    def forward(self, x):\n"
+    "        return self.body(x)\n"
+    "class Four(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.body = nn.Sequential(nn.Conv2d(4, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))\n"
+    "    def forward(self, x):\n"
+    "        return self.body(x)\n"
+)
 
 
 def test_any_model_on_any_data_set(home, tmp_path, capsys):

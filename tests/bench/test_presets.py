@@ -14,7 +14,9 @@ def test_label_is_the_name_unless_a_setting_was_overridden():
 
 
 def test_unknown_preset_and_fields_are_refused():
-    with pytest.raises(ValueError, match="unknown preset 'huge'; available: tiny, cpu30, rank, small, paper, paper-imagenet"):
+    with pytest.raises(
+        ValueError, match="unknown preset 'huge'; available: tiny, cpu30, rank, small, paper, paper-imagenet"
+    ):
         get_preset("huge")
     with pytest.raises(ValueError, match="unknown preset fields"):
         get_preset("tiny", colour="red")
@@ -25,8 +27,9 @@ def test_noisy_evaluation_is_its_own_record_but_reuses_the_ghn(tmp_path):
 
     clean, noisy = get_preset("tiny"), get_preset("tiny", eval_noise=0.08)
     assert noisy.label != clean.label  # its records and tables never mix with clean ones
-    assert TrainSpec("gcn", "pyg", "digits", clean, 0).checkpoint(tmp_path) == \
-        TrainSpec("gcn", "pyg", "digits", noisy, 0).checkpoint(tmp_path)
+    assert TrainSpec("gcn", "pyg", "digits", clean, 0).checkpoint(tmp_path) == TrainSpec(
+        "gcn", "pyg", "digits", noisy, 0
+    ).checkpoint(tmp_path)
 
 
 def test_a_ghn_variant_keeps_the_preset_name_and_sets_what_it_forces(tmp_path):
@@ -39,8 +42,29 @@ def test_a_ghn_variant_keeps_the_preset_name_and_sets_what_it_forces(tmp_path):
     assert get_preset("paper", ghn="ghn1", meta_batch=8).label != "paper"  # an override beyond the variant
     a, b = (TrainSpec("gatedgnn", "pyg", "cifar10", p, 0).checkpoint(tmp_path) for p in (get_preset("paper"), ghn1))
     assert a != b and b.name.startswith("ghn1-gatedgnn_")
-    with pytest.raises(ValueError, match="unknown GHN variant 'ghn3'"):
-        get_preset("tiny", ghn="ghn3")
+    with pytest.raises(ValueError, match="unknown GHN variant 'ghn4'"):
+        get_preset("tiny", ghn="ghn4")
+
+
+def test_paper_ghn3_is_the_reference_ghn3_command():
+    """GHN-3-T/m8's recipe: AdamW 4e-4 / 1e-2, 5 of 75 epochs of warmup then cosine, clip 5, AMP,
+    label smoothing 0.1, 3e-5 x the predicted norms, m 8 on 128 images, hidden 64; ImageNet only.
+    GHN-3's own init is no --decoder-init's to change."""
+    p = get_preset("paper-ghn3", ghn="ghn3")
+    assert (p.optimizer, p.lr, p.weight_decay, p.schedule, p.warmup, p.grad_clip, p.amp) == (
+        "adamw",
+        4e-4,
+        1e-2,
+        "cosine",
+        5 / 75,
+        5.0,
+        True,
+    )
+    assert (p.label_smoothing, p.param_penalty, p.meta_batch, p.batch_size, p.hidden) == (0.1, 3e-5, 8, 128, 64)
+    assert p.steps == 75 * 10_010 and p.datasets == ("imagenet",) and p.label == "paper-ghn3"
+    assert "param_penalty" in p.training_fields() and "param_penalty" not in get_preset("tiny").training_fields()
+    with pytest.raises(ValueError, match="GHN-3's own init"):
+        get_preset("tiny", ghn="ghn3", decoder_init="hyperfan")
 
 
 def test_paper_recipes_are_for_their_data_sets():
@@ -51,8 +75,11 @@ def test_paper_recipes_are_for_their_data_sets():
     assert (imagenet.meta_batch, imagenet.batch_size, imagenet.label_smoothing) == (8, 256, 0.1)
     assert imagenet.steps == 150 * 4810 and imagenet.eval_images == 50_000 and not imagenet.amp
     check_dataset(imagenet, "imagenet")
-    with pytest.raises(ValueError, match="--preset paper is the recipe for cifar10, cifar100, not imagenet; use "
-                                         "--preset tiny or cpu30 or rank or small or paper-imagenet"):
+    with pytest.raises(
+        ValueError,
+        match="--preset paper is the recipe for cifar10, cifar100, not imagenet; use "
+        "--preset tiny or cpu30 or rank or small or paper-imagenet",
+    ):
         check_dataset(get_preset("paper"), "imagenet")
     check_dataset(get_preset("tiny"), "imagenet")  # the CPU presets fit any data set
 
@@ -66,8 +93,9 @@ def test_warmup_raises_the_lr_linearly_then_decays_and_keys_only_runs_that_set_i
     assert lr_factor(warm, 90) == pytest.approx(0.01)  # warmup leaves the decay as it was
     assert "warmup" not in plain.training_fields() and warm.training_fields()["warmup"] == 0.1
     assert warm.label != plain.label
-    assert TrainSpec("gcn", "pyg", "digits", warm, 0).checkpoint(tmp_path) != \
-        TrainSpec("gcn", "pyg", "digits", plain, 0).checkpoint(tmp_path)
+    assert TrainSpec("gcn", "pyg", "digits", warm, 0).checkpoint(tmp_path) != TrainSpec(
+        "gcn", "pyg", "digits", plain, 0
+    ).checkpoint(tmp_path)
 
 
 def test_cosine_schedule_and_adamw_are_fields_that_key_only_runs_that_set_them(tmp_path):
@@ -84,8 +112,9 @@ def test_cosine_schedule_and_adamw_are_fields_that_key_only_runs_that_set_them(t
     for changed in (dict(schedule="cosine"), dict(optimizer="adamw"), dict(decoder_init="hyperfan")):
         other = get_preset("tiny", **changed)
         assert other.label != plain.label and other.training_fields().items() >= changed.items()
-        assert TrainSpec("gcn", "pyg", "digits", other, 0).checkpoint(tmp_path) != \
-            TrainSpec("gcn", "pyg", "digits", plain, 0).checkpoint(tmp_path)
+        assert TrainSpec("gcn", "pyg", "digits", other, 0).checkpoint(tmp_path) != TrainSpec(
+            "gcn", "pyg", "digits", plain, 0
+        ).checkpoint(tmp_path)
     assert isinstance(make_optimizer(GHN("gcn", hidden=16), get_preset("tiny", optimizer="adamw")), torch.optim.AdamW)
     assert type(make_optimizer(GHN("gcn", hidden=16), plain)) is torch.optim.Adam
     with pytest.raises(ValueError, match="--optimizer 'sgd': choose from adam, adamw"):

@@ -5,13 +5,32 @@ import torch
 
 from bench.cli import main
 from bench.profile import REFERENCES, Measurement, format_table, time_rounds
-from bench.workloads import PHASE_STEPS, PHASES, Reference, Round, format_phases, peak_memory_resnet50, train_step_phases
+from bench.workloads import (
+    PHASE_STEPS,
+    PHASES,
+    Reference,
+    Round,
+    format_phases,
+    peak_memory_resnet50,
+    train_step_phases,
+)
 
 
 def test_profile_prints_the_figures_against_the_reference(tmp_path, capsys):
     out_json = tmp_path / "profile.json"
-    args = ["profile", "--gnn", "mlp", "--only", "generate,predict_resnet50,core_forward", "--repeat", "2",
-            "--no-memory", "--no-progress", "--json", str(out_json)]
+    args = [
+        "profile",
+        "--gnn",
+        "mlp",
+        "--only",
+        "generate,predict_resnet50,core_forward",
+        "--repeat",
+        "2",
+        "--no-memory",
+        "--no-progress",
+        "--json",
+        str(out_json),
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "generate" in out and "predict_resnet50[mlp/pyg]" in out and "core_forward[mlp/pyg]" in out
@@ -19,7 +38,9 @@ def test_profile_prints_the_figures_against_the_reference(tmp_path, capsys):
     rows = {r["name"]: r for r in json.loads(out_json.read_text())}
     assert rows["generate"]["unit"] == "arch/s" and rows["generate"]["value"] > 0
     assert len(rows["predict_resnet50[mlp/pyg]"]["seconds"]) == 2
-    assert rows["predict_resnet50[mlp/pyg]"]["ratio"] == pytest.approx(REFERENCES["predict_resnet50"].value / rows["predict_resnet50[mlp/pyg]"]["value"])
+    assert rows["predict_resnet50[mlp/pyg]"]["ratio"] == pytest.approx(
+        REFERENCES["predict_resnet50"].value / rows["predict_resnet50[mlp/pyg]"]["value"]
+    )
 
 
 def test_unknown_workload_lists_the_names(capsys):
@@ -75,12 +96,29 @@ def test_profile_phases_cli_writes_json(tmp_path, capsys):
 def test_the_profiled_grid_runs_a_local_sweep_from_empty_folders(tmp_path, parallel):
     from bench.workloads import grid_round
 
-    grid = ("--gnn", "mlp", "--split", "val", "--seeds", "2", "--steps", "2", "--hidden", "16", "--eval-nets", "1",
-            "--eval-images", "20", "--sgd-steps", "0")
+    grid = (
+        "--gnn",
+        "mlp",
+        "--split",
+        "val",
+        "--seeds",
+        "2",
+        "--steps",
+        "2",
+        "--hidden",
+        "16",
+        "--eval-nets",
+        "1",
+        "--eval-images",
+        "20",
+        "--sgd-steps",
+        "0",
+    )
     round_ = grid_round(parallel, tmp_path, grid)
     round_.run()
     round_.run()  # a second round starts from empty folders again: it trains, it does not reuse
     homes = sorted(p.name for p in tmp_path.iterdir())
     assert len(homes) == 2 and all(
-        len([p for p in (tmp_path / h / "results").glob("*.json") if p.name != "manifest.json"]) == 2 for h in homes)
+        len([p for p in (tmp_path / h / "results").glob("*.json") if p.name != "manifest.json"]) == 2 for h in homes
+    )
     assert all(len(list((tmp_path / h / "checkpoints").glob("*.pt"))) == 2 for h in homes)

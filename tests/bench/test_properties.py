@@ -1,13 +1,14 @@
 """Property prediction (bench properties): fits with known answers, graph statistics, labels
 shared across runs, the CLI end to end."""
+
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from bench.cli import main
 import bench.properties as properties
+from bench.cli import main
 from bench.data import load_data
 from bench.properties import PROPERTIES, LabelRecipe, graph_features, kendall_fits, property_scores
 from deepnets1m import sample, spec_graph
@@ -25,7 +26,11 @@ def test_kendall_fits_recover_a_known_function_and_not_noise():
 def test_graph_statistics_rank_a_property_that_is_a_function_of_the_graph():
     graphs = [spec_graph(sample("val", i), 10, 1, 8) for i in range(24)]
     stats_ = np.stack([graph_features(g) for g in graphs])
-    assert stats_[0].tolist()[:3] == [graphs[0].num_nodes, graphs[0].edge_index.shape[1], int(graphs[0].level.max()) + 1]
+    assert stats_[0].tolist()[:3] == [
+        graphs[0].num_nodes,
+        graphs[0].edge_index.shape[1],
+        int(graphs[0].level.max()) + 1,
+    ]
     rows = [{p: float(g.num_nodes) for p in PROPERTIES} for g in graphs]  # every label: the node count
     scores = property_scores(np.random.default_rng(0).normal(size=(24, 4)), stats_, rows)
     assert scores["accuracy"]["graph"]["ridge"]["tau"] > 0.8 > abs(scores["accuracy"]["ghn"]["ridge"]["tau"]) + 0.4
@@ -130,7 +135,10 @@ def test_worker_processes_label_as_this_process_does(tmp_path):
     pooled, _, _ = properties.labels(data, "digits", recipe, 6, tmp_path / "b", device, progress=False, workers=2)
     measured = [p for p in PROPERTIES if p != "inference_ms"]  # timed: differs from run to run
     assert [[r[p] for p in measured] for r in pooled] == [[r[p] for p in measured] for r in alone]
-    stored = {f.name.split("_")[1]: sorted(map(int, json.loads(f.read_text())["rows"])) for f in (tmp_path / "b").glob("*.json")}
+    stored = {
+        f.name.split("_")[1]: sorted(map(int, json.loads(f.read_text())["rows"]))
+        for f in (tmp_path / "b").glob("*.json")
+    }
     assert stored == {"val": [0, 1, 2], "test": [0, 1, 2]}
 
 

@@ -6,8 +6,8 @@ from bench.protocol import NO_PROTOCOL, PROTOCOL, V1, core_setting
 from deepnets1m import sample, spec_graph
 from gnn_zoo import available, create
 from gnn_zoo.base import embedding_params
-from gnn_zoo.views import needs_virtual_edges
 from gnn_zoo.stack import MAX_DISTANCE
+from gnn_zoo.views import needs_virtual_edges
 
 
 def matched_params(name: str, hidden: int) -> int:
@@ -91,8 +91,10 @@ def test_a_plugin_with_a_width_argument_is_matched_in_depth_and_width(tmp_path):
         core = create(wide, "pyg", hidden=32, layers=setting.layers, **setting.kwargs)
         count = sum(p.numel() for p in core.parameters()) - embedding_params(core)
         assert set(setting.kwargs) == {"width"} and abs(count - budget) <= 0.15 * budget
-        assert setting.matched == (f"auto: {setting.layers} layers of width {setting.kwargs['width']}, "
-                                   f"{count:,} non-embedding parameters against {budget:,}")
+        assert setting.matched == (
+            f"auto: {setting.layers} layers of width {setting.kwargs['width']}, "
+            f"{count:,} non-embedding parameters against {budget:,}"
+        )
         with pytest.raises(ValueError, match="no depth 1-12 brings the fixedcore core within 15%"):
             matched_setting(fixed, 32)  # 6,532 a layer: 1 layer is 23% short, 2 are 54% over
     finally:

@@ -1,10 +1,11 @@
 """`bench publish`: README's and docs' published tables regenerate from the shipped records."""
+
 from pathlib import Path
 
 import pytest
 
 from bench.cli import main
-from bench.records import write_record
+from leaderboard.schema import write_record
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -12,11 +13,24 @@ REPO = Path(__file__).resolve().parents[2]
 def record(gnn: str, split: str, seed: int, top1: float, created: str) -> dict:
     """A small run record, as `bench run` writes it."""
     rows = [{"index": i, "arch": f"{split}/{i}", "ghn": top1 + i, "random_init": 10.0} for i in range(3)]
-    return {"schema": "ghnbench-record-1", "gnn": gnn, "backend": "pyg", "split": split, "dataset": "digits",
-            "preset": "tiny", "seed": seed, "ghn": "ghn2", "view": None, "created": created, "archs": rows,
-            "metrics": {"ghn": {"mean": top1 + 1, "stderr": 0.5, "max": top1 + 2, "n": 3},
-                        "random_init": {"mean": 10.0, "stderr": 0.0, "max": 10.0, "n": 3}},
-            "core": {"name": gnn, "view": "virtual", "layers": 2, "params": 900, "protocol": "v1"}}
+    return {
+        "schema": "ghnbench-record-1",
+        "gnn": gnn,
+        "backend": "pyg",
+        "split": split,
+        "dataset": "digits",
+        "preset": "tiny",
+        "seed": seed,
+        "ghn": "ghn2",
+        "view": None,
+        "created": created,
+        "archs": rows,
+        "metrics": {
+            "ghn": {"mean": top1 + 1, "stderr": 0.5, "max": top1 + 2, "n": 3},
+            "random_init": {"mean": 10.0, "stderr": 0.0, "max": 10.0, "n": 3},
+        },
+        "core": {"name": gnn, "view": "virtual", "layers": 2, "params": 900, "protocol": "v1"},
+    }
 
 
 @pytest.fixture
@@ -24,12 +38,16 @@ def site(tmp_path, monkeypatch):
     """A repository-like folder: shipped records and a doc with a published block in it."""
     for seed in range(3):
         for gnn, top1 in (("gcn", 40.0), ("gat", 45.0)):
-            write_record(tmp_path / "results" / "grid", record(gnn, "val", seed, top1 + seed,
-                                                               f"2026-12-0{seed + 1}T00:00:00+00:00"))
+            write_record(
+                tmp_path / "results" / "grid",
+                record(gnn, "val", seed, top1 + seed, f"2026-12-0{seed + 1}T00:00:00+00:00"),
+            )
     doc = tmp_path / "docs" / "table.md"
     doc.parent.mkdir()
-    doc.write_text("# Table\n\n<!-- bench publish: leaderboard --results results/grid --as-of 2026-12-02T12:00 -->\n"
-                   "stale\n<!-- end bench publish -->\n\nAfter.\n")
+    doc.write_text(
+        "# Table\n\n<!-- bench publish: leaderboard --results results/grid --as-of 2026-12-02T12:00 -->\n"
+        "stale\n<!-- end bench publish -->\n\nAfter.\n"
+    )
     monkeypatch.chdir(tmp_path)
     return doc
 

@@ -1,13 +1,32 @@
 """`bench reproduce`: a record's run retrained and rescored from its fields."""
+
 import json
 
 from bench.cli import main
 from bench.presets import get_preset
 
-FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
-        "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress"]
-LABEL = get_preset("tiny", steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1,
-                   sgd_nets=1).label
+FAST = [
+    "--steps",
+    "2",
+    "--meta-batch",
+    "1",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "16",
+    "--eval-nets",
+    "2",
+    "--eval-images",
+    "40",
+    "--sgd-steps",
+    "1",
+    "--sgd-nets",
+    "1",
+    "--no-progress",
+]
+LABEL = get_preset(
+    "tiny", steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1
+).label
 
 
 def shipped_record(home, *extra):
@@ -24,6 +43,7 @@ def test_a_record_is_reproduced_exactly_on_the_same_machine(home, capsys):
     # the flags rebuilt from the record's fields
     assert "--seed 3 --split val --dataset digits --preset tiny --hidden 16 --batch-size 16 --steps 2" in out
     assert "exact: every net's accuracy is the record's" in out
+
     def scores(p):  # every accuracy of every net (not the prediction's latency)
         return [{k: v for k, v in row.items() if k != "predict_ms"} for row in json.loads(p.read_text())["archs"]]
 

@@ -1,4 +1,5 @@
 """`bench sweep --launcher slurm` against a real one-node Slurm started on this machine."""
+
 import json
 import subprocess
 import threading
@@ -11,8 +12,28 @@ from bench.cli import main
 
 pytestmark = pytest.mark.slurm
 
-FAST = ["--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2", "--eval-images", "40",
-        "--sgd-steps", "1", "--sgd-nets", "1", "--launcher", "slurm", "--partition", "cpu", "--cpus", "1"]
+FAST = [
+    "--meta-batch",
+    "1",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "16",
+    "--eval-nets",
+    "2",
+    "--eval-images",
+    "40",
+    "--sgd-steps",
+    "1",
+    "--sgd-nets",
+    "1",
+    "--launcher",
+    "slurm",
+    "--partition",
+    "cpu",
+    "--cpus",
+    "1",
+]
 
 
 def records(home: Path) -> list[str]:
@@ -25,8 +46,9 @@ def records(home: Path) -> list[str]:
 
 def queue(array: str | None = None) -> list[tuple[str, str]]:
     """(task id, state) of the jobs in the queue, of one array or all."""
-    out = subprocess.run(["squeue", "-h", "-r", "-o", "%i|%T", *(["-j", array] if array else [])],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["squeue", "-h", "-r", "-o", "%i|%T", *(["-j", array] if array else [])], capture_output=True, text=True
+    )
     return [tuple(line.split("|")) for line in out.stdout.split()]
 
 
@@ -55,8 +77,24 @@ def test_a_grid_lands_every_record_within_the_array_limit(home, slurm, capsys):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        code = main(["sweep", "--gnn", "gcn,gat,mlp", "--split", "val", "--seeds", "1", "--steps", "2",
-                     "--parallel", "1", "--wait", "--no-progress", *FAST])
+        code = main(
+            [
+                "sweep",
+                "--gnn",
+                "gcn,gat,mlp",
+                "--split",
+                "val",
+                "--seeds",
+                "1",
+                "--steps",
+                "2",
+                "--parallel",
+                "1",
+                "--wait",
+                "--no-progress",
+                *FAST,
+            ]
+        )
     finally:
         stop.set()
         watcher.join()
@@ -74,13 +112,30 @@ def test_a_grid_lands_every_record_within_the_array_limit(home, slurm, capsys):
 
 
 def test_a_cancelled_job_leaves_no_record_and_the_rerun_submits_only_it(home, slurm, capsys):
-    sweep = ["sweep", "--gnn", "mlp", "--split", "val", "--seeds", "2", "--steps", "200", "--parallel", "1",
-             "--no-progress", "--logs", str(home / "logs"), *FAST]
+    sweep = [
+        "sweep",
+        "--gnn",
+        "mlp",
+        "--split",
+        "val",
+        "--seeds",
+        "2",
+        "--steps",
+        "200",
+        "--parallel",
+        "1",
+        "--no-progress",
+        "--logs",
+        str(home / "logs"),
+        *FAST,
+    ]
     assert main(sweep) == 0
     array = array_of(capsys.readouterr().out)
     second = home / "logs" / f"{array}_1_0_log.out"
-    wait_for(lambda: len(records(home)) == 1 and second.exists() and "checkpoint saved" in second.read_text(),
-             what="seed 0's record and seed 1's first training checkpoint")
+    wait_for(
+        lambda: len(records(home)) == 1 and second.exists() and "checkpoint saved" in second.read_text(),
+        what="seed 0's record and seed 1's first training checkpoint",
+    )
     subprocess.run(["scancel", array], check=True)
     wait_for(lambda: not queue(array), 60, "the cancelled array to leave the queue")
     assert records(home) == [records(home)[0]] and records(home)[0].endswith("_0.json")
@@ -95,8 +150,24 @@ def test_a_cancelled_job_leaves_no_record_and_the_rerun_submits_only_it(home, sl
 
 
 def test_a_failing_job_is_reported_with_its_log_and_the_rerun_command(home, slurm, capsys):
-    sweep = ["sweep", "--gnn", "gcn", "--split", "val", "--seeds", "1", "--steps", "2", "--wait", "--no-progress",
-             "--dataset", "cifar10", "--data-dir", str(home / "nowhere"), *FAST]
+    sweep = [
+        "sweep",
+        "--gnn",
+        "gcn",
+        "--split",
+        "val",
+        "--seeds",
+        "1",
+        "--steps",
+        "2",
+        "--wait",
+        "--no-progress",
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        str(home / "nowhere"),
+        *FAST,
+    ]
     assert main(sweep) == 1
     err = capsys.readouterr().err
     assert "FAILED gcn/pyg seed 0 on val: bench run: error: cifar10 not found" in err

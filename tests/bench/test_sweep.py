@@ -8,11 +8,30 @@ import pytest
 
 from bench.cli import main
 from bench.manifest import read_manifest
-from bench.presets import get_preset
+from bench.presets import get_preset, job_cost
 from bench.sweep import Job, estimate, plan
 
-FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
-        "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress", "--seeds", "1"]
+FAST = [
+    "--steps",
+    "2",
+    "--meta-batch",
+    "1",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "16",
+    "--eval-nets",
+    "2",
+    "--eval-images",
+    "40",
+    "--sgd-steps",
+    "1",
+    "--sgd-nets",
+    "1",
+    "--no-progress",
+    "--seeds",
+    "1",
+]
 REPO = Path(__file__).resolve().parents[2]
 SAME = dict(steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
 LABEL = get_preset("tiny", **SAME).label  # the preset label of FAST's records
@@ -26,8 +45,12 @@ def test_debug_sweep_records_every_cell_and_resumes(home, capsys):
     args = ["sweep", "--gnn", "gcn,mlp", "--split", "val,ood-wide", "--launcher", "debug", *FAST]
     assert main(args) == 0
     assert "4 cells (model x backend x split x seed), 0 already recorded" in capsys.readouterr().out
-    assert records(home) == [f"gcn_pyg_ood-wide_digits_{LABEL}_0.json", f"gcn_pyg_val_digits_{LABEL}_0.json",
-                             f"mlp_pyg_ood-wide_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_0.json"]
+    assert records(home) == [
+        f"gcn_pyg_ood-wide_digits_{LABEL}_0.json",
+        f"gcn_pyg_val_digits_{LABEL}_0.json",
+        f"mlp_pyg_ood-wide_digits_{LABEL}_0.json",
+        f"mlp_pyg_val_digits_{LABEL}_0.json",
+    ]
     # each job trained one GHN for both of its splits
     assert len(list((home / "checkpoints").glob("*.pt"))) == 2
     mtimes = {home / "results" / name: (home / "results" / name).stat().st_mtime_ns for name in records(home)}
@@ -58,11 +81,32 @@ def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
     longer = get_preset("tiny", **{**SAME, "steps": 3})
     jobs, done = plan([(longer, "mlp")], ["pyg"], ["val"], 2, "digits", home / "results")
     assert done == 0 and [(j.gnn, j.seed, j.splits) for j in jobs] == [("mlp", 0, ("val",)), ("mlp", 1, ("val",))]
+    # a record from before a later preset field (param_penalty), with other scheduling fields: still done
+    path = next((home / "results").glob("mlp_*.json"))
+    record = json.loads(path.read_text())
+    del record["preset_fields"]["param_penalty"]
+    record["preset_fields"]["job_minutes"] = None
+    path.write_text(json.dumps(record))
+    assert plan([(same, "mlp")], ["pyg"], ["val"], 1, "digits", home / "results") == ([], 1)
 
 
 def test_local_sweep_runs_each_job_as_a_process(home, importable, capsys):
-    args = ["sweep", "--gnn", "mlp", "--split", "val", "--launcher", "local", "--parallel", "2",
-            "--logs", str(home / "logs"), *FAST, "--seeds", "2"]
+    args = [
+        "sweep",
+        "--gnn",
+        "mlp",
+        "--split",
+        "val",
+        "--launcher",
+        "local",
+        "--parallel",
+        "2",
+        "--logs",
+        str(home / "logs"),
+        *FAST,
+        "--seeds",
+        "2",
+    ]
     assert main(args) == 0
     assert "2 of 2 jobs finished" in capsys.readouterr().out
     assert records(home) == [f"mlp_pyg_val_digits_{LABEL}_0.json", f"mlp_pyg_val_digits_{LABEL}_1.json"]
@@ -77,8 +121,24 @@ def importable(monkeypatch):
 
 
 def test_failed_jobs_are_reported_with_their_log(home, importable, capsys):
-    args = ["sweep", "--gnn", "mlp,gcn", "--split", "val", "--launcher", "local", "--parallel", "2",
-            "--dataset", "cifar10", "--data-dir", str(home / "nowhere"), "--logs", str(home / "logs"), *FAST]
+    args = [
+        "sweep",
+        "--gnn",
+        "mlp,gcn",
+        "--split",
+        "val",
+        "--launcher",
+        "local",
+        "--parallel",
+        "2",
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        str(home / "nowhere"),
+        "--logs",
+        str(home / "logs"),
+        *FAST,
+    ]
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.count("FAILED") == 2 and err.count("bench run: error: cifar10 not found") == 2
@@ -103,15 +163,41 @@ def fake_slurm(bin_dir: Path) -> Path:
 def test_slurm_sweep_submits_one_job_array(home, monkeypatch, capsys):
     script = fake_slurm(home / "bin")
     monkeypatch.setenv("PATH", f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    args = ["sweep", "--gnn", "gcn,gat", "--split", "all", "--launcher", "slurm", "--device", "cuda",
-            "--nproc", "2", "--partition", "gpu", "--parallel", "4", "--setup", "source ~/venv/bin/activate",
-            "--logs", str(home / "logs"), *FAST, "--seeds", "3"]
+    args = [
+        "sweep",
+        "--gnn",
+        "gcn,gat",
+        "--split",
+        "all",
+        "--launcher",
+        "slurm",
+        "--device",
+        "cuda",
+        "--nproc",
+        "2",
+        "--partition",
+        "gpu",
+        "--parallel",
+        "4",
+        "--setup",
+        "source ~/venv/bin/activate",
+        "--logs",
+        str(home / "logs"),
+        *FAST,
+        "--seeds",
+        "3",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "submitted Slurm job array 4242 (6 jobs, at most 4 at once)" in out
     text = script.read_text()
-    for line in ("#SBATCH --array=0-5%4", "#SBATCH --gpus-per-node=2", "#SBATCH --partition=gpu",
-                 "source ~/venv/bin/activate", f"{sys.executable} -u -m submitit.core._submit"):
+    for line in (
+        "#SBATCH --array=0-5%4",
+        "#SBATCH --gpus-per-node=2",
+        "#SBATCH --partition=gpu",
+        "source ~/venv/bin/activate",
+        f"{sys.executable} -u -m submitit.core._submit",
+    ):
         assert line in text, line
 
 
@@ -131,7 +217,12 @@ def test_sweep_models_of_the_variants():
     from bench.sweep import sweep_models
 
     assert sweep_models(("ghn2", "ghn1", "mlp"), ("gatedgnn", "gcn")) == [
-        ("ghn2", "gatedgnn"), ("ghn2", "gcn"), ("ghn1", "gatedgnn"), ("ghn1", "gcn"), ("mlp", "mlp")]
+        ("ghn2", "gatedgnn"),
+        ("ghn2", "gcn"),
+        ("ghn1", "gatedgnn"),
+        ("ghn1", "gcn"),
+        ("mlp", "mlp"),
+    ]
     assert sweep_models(("mlp",), ("gat", "gcn")) == [("mlp", "mlp")]  # the variant names its core, once
 
 
@@ -157,7 +248,7 @@ def test_sweep_plans_the_seeds_a_target_difference_needs_from_the_records(home, 
     target needs more seeds than a 10-point one; the planned count is what the sweep runs."""
     import numpy as np
 
-    from bench.records import write_record
+    from leaderboard.schema import write_record
     from tests.leaderboard.conftest import make_record
 
     rng = np.random.default_rng(0)
@@ -176,7 +267,7 @@ def test_sweep_plans_the_seeds_a_target_difference_needs_from_the_records(home, 
 
 
 def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_and_split():
-    preset = get_preset("tiny", job_minutes=(2.0, (("val", 1.0, 3.0), ("test", 2.0, 5.0))))
+    preset = get_preset("tiny", job_minutes=job_cost(2.0, ("val", 1.0, 3.0), ("test", 2.0, 5.0)))
     jobs = [Job(gnn, "pyg", seed, ("val", "ood-deep")) for gnn in ("gcn", "gat") for seed in (0, 1)]
     # 4 jobs x (2 training + 1 val + 1.5 ood-deep: a split not listed counts the listed ones' mean)
     # + the baselines of 2 seeds x (3 val + 4 ood-deep), over 2 jobs at a time
@@ -200,14 +291,26 @@ def test_commit_lands_each_jobs_records_in_git(home, capsys):
     for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
         subprocess.run(["git", *argv], cwd=repo, check=True)
     (repo / "other.txt").write_text("not a record")
-    args = ["sweep", "--gnn", "gcn,mlp", "--split", "val", "--launcher", "debug", "--results", str(results),
-            "--commit", *FAST]
+    args = [
+        "sweep",
+        "--gnn",
+        "gcn,mlp",
+        "--split",
+        "val",
+        "--launcher",
+        "debug",
+        "--results",
+        str(results),
+        "--commit",
+        *FAST,
+    ]
     assert main(args) == 0
-    log = subprocess.run(["git", "log", "--format=%s", "--name-only"], cwd=repo, capture_output=True, text=True,
-                         check=True).stdout
+    log = subprocess.run(
+        ["git", "log", "--format=%s", "--name-only"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
     assert log.count("results: ") == 2 and "other.txt" not in log
     assert f"results/grid/gcn_pyg_val_digits_{LABEL}_0.json" in log and "results/grid/manifest.json" in log
-    assert main([*args[:-len(FAST)], "--results", str(home / "loose"), *FAST]) == 2
+    assert main([*args[: -len(FAST)], "--results", str(home / "loose"), *FAST]) == 2
     assert "not inside a git work tree" in capsys.readouterr().err
 
 
@@ -216,12 +319,24 @@ def test_target_diff_plans_from_a_simulated_power_table(home, tmp_path, capsys):
 
     from leaderboard.simulate import Grid, PowerTable, SeedDistribution
 
-    table = PowerTable("trimmed", SeedDistribution(1.5, 0.15, 12.0), Grid(), {6: {4.0: 0.3, 5.0: 0.5},
-                                                                                12: {4.0: 0.7, 5.0: 0.85}}, 100)
+    table = PowerTable(
+        "trimmed", SeedDistribution(1.5, 0.15, 12.0), Grid(), {6: {4.0: 0.3, 5.0: 0.5}, 12: {4.0: 0.7, 5.0: 0.85}}, 100
+    )
     path = tmp_path / "power.json"
     path.write_text(json.dumps(table.to_json()))
-    args = ["sweep", "--gnn", "gcn", "--split", "val", "--target-diff", "5", "--power-table", str(path), "--dry-run",
-            *FAST]
+    args = [
+        "sweep",
+        "--gnn",
+        "gcn",
+        "--split",
+        "val",
+        "--target-diff",
+        "5",
+        "--power-table",
+        str(path),
+        "--dry-run",
+        *FAST,
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "plan: a 5-point difference needs 12 seeds per model at 80% power (simulated: the trimmed" in out

@@ -1,5 +1,6 @@
 """Threads from the CPUs a process may use, a warning when others keep them busy, and the local
 sweep sharing the CPUs out."""
+
 import pytest
 import torch
 
@@ -10,6 +11,7 @@ from bench.cli import main
 @pytest.fixture
 def cpus(monkeypatch, tmp_path):
     """set(affinity, quota or None): fake the affinity mask and the cgroup v2 quota."""
+
     def _set(affinity: int, quota: str | None):
         monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(affinity)), raising=False)
         path = tmp_path / "cpu.max"
@@ -19,11 +21,14 @@ def cpus(monkeypatch, tmp_path):
             path.write_text(quota)
         monkeypatch.setattr(threads, "CGROUP_V2", path)
         monkeypatch.setattr(threads, "CGROUP_V1", (tmp_path / "none", tmp_path / "none"))
+
     return _set
 
 
-@pytest.mark.parametrize("affinity, quota, expected", [(8, None, 8), (8, "max 100000", 8), (8, "200000 100000", 2),
-                                                       (2, "400000 100000", 2), (4, "50000 100000", 1)])
+@pytest.mark.parametrize(
+    "affinity, quota, expected",
+    [(8, None, 8), (8, "max 100000", 8), (8, "200000 100000", 2), (2, "400000 100000", 2), (4, "50000 100000", 1)],
+)
 def test_usable_cpus_are_the_affinity_capped_by_the_quota(cpus, affinity, quota, expected):
     cpus(affinity, quota)
     assert threads.usable_cpus() == expected

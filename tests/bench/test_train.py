@@ -106,6 +106,22 @@ def test_bf16_autocast_step_trains_the_ghn(digits):
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
+def test_the_param_penalty_adds_the_predicted_norms_to_each_nets_loss(digits):
+    """GHN-3's predparam_wd: each net's loss + P x the sum of its predicted tensors' Frobenius norms."""
+    from bench.train import build_meta_batch, nets_loss
+
+    torch.manual_seed(0)
+    ghn = GHN("gcn", hidden=16, num_classes=digits.num_classes)
+    specs = train_architectures(0, 0, 2, 5e5)
+    graphs, nets = build_meta_batch(specs, digits, torch.device("cpu"))
+    x, y = next(digits.train_batches(16, 0))
+    with torch.no_grad():
+        preds = ghn.predict(ghn.batch(graphs))
+        plain, penalised = (nets_loss(nets, preds, specs, x, y, digits, [0, 1], param_penalty=p) for p in (0.0, 0.1))
+    norms = sum(sum(w.norm() for w in p.values()) for p in preds) / len(preds)
+    torch.testing.assert_close(penalised, plain + 0.1 * norms)
+
+
 def test_nets_run_channels_last_on_one_channel_images(digits):
     """A 1-channel image is NCHW-contiguous too; the predicted conv weights carry channels-last
     through the net: on maps larger than 1x1 (where both layouts are one) every conv's input is
@@ -185,7 +201,9 @@ def test_label_smoothing_of_the_preset_reaches_the_loss(tmp_path, digits, monkey
     assert smoothed.final_loss > 0
 
 
-@pytest.mark.parametrize("avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)])
+@pytest.mark.parametrize(
+    "avx512_bf16, amx, expected", [(True, False, True), (False, True, True), (False, False, False)]
+)
 def test_cpu_autocast_only_with_native_bf16(monkeypatch, avx512_bf16, amx, expected):
     """AVX512F without AVX512-BF16/AMX emulates bf16 (2x slower than float32, issue 17): no autocast there."""
     import bench.train as tr
@@ -291,7 +309,7 @@ def test_a_collapsed_run_is_detected_from_its_losses_or_its_accuracy(tmp_path, d
     a run whose loss moves is not flagged unless its nets score no better than random init."""
     import math
 
-    from bench.records import collapsed
+    from bench.run_record import collapsed
     from bench.train import training_summary
 
     original = GHN.predict
@@ -366,8 +384,11 @@ def test_decoder_inits_set_the_scale_of_the_first_predicted_weights(digits, kind
             assert not getattr(ghn.decoder, name).bias.any()
         assert ratios[0] < base[0] / 3
     else:
-        probe = ghn.batch(build_meta_batch(train_architectures(0, 0, PROBE_NETS, 5e5, attempt=PROBE_NETS), digits,
-                                           torch.device("cpu"))[0])
+        probe = ghn.batch(
+            build_meta_batch(
+                train_architectures(0, 0, PROBE_NETS, 5e5, attempt=PROBE_NETS), digits, torch.device("cpu")
+            )[0]
+        )
         with torch.no_grad():
             assert weight_rms(ghn, probe) == pytest.approx((1.0, 1.0), rel=1e-3)
         assert ratios == pytest.approx((1.0, 1.0), abs=0.25)

@@ -1,5 +1,6 @@
 """A GNN core of one's own, as README's "Benchmark your own GNN" shows it: mean aggregation over the
 real edges both ways, mixed in by a linear layer per layer (`bench run --gnn mycore.py:MyCore`)."""
+
 import torch
 from torch import nn
 

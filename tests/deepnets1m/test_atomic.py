@@ -1,4 +1,5 @@
 """atomic_write: readers see the old or the whole new file, with ordinary permissions."""
+
 import os
 import stat
 

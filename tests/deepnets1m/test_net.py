@@ -16,30 +16,50 @@ def test_deepnets_forward(split, in_channels, image_size):
         assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("stem_type,stem_pool,vit,side", [(0, False, False, 56), (0, True, False, 28),
-                                                         (1, False, False, 28), (0, False, True, 14)])
+@pytest.mark.parametrize(
+    "stem_type,stem_pool,vit,side",
+    [(0, False, False, 56), (0, True, False, 28), (1, False, False, 28), (0, False, True, 14)],
+)
 def test_imagenet_sized_stems_downsample(stem_type, stem_pool, vit, side):
-    spec = ArchSpec(normal=((("conv_3x3", 0),),), reduce=((("conv_1x1", 1),),), C=8, num_cells=4,
-                    stem_type=stem_type, stem_pool=stem_pool, vit=vit)
+    spec = ArchSpec(
+        normal=((("conv_3x3", 0),),),
+        reduce=((("conv_1x1", 1),),),
+        C=8,
+        num_cells=4,
+        stem_type=stem_type,
+        stem_pool=stem_pool,
+        vit=vit,
+    )
     net = build_net(spec, num_classes=5, in_channels=3, image_size=224)
     assert net.stem(torch.randn(1, 3, 224, 224))[1].shape[-1] == side
     assert net(torch.randn(1, 3, 224, 224)).shape == (1, 5)
 
 
-@pytest.mark.parametrize("stem_type,stem_pool,vit,side", [(0, False, False, 8), (0, True, False, 4),
-                                                         (1, False, False, 4), (0, False, True, 11)])
+@pytest.mark.parametrize(
+    "stem_type,stem_pool,vit,side",
+    [(0, False, False, 8), (0, True, False, 4), (1, False, False, 4), (0, False, True, 11)],
+)
 def test_cifar_final_map_sizes(stem_type, stem_pool, vit, side):
     """The reference's final maps on 32x32: 8x8, or 4x4 with stem_pool or stem 1; ViT 11x11."""
-    spec = ArchSpec(normal=((("conv_3x3", 0),),), reduce=((("conv_1x1", 1),),), C=8, num_cells=4,
-                    stem_type=stem_type, stem_pool=stem_pool, vit=vit, glob_avg=False)
+    spec = ArchSpec(
+        normal=((("conv_3x3", 0),),),
+        reduce=((("conv_1x1", 1),),),
+        C=8,
+        num_cells=4,
+        stem_type=stem_type,
+        stem_pool=stem_pool,
+        vit=vit,
+        glob_avg=False,
+    )
     net = build_net(spec, num_classes=5)
     assert net.classifier.in_features == 8 * side * side
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 5)
 
 
 def test_empty_concatenated_nodes_are_zeros():
-    spec = ArchSpec(normal=((("conv_1x1", 0),), ()), reduce=((("conv_1x1", 0),), (("max_pool_3x3", 2),)),
-                    concat=(0, 1), num_cells=4)
+    spec = ArchSpec(
+        normal=((("conv_1x1", 0),), ()), reduce=((("conv_1x1", 0),), (("max_pool_3x3", 2),)), concat=(0, 1), num_cells=4
+    )
     net = build_net(spec)
     out = net.cells[0](torch.randn(2, 96, 8, 8), torch.randn(2, 96, 8, 8))
     assert out.shape == (2, 64, 8, 8) and out[:, 32:].abs().sum() == 0 and out[:, :32].abs().sum() > 0

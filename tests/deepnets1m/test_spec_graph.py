@@ -1,4 +1,5 @@
 """The fast spec compiler must agree exactly with tracing the built module."""
+
 import pytest
 import torch
 
@@ -30,8 +31,9 @@ def test_spec_graph_equals_traced_graph(split, cfg):
         assert fast.num_params == sum(p.numel() for p in net.parameters()) == count_params(spec, **cfg)
 
 
-@pytest.mark.parametrize("stem_type,stem_pool,vit", [(0, False, False), (0, True, False), (1, False, False),
-                                                    (0, False, True)])
+@pytest.mark.parametrize(
+    "stem_type,stem_pool,vit", [(0, False, False), (0, True, False), (1, False, False), (0, False, True)]
+)
 @pytest.mark.parametrize("preproc", [True, False])
 def test_spec_graph_covers_every_op_stem_and_norm(stem_type, stem_pool, vit, preproc):
     ops = ("sep_conv_5x5", "dil_conv_3x3", "conv_7x1_1x7", "msa", "cse", "skip_connect", "max_pool_3x3")
@@ -41,9 +43,21 @@ def test_spec_graph_covers_every_op_stem_and_norm(stem_type, stem_pool, vit, pre
     reduce += tuple(((("conv_1x1", 1),),) * (len(normal) - 1))
     for norm in ("bn", "none"):
         for glob_avg, fc_layers in ((True, 2), (False, 1)):
-            spec = ArchSpec(normal=normal, reduce=reduce, concat=concat, C=16, num_cells=5, stem_type=stem_type,
-                            stem_pool=stem_pool, vit=vit, preproc=preproc, norm=norm, glob_avg=glob_avg,
-                            fc_layers=fc_layers, fc_dim=32)
+            spec = ArchSpec(
+                normal=normal,
+                reduce=reduce,
+                concat=concat,
+                C=16,
+                num_cells=5,
+                stem_type=stem_type,
+                stem_pool=stem_pool,
+                vit=vit,
+                preproc=preproc,
+                norm=norm,
+                glob_avg=glob_avg,
+                fc_layers=fc_layers,
+                fc_dim=32,
+            )
             for cfg in CONFIGS:
                 assert spec_graph(spec, **cfg).same_structure(traced(spec, cfg)), (norm, cfg)
 
@@ -61,10 +75,22 @@ def test_node_types_and_placement_follow_ghn2():
     g = spec_graph(vit)
     types = g.type_names()
     start = g.node_names.index("cells.0.ops.0.ln1")
-    assert types[start: start + 12] == ["ln", "conv", "msa", "conv", "bias", "sum", "ln", "conv", "bias", "conv",
-                                        "bias", "sum"]
+    assert types[start : start + 12] == [
+        "ln",
+        "conv",
+        "msa",
+        "conv",
+        "bias",
+        "sum",
+        "ln",
+        "conv",
+        "bias",
+        "conv",
+        "bias",
+        "sum",
+    ]
     gate = types.index("cse")
-    assert types[gate - 4: gate + 1] == ["conv", "bias", "conv", "bias", "cse"]
+    assert types[gate - 4 : gate + 1] == ["conv", "bias", "conv", "bias", "cse"]
     into_gate = g.edge_index[0, g.edge_index[1] == gate].tolist()
     assert len(into_gate) == 2 and gate - 1 in into_gate
-    assert "glob_avg" not in types[gate - 5: gate]  # the cse's spatial mean is no node
+    assert "glob_avg" not in types[gate - 5 : gate]  # the cse's spatial mean is no node

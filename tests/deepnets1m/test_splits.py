@@ -6,8 +6,17 @@ import pytest
 
 from deepnets1m import PRIMITIVES, SPLITS, sample, spec_graph
 from deepnets1m.predefined import NAMED_SPLITS
-from deepnets1m.splits import (EVAL_MIN_PARAMS, EVAL_RESERVE, IMAGENET_FILTER_CONFIG, REFERENCE_CONFIG,
-                               arch_name, draw, live_cell, passes_genotype_filters, train_width)
+from deepnets1m.splits import (
+    EVAL_MIN_PARAMS,
+    EVAL_RESERVE,
+    IMAGENET_FILTER_CONFIG,
+    REFERENCE_CONFIG,
+    arch_name,
+    draw,
+    live_cell,
+    passes_genotype_filters,
+    train_width,
+)
 
 N = 40
 
@@ -100,8 +109,11 @@ def test_eval_genotypes_never_in_train():
 
 @pytest.mark.slow
 def test_no_eval_genotype_among_the_first_100k_train_nets():
-    evals = {sample(split, i).genotype_digest() for split in ("val", "test", "ood-deep", "ood-dense", "ood-bnfree")
-             for i in range(SPLITS[split].size)}
+    evals = {
+        sample(split, i).genotype_digest()
+        for split in ("val", "test", "ood-deep", "ood-dense", "ood-bnfree")
+        for i in range(SPLITS[split].size)
+    }
     assert not evals & {sample("train", i).genotype_digest() for i in range(100_000)}
 
 
@@ -129,9 +141,11 @@ def test_genotype_filters():
 
 
 def test_live_cell_drops_none_empty_and_dead_nodes():
-    cell = ((("none", 0), ("none", 1)),  # node 0: empty
-            (("conv_1x1", 2), ("max_pool_3x3", 1)),  # node 1: its op on the empty node 0 is dropped
-            (("conv_3x3", 0), ("skip_connect", 1)))  # node 2: dead unless concatenated
+    cell = (
+        (("none", 0), ("none", 1)),  # node 0: empty
+        (("conv_1x1", 2), ("max_pool_3x3", 1)),  # node 1: its op on the empty node 0 is dropped
+        (("conv_3x3", 0), ("skip_connect", 1)),
+    )  # node 2: dead unless concatenated
     assert live_cell(cell, (1,)) == ((), (("max_pool_3x3", 1),), ())
     assert live_cell(cell, (0, 1, 2))[2] == (("conv_3x3", 0), ("skip_connect", 1))
 
@@ -165,8 +179,11 @@ def test_named_splits_report_each_net():
 # Section 2's per-split statistics of the reference (CIFAR-10 parameters in millions: mean,
 # median, min; mean node count). Pinned within +-20% on the first 100 nets of each split.
 REFERENCE_STATS = {
-    "val": (3.28, 3.02, 2.50, 190.5), "test": (3.34, 2.96, 2.50, 185.5), "ood-wide": (51.6, 46.1, 38.8, 178.6),
-    "ood-deep": (3.99, 3.19, 2.52, 391.2), "ood-dense": (3.76, 3.18, 2.53, 355.1),
+    "val": (3.28, 3.02, 2.50, 190.5),
+    "test": (3.34, 2.96, 2.50, 185.5),
+    "ood-wide": (51.6, 46.1, 38.8, 178.6),
+    "ood-deep": (3.99, 3.19, 2.52, 391.2),
+    "ood-dense": (3.76, 3.18, 2.53, 355.1),
     "ood-bnfree": (3.19, 2.89, 2.50, 135.1),
 }
 
@@ -175,10 +192,15 @@ REFERENCE_STATS = {
 def test_split_statistics_match_the_reference(split):
     graphs = [spec_graph(s) for s in specs(split, 100)]
     params = [g.num_params / 1e6 for g in graphs]
-    ours = (statistics.mean(params), statistics.median(params), min(params),
-            statistics.mean(g.num_nodes for g in graphs))
-    for name, value, ref in zip(("mean params", "median params", "min params", "mean nodes"), ours,
-                                REFERENCE_STATS[split]):
+    ours = (
+        statistics.mean(params),
+        statistics.median(params),
+        min(params),
+        statistics.mean(g.num_nodes for g in graphs),
+    )
+    for name, value, ref in zip(
+        ("mean params", "median params", "min params", "mean nodes"), ours, REFERENCE_STATS[split]
+    ):
         assert abs(value / ref - 1) <= 0.2, (split, name, value, ref)
 
 
@@ -196,16 +218,20 @@ def test_train_shares_match_the_reference():
         "glob_avg": (0.978, sum(s.glob_avg for s in train)),
         "preproc": (0.964, sum(s.preproc for s in train)),
         "stem_pool": (0.250, sum(s.stem_pool for s in train)),
-        **{f"steps={k}": (p, sum(len(s.normal) == k for s in train))
-           for k, p in zip((1, 2, 3, 4), (0.45, 0.42, 0.07, 0.06))},
+        **{
+            f"steps={k}": (p, sum(len(s.normal) == k for s in train))
+            for k, p in zip((1, 2, 3, 4), (0.45, 0.42, 0.07, 0.06))
+        },
     }
     for name, (p, count) in shares.items():
         assert abs(count / n - p) <= 4 * (p * (1 - p) / n) ** 0.5, (name, count / n, p)
-    assert abs(statistics.mean(s.num_cells for s in train) - 11.3) <= 4 * 4.3 / n ** 0.5  # U{4..18}: sd 4.3
+    assert abs(statistics.mean(s.num_cells for s in train) - 11.3) <= 4 * 4.3 / n**0.5  # U{4..18}: sd 4.3
 
 
-@pytest.mark.parametrize("split, max_cells, max_steps, share", [("ood-deep", 11, 2, 0.019), ("ood-dense", 5, 6, 0.041),
-                                                                ("train", 5, 2, 0.035)])
+@pytest.mark.parametrize(
+    "split, max_cells, max_steps, share",
+    [("ood-deep", 11, 2, 0.019), ("ood-dense", 5, 6, 0.041), ("train", 5, 2, 0.035)],
+)
 def test_bn_free_draw_follows_each_splits_own_config(split, max_cells, max_steps, share):
     """The reference draws BN or none for nets of at most min_cells + 1 cells and medium_steps
     steps of the split's own config; its shares (re-simulated, section 1.3 table): deep 1.9%,
@@ -225,9 +251,19 @@ def test_dead_ops_are_kept_and_counted_as_the_reference_counts_them():
 
     normal = ((("conv_3x3", 0), ("skip_connect", 1)), (("conv_1x1", 0), ("max_pool_3x3", 2)))
     cell = live_cell(normal, (0,))  # node 1 is neither concatenated nor read: dead
-    spec = dataclasses.replace(sample("train", 0), normal=cell, reduce=cell, concat=(0,), num_cells=4, C=32,
-                               C_mult=1, vit=False, norm="bn", dead_normal=(("conv_1x1", 0), ("max_pool_3x3", 2)),
-                               dead_reduce=())
+    spec = dataclasses.replace(
+        sample("train", 0),
+        normal=cell,
+        reduce=cell,
+        concat=(0,),
+        num_cells=4,
+        C=32,
+        C_mult=1,
+        vit=False,
+        norm="bn",
+        dead_normal=(("conv_1x1", 0), ("max_pool_3x3", 2)),
+        dead_reduce=(),
+    )
     normal_cells = spec.num_cells - len(spec.reduction_cells)
     assert reference_params(spec) - count_params(spec) == normal_cells * (32 * 32 + 2 * 32)  # 1x1 conv + BN
     assert spec.drawn_ops() == spec.ops() + ["conv_1x1", "max_pool_3x3"]
@@ -238,5 +274,7 @@ def test_dead_ops_are_kept_and_counted_as_the_reference_counts_them():
         if drawn is not None and (drawn.dead_normal or drawn.dead_reduce):
             with_dead += 1
             assert reference_params(drawn) > count_params(drawn) or all(
-                op in ("max_pool_3x3", "avg_pool_3x3", "skip_connect") for op, _ in drawn.dead_normal + drawn.dead_reduce)
+                op in ("max_pool_3x3", "avg_pool_3x3", "skip_connect")
+                for op, _ in drawn.dead_normal + drawn.dead_reduce
+            )
     assert with_dead > 10  # ~12% of train draws have dead ops

@@ -101,7 +101,7 @@ def test_unusual_modules():
     assert types[g.node_names.index("embed")] == "extendable"
     # attention: in-projection (+bias), the msa node, then the out-projection (+bias)
     attn = g.node_names.index("attn")
-    assert types[attn: attn + 5] == ["conv", "bias", "msa", "conv", "bias"]
+    assert types[attn : attn + 5] == ["conv", "bias", "msa", "conv", "bias"]
     assert g.node_names[attn + 3] == "attn.out_proj"
     assert types[g.node_names.index("scale")] == "pos_enc"
     # GELU is transparent: the grouped conv's bias feeds the depthwise conv directly
@@ -210,9 +210,14 @@ def identical_pairs(net: nn.Module) -> list[tuple[str, str]]:
     return [(a, b) for (a, p), (b, q) in itertools.combinations(params, 2) if p.shape == q.shape and torch.equal(p, q)]
 
 
-@pytest.mark.parametrize("body, width", [(lambda: nn.LSTM(16, 16, num_layers=2, batch_first=True), 16),
-                                         (lambda: nn.GRU(16, 16, num_layers=2, batch_first=True), 16),
-                                         (lambda: nn.LSTM(16, 16, num_layers=2, batch_first=True, proj_size=8), 8)])
+@pytest.mark.parametrize(
+    "body, width",
+    [
+        (lambda: nn.LSTM(16, 16, num_layers=2, batch_first=True), 16),
+        (lambda: nn.GRU(16, 16, num_layers=2, batch_first=True), 16),
+        (lambda: nn.LSTM(16, 16, num_layers=2, batch_first=True, proj_size=8), 8),
+    ],
+)
 def test_each_recurrent_layer_gets_nodes_of_its_own(body, width):
     net = Sequence(body(), width)
     graph = to_graph(net)

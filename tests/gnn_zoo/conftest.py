@@ -1,4 +1,5 @@
 """Fixtures for gnn_zoo tests: real DeepNets-1M and torchvision graphs."""
+
 import os
 
 import pytest

@@ -1,4 +1,5 @@
 """The contract every registered core passes, on every backend and graph view it declares."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,9 +37,15 @@ def relabelled(graph, perm: torch.Tensor):
     """`graph` with node i renamed to the node perm[i] was (edges, owners and types follow)."""
     inv = torch.empty_like(perm)
     inv[perm] = torch.arange(len(perm))
-    return dataclasses.replace(graph, node_types=graph.node_types[perm], edge_index=inv[graph.edge_index],
-                               level=graph.level[perm], node_names=[graph.node_names[i] for i in perm.tolist()],
-                               param_node=inv[graph.param_node], _virtual={})
+    return dataclasses.replace(
+        graph,
+        node_types=graph.node_types[perm],
+        edge_index=inv[graph.edge_index],
+        level=graph.level[perm],
+        node_names=[graph.node_names[i] for i in perm.tolist()],
+        param_node=inv[graph.param_node],
+        _virtual={},
+    )
 
 
 def check_contract(name: str, backend: str, view: str, graphs) -> None:

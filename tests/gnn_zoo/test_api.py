@@ -1,4 +1,5 @@
 """The three-line Python API (gnn_zoo.load, ghn(model), gnn_zoo.calibrate_bn), as docs/gnn_zoo.md shows it."""
+
 import warnings
 from pathlib import Path
 

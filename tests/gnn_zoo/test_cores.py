@@ -9,7 +9,6 @@ from gnn_zoo import available, create
 from .contract import check_contract, core_cases
 
 
-
 @pytest.mark.parametrize("name, view", core_cases("pyg"))
 def test_every_core_passes_the_contract(name, view, graphs):
     check_contract(name, "pyg", view, graphs)

@@ -7,6 +7,7 @@ from deepnets1m import build_net, sample, to_graph
 from gnn_zoo import GHN, available
 from gnn_zoo.decoder import tile, tile_into
 
+
 @pytest.mark.parametrize("core", sorted(available()))
 def test_predict_covers_every_parameter(core, graphs):
     ghn = GHN(core, hidden=32, num_classes=1000)
@@ -21,8 +22,19 @@ def test_predicted_parameters_are_differentiable(graphs):
     ghn = GHN("gatedgnn", hidden=32, num_classes=10)
     preds = ghn.predict(ghn.batch(graphs[:2]))
     sum(v.square().sum() for p in preds for v in p.values()).backward()
-    for part in ("type_embed", "shape_enc.channel", "shape_enc.spatial", "core.gru", "core.mlp", "decoder.fc",
-                 "decoder.conv1", "decoder.conv2", "decoder.vector", "decoder.classifier", "decoder.classifier_bias"):
+    for part in (
+        "type_embed",
+        "shape_enc.channel",
+        "shape_enc.spatial",
+        "core.gru",
+        "core.mlp",
+        "decoder.fc",
+        "decoder.conv1",
+        "decoder.conv2",
+        "decoder.vector",
+        "decoder.classifier",
+        "decoder.classifier_bias",
+    ):
         grads = [p.grad for n, p in ghn.named_parameters() if n.startswith(part)]
         assert grads and all(g is not None and g.abs().sum() > 0 for g in grads), part
 
@@ -34,7 +46,9 @@ def test_ghn2_has_the_reference_size():
     imagenet = GHN("gatedgnn", hidden=32, num_classes=1000, max_side=16)
     for ghn, reference in ((cifar, 1_620_764), (imagenet, 2_319_728)):
         assert abs(sum(p.numel() for p in ghn.parameters()) / reference - 1) <= 0.01
-    decoder = sum(p.numel() for n, p in cifar.decoder.named_parameters() if not n.startswith(("vector", "classifier_bias")))
+    decoder = sum(
+        p.numel() for n, p in cifar.decoder.named_parameters() if not n.startswith(("vector", "classifier_bias"))
+    )
     assert decoder == 1_597_450
     assert len(cifar.shape_enc.channel_values) == 391 and 1000 in imagenet.shape_enc.channel_values
     assert cifar.shape_enc.spatial_values.tolist() == [1, 3, 5, 7, 9, 11, 14, 16]
@@ -43,6 +57,7 @@ def test_ghn2_has_the_reference_size():
 def test_ghn1_and_mlp_have_the_reference_sizes():
     """Section 6: GHN-1 (no LayerNorm, one 32 -> 32 -> 32 message MLP) has 1,620,668 parameters on
     CIFAR-10 and the MLP variant 1,614,396; both differences to GHN-2 are exact (ours: +32 each)."""
+
     def size(**kwargs):
         return sum(p.numel() for p in GHN(**{"core": "gatedgnn", **kwargs}, hidden=32, num_classes=10).parameters())
 
@@ -116,15 +131,16 @@ def test_conv_decoder_batches_slots_as_decoding_each_alone(graphs):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-def test_corners_gradient_is_slicing_gradient():
-    """Corners' copies and their one-buffer backward equal autograd's own slicing."""
-    from gnn_zoo.conv_decoder import corners
+def test_windows_gradient_is_slicing_gradient():
+    """Windows' copies and their one-buffer backward equal autograd's own slicing (corners, and
+    windows off the corner as GHN-3's centred kernels)."""
+    from gnn_zoo.conv_decoder import windows
 
     torch.manual_seed(0)
     t = torch.randn(6, 5, 4, requires_grad=True)
-    sizes = [(6, 5, 4), (2, 3, 4), (2, 3, 4), (1, 5, 1)]
-    ours = corners(t, sizes)
-    theirs = [t[:a, :b, :c] for a, b, c in sizes]
+    sizes = [(6, 5, 4), (2, 3, 4), (2, 3, 4), (1, 5, 1), ((1, 3), 5, (2, 3))]
+    ours = windows(t, sizes)
+    theirs = [t, t[:2, :3], t[:2, :3], t[:1, :5, :1], t[1:3, :5, 2:3]]
     probes = [torch.randn(o.shape) for o in ours]
     g1 = torch.autograd.grad(sum((o * p).sum() for o, p in zip(ours, probes)), t)[0]
     g2 = torch.autograd.grad(sum((o * p).sum() for o, p in zip(theirs, probes)), t)[0]
@@ -247,7 +263,9 @@ def test_shape_vocabulary_takes_the_nearest_entry_ties_to_the_lower():
     assert spatial == {1: 1, 2: 3, 4: 3, 12: 11, 13: 14, 15: 14, 16: 16}
     codes = enc(torch.tensor([[9000, 72, 2, 20], [8192, 64, 3, 16], [0, 0, 0, 0]]))
     assert torch.equal(codes[0], codes[1])  # 9000 -> 8192, 72 -> 64, 2 -> 3, 20 -> 16
-    no_shape = torch.cat([enc.channel.weight[-1], enc.channel.weight[-1], enc.spatial.weight[-1], enc.spatial.weight[-1]])
+    no_shape = torch.cat(
+        [enc.channel.weight[-1], enc.channel.weight[-1], enc.spatial.weight[-1], enc.spatial.weight[-1]]
+    )
     assert torch.equal(codes[2], no_shape)  # the last row of each table, as in the reference
 
 
@@ -259,7 +277,9 @@ def test_classifier_bias_is_decoded_from_its_own_node():
     slots = {s.name: s for s in param_slots(ghn.batch([graph]), 10)}
     owner = dict(zip(graph.param_names, graph.param_node.tolist()))
     assert slots["fc.weight"].role == "classifier" and slots["fc.weight"].node == owner["fc.weight"]
-    assert slots["fc.bias"].role == "classifier_bias" and slots["fc.bias"].node == owner["fc.bias"] != owner["fc.weight"]
+    assert (
+        slots["fc.bias"].role == "classifier_bias" and slots["fc.bias"].node == owner["fc.bias"] != owner["fc.weight"]
+    )
 
 
 class AuxNet(nn.Module):

@@ -1,14 +1,16 @@
 """PyG vs DGL: with the same weights every core gives the same output (runs in `tox -e dgl`)."""
+
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
+import torchvision
 
-from deepnets1m import GraphBatch
-from gnn_zoo import GHN, available, create
+from deepnets1m import GraphBatch, to_graph
+from gnn_zoo import GHN, available, create, load
 
 from .conftest import dgl_or_skip
-
 from .contract import batch_for, check_contract, core_cases
 
 
@@ -84,3 +86,15 @@ def test_dgl_gatedgnn_runs_under_bf16_autocast_as_pyg_does(graphs):
         out_dgl = dgl(x, GraphBatch.from_graphs(graphs))
     assert out_dgl.dtype == out_pyg.dtype
     torch.testing.assert_close(out_dgl.float(), out_pyg.float(), atol=0.05, rtol=0.05)
+
+
+def test_ghn3_from_the_hub_predicts_alike_on_dgl(tmp_path):
+    """GHN-3 (a hub file) saved and loaded with its transformer core on DGL predicts as on PyG."""
+    ghn = load(Path(__file__).parents[1] / "data" / "ghn3_reference" / "ghn3_hid32_noised.pt")
+    ghn.save(tmp_path / "ghn3.pt")
+    other = GHN.load(tmp_path / "ghn3.pt", backend="dgl")
+    assert other.core.backend == "dgl" and other.config["decoder"] == "ghn3"
+    graph = [to_graph(torchvision.models.resnet18(num_classes=1000))]
+    a, b = ghn.predict(ghn.batch(graph))[0], other.predict(other.batch(graph))[0]
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], atol=1e-5, rtol=1e-5)

@@ -1,6 +1,7 @@
 """The reference GHN-2 code's checkpoint format, loaded into our GHN, predicts what the reference
 predicts with it (tests/data/ghn2_reference: random GHN-2 weights and the reference's predictions
 for torchvision's ResNet-50 and ResNet-18, made with the reference code)."""
+
 import json
 from pathlib import Path
 
@@ -29,7 +30,10 @@ def test_reference_checkpoint_predicts_the_reference_parameters(ghn, model):
         p = params[name].detach().double()
         assert list(p.shape) == ref["shape"], name
         sumsq = p.square().sum().item()
-        if abs(sumsq - ref["sumsq"]) > 1e-5 * ref["sumsq"] or abs(p.sum().item() - ref["sum"]) > 1e-5 * ref["sumsq"] ** 0.5 * p.numel() ** 0.5:
+        if (
+            abs(sumsq - ref["sumsq"]) > 1e-5 * ref["sumsq"]
+            or abs(p.sum().item() - ref["sum"]) > 1e-5 * ref["sumsq"] ** 0.5 * p.numel() ** 0.5
+        ):
             off.append((name, p.sum().item(), ref["sum"], sumsq, ref["sumsq"]))
     assert not off, off[:5]
 
@@ -58,7 +62,9 @@ def test_the_cli_predicts_and_evaluates_with_a_reference_checkpoint(tmp_path, mo
     monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))
     fast = ["--eval-nets", "2", "--eval-images", "40", "--sgd-steps", "1", "--sgd-nets", "1", "--no-progress"]
     ckpt = str(DATA / "ghn2_cifar10_random.pt")
-    assert main(["predict", "--reference-ckpt", ckpt, "--model", "resnet18", "--eval-images", "40", "--no-progress"]) == 0
+    assert (
+        main(["predict", "--reference-ckpt", ckpt, "--model", "resnet18", "--eval-images", "40", "--no-progress"]) == 0
+    )
     assert "predicted in" in capsys.readouterr().out and not (tmp_path / "checkpoints").exists()
     assert main(["eval", "--reference-ckpt", ckpt, "--split", "val", *fast]) == 0
     assert "record:" in capsys.readouterr().out

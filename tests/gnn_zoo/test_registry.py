@@ -5,14 +5,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import gnn_zoo
 from torch_geometric.nn import SAGEConv
 
+import gnn_zoo
 from gnn_zoo import BackendUnavailable, Core, available, create, register
 from gnn_zoo.cores.pyg.stack import PyGStack
 
 from .contract import check_contract, core_cases
+
 
 def test_available_lists_every_gnn_on_both_backends():
     assert set(available()) >= {"gatedgnn", "gcn", "gat", "gin", "transformer", "mlp"}

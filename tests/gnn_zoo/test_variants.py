@@ -9,6 +9,7 @@ def test_switch_table_of_ghn2_ghn1_and_mlp():
     assert (ghn1.meta_batch, ghn1.scaling, ghn1.max_hops, ghn1.layernorm) == (1, False, 1, False)
     assert (ghn2.meta_batch, ghn2.scaling, ghn2.max_hops, ghn2.layernorm) == (None, True, None, True)
     assert (mlp.scaling, mlp.layernorm, mlp.core) == (True, True, "mlp")
+    assert (VARIANTS["ghn3"].core, VARIANTS["ghn3"].decoder) == ("transformer", "ghn3")
 
 
 def test_resolve_variant():
@@ -20,5 +21,8 @@ def test_resolve_variant():
         resolve_variant("mlp", "gat")
     with pytest.raises(ValueError, match="--gnn is required"):
         resolve_variant("ghn1", None)
-    with pytest.raises(ValueError, match="unknown variant"):
+    assert resolve_variant("ghn3", None) == ("ghn3", "transformer")  # GHN-3 as published implies its core
+    with pytest.raises(ValueError, match="GHN-3 as published"):
         resolve_variant("ghn3", "gat")
+    with pytest.raises(ValueError, match="unknown variant"):
+        resolve_variant("ghn4", "gat")

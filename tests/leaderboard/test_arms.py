@@ -1,13 +1,14 @@
 """`bench leaderboard --arms`: training recipes compared by the variance study's rule."""
+
 import dataclasses
 
 import numpy as np
 import pytest
 
 from bench.cli import main
-from bench.presets import get_preset
-from bench.records import write_record
+from bench.presets import base_fields, get_preset
 from leaderboard.arms import against, arm_table, arms_of, changed_fields
+from leaderboard.schema import write_record
 
 from .conftest import make_record
 
@@ -20,8 +21,11 @@ def arm_records(label_fields: dict, scores: dict[str, list[float]], collapsed: i
         for seed, score in enumerate(seeds):
             for split in ("val", "ood-deep"):
                 r = make_record(gnn, split, seed, mean=score, preset=preset.label)
-                r.update(preset_fields=dataclasses.asdict(preset), train_seconds=600.0,
-                         training={"collapsed": seed < collapsed})
+                r.update(
+                    preset_fields=dataclasses.asdict(preset),
+                    train_seconds=600.0,
+                    training={"collapsed": seed < collapsed},
+                )
                 records.append(r)
     return records
 
@@ -33,7 +37,7 @@ TIGHT = {m: list(np.array(s) * 0 + 46 + RNG.normal(0, 1, 8)) for m, s in PLAIN.i
 
 def test_arms_are_named_by_what_they_change_and_compared_with_plain():
     records = arm_records({}, PLAIN) + arm_records({"decoder_init": "hyperfan"}, TIGHT)
-    arms = arms_of(records)
+    arms = arms_of(records, base_fields)
     assert sorted(a.what for a in arms.values()) == ["decoder init hyperfan", "plain"]
     plain = arms["rank"]
     tight = next(a for a in arms.values() if a is not plain)
@@ -42,7 +46,7 @@ def test_arms_are_named_by_what_they_change_and_compared_with_plain():
     diff, p_lower, p_spread = against(tight, plain)
     assert diff == pytest.approx(np.mean([np.mean(TIGHT[m]) - np.mean(PLAIN[m]) for m in PLAIN]))
     assert p_lower > 0.05 and p_spread < 0.05
-    text = arm_table(records)
+    text = arm_table(records, base_fields)
     assert "| decoder init hyperfan |" in text and "| plain |" in text
     assert "Decision by the rule: decoder init hyperfan" in text
 
@@ -50,11 +54,11 @@ def test_arms_are_named_by_what_they_change_and_compared_with_plain():
 def test_a_lower_mean_is_not_adopted_and_short_arms_leave_the_decision_pending():
     low = {m: [x - 10 for x in s] for m, s in TIGHT.items()}
     records = arm_records({}, PLAIN) + arm_records({"lr": 4e-3}, low)
-    assert "Decision by the rule: plain" in arm_table(records)
+    assert "Decision by the rule: plain" in arm_table(records, base_fields)
     short = arm_records({}, PLAIN) + arm_records({"lr": 1e-3}, {m: s[:4] for m, s in TIGHT.items()})
-    assert "Decision pending: lr 0.001 (4)" in arm_table(short)
+    assert "Decision pending: lr 0.001 (4)" in arm_table(short, base_fields)
     stopped = arm_records({}, PLAIN) + arm_records({"steps": 2400}, {m: s[:4] for m, s in low.items()})
-    assert "Stopped early" in arm_table(stopped) and "steps 2400" in arm_table(stopped)
+    assert "Stopped early" in arm_table(stopped, base_fields) and "steps 2400" in arm_table(stopped, base_fields)
 
 
 def test_cost_is_cpu_time_where_a_record_has_it():
@@ -66,15 +70,28 @@ def test_cost_is_cpu_time_where_a_record_has_it():
 
 def test_changed_fields_of_a_label():
     preset = get_preset("rank", optimizer="adamw", lr=4e-4)
-    assert changed_fields(preset.label, dataclasses.asdict(preset)) == "lr 0.0004, optimizer adamw"
-    assert changed_fields("rank", dataclasses.asdict(get_preset("rank"))) == "plain"
+    assert changed_fields(preset.label, dataclasses.asdict(preset), base_fields) == "lr 0.0004, optimizer adamw"
+    assert changed_fields("rank", dataclasses.asdict(get_preset("rank")), base_fields) == "plain"
 
 
 def test_the_cli_prints_the_arms_of_a_folder(tmp_path, capsys):
     for r in arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, TIGHT):
         write_record(tmp_path / "results", r)
-    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--preset", "rank", "--arms",
-                 "--db", str(tmp_path / "db.sqlite")]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "--results",
+                str(tmp_path / "results"),
+                "--preset",
+                "rank",
+                "--arms",
+                "--db",
+                str(tmp_path / "db.sqlite"),
+            ]
+        )
+        == 0
+    )
     assert "| decoder init ghn3 |" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(tmp_path / "results"), "--arms", "--db", str(tmp_path / "db")]) == 2
     assert "--arms compares a preset's variants: name it with --preset" in capsys.readouterr().err
@@ -95,3 +112,35 @@ def test_the_study_script_skips_the_arms_the_rule_stops(tmp_path):
     for r in arm_records({}, PLAIN) + arm_records({"lr": 4e-3}, low) + arm_records({"lr": 1e-3}, TIGHT):
         write_record(tmp_path, r)
     assert study.early_stopped(str(tmp_path)) == {"lr 0.004"}
+
+
+def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path):
+    """benchmarks/ranking_grid.py: no grid while the study's decision is pending; once every
+    running arm has 8 seeds, the grid's sweep carries the adopted arm's flags, every model of the
+    ranking (GHN-3 included) and a 5-point target."""
+    import importlib.util
+    from pathlib import Path
+
+    from bench.cli import parser
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "ranking_grid.py"
+    spec = importlib.util.spec_from_file_location("ranking_grid", path)
+    grid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grid)
+    for r in arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, {m: s[:4] for m, s in TIGHT.items()}):
+        write_record(tmp_path / "study", r)
+    arm, why = grid.study_decision(str(tmp_path / "study"))
+    assert arm is None and "decision is pending: decoder init ghn3 (4)" in why
+    for r in arm_records({"decoder_init": "ghn3"}, TIGHT):
+        write_record(tmp_path / "study", r)
+    arm, label = grid.study_decision(str(tmp_path / "study"))
+    assert arm == "ghn3-init" and label == get_preset("rank", decoder_init="ghn3").label
+    argv = grid.grid_argv(arm, str(tmp_path / "grid"), str(tmp_path / "grid" / "power.json"), True, True)
+    args = parser(argv).parse_args(argv)
+    assert (args.gnn, args.ghn, args.decoder_init, args.target_diff, args.commit) == (
+        "all",
+        "ghn2,mlp,ghn3",
+        "ghn3",
+        5.0,
+        True,
+    )

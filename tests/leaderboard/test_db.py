@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from bench.records import write_record
 from leaderboard.db import latest_records, sync
+from leaderboard.schema import write_record
 
 from .conftest import make_record
 
@@ -39,7 +39,8 @@ def test_many_job_folders_merge_without_loss(tmp_path):
         sync(db, [d])
     records = latest_records(db)
     assert sorted((r["gnn"], r["seed"]) for r in records if r["gnn"] != "mlp") == sorted(
-        (g, s) for g in ("gcn", "gat", "gin") for s in (0, 1))
+        (g, s) for g in ("gcn", "gat", "gin") for s in (0, 1)
+    )
     assert [r["metrics"]["ghn"]["mean"] for r in records if r["gnn"] == "mlp"] == [2.0]
 
 
@@ -80,8 +81,10 @@ def test_an_index_of_an_older_layout_is_rebuilt(tmp_path, write):
     """The index is a cache: one made before the `ghn` column existed is dropped and refilled."""
     db = tmp_path / "lb.sqlite"
     conn = sqlite3.connect(db)
-    conn.executescript("CREATE TABLE records (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, gnn TEXT, "
-                       "backend TEXT, split TEXT, dataset TEXT, preset TEXT, seed INTEGER, created TEXT, record TEXT);")
+    conn.executescript(
+        "CREATE TABLE records (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, gnn TEXT, "
+        "backend TEXT, split TEXT, dataset TEXT, preset TEXT, seed INTEGER, created TEXT, record TEXT);"
+    )
     conn.close()
     write(gnn="gcn")
     assert sync(db, [tmp_path / "results"]).added == 1

@@ -9,9 +9,21 @@ from leaderboard.properties import GRAPH_ROW, property_summary, property_table, 
 
 
 def record(gnn: str, seed: int, tau: float, graph: float, ghn: str = "ghn2") -> dict:
-    score = {"ghn": {"ridge": {"tau": tau}, "svr": {"tau": tau}}, "graph": {"ridge": {"tau": graph}, "svr": {"tau": graph}}}
-    return {"kind": "properties", "gnn": gnn, "backend": "pyg", "ghn": ghn, "dataset": "digits", "preset": "rank",
-            "seed": seed, "nets": 100, "scores": {"accuracy": score, "convergence": score}}
+    score = {
+        "ghn": {"ridge": {"tau": tau}, "svr": {"tau": tau}},
+        "graph": {"ridge": {"tau": graph}, "svr": {"tau": graph}},
+    }
+    return {
+        "kind": "properties",
+        "gnn": gnn,
+        "backend": "pyg",
+        "ghn": ghn,
+        "dataset": "digits",
+        "preset": "rank",
+        "seed": seed,
+        "nets": 100,
+        "scores": {"accuracy": score, "convergence": score},
+    }
 
 
 def test_the_table_orders_models_marks_those_beating_graph_statistics_and_ends_with_them(tmp_path):
@@ -30,7 +42,10 @@ def test_the_table_orders_models_marks_those_beating_graph_statistics_and_ends_w
     assert list(table["seeds"]) == ["3", "1", "3", ""] and table.loc[3, "accuracy"] == "+0.15"
     long = property_tables(found).summary.set_index(["model", "property"])
     assert long.loc[("gatedgnn/pyg", "accuracy"), "better_than_graph"]
-    assert long.loc[("gatedgnn/pyg", "accuracy"), "p_holm"] <= 0.05 and long.loc[("gatedgnn/pyg", "accuracy"), "seeds"] == 3
+    assert (
+        long.loc[("gatedgnn/pyg", "accuracy"), "p_holm"] <= 0.05
+        and long.loc[("gatedgnn/pyg", "accuracy"), "seeds"] == 3
+    )
     assert np.isnan(long.loc[("mlp/pyg (paper's MLP)", "accuracy"), "p"])  # one seed: not tested
     assert not long.loc[("gcn/pyg", "convergence"), "better_than_graph"]
 
@@ -53,8 +68,23 @@ def test_the_site_and_its_files_carry_the_property_table(tmp_path, write, capsys
     (tmp_path / "props").mkdir()
     for s in range(2):
         (tmp_path / "props" / f"{s}.json").write_text(json.dumps(record("gat", s, 0.3 + 0.01 * s, 0.1)))
-    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"),
-                 "--properties", str(tmp_path / "props"), "--out", str(tmp_path / "site"), "--no-plots"]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "--results",
+                str(tmp_path / "results"),
+                "--db",
+                str(tmp_path / "db.sqlite"),
+                "--properties",
+                str(tmp_path / "props"),
+                "--out",
+                str(tmp_path / "site"),
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     assert "property prediction" in capsys.readouterr().out
     site = tmp_path / "site"
     assert "property prediction from the GHN" in (site / "index.html").read_text()
@@ -66,8 +96,11 @@ def test_the_site_and_its_files_carry_the_property_table(tmp_path, write, capsys
 
 def test_the_best_group_holds_the_best_model_and_those_not_significantly_worse():
     rng = np.random.default_rng(1)
-    records = [record(gnn, s, tau + rng.normal(0, 0.01), 0.15)
-               for gnn, tau in (("gatedgnn", 0.55), ("gat", 0.545), ("gin", 0.45)) for s in range(5)]
+    records = [
+        record(gnn, s, tau + rng.normal(0, 0.01), 0.15)
+        for gnn, tau in (("gatedgnn", 0.55), ("gat", 0.545), ("gin", 0.45))
+        for s in range(5)
+    ]
     long = property_summary(tau_frame(records, "svr")).set_index(["model", "property"])
     assert long.loc[("gatedgnn/pyg", "accuracy"), "best_group"] and long.loc[("gat/pyg", "accuracy"), "best_group"]
     assert not long.loc[("gin/pyg", "accuracy"), "best_group"]
@@ -83,8 +116,18 @@ def simulate_best_group(gap: float, sims: int, models: int = 4, seeds: int = 6, 
     rng = np.random.default_rng(0)
     split = 0
     for _ in range(sims):
-        rows = [{"table": "t", "model": f"m{m}", "seed": s, "property": "accuracy", "graph": 0.3,
-                 "ghn": 0.5 + (gap if m == 0 else 0.0) + rng.normal(0, sd)} for m in range(models) for s in range(seeds)]
+        rows = [
+            {
+                "table": "t",
+                "model": f"m{m}",
+                "seed": s,
+                "property": "accuracy",
+                "graph": 0.3,
+                "ghn": 0.5 + (gap if m == 0 else 0.0) + rng.normal(0, sd),
+            }
+            for m in range(models)
+            for s in range(seeds)
+        ]
         split += not property_summary(pd.DataFrame(rows))["best_group"].all()
     return split / sims
 
@@ -101,8 +144,18 @@ def simulate(effect: float, sims: int, models: int = 4, seeds: int = 5, sd: floa
     marked = 0
     for _ in range(sims):
         graph = 0.15 + rng.normal(0, 0.02, seeds)  # the same nets and halvings for every model of a seed
-        rows = [{"table": "t", "model": f"m{m}", "seed": s, "property": "accuracy", "graph": graph[s],
-                 "ghn": graph[s] + effect + rng.normal(0, sd)} for m in range(models) for s in range(seeds)]
+        rows = [
+            {
+                "table": "t",
+                "model": f"m{m}",
+                "seed": s,
+                "property": "accuracy",
+                "graph": graph[s],
+                "ghn": graph[s] + effect + rng.normal(0, sd),
+            }
+            for m in range(models)
+            for s in range(seeds)
+        ]
         marked += property_summary(pd.DataFrame(rows))["better_than_graph"].any()
     return marked / sims
 

@@ -1,9 +1,27 @@
 """The leaderboard over records written by real (shortened) tiny-preset runs."""
+
 from bench.cli import main
 from bench.presets import get_preset
 
-FAST = ["--steps", "2", "--meta-batch", "1", "--batch-size", "16", "--hidden", "16", "--eval-nets", "2",
-        "--eval-images", "40", "--sgd-steps", "0", "--max-train-params", "2e5", "--no-progress"]
+FAST = [
+    "--steps",
+    "2",
+    "--meta-batch",
+    "1",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "16",
+    "--eval-nets",
+    "2",
+    "--eval-images",
+    "40",
+    "--sgd-steps",
+    "0",
+    "--max-train-params",
+    "2e5",
+    "--no-progress",
+]
 
 
 def test_leaderboard_of_real_tiny_runs(tmp_path, monkeypatch, capsys):
@@ -19,7 +37,16 @@ def test_leaderboard_of_real_tiny_runs(tmp_path, monkeypatch, capsys):
     assert rows["gcn/pyg"].rstrip(" |").endswith("| 2 | virtual | 2,176")  # two seeds per cell; view, core size
     assert rows["mlp/pyg"].rstrip(" |").endswith("| 2 | none | 2,176")
     assert (tmp_path / "leaderboard.sqlite").exists()
-    label = get_preset("tiny", steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40,
-                       sgd_steps=0, max_train_params=2e5).label  # shortened runs get a table of their own
+    label = get_preset(
+        "tiny",
+        steps=2,
+        meta_batch=1,
+        batch_size=16,
+        hidden=16,
+        eval_nets=2,
+        eval_images=40,
+        sgd_steps=0,
+        max_train_params=2e5,
+    ).label  # shortened runs get a table of their own
     assert f"### digits, preset {label}:" in out
     assert (tmp_path / "board" / f"digits_{label}_id_vs_ood.png").stat().st_size > 1000

@@ -11,11 +11,14 @@ def test_valid_record_reads_back(write):
     assert read_record(path)["metrics"]["ghn"]["mean"] == 42.0
 
 
-@pytest.mark.parametrize("text, reason", [
-    ('{"schema": "ghnbench-record-1", "gnn": "gcn"', "not valid JSON"),
-    ("[1, 2]", "not a JSON object"),
-    ('{"schema": "other"}', "schema"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ('{"schema": "ghnbench-record-1", "gnn": "gcn"', "not valid JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"schema": "other"}', "schema"),
+    ],
+)
 def test_bad_files_name_the_problem(tmp_path, text, reason):
     path = tmp_path / "bad.json"
     path.write_text(text)
@@ -63,8 +66,9 @@ def test_a_binary_file_is_skipped_with_its_name_and_the_rest_render(tmp_path, wr
     assert "not UTF-8" in str(done.sync.skipped[0]) and "| gat/pyg |" in done.text["md"]
 
 
-@pytest.mark.parametrize("field, value", [("split", "ood-huge"), ("dataset", "mnist"), ("backend", "jax"),
-                                          ("ghn", "ghn7")])
+@pytest.mark.parametrize(
+    "field, value", [("split", "ood-huge"), ("dataset", "mnist"), ("backend", "jax"), ("ghn", "ghn7")]
+)
 def test_a_record_naming_an_unknown_split_backend_or_dataset_is_skipped(write, field, value):
     path = write()
     record = json.loads(path.read_text())
@@ -92,7 +96,7 @@ def test_a_record_with_a_non_finite_net_accuracy_is_refused(tmp_path):
     import json
     import math
 
-    from bench.records import RecordError, read_record
+    from leaderboard.schema import RecordError, read_record
 
     from .conftest import make_record
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 from PIL import Image
 
 from bench.cli import main
@@ -11,10 +13,23 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     write(gnn="gat", split="val", dataset="cifar10", preset="paper")
     done = render(tmp_path / "db.sqlite", [tmp_path / "results"], tmp_path / "out", reference=True)
     names = sorted(p.name for p in done.files)
-    assert names == sorted(["index.html", "digits_tiny.html", "cifar10_paper.html", "site.css", "site.js",
-                            "leaderboard.md", "leaderboard.csv",
-                            "digits_tiny_heatmap.png", "digits_tiny_bars.png", "digits_tiny_id_vs_ood.png",
-                            "cifar10_paper_heatmap.png", "cifar10_paper_bars.png", "cifar10_paper_id_vs_ood.png"])
+    assert names == sorted(
+        [
+            "index.html",
+            "digits_tiny.html",
+            "cifar10_paper.html",
+            "site.css",
+            "site.js",
+            "leaderboard.md",
+            "leaderboard.csv",
+            "digits_tiny_heatmap.png",
+            "digits_tiny_bars.png",
+            "digits_tiny_id_vs_ood.png",
+            "cifar10_paper_heatmap.png",
+            "cifar10_paper_bars.png",
+            "cifar10_paper_id_vs_ood.png",
+        ]
+    )
     assert "imagenet" not in " ".join(names)  # no imported-only tables
     for p in done.files:
         if p.suffix == ".png":
@@ -24,8 +39,10 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
     assert "GHN-2 (paper)" in md.split("### cifar10")[1]  # imported rows only where they belong
     assert "GHN-2 (paper)" not in md.split("### cifar10")[0]
     csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
-    assert csv[0] == ("dataset,preset,metric,model,split,mean,stderr,ci_low,ci_high,seeds,seed_sd,best_group,imported,"
-                      "view,core_params,detectable,seeds_for_3,seeds_for_4")
+    assert csv[0] == (
+        "dataset,preset,metric,model,split,mean,stderr,ci_low,ci_high,seeds,seed_sd,best_group,imported,"
+        "view,core_params,detectable,seeds_for_3,seeds_for_4"
+    )
     assert "| gat/pyg | 60.0 ± 1.0 | 50.0 ± 1.0 | 1.00 | 1 | virtual | 900 |" in md  # what was compared
     assert "<table" in (tmp_path / "out" / "index.html").read_text() and "<table" in done.text["html"]
 
@@ -33,8 +50,9 @@ def test_render_writes_every_format_and_plot(tmp_path, write):
 def test_cli_warns_about_corrupt_records_and_renders_the_others(tmp_path, write, capsys):
     write(gnn="gat")
     (tmp_path / "results" / "broken.json").write_text("{")
-    code = main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"),
-                 "--format", "csv"])
+    code = main(
+        ["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"), "--format", "csv"]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert "warning: skipped" in err and "broken.json" in err
@@ -44,7 +62,7 @@ def test_cli_warns_about_corrupt_records_and_renders_the_others(tmp_path, write,
 def test_imagenet_ranks_top5_and_never_mixes_metrics(tmp_path):
     """ImageNet tables rank top-5 (the papers' headline there), and a published top-5 figure
     only ever sits beside our top-5 figures."""
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     from .conftest import make_record
 
@@ -56,8 +74,9 @@ def test_imagenet_ranks_top5_and_never_mixes_metrics(tmp_path):
     md = done.text["md"]
     assert "### imagenet, preset paper: top-5 accuracy (%)" in md
     assert "| gat/pyg | 45.0 ± 2.0 |" in md and "27.2 ± 0.6" in md  # ours and GHN-2's top-5, side by side
-    top1 = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, metric="top1", reference=True,
-                  with_plots=False).text["md"]
+    top1 = render(
+        tmp_path / "db.sqlite", [tmp_path / "results"], None, metric="top1", reference=True, with_plots=False
+    ).text["md"]
     assert "top-1 accuracy" in top1 and "| gat/pyg | 20.0 ± 1.0 |" in top1 and "(paper)" not in top1
 
 
@@ -69,25 +88,25 @@ def test_cli_with_no_records_explains(tmp_path, capsys):
 
 
 def test_a_hashed_preset_label_says_what_it_changed(tmp_path):
-    from bench.presets import get_preset
-    from bench.records import write_record
+    from bench.presets import base_fields, get_preset
+    from leaderboard.schema import write_record
 
     from .conftest import make_record
 
     preset = get_preset("tiny", steps=40, eval_nets=5)
     for seed in range(2):
         record = make_record("gcn", seed=seed, preset=preset.label, accs=[20.0 + seed, 22.0, 25.0])
-        record["preset_fields"] = preset.__dict__
+        record["preset_fields"] = dataclasses.asdict(preset)
         write_record(tmp_path / "results", record)
-    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
-    assert f"Preset {preset.label}: tiny with eval nets 5, steps 40." in md
+    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False, preset_base=base_fields)
+    assert f"Preset {preset.label}: tiny with eval nets 5, steps 40." in md.text["md"]
 
 
 def test_seeds_loss_curves_are_plotted_per_model(tmp_path):
     """Records that keep a loss curve get a figure with every seed's curve, one panel per model,
     in the site's index; a seed's GHN counts once whatever splits it was scored on."""
-    from bench.records import write_record
     from leaderboard.plots import loss_frame
+    from leaderboard.schema import write_record
 
     from .conftest import make_record
 
@@ -108,7 +127,7 @@ def test_seeds_loss_curves_are_plotted_per_model(tmp_path):
 
 
 def test_the_sgd_baseline_is_in_the_notes_and_the_site(tmp_path):
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     from .conftest import make_record
 
@@ -130,7 +149,7 @@ def test_a_table_under_the_trimmed_comparison_states_its_resolution_from_a_power
     import json
 
     from bench.cli import main
-    from bench.records import write_record
+    from leaderboard.schema import write_record
     from leaderboard.simulate import Grid, PowerTable, SeedDistribution
 
     from .conftest import board_records
@@ -141,12 +160,19 @@ def test_a_table_under_the_trimmed_comparison_states_its_resolution_from_a_power
     assert main([*base, "--comparison", "trimmed"]) == 0
     out = capsys.readouterr().out
     assert "Yuen-Welch on 20%-trimmed seed means, Holm-corrected" in out and "Resolution: not stated" in out
-    table = PowerTable("trimmed", SeedDistribution(1.5, 0.15, 12.0), Grid(), {5: {3.0: 0.5, 5.0: 0.82},
-                                                                               12: {3.0: 0.81, 5.0: 0.99}}, 100)
+    table = PowerTable(
+        "trimmed",
+        SeedDistribution(1.5, 0.15, 12.0),
+        Grid(),
+        {5: {3.0: 0.5, 5.0: 0.82}, 12: {3.0: 0.81, 5.0: 0.99}},
+        100,
+    )
     (tmp_path / "power.json").write_text(json.dumps(table.to_json()))
     assert main([*base, "--comparison", "trimmed", "--power-table", str(tmp_path / "power.json")]) == 0
     out = capsys.readouterr().out
-    assert "Resolution (simulated: trimmed, a core of SD 1.5 with 15% outliers of SD 12.0, 100 grids a cell): " \
-           "5 seeds detect 5 points at 80% power; seeds needed per model for 3 points 12, 4 points 12, 5 points 5." in out
+    assert (
+        "Resolution (simulated: trimmed, a core of SD 1.5 with 15% outliers of SD 12.0, 100 grids a cell): "
+        "5 seeds detect 5 points at 80% power; seeds needed per model for 3 points 12, 4 points 12, 5 points 5." in out
+    )
     assert main([*base, "--power-table", str(tmp_path / "power.json")]) == 2
     assert "simulates the trimmed comparison, not welch" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The static leaderboard site: valid HTML, one row per model, the best group bold, every image
 and link resolving to a file, what the table is in its header block (browser: test_site_browser)."""
+
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -44,7 +45,12 @@ def test_the_index_is_valid_html_with_one_row_per_model_and_the_best_group_bold(
         assert bold == ([False, False] if text(tr.find("th")) == "gin/pyg" else [True, True])
         assert all(td.get("data-value") for td in tr.findall("td")[2:])  # sortable by number
     about = {text(dt): text(dd) for dt, dd in zip(index.iter("dt"), index.iter("dd"))}
-    assert about["data set"] == "digits" and about["seeds"] == "5 per cell" and "seeds needed per model for" in about["resolution"] and about["protocol"] == "v1"
+    assert (
+        about["data set"] == "digits"
+        and about["seeds"] == "5 per cell"
+        and "seeds needed per model for" in about["resolution"]
+        and about["protocol"] == "v1"
+    )
     assert about["nets per split"] == "val 8, ood-deep 8" and about["images per net"].startswith("360")
     assert "torch 2.14.1" in about["libraries"] and about["git commit"] == "0123456789ab"
     assert about["hardware"] == "Test CPU, 2 cores, device cpu" and "newest 2026-01-05" in about["records"]
@@ -71,7 +77,15 @@ def test_the_detail_page_lists_every_net_and_links_the_records(site, board):
     tables = page.findall(".//table")
     val = tables[0]
     assert [text(th) for th in val.find("thead").find("tr")] == [
-        "arch", "params", "random init", "10 SGD steps", "gat/pyg", "gcn/pyg", "gin/pyg", "predict ms"]
+        "arch",
+        "params",
+        "random init",
+        "10 SGD steps",
+        "gat/pyg",
+        "gcn/pyg",
+        "gin/pyg",
+        "predict ms",
+    ]
     assert [text(tr.find("th")) for tr in val.find("tbody")] == [f"val/{i}" for i in range(8)]
     first = [text(td) for td in val.find("tbody").find("tr").findall("td")]
     assert first[0] == "10,000" and first[1:3] == ["9.0", "30.0"] and first[-1] == "1.5"
@@ -94,6 +108,19 @@ def test_published_rows_only_on_request_marked_and_unranked(tmp_path, write):
 
 def test_the_cli_prints_the_page_to_open(tmp_path, write, capsys):
     write(gnn="gat")
-    assert main(["leaderboard", "--results", str(tmp_path / "results"), "--db", str(tmp_path / "db.sqlite"),
-                 "--out", str(tmp_path / "site"), "--no-plots"]) == 0
+    assert (
+        main(
+            [
+                "leaderboard",
+                "--results",
+                str(tmp_path / "results"),
+                "--db",
+                str(tmp_path / "db.sqlite"),
+                "--out",
+                str(tmp_path / "site"),
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     assert f"open {(tmp_path / 'site' / 'index.html').resolve().as_uri()}" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 script, and the DOM it dumps is checked (sorting by a header click, bold best group, images).
 Skipped, saying why, where Chromium is absent; GHNBENCH_SCREENSHOT=path also keeps the screenshot
 (of synthetic records; README's picture is the site of real ones, docs/leaderboard.md)."""
+
 import json
 import os
 import shutil
@@ -16,9 +17,18 @@ from PIL import Image
 from leaderboard.render import render
 
 # flags for a root user on a machine without network or display (no sandbox, no GPU, no Google services)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-         "--virtual-time-budget=5000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=5000",
+]
 PROBE = """<script>
 window.addEventListener("load", () => {
   const table = document.querySelector("table.leaderboard");
@@ -45,14 +55,17 @@ window.addEventListener("load", () => {
 def chromium():
     exe = os.environ.get("GHNBENCH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        pytest.skip("headless Chromium not found: install Debian's chromium package (`apt-get install chromium`; "
-                    "tox's py env tries that as root) or point GHNBENCH_CHROMIUM at a Chromium binary")
+        pytest.skip(
+            "headless Chromium not found: install Debian's chromium package (`apt-get install chromium`; "
+            "tox's py env tries that as root) or point GHNBENCH_CHROMIUM at a Chromium binary"
+        )
     return exe
 
 
 def browse(exe: str, tmp: Path, *args: str) -> str:
-    done = subprocess.run([exe, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args], capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run(
+        [exe, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args], capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

@@ -1,5 +1,6 @@
 """Statistics with known answers (leaderboard.stats): simulated tables of the design the runs
 have (seeds are replicates, nets crossed with them), then records in the real format."""
+
 import warnings
 
 import numpy as np
@@ -17,8 +18,17 @@ N_ARCHS = 30
 UNEQUAL_SDS = (0.7, 1.5, 2.5, 3.5, 4.2, 4.8)  # the per-core seed SDs measured on tiny (docs/gnn_zoo.md)
 
 
-def simulate(rng: np.random.Generator, means, seed_sds, seeds: int = 8, nets: int = N_ARCHS, net_sd: float = 8.0,
-             interaction_sd: float = 0.0, noise_sd: float = 2.5, correlation: float = 0.0) -> list[stats.Scores]:
+def simulate(
+    rng: np.random.Generator,
+    means,
+    seed_sds,
+    seeds: int = 8,
+    nets: int = N_ARCHS,
+    net_sd: float = 8.0,
+    interaction_sd: float = 0.0,
+    noise_sd: float = 2.5,
+    correlation: float = 0.0,
+) -> list[stats.Scores]:
     """One table of one split: accuracy = model mean + the net's difficulty (shared) + the seed's
     shift (its SD per model; `correlation` shared by every model of a seed, as a common stream
     would) + a model x net interaction + noise."""
@@ -26,8 +36,13 @@ def simulate(rng: np.random.Generator, means, seed_sds, seeds: int = 8, nets: in
     out = []
     for m, (mean, sd) in enumerate(zip(means, seed_sds)):
         shift = sd * (np.sqrt(correlation) * shared + np.sqrt(1 - correlation) * rng.normal(0, 1, seeds))
-        values = (mean + difficulty[None, :] + shift[:, None] + rng.normal(0, interaction_sd, nets)[None, :]
-                  + rng.normal(0, noise_sd, (seeds, nets)))
+        values = (
+            mean
+            + difficulty[None, :]
+            + shift[:, None]
+            + rng.normal(0, interaction_sd, nets)[None, :]
+            + rng.normal(0, noise_sd, (seeds, nets))
+        )
         out.append(stats.Scores(f"m{m}", list(range(seeds)), values, np.zeros(nets)))
     return out
 
@@ -67,7 +82,9 @@ def coverage(tables: int, seed: int) -> float:
     return hits / tables
 
 
-@pytest.mark.parametrize("tables, low, high", [(300, 0.91, 0.99), pytest.param(3000, 0.93, 0.97, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "tables, low, high", [(300, 0.91, 0.99), pytest.param(3000, 0.93, 0.97, marks=pytest.mark.slow)]
+)
 def test_the_pair_difference_interval_covers_the_truth_95_percent_of_the_time(tables, low, high):
     """Unequal seed SDs (3 and 1.5), a model x net interaction: the t-interval of a difference
     holds the true difference (-1) about 95% of the time (a percentile bootstrap over 3 seeds
@@ -92,16 +109,23 @@ def test_resolution_matches_simulated_power():
     detectable = stats.detectable_difference(seed_sd=2.0, interaction_var=0.0, seeds=8, k=6)
     rng, found = np.random.default_rng(13), 0
     for _ in range(300):
-        _, pairs = stats.compare(simulate(rng, (0,) * 5 + (-detectable,), (2.0,) * 6, noise_sd=0.0, net_sd=0.0),
-                                 details=False)
+        _, pairs = stats.compare(
+            simulate(rng, (0,) * 5 + (-detectable,), (2.0,) * 6, noise_sd=0.0, net_sd=0.0), details=False
+        )
         found += bool(pairs.set_index(["a", "b"]).loc[("m0", "m5"), "differs"])
     assert 0.7 <= found / 300 <= 0.9
     assert stats.seeds_needed(detectable, 2.0, 0.0, 6) == 8
     assert stats.seeds_needed(3.0, 2.0, 10.0, 6) is None  # the nets' variance alone exceeds the target
 
 
-def draw(effects: dict[str, float], rng: np.random.Generator, seeds: int = 6, seed_sd: float = 1.0,
-         noise_sd: float = 2.5, splits=("val",)) -> list[dict]:
+def draw(
+    effects: dict[str, float],
+    rng: np.random.Generator,
+    seeds: int = 6,
+    seed_sd: float = 1.0,
+    noise_sd: float = 2.5,
+    splits=("val",),
+) -> list[dict]:
     """Records in the real format: accuracy = 20 + the model's effect + the net's difficulty
     (shared) + a per-(model, seed) training shift + per-net noise."""
     records = []
@@ -134,8 +158,11 @@ def test_fewer_than_five_seeds_mark_no_best_group():
 
 
 def test_models_may_have_different_seeds():
-    records = [r for r in draw({"gat": 5.0, "gin": -5.0}, np.random.default_rng(2), seeds=8)
-               if r["gnn"] == "gat" or r["seed"] < 6]
+    records = [
+        r
+        for r in draw({"gat": 5.0, "gin": -5.0}, np.random.default_rng(2), seeds=8)
+        if r["gnn"] == "gat" or r["seed"] < 6
+    ]
     found = analyse(records)
     assert found.cells.set_index("model")["seeds"].to_dict() == {"gat/pyg": 8, "gin/pyg": 6}
     assert found.best_group == {"gat/pyg"}
@@ -144,7 +171,7 @@ def test_models_may_have_different_seeds():
 def test_a_run_missing_nets_is_compared_on_the_common_nets_with_a_warning(tmp_path):
     """A run that lacks a net: the split is analysed on the nets every run has, the left-out
     nets are named, and the leaderboard renders (scikit-posthocs used to refuse it)."""
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     records = draw({"gat": 5.0, "gcn": 0.0, "gin": -5.0}, np.random.default_rng(3))
     records[0]["archs"] = records[0]["archs"][:-2]
@@ -160,7 +187,7 @@ def test_a_run_missing_nets_is_compared_on_the_common_nets_with_a_warning(tmp_pa
 
 def test_the_cli_prints_a_warning_as_one_plain_line(tmp_path, capsys):
     from bench.cli import main
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     records = draw({"gat": 5.0, "gcn": 0.0}, np.random.default_rng(3))
     records[0]["archs"] = records[0]["archs"][:-2]
@@ -189,8 +216,9 @@ def test_the_overall_analysis_weighs_each_split_the_same():
 def test_friedman_over_seed_blocks_and_the_cd_diagram_groups(tmp_path):
     """gat and gcn are equal, gin far below: over 10 seed blocks Nemenyi separates gin from both,
     and the diagram's one bar joins gat and gcn."""
-    records = draw({"gat": 6.0, "gcn": 6.0, "gin": -6.0}, np.random.default_rng(5), seeds=10,
-                   splits=("val", "ood-deep"))
+    records = draw(
+        {"gat": 6.0, "gcn": 6.0, "gin": -6.0}, np.random.default_rng(5), seeds=10, splits=("val", "ood-deep")
+    )
     ranks = stats.rank_stats(arch_frame(records))
     assert ranks.seeds == list(range(10)) and ranks.splits == ["ood-deep", "val"]
     assert ranks.pvalue < 0.01 and ranks.ranks["gin/pyg"] == 3.0
@@ -208,7 +236,7 @@ def test_probability_of_improvement_matrix():
 
 
 def test_the_leaderboard_bolds_the_best_group_states_its_resolution_and_exports_it(tmp_path):
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     for record in draw({"gat": 5.0, "gcn": 5.0, "gin": -3.0}, np.random.default_rng(7), splits=("val", "ood-deep")):
         write_record(tmp_path / "results", record)
@@ -231,7 +259,7 @@ def test_the_leaderboard_bolds_the_best_group_states_its_resolution_and_exports_
 
 
 def test_a_one_seed_table_says_so_and_marks_nothing(tmp_path):
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     for record in draw({"gat": 5.0, "gin": -5.0}, np.random.default_rng(8), seeds=1):
         write_record(tmp_path / "results", record)
@@ -240,7 +268,7 @@ def test_a_one_seed_table_says_so_and_marks_nothing(tmp_path):
 
 
 def test_collapsed_runs_are_counted_in_the_notes(tmp_path):
-    from bench.records import write_record
+    from leaderboard.schema import write_record
 
     records = draw({"gat": 5.0, "gin": -5.0}, np.random.default_rng(9))
     records[0]["training"] = {"steps": 10, "loss_tail": 2.30, "skipped": 0, "collapsed": True}
@@ -257,16 +285,31 @@ def test_rank_agreement_is_kendall_tau_within_seeds_with_a_t_interval():
     from leaderboard.table import BASELINE
 
     def frame(scores: dict[int, dict[str, float]]) -> pd.DataFrame:
-        return pd.DataFrame([{"seed": s, "model": m, "split": split, "mean": v}
-                             for s, by_model in scores.items() for m, v in by_model.items() for split in ("val", "ood")])
+        return pd.DataFrame(
+            [
+                {"seed": s, "model": m, "split": split, "mean": v}
+                for s, by_model in scores.items()
+                for m, v in by_model.items()
+                for split in ("val", "ood")
+            ]
+        )
 
     zero = frame({s: {"a": 3.0 + s, "b": 2.0, "c": 1.0, BASELINE: 9.0} for s in range(4)})
     same = rank_agreement(zero, frame({s: {"a": 30.0, "b": 20.0, "c": 10.0, BASELINE: 0.0} for s in range(4)}))
     assert same.tau == 1.0 and same.seeds == 4 and same.models == 3  # random init is not ranked
     flipped = rank_agreement(zero, frame({s: {"a": 1.0, "b": 2.0, "c": 3.0 + (s % 2) * 0.0} for s in range(4)}))
     assert flipped.tau == -1.0
-    mixed = rank_agreement(zero, frame({0: {"a": 3, "b": 2, "c": 1}, 1: {"a": 1, "b": 2, "c": 3},
-                                        2: {"a": 3, "b": 2, "c": 1}, 3: {"a": 3, "b": 1, "c": 2}}))
+    mixed = rank_agreement(
+        zero,
+        frame(
+            {
+                0: {"a": 3, "b": 2, "c": 1},
+                1: {"a": 1, "b": 2, "c": 3},
+                2: {"a": 3, "b": 2, "c": 1},
+                3: {"a": 3, "b": 1, "c": 2},
+            }
+        ),
+    )
     expected = [1.0, -1.0, 1.0, 1 / 3]
     assert abs(mixed.tau - sum(expected) / 4) < 1e-12 and mixed.ci_low < mixed.tau < mixed.ci_high
     assert rank_agreement(zero[zero["model"] != "c"], zero) is None  # two models: no order to compare
@@ -297,8 +340,9 @@ def test_the_trimmed_comparison_keeps_its_power_under_outlier_seeds():
     heavy = SeedDistribution(**CONTAMINATED)
     trimmed, welch = (error_rates(m, Grid(), heavy, 5.0, grids=120, seed=4).power for m in ("trimmed", "welch"))
     assert trimmed > welch + 0.25
-    trimmed, welch = (error_rates(m, Grid(), SeedDistribution(4.0), 5.0, grids=120, seed=5).power
-                      for m in ("trimmed", "welch"))
+    trimmed, welch = (
+        error_rates(m, Grid(), SeedDistribution(4.0), 5.0, grids=120, seed=5).power for m in ("trimmed", "welch")
+    )
     assert welch > trimmed
     assert choose_comparison(heavy, Grid(), grids=120)[0] == "trimmed"
     assert choose_comparison(SeedDistribution(4.0), Grid(), grids=120)[0] == "welch"

@@ -10,10 +10,12 @@ from .conftest import make_record
 def records():
     out = []
     for seed, (a, b) in enumerate([(60.0, 40.0), (64.0, 44.0)]):
-        out += [make_record(gnn="gat", split="val", seed=seed, mean=a),
-                make_record(gnn="gcn", split="val", seed=seed, mean=b),
-                make_record(gnn="gat", split="ood-deep", seed=seed, mean=b),
-                make_record(gnn="gcn", split="ood-deep", seed=seed, mean=a + 10)]
+        out += [
+            make_record(gnn="gat", split="val", seed=seed, mean=a),
+            make_record(gnn="gcn", split="val", seed=seed, mean=b),
+            make_record(gnn="gat", split="ood-deep", seed=seed, mean=b),
+            make_record(gnn="gcn", split="ood-deep", seed=seed, mean=a + 10),
+        ]
     return out
 
 
@@ -57,7 +59,10 @@ def test_named_splits_get_one_column_per_net():
     cell_frame = cells(runs_frame(records + [make_record(split="val")]))
     table = pivot(cell_frame)
     assert list(table.columns) == ["val", "ood-predefined:resnet50", "ood-predefined:vit"]
-    assert table.loc["gcn/pyg", "ood-predefined:resnet50"] == 40.0 and table.loc["random init", "ood-predefined:vit"] == 9.0
+    assert (
+        table.loc["gcn/pyg", "ood-predefined:resnet50"] == 40.0
+        and table.loc["random init", "ood-predefined:vit"] == 9.0
+    )
     single = leaderboard(cells(runs_frame(records[:1])))
     assert single.loc["gcn/pyg", "ood-predefined:vit"] == "12.0"  # one net, one seed: no error bar to show
 
@@ -69,8 +74,13 @@ def test_ghn_variants_are_rows_of_their_own():
     rows = [make_record(gnn="gatedgnn", mean=60.0), ghn1, mlp, make_record(gnn="mlp", mean=35.0)]
     c = cells(runs_frame(rows))
     means = dict(zip(c["model"], c["mean"]))
-    assert means == {"gatedgnn/pyg": 60.0, "gatedgnn/pyg (GHN-1)": 40.0, "mlp/pyg (paper's MLP)": 30.0,
-                     "mlp/pyg": 35.0, BASELINE: 10.0}
+    assert means == {
+        "gatedgnn/pyg": 60.0,
+        "gatedgnn/pyg (GHN-1)": 40.0,
+        "mlp/pyg (paper's MLP)": 30.0,
+        "mlp/pyg": 35.0,
+        BASELINE: 10.0,
+    }
 
 
 def test_tables_never_mix_protocols():

@@ -4,6 +4,7 @@ DGL's GATConv takes no edge features and its EdgeGATConv adds them to the messag
 self term): neither is PyG's GATConv(edge_dim). So that gat is one model on both backends, the
 layer below computes PyG's formula with DGL's edge_softmax and message functions, its weights
 named as PyG's."""
+
 from __future__ import annotations
 
 import dgl
@@ -36,7 +37,9 @@ class EdgeFeatureGATConv(nn.Module):
         with g.local_scope():
             g.ndata.update({"h": h, "as": (h * self.att_src).sum(-1), "ad": (h * self.att_dst).sum(-1)})
             g.apply_edges(fn.u_add_v("as", "ad", "a"))
-            g.edata["alpha"] = edge_softmax(g, F.leaky_relu(g.edata["a"] + (he * self.att_edge).sum(-1), 0.2))[..., None]
+            g.edata["alpha"] = edge_softmax(g, F.leaky_relu(g.edata["a"] + (he * self.att_edge).sum(-1), 0.2))[
+                ..., None
+            ]
             g.update_all(fn.u_mul_e("h", "alpha", "m"), fn.sum("m", "out"))
             return g.ndata["out"].flatten(1) + self.bias
 

@@ -1,5 +1,6 @@
 """gatedgnn on DGL: GHN-2's gated GNN, level by level, each level's messages one product of
 DGL's sparse matrix of that level's edges (dgl.sparse) with the message-table rows it reads."""
+
 from __future__ import annotations
 
 import dgl.sparse as dglsp

@@ -1,9 +1,11 @@
 """gcn on DGL: GraphConv per relation, 1/d edge weights normalised as PyG's GCNConv does."""
+
 from __future__ import annotations
 
 import dgl
 import torch
 from dgl.nn.pytorch import GraphConv
+from torch import nn
 
 from .stack import DGLStack
 
@@ -25,7 +27,7 @@ class GCN(DGLStack):
     pyg_renames = ((".weight", ".lin.weight"),)
     pyg_transposed = (".weight",)
 
-    def make_conv(self, hidden: int) -> GraphConv:
+    def make_conv(self, hidden: int) -> nn.Module:
         return GraphConv(hidden, hidden, norm="none")
 
     def run_conv(self, conv: GraphConv, x: torch.Tensor, g: dgl.DGLGraph, weight: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """GraphBatch -> batched DGL graphs, built once per batch and kept in batch.cache."""
+
 from __future__ import annotations
 
 import dgl
@@ -7,8 +8,9 @@ import torch
 from deepnets1m.graph import GraphBatch
 
 
-def batched(batch: GraphBatch, src: torch.Tensor, dst: torch.Tensor,
-            edata: dict[str, torch.Tensor] | None = None) -> dgl.DGLGraph:
+def batched(
+    batch: GraphBatch, src: torch.Tensor, dst: torch.Tensor, edata: dict[str, torch.Tensor] | None = None
+) -> dgl.DGLGraph:
     """One DGL graph over the batch's nodes with these edges (and per-edge data), grouped by graph
     and carrying per-graph node/edge counts, as dgl.batch would build it."""
     order = torch.argsort(batch.batch[src], stable=True)

@@ -1,4 +1,5 @@
 """The shared message-passing stack on DGL: one batched DGL graph per relation of the view."""
+
 from __future__ import annotations
 
 import dgl

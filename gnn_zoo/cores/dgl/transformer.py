@@ -1,5 +1,6 @@
 """transformer on DGL: GHN-3's Graphormer (see GraphTransformerBase) from DGL's GraphormerLayer
 (pre-LN, GELU FFN), its qkv projections rebuilt without bias as GHN-3 has them."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """gat on PyG: multi-head GATConv per relation, the edge's distance embedding in the attention."""
+
 from __future__ import annotations
 
 import torch
@@ -17,8 +18,9 @@ class GAT(PyGStack):
     self_loops = True
 
     def make_conv(self, hidden: int, heads: int = 4) -> GATConv:
-        return GATConv(hidden, head_width(hidden, heads, self.name), heads=heads, edge_dim=self.edge_dim,
-                       add_self_loops=False)
+        return GATConv(
+            hidden, head_width(hidden, heads, self.name), heads=heads, edge_dim=self.edge_dim, add_self_loops=False
+        )
 
     def run_conv(self, conv: GATConv, x: torch.Tensor, edges: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
         return conv(x, edges, attr)

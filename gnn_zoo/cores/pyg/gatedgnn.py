@@ -1,4 +1,5 @@
 """gatedgnn on PyG: GHN-2's gated GNN, level by level over precomputed per-level edge-weight matrices."""
+
 from __future__ import annotations
 
 import torch

@@ -1,7 +1,9 @@
 """gin on PyG: GINEConv per relation (GIN-0 with the edge's distance embedding added to messages)."""
+
 from __future__ import annotations
 
 import torch
+from torch import nn
 from torch_geometric.nn import GINEConv
 
 from ...base import two_layer_mlp
@@ -15,7 +17,7 @@ class GIN(PyGStack):
     edge_input = "feature"
     edge_features_add_to_nodes = True
 
-    def make_conv(self, hidden: int, mlp_width: int | None = None) -> GINEConv:
+    def make_conv(self, hidden: int, mlp_width: int | None = None) -> nn.Module:
         return GINEConv(two_layer_mlp(hidden, mlp_width))
 
     def run_conv(self, conv: GINEConv, x: torch.Tensor, edges: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """GraphBatch -> the index tensors PyG layers take, built once per batch and kept in batch.cache."""
+
 from __future__ import annotations
 
 import torch

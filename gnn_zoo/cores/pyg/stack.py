@@ -1,4 +1,5 @@
 """The shared message-passing stack on PyG: one edge_index per relation of the view."""
+
 from __future__ import annotations
 
 import torch

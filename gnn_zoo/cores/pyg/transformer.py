@@ -1,6 +1,7 @@
 """transformer on PyG: GHN-3's Graphormer (see GraphTransformerBase). PyG has no Graphormer layer;
 the block below mirrors DGL's GraphormerLayer name for name, so weights move between backends
 unchanged. Attention itself is torch's scaled_dot_product_attention."""
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,9 @@ class BiasedMHA(nn.Module):
             return t.view(b, n, self.num_heads, dim // self.num_heads).transpose(1, 2)
 
         attn_mask = bias.permute(0, 3, 1, 2).masked_fill(mask[:, None], float("-inf"))
-        out = F.scaled_dot_product_attention(heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x)),
-                                             attn_mask=attn_mask)
+        out = F.scaled_dot_product_attention(
+            heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x)), attn_mask=attn_mask
+        )
         return self.out_proj(out.transpose(1, 2).reshape(b, n, dim))
 
 
@@ -37,8 +39,9 @@ class GraphormerLayer(nn.Module):
     def __init__(self, dim: int, ffn_dim: int, num_heads: int) -> None:
         super().__init__()
         self.attn = BiasedMHA(dim, num_heads)
-        self.ffn = nn.Sequential(nn.Linear(dim, ffn_dim), nn.GELU(), nn.Dropout(0.0), nn.Linear(ffn_dim, dim),
-                                 nn.Dropout(0.0))
+        self.ffn = nn.Sequential(
+            nn.Linear(dim, ffn_dim), nn.GELU(), nn.Dropout(0.0), nn.Linear(ffn_dim, dim), nn.Dropout(0.0)
+        )
         self.attn_layer_norm = nn.LayerNorm(dim)
         self.ffn_layer_norm = nn.LayerNorm(dim)
 

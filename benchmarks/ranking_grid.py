@@ -1,0 +1,99 @@
+"""The ranking grid, run with the recipe the variance study adopted (docs/variance-study.md).
+
+It reads the study's records, applies the rule (leaderboard.arms.adopted) and refuses while the
+decision is pending; then it writes the adopted arm's power table (benchmarks/power_table.py:
+the comparison chosen by simulation, the resolution by seeds) into the grid's folder and runs
+every core, the paper's MLP and GHN-3 as published on val and ood-deep at `rank` with the
+adopted arm's flags, as many seeds as a 5-point difference needs, committing records as they land
+(resumable: rerun the same command).
+
+    python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --commit
+    python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --dry-run
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.cli import main as bench
+from bench.presets import base_fields
+from leaderboard.arms import adopted, arms_of
+from leaderboard.records import RecordError, read_record, record_files
+
+sys.path.insert(0, str(Path(__file__).parent))
+from variance_study import ARMS, changed  # noqa: E402  (the study's arms and how tables name them)
+
+TARGET_DIFF = 5.0  # points the ranking must resolve
+GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep", "--preset", "rank")
+
+
+def study_decision(study: str) -> tuple[str | None, str]:
+    """(the adopted arm's name in variance_study.ARMS, its preset label), or (None, why not yet)."""
+    records = []
+    for path in record_files([study]) if Path(study).is_dir() else []:
+        try:
+            records.append(read_record(path))
+        except RecordError:
+            continue
+    arms = arms_of(records, base_fields)
+    plain = next((a for a in arms.values() if a.what == "plain"), None)
+    if plain is None:
+        return None, f"no records of the plain arm in {study}"
+    best = adopted(arms, plain)
+    if best is None:
+        short = ", ".join(f"{a.what} ({a.fewest})" for a in arms.values() if a.fewest < 8)
+        return None, f"the study's decision is pending: {short} have fewer than 8 seeds a model"
+    name = next((arm for arm in ARMS if changed(arm) == best.what), None)
+    if name is None:
+        return None, f"the adopted arm ({best.what}) is none of variance_study.ARMS"
+    return name, best.name
+
+
+def grid_argv(arm: str, results: str, power: str, commit: bool, dry_run: bool) -> list[str]:
+    """The grid's `bench sweep` arguments with the adopted arm's flags."""
+    return [
+        "sweep",
+        *GRID,
+        *ARMS[arm],
+        "--seeds",
+        "6",
+        "--target-diff",
+        str(TARGET_DIFF),
+        "--power-table",
+        power,
+        "--results",
+        results,
+        "--no-progress",
+        *(["--commit"] if commit else []),
+        *(["--dry-run"] if dry_run else []),
+    ]
+
+
+def main() -> int:
+    """Decide, tabulate the power, run the grid."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--study", required=True, help="the variance study's records folder")
+    p.add_argument("--results", required=True, help="the grid's records folder (power.json goes there too)")
+    p.add_argument("--commit", action="store_true", help="commit each job's records as it lands")
+    p.add_argument("--dry-run", action="store_true", help="print the grid's plan only")
+    args = p.parse_args()
+    arm, label = study_decision(args.study)
+    if arm is None:
+        print(f"ranking grid: not started, {label}", file=sys.stderr)
+        return 2
+    print(f"ranking grid: the study adopted {arm} (preset {label})", flush=True)
+    power = Path(args.results) / "power.json"
+    if not power.exists():
+        power.parent.mkdir(parents=True, exist_ok=True)
+        table = [sys.executable, str(Path(__file__).parent / "power_table.py"), "--results", args.study,
+                 "--preset", label, "--out", str(power)]  # fmt: skip
+        if subprocess.run(table, check=False).returncode:
+            return 1
+    return bench(grid_argv(arm, args.results, str(power), args.commit, args.dry_run))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

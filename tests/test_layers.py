@@ -1,0 +1,72 @@
+"""The packages and their modules import one another without circles: deepnets1m below gnn_zoo
+below leaderboard below bench, and no module reaches itself through its imports (those inside
+functions included, which can hide a circle until the function runs)."""
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+REPO = Path(__file__).parents[1]
+PACKAGES = ("deepnets1m", "gnn_zoo", "leaderboard", "bench")  # each may import only those before it
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, known: set[str]) -> set[str]:
+    """The repository's modules that `path` imports, anywhere in it."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    tree = ast.parse(path.read_text())
+    type_only = {  # `if TYPE_CHECKING:` imports never run
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for n in ast.walk(block)
+    }
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:  # a name inside a module: the module
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_graph() -> nx.DiGraph:
+    files = [p for package in PACKAGES for p in (REPO / package).rglob("*.py")]
+    known = {module_name(p) for p in files}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(known)
+    for path in files:
+        graph.add_edges_from((module_name(path), target) for target in imports(path, known))
+    return graph
+
+
+def test_the_packages_import_downwards_only():
+    graph = import_graph()
+    rank = {package: i for i, package in enumerate(PACKAGES)}
+    upward = sorted(f"{a} -> {b}" for a, b in graph.edges if rank[b.split(".")[0]] > rank[a.split(".")[0]])
+    assert not upward, f"imports against the package order {' < '.join(PACKAGES)}: {upward}"
+
+
+def test_no_module_imports_itself_through_others():
+    graph = import_graph()
+    circles = sorted(sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1)
+    assert not circles, f"import circles: {circles}"
