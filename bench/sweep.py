@@ -279,8 +279,8 @@ def configure(p) -> None:
     p.add_argument(
         "--ghn",
         default="ghn2",
-        help="GHN variants around the cores: a comma list of ghn2, ghn1, mlp "
-        "(mlp: once, the paper's MLP) or all (default ghn2)",
+        help="GHN variants around the cores: a comma list of ghn2, ghn1, mlp, ghn3 (mlp and ghn3 once each: "
+        "the paper's MLP, GHN-3 as published) or all (default ghn2)",
     )
     p.add_argument(
         "--view",
