@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from deepnets1m.atomic import atomic_write
+from deepnets1m.splits import GENERATOR_VERSION
 
 from .presets import Preset
 
@@ -23,7 +24,6 @@ EVAL_FIELDS = ("eval_images", "eval_batch", "eval_noise", "sgd_steps", "sgd_lr")
 
 def baseline_key(dataset: str, split: str, preset: Preset, seed: int, device: str) -> dict:
     """Everything a net's baseline accuracies depend on, besides its index."""
-    from deepnets1m.splits import GENERATOR_VERSION
 
     return {
         "version": BASELINE_VERSION,

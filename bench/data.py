@@ -14,6 +14,9 @@ import torch.nn.functional as F
 
 from leaderboard.schema import DATASETS
 
+from .nets import fit_input
+from .paths import home
+
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 CIFAR_MEAN = (0.49139968, 0.48215827, 0.44653124)  # GHN-2's values (reference section 7)
@@ -56,8 +59,6 @@ class ImageData:
         """`count` normalised training batches shaped for `model` as `bench predict` feeds it:
         resized to `size` px (default: the data set's own side), grey images repeated across 3
         channels when the model's first convolution takes 3 (e.g. for gnn_zoo.calibrate_bn)."""
-        from .nets import fit_input
-
         channels = model_channels(model, self.in_channels)
         batches = itertools.islice(self.train_batches(batch_size, seed), count)
         return [(with_channels(fit_input(x, size or self.image_size), channels), y) for x, y in batches]
@@ -175,8 +176,6 @@ def cifar(data_dir: str | os.PathLike | None, classes: int, download: bool = Fal
     """CIFAR-10/100 in torchvision's on-disk format under `data_dir`; with `download`, fetched
     first by torchvision's downloader (into $GHNBENCH_HOME/data without a data_dir)."""
     from torchvision.datasets import CIFAR10, CIFAR100
-
-    from .paths import home
 
     cls, folder = (CIFAR10, "cifar-10-batches-py") if classes == 10 else (CIFAR100, "cifar-100-python")
     name = f"cifar{classes}"

@@ -19,6 +19,8 @@ from pathlib import Path
 from deepnets1m.atomic import atomic_write
 from leaderboard.schema import MANIFEST
 
+from .records import cpu_info, git_commit, now, versions
+
 
 def read_manifest(folder: str | os.PathLike) -> list[dict]:
     """The entries of `folder`'s manifest (none when it has none)."""
@@ -43,7 +45,6 @@ def write_manifest(folder: str | os.PathLike, entries: list[dict]) -> None:
 
 def start_group(folder: str | os.PathLike, argv: list[str]) -> int:
     """Add an entry for the command `bench argv` now writing into `folder`; its index."""
-    from .records import cpu_info, git_commit, now, versions
 
     entries = read_manifest(folder)
     cpu = cpu_info()

@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from deepnets1m.predefined import build_predefined
+from gnn_zoo import calibrate_bn as calibrate
 from gnn_zoo.api import batch_stat_mode
 
 from .data import ChannelMismatch, ImageData, model_channels, with_channels
@@ -25,7 +27,6 @@ def load_model(name: str, num_classes: int, in_channels: int, image_size: int) -
     pkg.mod:Class (called with num_classes= and in_channels= when it takes them); ValueError
     naming --model and the problem for a missing file, a syntax error, a missing class or
     constructor arguments."""
-    from deepnets1m.predefined import build_predefined
 
     if ":" not in name:
         return build_predefined(name, num_classes, in_channels, image_size)
@@ -138,7 +139,6 @@ def calibrate_bn(
     so the model works under a plain model.eval(); returns the batches used."""
     if batches == 0 or not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         return 0
-    from gnn_zoo import calibrate_bn as calibrate
 
     images = (
         with_channels(fit_input(x.to(device), size), channels or x.shape[1]) for x, _ in data.train_batches(64, seed)

@@ -37,7 +37,9 @@ from deepnets1m.graph import ArchGraph
 
 from .baselines import BaselineStore
 from .data import ImageData, with_pixel_noise
+from .evaluate import accuracy
 from .nets import fit_input, input_size, make_net
+from .records import hardware
 from .workloads import synced
 
 PROPERTIES = ("accuracy", "noisy_accuracy", "inference_ms", "convergence")
@@ -128,7 +130,6 @@ def label_net(
 ) -> dict:
     """The `wanted` labels of net `index` of `split`: its random init seeded by its split and
     index alone, timed (TIMED) and then trained (TRAINED) as the recipe says."""
-    from .evaluate import accuracy
 
     spec = sample(split, index)
     size = input_size(spec, data.image_size)
@@ -189,7 +190,6 @@ def label_stores(
 ) -> dict[str, dict[str, BaselineStore]]:
     """The shared label stores per source split: "trained" (keyed by the recipe) and "timed" (in
     folder/inference/, keyed by the eval batch, the timing and the machine that timed them)."""
-    from .records import hardware
 
     machine = hardware(device.type)
     trained = {

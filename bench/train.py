@@ -32,6 +32,7 @@ from .distributed import Context, all_ok, predictor, shard
 from .nets import fit_input, input_size, make_net
 from .presets import Preset
 from .protocol import CoreSetting, core_setting
+from .records import cpu_info
 
 # the random streams a seed drives, bumped when they change (part of checkpoint keys and records):
 # 2: common random numbers, the GHN's shell drawn from the seed alone, whatever the core
@@ -454,7 +455,6 @@ def native_cpu_bf16() -> bool:
     ]
     if checks:
         return any(check() for check in checks)
-    from .records import cpu_info
 
     return bool({"avx512_bf16", "amx_bf16", "amx_tile"} & set(cpu_info()["cpu_flags"]))
 

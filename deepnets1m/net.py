@@ -14,6 +14,7 @@ from .graph import ArchGraph
 from .ops import FactorizedReduce, ReLUConvNorm, emit_conv, emit_linear, emit_norm, emit_op, make_norm, make_op
 from .predefined import build_predefined
 from .spec import LARGE_IMAGE, ArchSpec, Step
+from .trace import to_graph
 
 STEM_MULTIPLIER = 3  # stem_type 0 on small images: 3 C channels when preproc, as in DARTS
 
@@ -271,8 +272,6 @@ def spec_graph(spec: ArchSpec, num_classes: int = 10, in_channels: int = 3, imag
 def cached_spec_graph(spec: ArchSpec, num_classes: int, in_channels: int, image_size: int) -> ArchGraph:
     """spec_graph, memoised on positional arguments."""
     if spec.predefined is not None:
-        from .trace import to_graph
-
         with torch.device("meta"):
             return to_graph(build_net(spec, num_classes, in_channels, image_size))
     g = GraphBuilder()

@@ -17,6 +17,7 @@ from torch import nn
 
 from .ghn import GHN
 from .hub import HUB_REPOSITORY, from_hub, is_hub_file
+from .reference import from_reference
 
 CHECKPOINT_FORMAT = "ghnbench-ghn-1"
 
@@ -61,8 +62,6 @@ def load(name: str | os.PathLike, backend: str | None = None, map_location="cpu"
         return from_hub(path)
     head = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(head, dict) and "config" in head and head.get("format") != CHECKPOINT_FORMAT and "epoch" in head:
-        from .reference import from_reference
-
         return from_reference(path, map_location)
     state = (head.get("train") or {}) if isinstance(head, dict) else {}
     if state.get("of") and state.get("step", 0) < state["of"]:
@@ -80,7 +79,6 @@ OFFICIAL_NAMES = {False: "ghn2-official", True: "ghn3-official"}  # rows of GHNs
 def load_reference(path: str | os.PathLike) -> GHN:
     """A GHN from a file of a reference code: the GHN-3 hub's format (GHN-3, or GHN-2 in it;
     gnn_zoo.hub) or the GHN-2 code's own ({"config", "state_dict", "epoch"}), in eval mode."""
-    from .reference import from_reference
 
     path = Path(path)
     if not path.is_file():

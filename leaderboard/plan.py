@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 from .schema import RecordError, read_record, table_preset
+from .simulate import read_power_table
 from .stats import seeds_needed, split_stats
 from .table import arch_frame
 
@@ -54,7 +55,6 @@ def plan_seeds(
 def plan_seeds_simulated(path: str | os.PathLike, target: float) -> tuple[int | None, str]:
     """The seeds per model a simulated power table (leaderboard.simulate.PowerTable JSON) says
     find a `target`-point difference at 80% power, and a line saying so."""
-    from .simulate import read_power_table
 
     table = read_power_table(path)
     n = table.seeds_for(target)

@@ -17,8 +17,11 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as sp  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from deepnets1m.atomic import atomic_write
+
+from .schema import method, model_label, parse_method
 from .stats import ALPHA, CD_MIN_SEEDS, RankStats, SplitStats, improvement_matrix  # noqa: E402
-from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, pivot  # noqa: E402
+from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, metric_key, pivot  # noqa: E402
 
 BASELINE_STYLE: dict[str, Any] = {"color": "grey", "ls": "--", "lw": 1.2}
 
@@ -171,7 +174,6 @@ def improvement_plot(analysis: SplitStats, order: list[str], title: str, path: P
 def baseline_label(method: str) -> str:
     """What the per-net plots' `random_init` column holds under `method` (random init fine-tuned
     alike under ftK)."""
-    from .schema import parse_method
 
     k = parse_method(method)
     return "random init" if k is None else f"random init + {k} fine-tuning steps"
@@ -206,7 +208,6 @@ def loss_frame(records: list[dict]) -> pd.DataFrame:
     """Training-loss curves of the records that keep one (training.curve): one row per (model,
     seed, step) with the median loss of the CURVE_EVERY steps ending there; each seed's GHN
     once, whichever splits its records cover."""
-    from .schema import model_label
 
     rows, seen = [], set()
     for r in records:
@@ -256,8 +257,6 @@ def finetune_frame(records: list[dict], metric: str) -> pd.DataFrame:
     """Fine-tuning curves of records evaluated with --finetune: one row per (model, seed, split,
     steps) with the mean accuracy over the fine-tuned nets: the GHN init (step 0: its 0-step
     accuracy) and random init (step 0: random init), the latter once per seed and split."""
-    from .schema import method, model_label
-    from .table import metric_key
 
     rows = []
     for r in records:
@@ -324,7 +323,6 @@ def metric_label(cells: pd.DataFrame) -> str:
 
 def save(fig: plt.Figure, path: str | os.PathLike) -> Path:
     """Write `fig` as PNG (atomically: rendered to a temp name, then moved) and close it."""
-    from deepnets1m.atomic import atomic_write
 
     path = Path(path)
     fig.tight_layout()

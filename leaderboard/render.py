@@ -13,11 +13,13 @@ import pandas as pd
 from deepnets1m.atomic import atomic_write
 
 from . import plots
+from .arms import changed_fields
 from .db import SyncReport, latest_record_files, sync
 from .properties import PropertyTables
 from .reference import reference_cells
 from .schema import PresetBase, parse_method
 from .simulate import PowerTable
+from .site import write_site
 from .stats import (
     ALPHA,
     CD_MIN_SEEDS,
@@ -38,6 +40,7 @@ from .table import (
     cells,
     groups,
     leaderboard,
+    model_label,
     net_frame,
     runs_frame,
     table_key,
@@ -187,7 +190,6 @@ class Section:
     def preset_note(self) -> str | None:
         """What a hashed preset label (`tiny-3fa2c1d0`) stands for: the fields its records changed
         from the named preset."""
-        from .arms import changed_fields
 
         label = self.preset.split("@")[0]
         name = label.rsplit("-", 1)[0]
@@ -249,7 +251,6 @@ class Section:
     def provenance_note(self) -> str | None:
         """Where rows were made otherwise than most of the table's records (another CPU, torch
         version or ghnbench commit: a user's rows joined to shipped ones), or None."""
-        from .table import model_label
 
         def origin(r: dict) -> tuple[str, str, str]:
             return (
@@ -284,7 +285,6 @@ class Section:
 
     def collapsed_runs(self) -> dict[str, str]:
         """model -> "n of runs" for models with collapsed runs (records' training.collapsed)."""
-        from .table import model_label
 
         runs: dict[str, set] = {}
         bad: dict[str, set] = {}
@@ -382,7 +382,6 @@ def render(
     """Sync `results` into `db`, render every (dataset, preset) leaderboard, the `properties`
     tables after them; with `out`, write leaderboard.md/.csv (properties.csv), the PNG plots and
     the site (index.html first in `files`; atomically)."""
-    from .site import write_site
 
     done = Rendered(sync=sync(db, results))
     if power is not None and power.method != comparison:

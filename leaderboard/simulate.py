@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, stats
 
-from .stats import Scores, compare
+from .stats import METHODS, Scores, compare
 
 MAX_OUTLIERS = 0.3  # the fitted outlier fraction's upper bound
 SIGMA_FLOOR = 0.25  # points: the fitted core SD's lower bound (a seed score's own noise over 20 nets is ~0.5)
@@ -159,7 +159,6 @@ def choose_comparison(
     error is <= FWER_BOUND under `seeds` and under normal seeds of the same SD, the one with the
     higher power at `delta` under `seeds`; within POWER_TIE, welch. Also every (fitted, normal)
     pair of error rates."""
-    from .stats import METHODS
 
     normal = SeedDistribution(overall_sd(seeds))
     rates = {

@@ -70,3 +70,33 @@ def test_no_module_imports_itself_through_others():
     graph = import_graph()
     circles = sorted(sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1)
     assert not circles, f"import circles: {circles}"
+
+
+# the modules that import repository modules inside functions, and why (any other imports at the top)
+LAZY_IMPORTS = {
+    "bench.cli": "a command imports what it runs when it runs: `bench --help` stays free of torch",
+    "bench.options": "the command layer's shared options: parsing stays free of torch",
+    "bench.sweep": "the `bench sweep` command (parsing free of torch; its jobs import the harness)",
+    "bench.profile": "the `bench profile` command: each workload imports what it times",
+    "bench.workloads": "`bench profile`'s workloads: each imports what it times",
+    "bench.protocol": "the configuration layer counts a core's parameters only on request (gnn_zoo.base needs torch)",
+    "deepnets1m.splits": "sampling architectures needs no torch; building them does (deepnets1m.net)",
+}
+
+
+def imports_the_repository(node: ast.AST) -> bool:
+    """Whether an import statement imports one of the repository's modules."""
+    if isinstance(node, ast.ImportFrom):
+        return node.level > 0 or (node.module or "").split(".")[0] in PACKAGES
+    return isinstance(node, ast.Import) and any(a.name.split(".")[0] in PACKAGES for a in node.names)
+
+
+def test_imports_inside_functions_only_where_their_reason_is_stated():
+    lazy = set()
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            functions = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef)]
+            if any(imports_the_repository(n) for f in functions for n in ast.walk(f)):
+                lazy.add(module_name(path))
+    unexplained = {m for m in lazy if not m.endswith("_cmd")} - set(LAZY_IMPORTS)
+    assert not unexplained, f"imports inside functions without a stated reason (move them to the top): {unexplained}"
