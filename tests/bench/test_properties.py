@@ -105,8 +105,6 @@ def test_inference_time_is_the_fastest_pass_after_a_warm_up(monkeypatch):
 
 
 def test_timed_labels_are_kept_per_machine_and_trained_ones_shared(tmp_path, monkeypatch):
-    import bench.records
-
     trained = []
 
     def count_training(net, data, recipe, size, device, accuracy):
@@ -117,7 +115,7 @@ def test_timed_labels_are_kept_per_machine_and_trained_ones_shared(tmp_path, mon
     data, recipe, device = load_data("digits"), LabelRecipe(), torch.device("cpu")
     first, _, _ = properties.labels(data, "digits", recipe, 4, tmp_path, device, progress=False)
     assert len(trained) == 4 and all(r["inference_ms"] > 0 for r in first)
-    monkeypatch.setattr(bench.records, "hardware", lambda device: {"cpu": "another CPU"})
+    monkeypatch.setattr(properties, "hardware", lambda device: {"cpu": "another CPU"})
     again, _, _ = properties.labels(data, "digits", recipe, 4, tmp_path, device, progress=False)
     assert len(trained) == 4  # the trained labels read, only the times taken anew
     assert len(list((tmp_path / "inference").glob("*.json"))) == 4 and len(list(tmp_path.glob("*.json"))) == 2
