@@ -455,13 +455,12 @@ def native_cpu_bf16() -> bool:
     ]
     if checks:
         return any(check() for check in checks)
-
     return bool({"avx512_bf16", "amx_bf16", "amx_tile"} & set(cpu_info()["cpu_flags"]))
 
 
 def mixed_precision(amp: bool, device: torch.device):
     """bfloat16 autocast for the GHN and the nets when `amp` is asked for and the device supports
-    it, else a no-op context (on the 2-core CPU it now costs speed: README, Speed)."""
+    it, else a no-op context (on the 2-core CPU it costs speed: docs/results-log.md)."""
     if amp and amp_supported(device):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

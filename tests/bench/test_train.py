@@ -216,14 +216,13 @@ def test_cpu_autocast_only_with_native_bf16(monkeypatch, avx512_bf16, amx, expec
 
 
 def test_cpu_bf16_from_the_flags_where_torch_has_no_check(monkeypatch):
-    import bench.records as records
     import bench.train as tr
 
     for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.delattr(torch.cpu, name, raising=False)
-    monkeypatch.setattr(records, "cpu_info", lambda: {"cpu": "x", "cpu_flags": ["avx2", "avx512f"]})
+    monkeypatch.setattr(tr, "cpu_info", lambda: {"cpu": "x", "cpu_flags": ["avx2", "avx512f"]})
     assert not tr.native_cpu_bf16()
-    monkeypatch.setattr(records, "cpu_info", lambda: {"cpu": "x", "cpu_flags": ["avx512f", "avx512_bf16"]})
+    monkeypatch.setattr(tr, "cpu_info", lambda: {"cpu": "x", "cpu_flags": ["avx512f", "avx512_bf16"]})
     assert tr.native_cpu_bf16()
 
 
