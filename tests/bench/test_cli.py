@@ -7,6 +7,7 @@ from bench.cli import main
 from bench.presets import get_preset
 from deepnets1m.cache import GraphCache
 from deepnets1m.splits import GENERATOR_VERSION
+from tests.short_run import short_run
 
 
 def test_generate_command(tmp_path, capsys):
@@ -51,27 +52,7 @@ def test_out_of_range_n_is_reported(tmp_path, capsys):
     assert "between 1 and 500" in capsys.readouterr().err
 
 
-FAST = [
-    "--steps",
-    "2",
-    "--meta-batch",
-    "2",
-    "--batch-size",
-    "16",
-    "--hidden",
-    "16",
-    "--eval-nets",
-    "2",
-    "--eval-images",
-    "40",
-    "--sgd-steps",
-    "1",
-    "--sgd-nets",
-    "1",
-    "--max-train-params",
-    "5e5",
-    "--no-progress",
-]
+FAST = short_run(meta_batch="2", max_train_params="5e5")
 
 
 def drop(flags: list[str], *names: str) -> list[str]:

@@ -11,25 +11,10 @@ from bench.cli import main
 from bench.finetune import catch_up, catch_up_summary, with_catch_up
 from bench.presets import FinetuneRecipe, base_fields
 from leaderboard.render import render
+from tests.short_run import short_run
 
 FAST = dict(eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
-CLI_FAST = [
-    "--steps",
-    "2",
-    "--meta-batch",
-    "1",
-    "--batch-size",
-    "16",
-    "--eval-nets",
-    "2",
-    "--eval-images",
-    "40",
-    "--sgd-steps",
-    "1",
-    "--sgd-nets",
-    "1",
-    "--no-progress",
-]
+CLI_FAST = short_run(hidden=None)
 
 
 def test_catch_up_reads_the_first_checkpoint_at_or_above_the_target():

@@ -8,27 +8,10 @@ import pytest
 
 from bench.cli import main
 from leaderboard.render import render
+from tests.short_run import short_run
 
 EXAMPLE = Path(__file__).parents[1] / "data" / "mycore.py"
-FAST = [
-    "--steps",
-    "2",
-    "--meta-batch",
-    "2",
-    "--batch-size",
-    "16",
-    "--eval-nets",
-    "2",
-    "--eval-images",
-    "40",
-    "--sgd-steps",
-    "1",
-    "--sgd-nets",
-    "1",
-    "--max-train-params",
-    "5e5",
-    "--no-progress",
-]
+FAST = short_run(meta_batch="2", hidden=None, max_train_params="5e5")
 
 
 pytestmark = pytest.mark.usefixtures("registry_as_it_was")  # plugin cores register process-wide

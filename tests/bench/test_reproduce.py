@@ -4,26 +4,9 @@ import json
 
 from bench.cli import main
 from bench.presets import get_preset
+from tests.short_run import short_run
 
-FAST = [
-    "--steps",
-    "2",
-    "--meta-batch",
-    "1",
-    "--batch-size",
-    "16",
-    "--hidden",
-    "16",
-    "--eval-nets",
-    "2",
-    "--eval-images",
-    "40",
-    "--sgd-steps",
-    "1",
-    "--sgd-nets",
-    "1",
-    "--no-progress",
-]
+FAST = short_run()
 LABEL = get_preset(
     "tiny", steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1
 ).label

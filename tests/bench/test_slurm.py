@@ -9,31 +9,11 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from tests.short_run import short_run
 
 pytestmark = pytest.mark.slurm
 
-FAST = [
-    "--meta-batch",
-    "1",
-    "--batch-size",
-    "16",
-    "--hidden",
-    "16",
-    "--eval-nets",
-    "2",
-    "--eval-images",
-    "40",
-    "--sgd-steps",
-    "1",
-    "--sgd-nets",
-    "1",
-    "--launcher",
-    "slurm",
-    "--partition",
-    "cpu",
-    "--cpus",
-    "1",
-]
+FAST = short_run(no_progress=False, steps=None) + ["--launcher", "slurm", "--partition", "cpu", "--cpus", "1"]
 
 
 def records(home: Path) -> list[str]:

@@ -10,28 +10,9 @@ from bench.cli import main
 from bench.manifest import read_manifest
 from bench.presets import get_preset, job_cost
 from bench.sweep import Job, estimate, plan
+from tests.short_run import short_run
 
-FAST = [
-    "--steps",
-    "2",
-    "--meta-batch",
-    "1",
-    "--batch-size",
-    "16",
-    "--hidden",
-    "16",
-    "--eval-nets",
-    "2",
-    "--eval-images",
-    "40",
-    "--sgd-steps",
-    "1",
-    "--sgd-nets",
-    "1",
-    "--no-progress",
-    "--seeds",
-    "1",
-]
+FAST = short_run() + ["--seeds", "1"]
 REPO = Path(__file__).resolve().parents[2]
 SAME = dict(steps=2, meta_batch=1, batch_size=16, hidden=16, eval_nets=2, eval_images=40, sgd_steps=1, sgd_nets=1)
 LABEL = get_preset("tiny", **SAME).label  # the preset label of FAST's records

@@ -2,26 +2,9 @@
 
 from bench.cli import main
 from bench.presets import get_preset
+from tests.short_run import short_run
 
-FAST = [
-    "--steps",
-    "2",
-    "--meta-batch",
-    "1",
-    "--batch-size",
-    "16",
-    "--hidden",
-    "16",
-    "--eval-nets",
-    "2",
-    "--eval-images",
-    "40",
-    "--sgd-steps",
-    "0",
-    "--max-train-params",
-    "2e5",
-    "--no-progress",
-]
+FAST = short_run(sgd_steps="0", sgd_nets=None, max_train_params="2e5")
 
 
 def test_leaderboard_of_real_tiny_runs(tmp_path, monkeypatch, capsys):
