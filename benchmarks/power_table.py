@@ -18,7 +18,7 @@ import numpy as np
 from bench.presets import base_fields
 from deepnets1m.atomic import atomic_write
 from leaderboard.arms import arms_of
-from leaderboard.records import RecordError, read_record, record_files
+from leaderboard.records import run_records
 from leaderboard.simulate import Grid, choose_comparison, fit_seeds, power_table
 
 SEED_COUNTS = (6, 8, 10, 12, 16, 20, 24)
@@ -40,14 +40,7 @@ def main() -> int:
     p.add_argument("--grids", type=int, default=400, help="simulated grids a cell (default 400)")
     p.add_argument("--out", required=True, help="the JSON power table to write")
     args = p.parse_args()
-    records = []
-    for path in record_files([args.results]):
-        try:
-            record = read_record(path)
-        except RecordError:
-            continue
-        if record["preset"] == args.preset:
-            records.append(record)
+    records = [r for r in run_records([args.results]) if r["preset"] == args.preset]
     arms = arms_of(records, base_fields)
     if args.preset not in arms:
         p.error(f"no complete seeds of preset {args.preset} in {args.results}")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bench.cli import main as bench
 from bench.presets import base_fields
-from leaderboard.arms import adopted, arms_of
-from leaderboard.records import RecordError, read_record, record_files
+from leaderboard.arms import adopted, arms_of, plain_arm
+from leaderboard.records import run_records
 
 sys.path.insert(0, str(Path(__file__).parent))
 from variance_study import ARMS, changed  # noqa: E402  (the study's arms and how tables name them)
@@ -32,14 +32,8 @@ GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep", "--
 
 def study_decision(study: str) -> tuple[str | None, str]:
     """(the adopted arm's name in variance_study.ARMS, its preset label), or (None, why not yet)."""
-    records = []
-    for path in record_files([study]) if Path(study).is_dir() else []:
-        try:
-            records.append(read_record(path))
-        except RecordError:
-            continue
-    arms = arms_of(records, base_fields)
-    plain = next((a for a in arms.values() if a.what == "plain"), None)
+    arms = arms_of(run_records([study]) if Path(study).is_dir() else [], base_fields)
+    plain = plain_arm(arms)
     if plain is None:
         return None, f"no records of the plain arm in {study}"
     best = adopted(arms, plain)

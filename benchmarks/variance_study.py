@@ -85,17 +85,11 @@ def changed(arm: str) -> str:
 
 def early_stopped(results: str) -> set[str]:
     """The arms (as the arms table names them) the rule stops after EARLY_SEEDS seeds."""
-    from leaderboard.arms import arms_of, stopped_arms
-    from leaderboard.records import RecordError, read_record, record_files
+    from leaderboard.arms import arms_of, plain_arm, stopped_arms
+    from leaderboard.records import run_records
 
-    records = []
-    for path in record_files([results]) if Path(results).is_dir() else []:
-        try:
-            records.append(read_record(path))
-        except RecordError:
-            continue
-    arms = arms_of(records, base_fields)
-    plain = next((a for a in arms.values() if a.what == "plain"), None)
+    arms = arms_of(run_records([results]) if Path(results).is_dir() else [], base_fields)
+    plain = plain_arm(arms)
     return {a.what for a in stopped_arms(arms, plain)} if plain else set()
 
 

@@ -175,7 +175,7 @@ def arm_table(records: list[dict], preset_base: PresetBase | None = None) -> str
     """The arms of `records` as a Markdown table with the rule's decision under it (what each
     arm changed: read with `preset_base`)."""
     arms = arms_of(records, preset_base)
-    plain = next((a for a in arms.values() if a.what == "plain"), None)
+    plain = plain_arm(arms)
     if plain is None:
         raise ValueError("--arms: no records of the plain preset among these: it is what every arm is compared with")
     models = sorted({m for a in arms.values() for m in a.seeds})
@@ -215,6 +215,11 @@ def arm_table(records: list[dict], preset_base: PresetBase | None = None) -> str
             + " |"
         )
     return "\n".join(lines) + "\n\n" + decision(arms, plain) + "\n"
+
+
+def plain_arm(arms: dict[str, Arm]) -> Arm | None:
+    """The arm every other is compared with: the preset as it stands (None when it has no records)."""
+    return next((a for a in arms.values() if a.what == "plain"), None)
 
 
 def stopped_arms(arms: dict[str, Arm], plain: Arm) -> list[Arm]:

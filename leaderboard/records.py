@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .schema import MANIFEST, RECORD_KEYS, RecordError, read_record, validate
 
-__all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "record_files"]
+__all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "record_files", "run_records"]
 
 
 def run_key(record: dict) -> tuple:
@@ -44,3 +44,14 @@ def record_files(dirs: list[str | os.PathLike]) -> list[Path]:
             if p.name != MANIFEST and not any(part.startswith(".") for part in p.relative_to(d).parts)
         )
     return files
+
+
+def run_records(dirs: list[str | os.PathLike]) -> list[dict]:
+    """Every valid run record under `dirs` (record_files), the files that are none skipped."""
+    records = []
+    for path in record_files(dirs):
+        try:
+            records.append(read_record(path))
+        except RecordError:
+            continue
+    return records
