@@ -21,7 +21,7 @@ import torch
 import torch._utils
 
 from .ghn import GHN
-from .reference import RENAMES
+from .reference import RENAMES, renamed
 
 HUB_REPOSITORY = "SamsungSAILMontreal/ghn3"  # where the released files are (Hugging Face)
 HUB_FILES = ("ghn3tm8.pt", "ghn3sm8.pt", "ghn3lm8.pt", "ghn3xlm16.pt")
@@ -108,23 +108,23 @@ BLOCK_RENAMES = (
 
 def our_names(name: str, value: torch.Tensor) -> dict[str, torch.Tensor]:
     """Our entries for one hub entry (a KeyError names one we do not know)."""
-    for theirs, ours in GHN3_RENAMES:
-        if name.startswith(theirs):
-            return {ours + name[len(theirs) :]: value}
+    ours = renamed(name, GHN3_RENAMES)
+    if ours is not None:
+        return {ours: value}
     block = re.fullmatch(r"gnn\.(\d+)\.(.*)", name)
     if block and not name.startswith(("gnn.gru.", "gnn.mlp")):
         layer, rest = block.groups()
         if rest == "attn.to_qkv.weight":
             q, k, v = value.chunk(3)
             return {f"core.blocks.{layer}.attn.{p}_proj.weight": t for p, t in zip("qkv", (q, k, v))}
-        for theirs, ours in BLOCK_RENAMES:
-            if rest.startswith(theirs):
-                return {f"core.blocks.{layer}.{ours}{rest[len(theirs) :]}": value}
-        raise KeyError(f"unknown GHN-3 weight {name!r}")
-    for theirs, ours in RENAMES:
-        if name.startswith(theirs):
-            return {ours + name[len(theirs) :]: value}
-    raise KeyError(f"unknown hub GHN weight {name!r}")
+        ours = renamed(rest, BLOCK_RENAMES)
+        if ours is None:
+            raise KeyError(f"unknown GHN-3 weight {name!r}")
+        return {f"core.blocks.{layer}.{ours}": value}
+    ours = renamed(name, RENAMES)
+    if ours is None:
+        raise KeyError(f"unknown hub GHN weight {name!r}")
+    return {ours: value}
 
 
 def from_hub(path: str | os.PathLike) -> GHN:

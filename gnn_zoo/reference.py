@@ -35,12 +35,21 @@ RENAMES = (
 SUPPORTED = {"hypernet": ("gatedgnn",), "decoder": ("conv",)}
 
 
-def reference_name(name: str) -> str:
-    """Our name of a reference state-dict entry (a KeyError names one we do not know)."""
-    for theirs, ours in RENAMES:
+def renamed(name: str, renames: tuple[tuple[str, str], ...]) -> str | None:
+    """`name` with the first of `renames`' (prefix, replacement) that it starts with applied; None
+    when none does."""
+    for theirs, ours in renames:
         if name.startswith(theirs):
             return ours + name[len(theirs) :]
-    raise KeyError(f"unknown reference GHN weight {name!r}")
+    return None
+
+
+def reference_name(name: str) -> str:
+    """Our name of a reference state-dict entry (a KeyError names one we do not know)."""
+    ours = renamed(name, RENAMES)
+    if ours is None:
+        raise KeyError(f"unknown reference GHN weight {name!r}")
+    return ours
 
 
 def ghn_config(config: dict) -> dict:
