@@ -4,7 +4,7 @@ Names are imported on first use (PEP 562), so `python -m bench` starts without t
 
 from deepnets1m.lazy import lazy_exports
 
-_WHERE = {"Evaluator": "evaluator"}
+_WHERE = {"Evaluator": "harness.evaluator"}
 __all__ = sorted(_WHERE)
 
 __getattr__ = lazy_exports(__name__, _WHERE)

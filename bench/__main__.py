@@ -1,5 +1,5 @@
 """`python -m bench` runs the `bench` command line."""
 
-from .cli import main
+from bench.commands.cli import main
 
 raise SystemExit(main())

@@ -14,7 +14,7 @@ import glob
 import numpy as np
 from scipy import stats
 
-from leaderboard.schema import RecordError, read_record
+from bench.config.schema import RecordError, read_record
 
 SPLITS = ("val", "ood-deep")
 

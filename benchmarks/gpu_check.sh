@@ -27,8 +27,8 @@ step() {  # step NAME TIMEOUT_S COMMAND...: run, log to $OUT/NAME.log, record pa
 bash -n "$0" || { echo "gpu_check: syntax error in $0"; exit 1; }
 $PY - <<'EOF' || { echo "gpu_check: the CUDA code paths do not import"; exit 1; }
 import torch
-import bench.distributed, bench.profile, bench.train  # noqa: F401  (the modules the CUDA paths live in)
-from bench.train import amp_supported, mixed_precision
+import bench.harness.ddp, bench.commands.profile_cmd, bench.harness.train  # noqa: F401  (the modules the CUDA paths live in)
+from bench.harness.train import amp_supported, mixed_precision
 print(f"torch {torch.__version__}, CUDA build {torch.version.cuda}, GPUs: {torch.cuda.device_count()}")
 EOF
 if ! $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then

@@ -15,7 +15,6 @@ import sys
 
 import numpy as np
 
-from bench.presets import base_fields
 from deepnets1m.atomic import atomic_write
 from leaderboard.arms import arms_of
 from leaderboard.records import run_records
@@ -41,7 +40,7 @@ def main() -> int:
     p.add_argument("--out", required=True, help="the JSON power table to write")
     args = p.parse_args()
     records = [r for r in run_records([args.results]) if r["preset"] == args.preset]
-    arms = arms_of(records, base_fields)
+    arms = arms_of(records)
     if args.preset not in arms:
         p.error(f"no complete seeds of preset {args.preset} in {args.results}")
     fitted = fit_seeds(list(arms[args.preset].seeds.values()))

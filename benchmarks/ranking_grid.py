@@ -18,8 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.cli import main as bench
-from bench.presets import base_fields
+from bench.commands.cli import main as bench
 from leaderboard.arms import adopted, arms_of, plain_arm
 from leaderboard.records import run_records
 
@@ -32,7 +31,7 @@ GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep", "--
 
 def study_decision(study: str) -> tuple[str | None, str]:
     """(the adopted arm's name in variance_study.ARMS, its preset label), or (None, why not yet)."""
-    arms = arms_of(run_records([study]) if Path(study).is_dir() else [], base_fields)
+    arms = arms_of(run_records([study]) if Path(study).is_dir() else [])
     plain = plain_arm(arms)
     if plain is None:
         return None, f"no records of the plain arm in {study}"

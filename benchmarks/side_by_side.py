@@ -20,13 +20,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.workloads import PHASE_STEPS  # the steps as this tree defines them, passed to both trees
+from bench.harness.workloads import PHASE_STEPS  # the steps as this tree defines them, passed to both trees
 from deepnets1m import SPLITS
 
 PHASES = """
 import json, sys, torch
 torch.set_num_threads(1)
-from bench.workloads import train_step_phases
+from bench.harness.workloads import train_step_phases
 r = train_step_phases(sys.argv[1], torch.device("cpu"), False, int(sys.argv[3]), **json.loads(sys.argv[2]))
 print(json.dumps(sum(r.values())))
 """
@@ -34,8 +34,8 @@ print(json.dumps(sum(r.values())))
 PREDICT = """
 import json, statistics, sys, torch
 torch.set_num_threads(1)
-from bench.profile import time_rounds
-from bench.workloads import predict_resnet50_round
+from bench.commands.profile_cmd import time_rounds
+from bench.harness.workloads import predict_resnet50_round
 rounds = time_rounds(predict_resnet50_round(sys.argv[1], "pyg", torch.device("cpu")), int(sys.argv[2]))
 print(json.dumps(statistics.median(rounds)))
 """
@@ -58,11 +58,11 @@ print(json.dumps(statistics.median(times[1:])))
 EVAL = """
 import json, sys, time, torch
 torch.set_num_threads(1)
-from bench.data import load_data
-from bench.evaluate import accuracy, owns_params
-from bench.nets import input_size, make_net
-from bench.presets import get_preset
-from bench.workloads import protocol_ghn
+from bench.harness.data import load_data
+from bench.harness.evaluate import accuracy, owns_params
+from bench.harness.nets import input_size, make_net
+from bench.config.presets import get_preset
+from bench.harness.workloads import protocol_ghn
 from deepnets1m import SPLITS, sample, spec_graph
 split = sys.argv[1]
 nets = min(int(sys.argv[2]), SPLITS[split].size)

@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from bench.workloads import (
+from bench.harness.workloads import (
     DEEPNETS_SIZES,
     cached_read_round,
     deepnets_graph_round,

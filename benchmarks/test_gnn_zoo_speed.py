@@ -6,7 +6,7 @@ machine; target < 0.09 s (3x) for the gatedgnn core at GHN-2 size.
 
 import pytest
 
-from bench.workloads import GNNS, core_forward_round, installed_backends, predict_resnet50_round
+from bench.harness.workloads import GNNS, core_forward_round, installed_backends, predict_resnet50_round
 
 
 @pytest.mark.parametrize("backend", installed_backends())

@@ -18,8 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.cli import main as bench
-from bench.presets import base_fields
+from bench.commands.cli import main as bench
 from leaderboard.arms import EARLY_SEEDS
 
 # arm -> the `bench sweep` flags that make it (the plain arm is the rank preset as it stands)
@@ -73,14 +72,14 @@ def changed(arm: str) -> str:
     """How the arms table names `arm`: the fields its flags change ("plain" for none)."""
     import dataclasses
 
-    from bench.cli import parser
-    from bench.options import preset_overrides
-    from bench.presets import get_preset
+    from bench.commands.cli import parser
+    from bench.commands.options import preset_overrides
+    from bench.config.presets import get_preset
     from leaderboard.arms import changed_fields
 
     args = parser(["sweep"]).parse_args(sweep_argv(arm, 1, ".", False, True))
     preset = get_preset("rank", **preset_overrides(args))
-    return changed_fields(preset.label, dataclasses.asdict(preset), base_fields)
+    return changed_fields(preset.label, dataclasses.asdict(preset))
 
 
 def early_stopped(results: str) -> set[str]:
@@ -88,7 +87,7 @@ def early_stopped(results: str) -> set[str]:
     from leaderboard.arms import arms_of, plain_arm, stopped_arms
     from leaderboard.records import run_records
 
-    arms = arms_of(run_records([results]) if Path(results).is_dir() else [], base_fields)
+    arms = arms_of(run_records([results]) if Path(results).is_dir() else [])
     plain = plain_arm(arms)
     return {a.what for a in stopped_arms(arms, plain)} if plain else set()
 

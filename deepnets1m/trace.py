@@ -53,7 +53,7 @@ class GraphConstructionError(ValueError):
     """A module whose computational graph cannot be built; the message says how to fix it."""
 
 
-# subclasses that keep these forwards (and change only internals, as bench.kernel_crop's
+# subclasses that keep these forwards (and change only internals, as bench.harness.kernel_crop's
 # CroppedConv2d does) are leaves like the torch.nn class itself
 TORCH_FORWARDS = frozenset({nn.Conv1d.forward, nn.Conv2d.forward, nn.Conv3d.forward, nn.Linear.forward})
 

@@ -5,7 +5,7 @@ A plugin core is a `gnn_zoo.Core` subclass, as the zoo's are: `name` (its name i
 tables; the class name lowercased when empty), `views`, and `backend` ("" for a core that needs
 no graph library: it then serves both backends). Registering it is what `register` does for the
 zoo's own cores; the harness then treats it like any other (protocol v1 matches its budget
-automatically, bench.protocol)."""
+automatically, bench.config.protocol)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .schema import PresetBase, model_label
+from bench.config.presets import base_fields
+from bench.config.schema import model_label
 
 ALPHA = 0.05
 FULL_SEEDS = 8  # seeds a model an arm needs before the rule decides
@@ -27,14 +28,14 @@ EARLY_COLLAPSES = 2  # collapsed runs that stop an arm early
 OUTLIER_MADS = 3.0  # a seed this many MADs from its arm's median is an outlier
 
 
-def changed_fields(label: str, fields: dict, preset_base: PresetBase | None) -> str:
-    """What a preset label stands for: the fields that differ from its named preset (read with
-    `preset_base`), as text ("decoder init ghn3"; the named preset itself: "plain"); the label
-    itself where the named preset is unknown."""
+def changed_fields(label: str, fields: dict) -> str:
+    """What a preset label stands for: the fields that differ from its named preset, as text
+    ("decoder init ghn3"; the named preset itself: "plain"); the label itself where the named
+    preset is unknown."""
     ghn = fields.get("ghn", "ghn2")
     base = None
-    if preset_base is not None and fields:
-        base = preset_base(label, ghn) or preset_base(label.rsplit("-", 1)[0], ghn)
+    if fields:
+        base = base_fields(label, ghn) or base_fields(label.rsplit("-", 1)[0], ghn)
     if base is None:
         return label
     changed = {
@@ -61,7 +62,7 @@ def training_minutes(record: dict) -> float:
     return (cpu if cpu is not None else record.get("train_seconds") or math.nan) / 60
 
 
-def seed_frame(records: list[dict], preset_base: PresetBase | None = None) -> pd.DataFrame:
+def seed_frame(records: list[dict]) -> pd.DataFrame:
     """One row per (arm, model, seed): the score (GHN top-1 averaged over the splits every seed
     has), collapsed (any of its records), training minutes."""
     rows = [
@@ -73,7 +74,7 @@ def seed_frame(records: list[dict], preset_base: PresetBase | None = None) -> pd
             "top1": r["metrics"]["ghn"]["mean"],
             "collapsed": bool((r.get("training") or {}).get("collapsed")),
             "minutes": training_minutes(r),
-            "what": changed_fields(r["preset"], r.get("preset_fields") or {}, preset_base),
+            "what": changed_fields(r["preset"], r.get("preset_fields") or {}),
         }
         for r in records
     ]
@@ -149,9 +150,9 @@ def against(arm: Arm, plain: Arm) -> tuple[float, float, float]:
     return diff, p_lower, float(test.pvalue)
 
 
-def arms_of(records: list[dict], preset_base: PresetBase | None = None) -> dict[str, Arm]:
-    """The arms of `records` by preset label (what each changed: read with `preset_base`)."""
-    seeds = seed_frame(records, preset_base)
+def arms_of(records: list[dict]) -> dict[str, Arm]:
+    """The arms of `records` by preset label."""
+    seeds = seed_frame(records)
     out = {}
     for name, g in seeds.groupby("arm") if len(seeds) else ():
         out[name] = Arm(
@@ -171,10 +172,9 @@ def seed_cell(scores: np.ndarray) -> str:
     return f"{len(scores)}: {scores.mean():.1f}" + (f" ± {scores.std(ddof=1):.1f}" if len(scores) > 1 else "")
 
 
-def arm_table(records: list[dict], preset_base: PresetBase | None = None) -> str:
-    """The arms of `records` as a Markdown table with the rule's decision under it (what each
-    arm changed: read with `preset_base`)."""
-    arms = arms_of(records, preset_base)
+def arm_table(records: list[dict]) -> str:
+    """The arms of `records` as a Markdown table with the rule's decision under it."""
+    arms = arms_of(records)
     plain = plain_arm(arms)
     if plain is None:
         raise ValueError("--arms: no records of the plain preset among these: it is what every arm is compared with")

@@ -8,8 +8,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.config.schema import RECORD_KEYS
+
 from .records import RecordError, Skipped, read_record, record_files, run_key
-from .schema import RECORD_KEYS
 
 COLUMNS = RECORD_KEYS  # the indexed columns a query can filter on
 INDEX_VERSION = 3  # SQLite user_version of this layout; an index of another version is rebuilt from the files

@@ -6,7 +6,8 @@ import os
 import warnings
 from pathlib import Path
 
-from .schema import RecordError, read_record, table_preset
+from bench.config.schema import RecordError, read_record, table_preset
+
 from .simulate import read_power_table
 from .stats import seeds_needed, split_stats
 from .table import arch_frame

@@ -17,9 +17,9 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as sp  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from bench.config.schema import method, model_label, parse_method
 from deepnets1m.atomic import atomic_write
 
-from .schema import method, model_label, parse_method
 from .stats import ALPHA, CD_MIN_SEEDS, RankStats, SplitStats, improvement_matrix  # noqa: E402
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, metric_key, pivot  # noqa: E402
 

@@ -23,7 +23,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from .schema import model_label
+from bench.config.schema import model_label
+
 from .stats import MIN_SEEDS, Scores, best_group, compare
 from .table import to_html, to_markdown
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .schema import MANIFEST, RECORD_KEYS, RecordError, read_record, validate
+from bench.config.schema import MANIFEST, RECORD_KEYS, RecordError, read_record, validate
 
 __all__ = ["RecordError", "read_record", "validate", "run_key", "Skipped", "record_files", "run_records"]
 

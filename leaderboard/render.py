@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.config.presets import base_fields
+from bench.config.schema import parse_method
 from deepnets1m.atomic import atomic_write
 
 from . import plots
@@ -17,7 +19,6 @@ from .arms import changed_fields
 from .db import SyncReport, latest_record_files, sync
 from .properties import PropertyTables
 from .reference import reference_cells
-from .schema import PresetBase, parse_method
 from .simulate import PowerTable
 from .site import write_site
 from .stats import (
@@ -109,7 +110,6 @@ class Section:
     agreement: RankAgreement | None = None  # of a fine-tuned (ftK) table's order with the 0-step table's
     comparison: str = "welch"  # the pairwise comparison (leaderboard.stats.METHODS)
     power: PowerTable | None = None  # the simulated power table its resolution is read from
-    preset_base: PresetBase | None = None  # what a hashed preset label is read against (arms.changed_fields)
 
     @property
     def stem(self) -> str:
@@ -193,12 +193,12 @@ class Section:
 
         label = self.preset.split("@")[0]
         name = label.rsplit("-", 1)[0]
-        if name == label or self.preset_base is None or not self.records:
+        if name == label or not self.records:
             return None
         fields = self.records[0][1].get("preset_fields") or {}
-        if self.preset_base(name, fields.get("ghn", "ghn2")) is None:
+        if base_fields(name, fields.get("ghn", "ghn2")) is None:
             return None
-        text = changed_fields(label, fields, self.preset_base)
+        text = changed_fields(label, fields)
         return f"Preset {label}: {name} with {'its own settings' if text == 'plain' else text}."
 
     def resolution_notes(self) -> list[str]:
@@ -307,7 +307,6 @@ def build_sections(
     as_of: str | None = None,
     comparison: str = "welch",
     power: PowerTable | None = None,
-    preset_base: PresetBase | None = None,
 ) -> list[Section]:
     """Every (data set, preset, metric) leaderboard in the index, with its paired statistics,
     plus, when asked, the imported reference rows of the same data sets and metric (shown
@@ -357,7 +356,6 @@ def build_sections(
                 agreement,
                 comparison,
                 power,
-                preset_base,
             )
         )
     return sections
@@ -377,7 +375,6 @@ def render(
     as_of: str | None = None,
     comparison: str = "welch",
     power: PowerTable | None = None,
-    preset_base: PresetBase | None = None,
 ) -> Rendered:
     """Sync `results` into `db`, render every (dataset, preset) leaderboard, the `properties`
     tables after them; with `out`, write leaderboard.md/.csv (properties.csv), the PNG plots and
@@ -400,7 +397,6 @@ def render(
         as_of=as_of,
         comparison=comparison,
         power=power,
-        preset_base=preset_base,
     )
     if not sections:
         raise ValueError(

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.config.schema import model_label
 from deepnets1m.atomic import atomic_write
 
 from .plots import nets_plot_name
-from .schema import model_label
 from .stats import MIN_SEEDS
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, best_cells, imported_models, pivot
 

@@ -8,11 +8,10 @@ import re
 
 import pandas as pd
 
+from bench.config.schema import catch_up_key, median_catch_up, model_label, parse_method, table_preset
+from bench.config.schema import method as finetune_key
 from deepnets1m.named import NAMED_SPLITS
 from deepnets1m.splits import SPLIT_NAMES
-
-from .schema import catch_up_key, median_catch_up, model_label, parse_method, table_preset
-from .schema import method as finetune_key
 
 BASELINE = "random init"
 # table columns: a split, or for the named splits (ood-predefined, ood-torchvision) one per net

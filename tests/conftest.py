@@ -6,7 +6,7 @@ import torch
 
 def pytest_report_header() -> list[str]:
     """Library versions and the CPU kind: a failure on another machine can be told from a code fault."""
-    from bench.records import cpu_info, versions
+    from bench.config.records import cpu_info, versions
 
     cpu = cpu_info()
     return [

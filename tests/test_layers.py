@@ -1,6 +1,8 @@
-"""The packages and their modules import one another without circles: deepnets1m below gnn_zoo
-below leaderboard below bench, and no module reaches itself through its imports (those inside
-functions included, which can hide a circle until the function runs)."""
+"""The packages and their modules import one another without circles, in layers: deepnets1m below
+gnn_zoo below bench's configuration and records (the record schema among them) below its harness
+below its launchers below leaderboard below bench's command line (which dispatches to all of
+them), and no module reaches itself through its imports (those inside functions included, which
+can hide a circle until the function runs)."""
 
 import ast
 from pathlib import Path
@@ -8,7 +10,19 @@ from pathlib import Path
 import networkx as nx
 
 REPO = Path(__file__).parents[1]
-PACKAGES = ("deepnets1m", "gnn_zoo", "leaderboard", "bench")  # each may import only those before it
+PACKAGES = ("deepnets1m", "gnn_zoo", "leaderboard", "bench")
+# each layer may import only itself and those before it; bench's own modules (its package and
+# `python -m bench`) sit above them all
+LAYERS = (
+    "deepnets1m",
+    "gnn_zoo",
+    "bench.config",
+    "bench.harness",
+    "bench.launchers",
+    "leaderboard",
+    "bench.commands",
+    "bench",
+)
 
 
 def module_name(path: Path) -> str:
@@ -59,11 +73,21 @@ def import_graph() -> nx.DiGraph:
     return graph
 
 
-def test_the_packages_import_downwards_only():
+def layer(module: str) -> int:
+    """The place of `module`'s layer in LAYERS (its longest matching prefix)."""
+    matching = [name for name in LAYERS if module == name or module.startswith(f"{name}.")]
+    return LAYERS.index(max(matching, key=len))
+
+
+def test_every_bench_module_sits_in_a_layer():
+    loose = sorted(m for m in import_graph() if layer(m) == len(LAYERS) - 1)
+    assert loose == ["bench", "bench.__main__"], f"bench modules outside config, harness, launchers, commands: {loose}"
+
+
+def test_the_layers_import_downwards_only():
     graph = import_graph()
-    rank = {package: i for i, package in enumerate(PACKAGES)}
-    upward = sorted(f"{a} -> {b}" for a, b in graph.edges if rank[b.split(".")[0]] > rank[a.split(".")[0]])
-    assert not upward, f"imports against the package order {' < '.join(PACKAGES)}: {upward}"
+    upward = sorted(f"{a} -> {b}" for a, b in graph.edges if layer(b) > layer(a))
+    assert not upward, f"imports against the layer order {' < '.join(LAYERS)}: {upward}"
 
 
 def test_no_module_imports_itself_through_others():
@@ -74,12 +98,11 @@ def test_no_module_imports_itself_through_others():
 
 # the modules that import repository modules inside functions, and why (any other imports at the top)
 LAZY_IMPORTS = {
-    "bench.cli": "a command imports what it runs when it runs: `bench --help` stays free of torch",
-    "bench.options": "the command layer's shared options: parsing stays free of torch",
-    "bench.sweep": "the `bench sweep` command (parsing free of torch; its jobs import the harness)",
-    "bench.profile": "the `bench profile` command: each workload imports what it times",
-    "bench.workloads": "`bench profile`'s workloads: each imports what it times",
-    "bench.protocol": "the configuration layer counts a core's parameters only on request (gnn_zoo.base needs torch)",
+    "bench.commands.cli": "a command imports what it runs when it runs: `bench --help` stays free of torch",
+    "bench.commands.options": "the command layer's shared options: parsing stays free of torch",
+    "bench.launchers.sweep": "`bench sweep` parses with it loaded: a job's core is resolved (torch) when planned",
+    "bench.harness.workloads": "`bench profile`'s workloads: each imports what it times",
+    "bench.config.protocol": "configuration counts a core's parameters only on request (gnn_zoo.base needs torch)",
     "deepnets1m.splits": "sampling architectures needs no torch; building them does (deepnets1m.net)",
 }
 

@@ -34,5 +34,5 @@ def local_slurm(tmp_path_factory):
 def slurm(local_slurm, monkeypatch):
     """The local Slurm's clients reachable from this test (SLURM_CONF) and its queue polled often."""
     monkeypatch.setenv("SLURM_CONF", str(local_slurm.conf))
-    monkeypatch.setattr("bench.slurm_wait.POLL_S", 0.5)
+    monkeypatch.setattr("bench.launchers.slurm_wait.POLL_S", 0.5)
     return local_slurm

@@ -209,7 +209,7 @@ def test_nets_predicted_together_are_predicted_as_alone(tm8):
 def test_the_cli_predicts_and_evaluates_with_a_hub_file(tmp_path, monkeypatch, capsys):
     """`bench predict/eval --reference-ckpt` take the GHN-3 hub's files; their records are
     `ghn3-official (predictor)` rows."""
-    from bench.cli import main
+    from bench.commands.cli import main
     from leaderboard.render import render
 
     monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))

@@ -56,7 +56,7 @@ def test_reference_loader_refuses_our_own_checkpoints(tmp_path):
 def test_the_cli_predicts_and_evaluates_with_a_reference_checkpoint(tmp_path, monkeypatch, capsys):
     """`bench predict --reference-ckpt` and `bench eval --reference-ckpt`: the official GHN-2's
     format in the CLI; its records are `ghn2-official (predictor)` rows of the preset's table."""
-    from bench.cli import main
+    from bench.commands.cli import main
     from leaderboard.render import render
 
     monkeypatch.setenv("GHNBENCH_HOME", str(tmp_path))

@@ -6,7 +6,7 @@ import statistics
 
 import pytest
 
-from leaderboard.schema import write_record
+from bench.config.schema import write_record
 
 
 def make_record(

@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bench.cli import main
-from bench.presets import base_fields, get_preset
+from bench.commands.cli import main
+from bench.config.presets import get_preset
+from bench.config.schema import write_record
 from leaderboard.arms import against, arm_table, arms_of, changed_fields
-from leaderboard.schema import write_record
 
 from .conftest import make_record
 
@@ -37,7 +37,7 @@ TIGHT = {m: list(np.array(s) * 0 + 46 + RNG.normal(0, 1, 8)) for m, s in PLAIN.i
 
 def test_arms_are_named_by_what_they_change_and_compared_with_plain():
     records = arm_records({}, PLAIN) + arm_records({"decoder_init": "hyperfan"}, TIGHT)
-    arms = arms_of(records, base_fields)
+    arms = arms_of(records)
     assert sorted(a.what for a in arms.values()) == ["decoder init hyperfan", "plain"]
     plain = arms["rank"]
     tight = next(a for a in arms.values() if a is not plain)
@@ -46,7 +46,7 @@ def test_arms_are_named_by_what_they_change_and_compared_with_plain():
     diff, p_lower, p_spread = against(tight, plain)
     assert diff == pytest.approx(np.mean([np.mean(TIGHT[m]) - np.mean(PLAIN[m]) for m in PLAIN]))
     assert p_lower > 0.05 and p_spread < 0.05
-    text = arm_table(records, base_fields)
+    text = arm_table(records)
     assert "| decoder init hyperfan |" in text and "| plain |" in text
     assert "Decision by the rule: decoder init hyperfan" in text
 
@@ -54,11 +54,11 @@ def test_arms_are_named_by_what_they_change_and_compared_with_plain():
 def test_a_lower_mean_is_not_adopted_and_short_arms_leave_the_decision_pending():
     low = {m: [x - 10 for x in s] for m, s in TIGHT.items()}
     records = arm_records({}, PLAIN) + arm_records({"lr": 4e-3}, low)
-    assert "Decision by the rule: plain" in arm_table(records, base_fields)
+    assert "Decision by the rule: plain" in arm_table(records)
     short = arm_records({}, PLAIN) + arm_records({"lr": 1e-3}, {m: s[:4] for m, s in TIGHT.items()})
-    assert "Decision pending: lr 0.001 (4)" in arm_table(short, base_fields)
+    assert "Decision pending: lr 0.001 (4)" in arm_table(short)
     stopped = arm_records({}, PLAIN) + arm_records({"steps": 2400}, {m: s[:4] for m, s in low.items()})
-    assert "Stopped early" in arm_table(stopped, base_fields) and "steps 2400" in arm_table(stopped, base_fields)
+    assert "Stopped early" in arm_table(stopped) and "steps 2400" in arm_table(stopped)
 
 
 def test_cost_is_cpu_time_where_a_record_has_it():
@@ -70,8 +70,8 @@ def test_cost_is_cpu_time_where_a_record_has_it():
 
 def test_changed_fields_of_a_label():
     preset = get_preset("rank", optimizer="adamw", lr=4e-4)
-    assert changed_fields(preset.label, dataclasses.asdict(preset), base_fields) == "lr 0.0004, optimizer adamw"
-    assert changed_fields("rank", dataclasses.asdict(get_preset("rank")), base_fields) == "plain"
+    assert changed_fields(preset.label, dataclasses.asdict(preset)) == "lr 0.0004, optimizer adamw"
+    assert changed_fields("rank", dataclasses.asdict(get_preset("rank"))) == "plain"
 
 
 def test_the_cli_prints_the_arms_of_a_folder(tmp_path, capsys):
@@ -121,7 +121,7 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    from bench.cli import parser
+    from bench.commands.cli import parser
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "ranking_grid.py"
     spec = importlib.util.spec_from_file_location("ranking_grid", path)

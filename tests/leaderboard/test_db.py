@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
+from bench.config.schema import write_record
 from leaderboard.db import latest_records, sync
-from leaderboard.schema import write_record
 
 from .conftest import make_record
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.cli import main
+from bench.commands.cli import main
 from leaderboard.properties import GRAPH_ROW, property_summary, property_table, property_tables, read_records, tau_frame
 
 

@@ -1,7 +1,7 @@
 """The leaderboard over records written by real (shortened) tiny-preset runs."""
 
-from bench.cli import main
-from bench.presets import get_preset
+from bench.commands.cli import main
+from bench.config.presets import get_preset
 from tests.short_run import short_run
 
 FAST = short_run(sgd_steps="0", sgd_nets=None, max_train_params="2e5")

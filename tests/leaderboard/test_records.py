@@ -96,7 +96,7 @@ def test_a_record_with_a_non_finite_net_accuracy_is_refused(tmp_path):
     import json
     import math
 
-    from leaderboard.schema import RecordError, read_record
+    from bench.config.schema import RecordError, read_record
 
     from .conftest import make_record
 

@@ -2,7 +2,7 @@ import dataclasses
 
 from PIL import Image
 
-from bench.cli import main
+from bench.commands.cli import main
 from leaderboard.render import render
 
 
@@ -62,7 +62,7 @@ def test_cli_warns_about_corrupt_records_and_renders_the_others(tmp_path, write,
 def test_imagenet_ranks_top5_and_never_mixes_metrics(tmp_path):
     """ImageNet tables rank top-5 (the papers' headline there), and a published top-5 figure
     only ever sits beside our top-5 figures."""
-    from leaderboard.schema import write_record
+    from bench.config.schema import write_record
 
     from .conftest import make_record
 
@@ -88,8 +88,8 @@ def test_cli_with_no_records_explains(tmp_path, capsys):
 
 
 def test_a_hashed_preset_label_says_what_it_changed(tmp_path):
-    from bench.presets import base_fields, get_preset
-    from leaderboard.schema import write_record
+    from bench.config.presets import get_preset
+    from bench.config.schema import write_record
 
     from .conftest import make_record
 
@@ -98,15 +98,15 @@ def test_a_hashed_preset_label_says_what_it_changed(tmp_path):
         record = make_record("gcn", seed=seed, preset=preset.label, accs=[20.0 + seed, 22.0, 25.0])
         record["preset_fields"] = dataclasses.asdict(preset)
         write_record(tmp_path / "results", record)
-    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False, preset_base=base_fields)
+    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False)
     assert f"Preset {preset.label}: tiny with eval nets 5, steps 40." in md.text["md"]
 
 
 def test_seeds_loss_curves_are_plotted_per_model(tmp_path):
     """Records that keep a loss curve get a figure with every seed's curve, one panel per model,
     in the site's index; a seed's GHN counts once whatever splits it was scored on."""
+    from bench.config.schema import write_record
     from leaderboard.plots import loss_frame
-    from leaderboard.schema import write_record
 
     from .conftest import make_record
 
@@ -127,7 +127,7 @@ def test_seeds_loss_curves_are_plotted_per_model(tmp_path):
 
 
 def test_the_sgd_baseline_is_in_the_notes_and_the_site(tmp_path):
-    from leaderboard.schema import write_record
+    from bench.config.schema import write_record
 
     from .conftest import make_record
 
@@ -148,8 +148,8 @@ def test_a_table_under_the_trimmed_comparison_states_its_resolution_from_a_power
     another comparison is refused."""
     import json
 
-    from bench.cli import main
-    from leaderboard.schema import write_record
+    from bench.commands.cli import main
+    from bench.config.schema import write_record
     from leaderboard.simulate import Grid, PowerTable, SeedDistribution
 
     from .conftest import board_records

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 import html5lib
 import pytest
 
-from bench.cli import main
+from bench.commands.cli import main
 from leaderboard.render import render
 
 

@@ -171,7 +171,7 @@ def test_models_may_have_different_seeds():
 def test_a_run_missing_nets_is_compared_on_the_common_nets_with_a_warning(tmp_path):
     """A run that lacks a net: the split is analysed on the nets every run has, the left-out
     nets are named, and the leaderboard renders (scikit-posthocs used to refuse it)."""
-    from leaderboard.schema import write_record
+    from bench.config.schema import write_record
 
     records = draw({"gat": 5.0, "gcn": 0.0, "gin": -5.0}, np.random.default_rng(3))
     records[0]["archs"] = records[0]["archs"][:-2]
@@ -186,8 +186,8 @@ def test_a_run_missing_nets_is_compared_on_the_common_nets_with_a_warning(tmp_pa
 
 
 def test_the_cli_prints_a_warning_as_one_plain_line(tmp_path, capsys):
-    from bench.cli import main
-    from leaderboard.schema import write_record
+    from bench.commands.cli import main
+    from bench.config.schema import write_record
 
     records = draw({"gat": 5.0, "gcn": 0.0}, np.random.default_rng(3))
     records[0]["archs"] = records[0]["archs"][:-2]
@@ -236,7 +236,7 @@ def test_probability_of_improvement_matrix():
 
 
 def test_the_leaderboard_bolds_the_best_group_states_its_resolution_and_exports_it(tmp_path):
-    from leaderboard.schema import write_record
+    from bench.config.schema import write_record
 
     for record in draw({"gat": 5.0, "gcn": 5.0, "gin": -3.0}, np.random.default_rng(7), splits=("val", "ood-deep")):
         write_record(tmp_path / "results", record)
@@ -259,7 +259,7 @@ def test_the_leaderboard_bolds_the_best_group_states_its_resolution_and_exports_
 
 
 def test_a_one_seed_table_says_so_and_marks_nothing(tmp_path):
-    from leaderboard.schema import write_record
+    from bench.config.schema import write_record
 
     for record in draw({"gat": 5.0, "gin": -5.0}, np.random.default_rng(8), seeds=1):
         write_record(tmp_path / "results", record)
@@ -268,7 +268,7 @@ def test_a_one_seed_table_says_so_and_marks_nothing(tmp_path):
 
 
 def test_collapsed_runs_are_counted_in_the_notes(tmp_path):
-    from leaderboard.schema import write_record
+    from bench.config.schema import write_record
 
     records = draw({"gat": 5.0, "gin": -5.0}, np.random.default_rng(9))
     records[0]["training"] = {"steps": 10, "loss_tail": 2.30, "skipped": 0, "collapsed": True}

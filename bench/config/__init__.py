@@ -1,0 +1,1 @@
+"""Configuration and records: presets, the protocol, datasets' and files' places, record provenance."""

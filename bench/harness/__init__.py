@@ -1,0 +1,1 @@
+"""The harness: data, nets, training, evaluation, fine-tuning, baselines, prediction, properties."""

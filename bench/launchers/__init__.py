@@ -1,0 +1,1 @@
+"""Launchers: local and Slurm sweeps, torchrun ranks, thread shares of the CPUs."""
