@@ -282,8 +282,7 @@ def test_help_and_leaderboard_do_not_import_torch(tmp_path, argv):
     import sys
 
     from bench.config.schema import write_record
-
-    from ..leaderboard.conftest import make_record
+    from tests.leaderboard.conftest import make_record
 
     write_record(tmp_path / "results", make_record())
     script = (

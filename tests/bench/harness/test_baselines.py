@@ -11,8 +11,7 @@ from bench.harness.baselines import BaselineStore, baseline_key
 from bench.harness.data import load_data
 from bench.harness.evaluate import evaluate
 from gnn_zoo import GHN
-
-from .test_cli import FAST
+from tests.bench.commands.test_cli import FAST
 
 
 @pytest.fixture(scope="module")

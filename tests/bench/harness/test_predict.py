@@ -7,8 +7,7 @@ from torch import nn
 
 from bench.commands.cli import main
 from bench.harness.nets import logits_of
-
-from .test_cli import PREDICT, TRAIN
+from tests.bench.commands.test_cli import PREDICT, TRAIN
 
 BRANCHY = (
     "import torch.nn as nn\n"
