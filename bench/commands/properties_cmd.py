@@ -45,6 +45,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         "their inference times are then measured side by side",
     )
     p.add_argument("--out", default=None, help="records folder (default $GHNBENCH_HOME/properties)")
+    p.add_argument(
+        "--labels-only",
+        action="store_true",
+        help="compute (or complete) the shared labels of the --nets nets under --out/.labels and stop: "
+        "no GHN needed (labels are shared by every GHN scored on the same nets, data and recipe)",
+    )
     p.set_defaults(func=run_properties)
 
 
@@ -72,7 +78,7 @@ def run_properties(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     out = check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
-    ckpt, _ = trained_checkpoint(args, spec)
+    ckpt = None if args.labels_only else trained_checkpoint(args, spec)[0]
     recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
     device = torch.device(args.device)
     rows, features, graphs = labels(
@@ -85,6 +91,9 @@ def run_properties(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         workers=args.label_workers,
     )
+    if ckpt is None:
+        print(f"labels of {len(rows)} nets ({args.dataset}, {recipe}) in {out / '.labels'}")
+        return 0
     ghn = GHN.load(ckpt, backend=args.backend).to(device)
     scores = property_scores(embeddings(ghn, graphs), np.stack(features), rows)
     print(format_scores(scores))

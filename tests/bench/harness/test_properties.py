@@ -140,6 +140,15 @@ def test_worker_processes_label_as_this_process_does(tmp_path):
     assert stored == {"val": [0, 1, 2], "test": [0, 1, 2]}
 
 
+def test_labels_only_computes_the_shared_labels_without_a_ghn(home, capsys):
+    argv = ["properties", "--gnn", "gin", "--nets", "4", "--label-steps", "2", "--max-steps", "3", "--no-progress"]
+    assert main([*argv, "--labels-only"]) == 0  # no GHN trained: none needed
+    assert "labels of 4 nets" in capsys.readouterr().out
+    labels = sorted((home / "properties" / ".labels").glob("*.json"))
+    assert [len(json.loads(f.read_text())["rows"]) for f in labels] == [2, 2]
+    assert not list((home / "properties").glob("*.json")) and not list(home.rglob("*.pt"))  # no record, no GHN
+
+
 def test_bench_properties_needs_a_trained_ghn(home, capsys):
     assert main(["properties", "--gnn", "gin", "--nets", "8", "--no-progress"]) == 2  # a usage error, as bench eval
     assert "no trained GHN" in capsys.readouterr().err
