@@ -23,19 +23,32 @@ from pathlib import Path
 from bench.harness.workloads import PHASE_STEPS  # the steps as this tree defines them, passed to both trees
 from deepnets1m import SPLITS
 
-PHASES = """
+# each script imports from its tree's bench, layered (bench.<layer>.<module>) or flat as it was before
+BENCH = """
+import importlib
+def bench(attr, *modules):
+    for module in modules:
+        for where in (f"bench.harness.{module}", f"bench.config.{module}", f"bench.{module}"):
+            try:
+                return getattr(importlib.import_module(where), attr)
+            except (ModuleNotFoundError, AttributeError):
+                continue
+    raise ImportError(f"no {attr} in this tree's bench ({', '.join(modules)})")
+"""
+
+PHASES = BENCH + """
 import json, sys, torch
 torch.set_num_threads(1)
-from bench.harness.workloads import train_step_phases
+train_step_phases = bench("train_step_phases", "workloads")
 r = train_step_phases(sys.argv[1], torch.device("cpu"), False, int(sys.argv[3]), **json.loads(sys.argv[2]))
 print(json.dumps(sum(r.values())))
 """
 
-PREDICT = """
+PREDICT = BENCH + """
 import json, statistics, sys, torch
 torch.set_num_threads(1)
-from bench.commands.profile_cmd import time_rounds
-from bench.harness.workloads import predict_resnet50_round
+time_rounds = bench("time_rounds", "profiling", "profile")
+predict_resnet50_round = bench("predict_resnet50_round", "workloads")
 rounds = time_rounds(predict_resnet50_round(sys.argv[1], "pyg", torch.device("cpu")), int(sys.argv[2]))
 print(json.dumps(statistics.median(rounds)))
 """
@@ -55,14 +68,14 @@ for _ in range(int(sys.argv[1]) + 1):  # graph + GHN forward + writing the param
 print(json.dumps(statistics.median(times[1:])))
 """
 
-EVAL = """
+EVAL = BENCH + """
 import json, sys, time, torch
 torch.set_num_threads(1)
-from bench.harness.data import load_data
-from bench.harness.evaluate import accuracy, owns_params
-from bench.harness.nets import input_size, make_net
-from bench.config.presets import get_preset
-from bench.harness.workloads import protocol_ghn
+load_data = bench("load_data", "data")
+accuracy, owns_params = bench("accuracy", "evaluate"), bench("owns_params", "evaluate")
+input_size, make_net = bench("input_size", "nets"), bench("make_net", "nets")
+get_preset = bench("get_preset", "presets")
+protocol_ghn = bench("protocol_ghn", "workloads")
 from deepnets1m import SPLITS, sample, spec_graph
 split = sys.argv[1]
 nets = min(int(sys.argv[2]), SPLITS[split].size)

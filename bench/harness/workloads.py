@@ -8,6 +8,8 @@ work.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 import random
@@ -36,6 +38,9 @@ def installed_backends() -> list[str]:
     except BackendUnavailable:
         return ["pyg"]
     return ["pyg", "dgl"]
+
+
+Entry = Callable[[list[str]], int]  # the `bench` command line's main: argv -> exit status
 
 
 @dataclass
@@ -326,3 +331,38 @@ def peak_memory_resnet50(core: str = "gatedgnn", backend: str = "pyg") -> float:
     )
     rss = json.loads(out.stdout.strip().splitlines()[-1])
     return rss["after_mib"] - rss["before_mib"]
+
+
+GRID = ("--gnn", "gcn,mlp", "--split", "val", "--seeds", "2", "--steps", "40", "--eval-nets", "4")  # 4 tiny jobs
+
+
+def grid_round(parallel: bool, workdir: Path, entry: Entry, grid: tuple[str, ...] = GRID) -> Round:
+    """A small `tiny` grid (GRID: 4 jobs) run by `bench sweep --launcher local` from empty folders
+    each round: as the sweep shares the CPUs out (one 1-thread job per usable CPU), or
+    sequentially (one job at a time with every CPU), through `entry` (the `bench` command line's
+    main); `bench profile --only grid` reports both and their ratio."""
+    rounds = itertools.count()
+
+    def run():
+        home = workdir / f"grid{'-parallel' if parallel else '-sequential'}{next(rounds)}"
+        argv = [
+            "sweep",
+            *grid,
+            "--launcher",
+            "local",
+            "--no-progress",
+            "--results",
+            str(home / "results"),
+            "--checkpoints",
+            str(home / "checkpoints"),
+            "--logs",
+            str(home / "logs"),
+        ]
+        if not parallel:
+            argv += ["--parallel", "1"]  # its one job takes every usable CPU
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = entry(argv)
+        if code != 0:
+            raise RuntimeError(f"the profiled grid failed: `bench {' '.join(argv)}` (logs in {home / 'logs'})")
+
+    return Round(run, 1)

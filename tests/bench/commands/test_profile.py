@@ -4,13 +4,14 @@ import pytest
 import torch
 
 from bench.commands.cli import main
-from bench.commands.profile_cmd import REFERENCES, Measurement, format_table, time_rounds
+from bench.harness.profiling import REFERENCES, Measurement, format_table, time_rounds
 from bench.harness.workloads import (
     PHASE_STEPS,
     PHASES,
     Reference,
     Round,
     format_phases,
+    grid_round,
     peak_memory_resnet50,
     train_step_phases,
 )
@@ -94,8 +95,6 @@ def test_profile_phases_cli_writes_json(tmp_path, capsys):
 
 @pytest.mark.parametrize("parallel", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_the_profiled_grid_runs_a_local_sweep_from_empty_folders(tmp_path, parallel):
-    from bench.commands.profile_cmd import grid_round
-
     grid = (
         "--gnn",
         "mlp",
@@ -114,7 +113,7 @@ def test_the_profiled_grid_runs_a_local_sweep_from_empty_folders(tmp_path, paral
         "--sgd-steps",
         "0",
     )
-    round_ = grid_round(parallel, tmp_path, grid)
+    round_ = grid_round(parallel, tmp_path, main, grid)
     round_.run()
     round_.run()  # a second round starts from empty folders again: it trains, it does not reuse
     homes = sorted(p.name for p in tmp_path.iterdir())
