@@ -61,8 +61,15 @@ def run_properties(args: argparse.Namespace) -> int:
 
     from bench.commands.run_cmd import setup, trained_checkpoint
     from bench.config.paths import properties_root
-    from bench.config.records import git_commit, hardware, now, versions
-    from bench.harness.properties import LabelRecipe, embeddings, format_scores, labels, property_scores
+    from bench.harness.properties import (
+        LabelRecipe,
+        embeddings,
+        format_scores,
+        labels,
+        property_record,
+        property_record_name,
+        property_scores,
+    )
     from bench.launchers.threads import usable_cpus
     from deepnets1m.atomic import atomic_write
     from gnn_zoo import GHN
@@ -97,24 +104,8 @@ def run_properties(args: argparse.Namespace) -> int:
     ghn = GHN.load(ckpt, backend=args.backend).to(device)
     scores = property_scores(embeddings(ghn, graphs), np.stack(features), rows)
     print(format_scores(scores))
-    record = {
-        "kind": "properties",
-        "gnn": args.gnn,
-        "backend": args.backend,
-        "ghn": args.ghn,
-        "dataset": args.dataset,
-        "preset": preset.label,
-        "seed": args.seed,
-        "nets": args.nets,
-        "recipe": recipe.__dict__,
-        "scores": scores,
-        "checkpoint": str(ckpt),
-        "versions": versions(),
-        "git_commit": git_commit(),
-        "hardware": hardware(args.device),
-        "created": now(),
-    }
-    path = out / f"{args.ghn}_{args.gnn}_{args.backend}_{args.dataset}_{preset.label}_{args.seed}_n{args.nets}.json"
+    record = property_record(args, preset.label, recipe, scores, ckpt)
+    path = out / property_record_name(record)
     with atomic_write(path, "w") as f:
         json.dump(record, f, indent=1)
     print(f"record: {path}")

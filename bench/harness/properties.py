@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from tqdm.auto import tqdm
 
-from bench.config.records import hardware
+from bench.config.records import checkpoint_key, git_commit, hardware, now, versions
 from bench.harness.baselines import BaselineStore
 from bench.harness.data import ImageData, with_pixel_noise
 from bench.harness.evaluate import accuracy
@@ -336,3 +336,31 @@ def format_scores(scores: dict) -> str:
         cells = [" / ".join(f"{by_source[s][m]['tau']:+.2f}" for m in ("ridge", "svr")) for s in ("ghn", "graph")]
         lines.append(f"  {prop:16} {cells[0]:>22} {cells[1]:>22}")
     return "\n".join(lines)
+
+
+def property_record(args, preset: str, recipe: LabelRecipe, scores: dict, ckpt: Path) -> dict:
+    """The record of one GHN's property scores (`args`: `bench properties`' options; `preset`: its
+    label), naming its checkpoint by key."""
+    return {
+        "kind": "properties",
+        "gnn": args.gnn,
+        "backend": args.backend,
+        "ghn": args.ghn,
+        "dataset": args.dataset,
+        "preset": preset,
+        "seed": args.seed,
+        "nets": args.nets,
+        "recipe": asdict(recipe),
+        "scores": scores,
+        "checkpoint": checkpoint_key(ckpt),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "hardware": hardware(args.device),
+        "created": now(),
+    }
+
+
+def property_record_name(record: dict) -> str:
+    """The file name of a property record."""
+    r = record
+    return f"{r['ghn']}_{r['gnn']}_{r['backend']}_{r['dataset']}_{r['preset']}_{r['seed']}_n{r['nets']}.json"

@@ -45,6 +45,7 @@ def test_bench_properties_end_to_end_with_shared_labels(home, capsys):
     assert "GHN embeddings" in out and "noisy_accuracy" in out
     record = json.loads(next((home / "properties").glob("ghn2_gcn_pyg_digits_*_n8.json")).read_text())
     assert set(record["scores"]) == set(PROPERTIES) and "sd" in record["scores"]["convergence"]["graph"]["svr"]
+    assert "/" not in record["checkpoint"]  # a portable key, not a path
     labels = sorted((home / "properties" / ".labels").glob("*.json"))  # one file per source split
     assert len(labels) == 2 and [len(json.loads(f.read_text())["rows"]) for f in labels] == [4, 4]
     stamps = [f.stat().st_mtime_ns for f in labels]
