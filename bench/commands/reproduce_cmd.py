@@ -58,13 +58,15 @@ def normal(value):
 def run_argv(record: dict, gnn: str, checkpoints: Path, out: Path) -> list[str]:
     """The `bench run` arguments that retrain and rescore `record`'s run; a ValueError when a
     preset field of the record is one no flag sets and the named preset now has otherwise."""
-    from bench.config.presets import PRESETS, RUNTIME_FIELDS, for_variant
+    from bench.config.presets import PRESETS, RUNTIME_FIELDS, base_fields
 
     label = record["preset"]
     name = label if label in PRESETS else label.rsplit("-", 1)[0]
     if name not in PRESETS:
         raise ValueError(f"the record's preset {label!r} is not one of this ghnbench's ({', '.join(PRESETS)})")
-    base, fields = for_variant(PRESETS[name], record["ghn"]).__dict__, record.get("preset_fields") or {}
+    base, fields = base_fields(name, record["ghn"]), record.get("preset_fields") or {}
+    if base is None:
+        raise ValueError(f"the record's GHN variant {record['ghn']!r} is not one of this ghnbench's")
     flags = dict(PRESET_FLAGS)
     argv = [
         "run",
