@@ -36,15 +36,20 @@ def bench(attr, *modules):
     raise ImportError(f"no {attr} in this tree's bench ({', '.join(modules)})")
 """
 
-PHASES = BENCH + """
+PHASES = (
+    BENCH
+    + """
 import json, sys, torch
 torch.set_num_threads(1)
 train_step_phases = bench("train_step_phases", "workloads")
 r = train_step_phases(sys.argv[1], torch.device("cpu"), False, int(sys.argv[3]), **json.loads(sys.argv[2]))
 print(json.dumps(sum(r.values())))
 """
+)
 
-PREDICT = BENCH + """
+PREDICT = (
+    BENCH
+    + """
 import json, statistics, sys, torch
 torch.set_num_threads(1)
 time_rounds = bench("time_rounds", "profiling", "profile")
@@ -52,6 +57,7 @@ predict_resnet50_round = bench("predict_resnet50_round", "workloads")
 rounds = time_rounds(predict_resnet50_round(sys.argv[1], "pyg", torch.device("cpu")), int(sys.argv[2]))
 print(json.dumps(statistics.median(rounds)))
 """
+)
 
 REFERENCE_PREDICT = """
 import json, statistics, sys, time, torch, torchvision
@@ -68,7 +74,9 @@ for _ in range(int(sys.argv[1]) + 1):  # graph + GHN forward + writing the param
 print(json.dumps(statistics.median(times[1:])))
 """
 
-EVAL = BENCH + """
+EVAL = (
+    BENCH
+    + """
 import json, sys, time, torch
 torch.set_num_threads(1)
 load_data = bench("load_data", "data")
@@ -93,6 +101,7 @@ for i in range(nets):  # bench eval of a core after the first: the baselines are
     accuracy(net, images, size, torch.device("cpu"))
 print(json.dumps(time.perf_counter() - start))
 """
+)
 
 
 def measure(tree: Path, code: str, *args: str) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -252,7 +252,6 @@ def power_table(
 ) -> PowerTable:
     """Simulate `grids` grids per seed count; in each, model m0 is shifted by every delta in turn
     (common random numbers across the deltas, so the power rises monotonically up to noise)."""
-    from dataclasses import replace
 
     rng = np.random.default_rng(seed)
     power: dict[int, dict[float, float]] = {}

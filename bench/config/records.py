@@ -64,7 +64,7 @@ def cpu_info() -> dict:
 
 def hardware(device: str) -> dict:
     """CPU (model and flags), core count and, on CUDA, the GPU name."""
-    import torch
+    import torch  # configuration stays torch-free (the leaderboard and `bench --help` import it)
 
     info = {**cpu_info(), "cores": os.cpu_count(), "device": device}
     if device.startswith("cuda") and torch.cuda.is_available():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -162,7 +164,7 @@ def with_pixel_noise(batches: list[Batch], data: ImageData, std: float, seed: in
 def digits() -> TensorData:
     """scikit-learn's 8x8 handwritten digits (1,797 images, shipped with the package): a fixed
     80/20 split, 1,437 train and 360 eval images."""
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # scikit-learn loads in seconds: only for digits
 
     raw = load_digits()
     x = torch.tensor(raw.images, dtype=torch.float32)[:, None]
@@ -176,7 +178,7 @@ def digits() -> TensorData:
 def cifar(data_dir: str | os.PathLike | None, classes: int, download: bool = False) -> TensorData:
     """CIFAR-10/100 in torchvision's on-disk format under `data_dir`; with `download`, fetched
     first by torchvision's downloader (into $GHNBENCH_HOME/data without a data_dir)."""
-    from torchvision.datasets import CIFAR10, CIFAR100
+    from torchvision.datasets import CIFAR10, CIFAR100  # torchvision's data modules: only for the sets that need them
 
     cls, folder = (CIFAR10, "cifar-10-batches-py") if classes == 10 else (CIFAR100, "cifar-100-python")
     name = f"cifar{classes}"
@@ -242,9 +244,6 @@ FASHION_MNIST_FILES = {
 def read_idx(path: Path) -> torch.Tensor:
     """An idx file (MNIST's format: magic with the dtype and rank, big-endian sizes, raw bytes),
     gzipped or not, as a uint8 tensor of its shape."""
-    import gzip
-
-    import numpy as np
 
     raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
@@ -318,7 +317,7 @@ class FolderData(ImageData):
     def transform(self, train: bool):
         """GHN-2's ImageNet transforms: RandomResizedCrop, flip and ColorJitter(0.4, 0.4, 0.4, 0.2)
         to train; Resize(256) and CenterCrop(224) (scaled to image_size) to evaluate."""
-        from torchvision import transforms
+        from torchvision import transforms  # only ImageNet-style folders need them
 
         if train:
             tf = [
@@ -346,7 +345,7 @@ class FolderData(ImageData):
     def dataset(self, split: str):
         """The images of `split`: train (minus the held-out ones), val (the held-out ones) or
         eval (DIR/val), with their transforms."""
-        from torchvision import datasets
+        from torchvision import datasets  # only ImageNet-style folders need them
 
         if split == "eval":  # in the order of torch.randperm seeded with 1111
             ds = datasets.ImageFolder(str(self.root / "val"), self.transform(train=False))

@@ -212,7 +212,7 @@ def training_lock(path: Path, wanted: bool = True):
     if not wanted:
         yield
         return
-    import fcntl
+    import fcntl  # POSIX only: imported where a lock is taken
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "w") as lock:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import submitit
+from tqdm import tqdm
 
 T = TypeVar("T")
 GONE = "Invalid job id specified"  # squeue's answer once the whole array has left the queue
@@ -67,7 +68,6 @@ def failure(sjob: submitit.Job, last_seen: str | None) -> str | None:
 def follow(jobs: Sequence[tuple[T, submitit.Job]], progress: bool = True) -> Iterator[tuple[T, str | None]]:
     """Yield (job, None or its failure) as each task of one submitted array leaves the queue;
     a progress bar counts them, with the running and pending tasks."""
-    from tqdm import tqdm
 
     array = jobs[0][1].job_id.split("_")[0]
     waiting = dict(jobs)

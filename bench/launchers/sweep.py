@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import submitit
+from tqdm import tqdm
 
 from bench.config.presets import LATER_FIELDS, RUNTIME_FIELDS, TIMED_ON, Preset
 from bench.config.schema import RecordError, model_label, read_record, record_name
@@ -254,7 +255,6 @@ def launch(
     """Start the jobs with args.launcher, each running `entry` on its `bench run` arguments;
     (job, error or None) as each finishes, or None where a Slurm array was submitted without
     --wait (the user follows it)."""
-    from tqdm import tqdm
 
     gpus = args.nproc if args.device == "cuda" else 0
     res = Resources(args.timeout_min, gpus, args.cpus, args.partition, args.account, parallel, tuple(args.setup or ()))

@@ -81,7 +81,7 @@ def set_threads(threads: int | None, warn: bool = True) -> int:
     """Set torch's intra-op threads to `threads` (None: default_threads()) and return the number;
     with `warn` and no explicit `threads` (a sweep's jobs get theirs), print busy_warning once to
     stderr."""
-    import torch
+    import torch  # the sweep's planning imports this module and needs no torch
 
     n = threads or default_threads()
     torch.set_num_threads(n)
