@@ -14,7 +14,11 @@ from .base import bias_of
 from .decoder import tile
 from .layout import ParamSlot
 
-HIDDEN_CHANNELS = (128, 256)  # the conv decoder's widths before the 64 x 64 channel block
+# what a decoder predicts from given weights: bump when it changes (checkpoint keys and records
+# carry it). 2: positional encodings under side 11 and 3-D kernels scaled as the reference
+# scales them; the conv decoder's widths 4 and 8 hidden.
+DECODER_VERSION = 2
+UNSCALED_SIDE = 11  # (1, C, h, ...) tensors with h >= 11 are left unscaled: positional encodings
 
 
 def kernel_2d(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -27,8 +31,17 @@ def kernel_2d(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def weight_gain(shape: tuple[int, ...]) -> float:
-    """GHN-2's beta: 1 for depthwise (in = 1) and 1 x k (kh < kw) 4-D kernels, else 2."""
-    return 1.0 if len(shape) == 4 and (shape[1] == 1 or shape[2] < shape[3]) else 2.0
+    """The beta of GHN-2's and GHN-3's output scaling: 1 for tensors of 3 or more dims with one
+    input channel (depthwise kernels) or 4-D ones with kh < kw (1 x k kernels), else 2."""
+    return 1.0 if len(shape) > 2 and (shape[1] == 1 or (len(shape) > 3 and shape[2] < shape[3])) else 2.0
+
+
+def output_scale(shape: tuple[int, ...], fan_in: int) -> float:
+    """GHN-2's and GHN-3's scale of a predicted weight: sqrt(beta / fan_in), 1 for (1, C, h, ...)
+    tensors with h >= 11 (the reference's test for a positional encoding)."""
+    if len(shape) > 2 and shape[0] == 1 and shape[2] >= UNSCALED_SIDE:
+        return 1.0
+    return math.sqrt(weight_gain(shape) / fan_in)
 
 
 VECTOR_ROLES = ("norm_weight", "vector", "classifier_bias")  # slots decoded from the 1-D decoder
@@ -90,8 +103,9 @@ class ConvDecoder(nn.Module):
     1-D: Linear hidden -> block, ReLU, Linear -> 2 block, read as 2 rows: row 0 a norm's scale,
     row 1 any bias (a norm's, or a bias node's); the classifier bias is row 1 through ReLU and a
     Linear block -> classes. Scaling (GHN-2's `-n`; `scaling=False`, as in GHN-1, returns the raw
-    outputs): weights x sqrt(beta / fan_in) (see weight_gain), positional encodings unscaled,
-    norm scales 2 sigmoid(p / 2), biases tanh(p / 5).
+    outputs): weights x sqrt(beta / fan_in) (see output_scale: a positional encoding of side 11 or
+    more unscaled), norm scales 2 sigmoid(p / 2), biases tanh(p / 5). The conv decoder is 4 and
+    8 hidden wide (`widths`, 128 and 256 at GHN-2's hidden 32).
     """
 
     def __init__(
@@ -100,14 +114,14 @@ class ConvDecoder(nn.Module):
         num_classes: int,
         max_side: int = 11,
         scaling: bool = True,
-        widths: tuple[int, int] = HIDDEN_CHANNELS,
+        widths: tuple[int, int] | None = None,
         block: int | None = None,
         vector_width: int | None = None,
     ) -> None:
         super().__init__()
         self.side, self.num_classes = max_side, num_classes
         self.block = block or 2 * hidden  # GHN-2: block = 2 hidden
-        self.scaling, self.widths = scaling, tuple(widths)
+        self.scaling, self.widths = scaling, tuple(widths or (4 * hidden, 8 * hidden))
         c1, c2 = self.widths
         self.fc = nn.Linear(hidden, c1 * max_side * max_side)
         self.conv1 = nn.Conv2d(c1, c2, 1)
@@ -217,11 +231,8 @@ class ConvDecoder(nn.Module):
         return value.reshape(*value.shape[:2], *slot.shape[2:])
 
     def scale(self, slot: ParamSlot) -> float:
-        """GHN-2's output scale of a weight slot: sqrt(beta / fan_in), 1 for positional encodings
-        and without scaling."""
-        if slot.role == "pos_enc" or not self.scaling:
-            return 1.0
-        return math.sqrt(weight_gain(slot.shape) / slot.fan_in)
+        """The output scale of a weight slot (output_scale), 1 without scaling."""
+        return output_scale(slot.shape, slot.fan_in) if self.scaling else 1.0
 
     def decode_vectors(self, rows: torch.Tensor, role: str) -> torch.Tensor:
         """[n, block] 1-D blocks ([n, classes] for classifier biases) from n nodes' two rows."""

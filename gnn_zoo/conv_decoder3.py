@@ -1,5 +1,5 @@
-"""GHN-3's decoder (ConvDecoder3 of the reference GHN-3 code): GHN-2's conv decoder with its
-widths tied to the GHN's (4 and 8 hidden, a hidden x hidden channel block), kernels read around
+"""GHN-3's decoder (ConvDecoder3 of the reference GHN-3 code): GHN-2's conv decoder with a
+hidden x hidden channel block (GHN-2's: 2 hidden) and a 1-D decoder 2 hidden wide, kernels read around
 the centre of the s x s map instead of its top-left corner, kernels larger than s resized
 bilinearly instead of repeated, and ViT-style token positional encodings decoded as a
 square grid of tokens."""
@@ -17,19 +17,12 @@ from .layout import ParamSlot, token_grid
 CLASS_TOKEN_STD = (
     0.02  # GHN-3 draws the class-token row of a ViT's positional encoding at random (never trained on one)
 )
-UNSCALED_SIDE = 11  # GHN-3 leaves (1, C, h, ...) tensors with h >= 11 unscaled: positional encodings
-
-
-def gain(shape: tuple[int, ...]) -> float:
-    """GHN-3's beta: 1 for tensors of 3 or more dims with one input channel, or 4-D ones with
-    kh < kw, else 2."""
-    return 1.0 if len(shape) > 2 and (shape[1] == 1 or (len(shape) > 3 and shape[2] < shape[3])) else 2.0
 
 
 class ConvDecoder3(ConvDecoder):
     """Node embedding -> parameters, as GHN-3 predicts them (module docstring): the channel block
-    is `block` x `block` (GHN-3: hidden), the fc and per-pixel layers are 4 and 8 hidden wide, the
-    1-D decoder's hidden layer 2 hidden."""
+    is `block` x `block` (GHN-3: hidden), the fc and per-pixel layers 4 and 8 hidden wide as
+    GHN-2's, the 1-D decoder's hidden layer 2 hidden."""
 
     def __init__(
         self, hidden: int, num_classes: int, max_side: int = 16, scaling: bool = True, block: int | None = None
@@ -39,7 +32,6 @@ class ConvDecoder3(ConvDecoder):
             num_classes,
             max_side,
             scaling,
-            widths=(4 * hidden, 8 * hidden),
             block=block or hidden,
             vector_width=2 * hidden,
         )
@@ -75,11 +67,3 @@ class ConvDecoder3(ConvDecoder):
         if slot.role != "classifier" and min(kh, kw) > self.side:
             value = F.interpolate(value, size=(kh, kw), mode="bilinear")
         return super().fit_kernel(value, slot)
-
-    def scale(self, slot: ParamSlot) -> float:
-        """GHN-3's output scale sqrt(beta / fan_in) (gain), 1 for (1, C, h, ...) tensors with h >= 11
-        (its test for positional encodings) and without scaling."""
-        shape = slot.shape
-        if not self.scaling or (len(shape) > 2 and shape[0] == 1 and shape[2] >= UNSCALED_SIDE):
-            return 1.0
-        return math.sqrt(gain(shape) / slot.fan_in)

@@ -111,6 +111,16 @@ def environment_differences(record: dict) -> list[str]:
     ]
 
 
+def version_differences(shipped: dict, fresh: dict) -> list[str]:
+    """Which versions of what the code computes (the nets' generator, the random streams, the
+    decoder) differ between the record and its reproduction: each changes the results."""
+    return [
+        f"{key} {shipped.get(key, 1)} there, {fresh.get(key, 1)} here"
+        for key in ("deepnets1m_generator", "random_stream", "decoder_version")
+        if shipped.get(key, 1) != fresh.get(key, 1)
+    ]
+
+
 def compare_rows(shipped: dict, fresh: dict) -> list[tuple[str, float, float]]:
     """(net, shipped top-1, reproduced top-1) of the GHN's predicted parameters, net by net."""
     again = {row["arch"]: row["ghn"] for row in fresh["archs"]}
@@ -164,7 +174,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
         fresh = read_record(out / record_name(shipped))
         text, exact = report(shipped, fresh)
     print(f"GHN top-1 (%) on {shipped['split']}, shipped record against the reproduction:\n{text}")
-    differs = environment_differences(shipped)
+    differs = version_differences(shipped, fresh) + environment_differences(shipped)
     if shipped.get("git_commit") != fresh.get("git_commit"):
         print(f"code: the record was made at commit {shipped.get('git_commit')}, this is {fresh.get('git_commit')}")
     if exact:
@@ -172,9 +182,10 @@ def run_reproduce(args: argparse.Namespace) -> int:
         return 0
     if differs:
         print(
-            "not exact, as expected: this machine differs from the record's in "
+            "not exact, as expected: this code or machine differs from the record's in "
             + "; ".join(differs)
-            + ". Float rounding moves training; judge the mean's difference against the seed noise "
+            + ". A version changes what is computed (check the record's commit out to rerun it as it was); "
+            "float rounding moves training: judge the mean's difference against the seed noise "
             "(the leaderboard's seed SD of the model)"
         )
         return 0

@@ -10,6 +10,7 @@ from bench.config.schema import SCHEMA
 from bench.harness.train import STREAM_VERSION, training_summary
 from deepnets1m.splits import GENERATOR_VERSION
 from gnn_zoo.base import embedding_params
+from gnn_zoo.conv_decoder import DECODER_VERSION
 
 
 def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds: float | None) -> dict:
@@ -28,6 +29,7 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
         **evaluated,
         "deepnets1m_generator": GENERATOR_VERSION,
         "random_stream": STREAM_VERSION,
+        "decoder_version": DECODER_VERSION,
         "training": training,
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},

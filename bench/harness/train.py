@@ -30,6 +30,7 @@ from deepnets1m.net import count_params
 from deepnets1m.spec import LARGE_IMAGE, ArchSpec
 from deepnets1m.splits import GENERATOR_VERSION, REFERENCE_CONFIG, train_width
 from gnn_zoo import GHN, VARIANTS
+from gnn_zoo.conv_decoder import DECODER_VERSION
 from gnn_zoo.init import init_decoder
 from gnn_zoo.registry import core_class
 
@@ -74,6 +75,7 @@ class TrainSpec:
                 setting.layers,
                 setting.kwargs,
                 STREAM_VERSION,
+                DECODER_VERSION,
             ],
             sort_keys=True,
             default=str,

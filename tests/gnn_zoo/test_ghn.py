@@ -150,12 +150,16 @@ def test_windows_gradient_is_slicing_gradient():
 
 
 def test_ghn2_output_scaling():
-    """Weights x sqrt(beta / fan_in) with beta 1 for depthwise and 1 x k kernels, 2 elsewhere;
-    norm scales 2 sigmoid(p / 2); biases tanh(p / 5); positional encodings unscaled."""
-    from gnn_zoo.conv_decoder import weight_gain
+    """Weights x sqrt(beta / fan_in) with beta 1 for depthwise (3-D too) and 1 x k kernels, 2
+    elsewhere; norm scales 2 sigmoid(p / 2); biases tanh(p / 5); a positional encoding (1, C, h, ...)
+    unscaled only when h >= 11, as the reference (a DeepNets-1M ViT's 3 x 3 one on digits is scaled)."""
+    from gnn_zoo.conv_decoder import output_scale, weight_gain
 
-    assert weight_gain((64, 1, 3, 3)) == weight_gain((64, 64, 1, 7)) == 1.0
+    assert weight_gain((64, 1, 3, 3)) == weight_gain((64, 64, 1, 7)) == weight_gain((64, 1, 5)) == 1.0
     assert weight_gain((64, 64, 7, 1)) == weight_gain((64, 64, 3, 3)) == weight_gain((10, 64)) == 2.0
+    assert weight_gain((64, 64, 5)) == 2.0
+    assert output_scale((1, 128, 3, 3), 128 * 9) == (2 / (128 * 9)) ** 0.5  # the reference's 0.042
+    assert output_scale((1, 64, 14, 14), 64 * 196) == output_scale((1, 197, 768), 197 * 768) == 1.0
     net = torchvision.models.mobilenet_v3_small(num_classes=10)
     GHN("gcn", hidden=32, num_classes=10)(net)
     depthwise, dense = net.features[1].block[0][0].weight, net.features[0][0].weight  # 16x1x3x3, 16x3x3x3
@@ -320,3 +324,9 @@ def test_classifier_is_the_weight_nearest_the_output():
     assert names[classifier_node(graph, 10)] == "head.weight"
     assert classifier_node(graph, 7) is None  # the nearest weight has 10 rows, not 7
     assert classifier_node(to_graph(ConvHeadNet()), 10) is None  # a conv head: the early Linear is not taken for it
+
+
+def test_ghn2_decoder_widths_follow_the_hidden_size():
+    """The conv decoder is 4 and 8 hidden wide, as the reference (128 and 256 at hidden 32)."""
+    assert GHN("gcn", hidden=32, num_classes=10).decoder.widths == (128, 256)
+    assert GHN("gcn", hidden=16, num_classes=10).decoder.widths == (64, 128)

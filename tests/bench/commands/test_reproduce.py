@@ -57,3 +57,14 @@ def test_a_field_no_flag_sets_is_a_clear_error(home, capsys):
     path.write_text(json.dumps(record))
     assert main(["reproduce", str(path)]) == 2
     assert "grad_clip = 1.0 is not preset tiny's (5.0) and no flag sets it" in capsys.readouterr().err
+
+
+def test_a_record_of_an_older_decoder_is_judged_by_its_version(home, capsys):
+    path = shipped_record(home)
+    record = json.loads(path.read_text())
+    del record["decoder_version"]  # as records made before the decoder had a version
+    record["archs"][0]["ghn"] += 5.0
+    path.write_text(json.dumps(record))
+    assert main(["reproduce", str(path), "--no-progress"]) == 0  # not exact by construction, and said so
+    out = capsys.readouterr().out
+    assert "not exact, as expected" in out and "decoder_version 1 there, 2 here" in out
