@@ -14,43 +14,43 @@ adopted arm's flags, as many seeds as a 5-point difference needs, committing rec
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.commands.cli import main as bench
-from leaderboard.arms import adopted, arms_of, plain_arm
+from leaderboard.arms import adopted, arms_of, decision, plain_arm
 from leaderboard.records import run_records
 
 sys.path.insert(0, str(Path(__file__).parent))
-from variance_study import ARMS, changed  # noqa: E402  (the study's arms and how tables name them)
+from variance_study import flags_of  # noqa: E402  (the study's arms' flags by how tables name them)
 
 TARGET_DIFF = 5.0  # points the ranking must resolve
 GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep", "--preset", "rank")
 
 
-def study_decision(study: str) -> tuple[str | None, str]:
-    """(the adopted arm's name in variance_study.ARMS, its preset label), or (None, why not yet)."""
+def study_decision(study: str) -> tuple[tuple[str, ...] | None, str]:
+    """(the adopted arm's `bench sweep` flags, its preset label), or (None, why not yet)."""
     arms = arms_of(run_records([study]) if Path(study).is_dir() else [])
     plain = plain_arm(arms)
     if plain is None:
         return None, f"no records of the plain arm in {study}"
     best = adopted(arms, plain)
     if best is None:
-        short = ", ".join(f"{a.what} ({a.fewest})" for a in arms.values() if a.fewest < 8)
-        return None, f"the study's decision is pending: {short} have fewer than 8 seeds a model"
-    name = next((arm for arm in ARMS if changed(arm) == best.what), None)
-    if name is None:
-        return None, f"the adopted arm ({best.what}) is none of variance_study.ARMS"
-    return name, best.name
+        return None, f"the study's decision is pending: {decision(arms, plain)}"
+    flags = flags_of(best.what, study)
+    if flags is None:
+        return None, f"the adopted arm ({best.what}) is none of variance_study.ARMS nor their combination"
+    return flags, best.name
 
 
-def grid_argv(arm: str, results: str, power: str, commit: bool, dry_run: bool) -> list[str]:
+def grid_argv(flags: tuple[str, ...], results: str, power: str, commit: bool, dry_run: bool) -> list[str]:
     """The grid's `bench sweep` arguments with the adopted arm's flags."""
     return [
         "sweep",
         *GRID,
-        *ARMS[arm],
+        *flags,
         "--seeds",
         "6",
         "--target-diff",
@@ -73,11 +73,11 @@ def main() -> int:
     p.add_argument("--commit", action="store_true", help="commit each job's records as it lands")
     p.add_argument("--dry-run", action="store_true", help="print the grid's plan only")
     args = p.parse_args()
-    arm, label = study_decision(args.study)
-    if arm is None:
+    flags, label = study_decision(args.study)
+    if flags is None:
         print(f"ranking grid: not started, {label}", file=sys.stderr)
         return 2
-    print(f"ranking grid: the study adopted {arm} (preset {label})", flush=True)
+    print(f"ranking grid: the study adopted {shlex.join(flags) or 'plain'} (preset {label})", flush=True)
     power = Path(args.results) / "power.json"
     if not power.exists():
         power.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,7 @@ def main() -> int:
                  "--preset", label, "--out", str(power)]  # fmt: skip
         if subprocess.run(table, check=False).returncode:
             return 1
-    return bench(grid_argv(arm, args.results, str(power), args.commit, args.dry_run))
+    return bench(grid_argv(flags, args.results, str(power), args.commit, args.dry_run))
 
 
 if __name__ == "__main__":

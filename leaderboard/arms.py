@@ -234,12 +234,62 @@ def stopped_arms(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
     ]
 
 
+def helping_arms(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
+    """The arms that help (the rule's step 5): FULL_SEEDS seeds a model, a pooled seed SD below
+    plain's and a mean not significantly below plain's; lowest SD first."""
+    sd = plain.pooled_sd()[0]
+    found = [
+        a
+        for a in arms.values()
+        if a is not plain and a.fewest >= FULL_SEEDS and a.pooled_sd()[0] < sd and not against(a, plain)[1] < ALPHA
+    ]
+    return sorted(found, key=lambda a: a.pooled_sd()[0])
+
+
+def fields_of(what: str) -> dict[str, str]:
+    """An arm's changed fields as its name lists them ("lr 0.001, decoder init ghn3"): field -> value."""
+    if what == "plain":
+        return {}
+    return {part.rsplit(" ", 1)[0].replace(" ", "_"): part.rsplit(" ", 1)[1] for part in what.split(", ")}
+
+
+def combination(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
+    """The arms the rule's step 5 combines into one more arm: the helping arms, lowest SD first,
+    each joining unless it sets a field an arm already joined sets otherwise (two learning
+    rates cannot both hold); [] when fewer than two join."""
+    joined: list[Arm] = []
+    fields: dict[str, str] = {}
+    for arm in helping_arms(arms, plain):
+        own = fields_of(arm.what)
+        if all(fields.get(k, v) == v for k, v in own.items()):
+            joined.append(arm)
+            fields.update(own)
+    return joined if len(joined) > 1 else []
+
+
+def combined_name(joined: list[Arm]) -> str:
+    """How the arms table names the combination of `joined` (changed_fields' text of its fields)."""
+    fields = {k: v for arm in joined for k, v in fields_of(arm.what).items()}
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(fields.items()))
+
+
+def pending_combination(arms: dict[str, Arm], plain: Arm) -> str | None:
+    """The name of the combination the rule still has to run (step 5), None when there is none
+    to run: fewer than two arms help, or its arm is among `arms`."""
+    joined = combination(arms, plain)
+    if not joined:
+        return None
+    name = combined_name(joined)
+    return None if any(a.what == name for a in arms.values()) else name
+
+
 def adopted(arms: dict[str, Arm], plain: Arm) -> Arm | None:
     """The arm the rule adopts, once every arm it has not stopped has FULL_SEEDS seeds a model
-    (None before): the lowest pooled seed SD (to 0.1) among plain and the arms whose mean is not
-    significantly below plain's, ties to the cheaper."""
+    and the combination of the helping arms (step 5) has run (None before): the lowest pooled
+    seed SD (to 0.1) among plain and the arms whose mean is not significantly below plain's,
+    ties to the cheaper."""
     running = [a for a in arms.values() if a not in stopped_arms(arms, plain)]
-    if any(a.fewest < FULL_SEEDS for a in running):
+    if any(a.fewest < FULL_SEEDS for a in running) or pending_combination(arms, plain):
         return None
     eligible = [a for a in running if a is plain or not against(a, plain)[1] < ALPHA]
     return min(eligible, key=lambda a: (round(a.pooled_sd()[0], 1), a.minutes))
@@ -262,6 +312,13 @@ def decision(arms: dict[str, Arm], plain: Arm) -> str:
         notes.append(
             f"Decision pending: {', '.join(f'{a.what} ({a.fewest})' for a in short)} have fewer than "
             f"{FULL_SEEDS} seeds a model."
+        )
+        return " ".join(notes)
+    combined = pending_combination(arms, plain)
+    if combined:
+        notes.append(
+            f"Decision pending: the helping arms' combination ({combined}) runs first, {FULL_SEEDS} seeds a "
+            "model (the rule's step 5)."
         )
         return " ".join(notes)
     best = adopted(arms, plain)

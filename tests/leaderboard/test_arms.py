@@ -8,7 +8,17 @@ import pytest
 from bench.commands.cli import main
 from bench.config.presets import get_preset
 from bench.config.schema import write_record
-from leaderboard.arms import against, arm_table, arms_of, changed_fields
+from leaderboard.arms import (
+    adopted,
+    against,
+    arm_table,
+    arms_of,
+    changed_fields,
+    combination,
+    combined_name,
+    helping_arms,
+    plain_arm,
+)
 
 from .conftest import make_record
 
@@ -130,11 +140,11 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path):
     for r in arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, {m: s[:4] for m, s in TIGHT.items()}):
         write_record(tmp_path / "study", r)
     arm, why = grid.study_decision(str(tmp_path / "study"))
-    assert arm is None and "decision is pending: decoder init ghn3 (4)" in why
+    assert arm is None and "Decision pending: decoder init ghn3 (4)" in why
     for r in arm_records({"decoder_init": "ghn3"}, TIGHT):
         write_record(tmp_path / "study", r)
     arm, label = grid.study_decision(str(tmp_path / "study"))
-    assert arm == "ghn3-init" and label == get_preset("rank", decoder_init="ghn3").label
+    assert arm == ("--decoder-init", "ghn3") and label == get_preset("rank", decoder_init="ghn3").label
     argv = grid.grid_argv(arm, str(tmp_path / "grid"), str(tmp_path / "grid" / "power.json"), True, True)
     args = parser(argv).parse_args(argv)
     assert (args.gnn, args.ghn, args.decoder_init, args.target_diff, args.commit) == (
@@ -144,3 +154,50 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path):
         5.0,
         True,
     )
+
+
+def load_study():
+    """benchmarks/variance_study.py as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "variance_study.py"
+    spec = importlib.util.spec_from_file_location("variance_study", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    return study
+
+
+def test_two_helping_arms_are_combined_before_the_rule_decides(tmp_path):
+    """Step 5: with two arms tighter than plain and not lower, their combination runs (8 seeds)
+    before any decision; an arm that sets a field otherwise (a second learning rate) does not join."""
+    study = load_study()
+    tighter = {m: [46 + 0.5 * (-1) ** i for i in range(8)] for m in PLAIN}  # SD 0.53
+    records = (
+        arm_records({}, PLAIN)
+        + arm_records({"decoder_init": "ghn3"}, TIGHT)
+        + arm_records({"lr": 1e-3}, tighter)
+        + arm_records({"lr": 4e-3}, TIGHT)
+    )
+    for r in records:
+        write_record(tmp_path, r)
+    arms = arms_of(records)
+    plain = plain_arm(arms)
+    assert [a.what for a in helping_arms(arms, plain)][0] == "lr 0.001"
+    assert combined_name(combination(arms, plain)) == "decoder init ghn3, lr 0.001"  # lr 0.004 conflicts
+    assert adopted(arms, plain) is None and "combination (decoder init ghn3, lr 0.001) runs first" in arm_table(records)
+    assert study.combination_flags(str(tmp_path)) == ("--lr", "1e-3", "--decoder-init", "ghn3")
+    both = arm_records(
+        {"decoder_init": "ghn3", "lr": 1e-3}, {m: [46 + 0.1 * (-1) ** i for i in range(8)] for m in PLAIN}
+    )
+    for r in both:
+        write_record(tmp_path, r)
+    arms = arms_of(records + both)
+    assert adopted(arms, plain_arm(arms)).what == "decoder init ghn3, lr 0.001"
+    assert study.flags_of("decoder init ghn3, lr 0.001", str(tmp_path)) == ("--lr", "1e-3", "--decoder-init", "ghn3")
+
+
+def test_one_helping_arm_needs_no_combination():
+    records = arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, TIGHT)
+    arms = arms_of(records)
+    assert combination(arms, plain_arm(arms)) == [] and adopted(arms, plain_arm(arms)).what == "decoder init ghn3"
