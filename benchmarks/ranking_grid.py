@@ -3,12 +3,13 @@
 It reads the study's records, applies the rule (leaderboard.arms.adopted) and refuses while the
 decision is pending; then it writes the adopted arm's power table (benchmarks/power_table.py:
 the comparison chosen by simulation, the resolution by seeds) into the grid's folder and runs
-every core, the paper's MLP and GHN-3 as published on val and ood-deep at `rank` with the
-adopted arm's flags, as many seeds as a 5-point difference needs, committing records as they land
-(resumable: rerun the same command).
+every core, the paper's MLP and GHN-3 as published on val and ood-deep at the named preset made
+from the adopted arm (`--preset NAME`: it must be `rank` with the arm's fields; the script says
+which fields when it is not), as many seeds as a 5-point difference needs, committing records
+as they land (resumable: rerun the same command).
 
-    python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --commit
-    python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --dry-run
+    python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --commit
+    python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --dry-run
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from variance_study import flags_of  # noqa: E402  (the study's arms' flags by how tables name them)
 
 TARGET_DIFF = 5.0  # points the ranking must resolve
-GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep", "--preset", "rank")
+GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep")
 
 
 def study_decision(study: str) -> tuple[tuple[str, ...] | None, str]:
@@ -45,12 +46,32 @@ def study_decision(study: str) -> tuple[tuple[str, ...] | None, str]:
     return flags, best.name
 
 
-def grid_argv(flags: tuple[str, ...], results: str, power: str, commit: bool, dry_run: bool) -> list[str]:
-    """The grid's `bench sweep` arguments with the adopted arm's flags."""
+def preset_mismatch(name: str, flags: tuple[str, ...]) -> str | None:
+    """Why the named preset `name` is not `rank` with the adopted arm's `flags` (None when it is:
+    the grid runs the decision, under a name of its own)."""
+    import dataclasses
+
+    from bench.commands.cli import parser
+    from bench.commands.options import preset_overrides
+    from bench.config.presets import PRESETS, RUNTIME_FIELDS, get_preset
+
+    if name not in PRESETS:
+        return f"--preset {name}: no such preset; add it to bench/config/presets.py as extends(RANK, {name!r}, ...)"
+    wanted = dataclasses.asdict(get_preset("rank", **preset_overrides(parser(["sweep"]).parse_args(["sweep", *flags]))))
+    have = dataclasses.asdict(PRESETS[name])
+    differ = sorted(k for k in wanted if k not in ("name", *RUNTIME_FIELDS) and wanted[k] != have.get(k))
+    return (
+        f"--preset {name} is not rank with {shlex.join(flags)}: it differs in {', '.join(differ)}" if differ else None
+    )
+
+
+def grid_argv(preset: str, results: str, power: str, commit: bool, dry_run: bool) -> list[str]:
+    """The grid's `bench sweep` arguments at the named preset of the adopted arm."""
     return [
         "sweep",
         *GRID,
-        *flags,
+        "--preset",
+        preset,
         "--seeds",
         "6",
         "--target-diff",
@@ -72,12 +93,22 @@ def main() -> int:
     p.add_argument("--results", required=True, help="the grid's records folder (power.json goes there too)")
     p.add_argument("--commit", action="store_true", help="commit each job's records as it lands")
     p.add_argument("--dry-run", action="store_true", help="print the grid's plan only")
+    p.add_argument(
+        "--preset",
+        required=True,
+        help="the named preset made from the adopted arm (bench/config/presets.py: rank with its fields); "
+        "the grid runs it, so its records are never mixed with rank's",
+    )
     args = p.parse_args()
     flags, label = study_decision(args.study)
     if flags is None:
         print(f"ranking grid: not started, {label}", file=sys.stderr)
         return 2
     print(f"ranking grid: the study adopted {shlex.join(flags) or 'plain'} (preset {label})", flush=True)
+    mismatch = preset_mismatch(args.preset, flags)
+    if mismatch:
+        print(f"ranking grid: not started, {mismatch}", file=sys.stderr)
+        return 2
     power = Path(args.results) / "power.json"
     if not power.exists():
         power.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +116,7 @@ def main() -> int:
                  "--preset", label, "--out", str(power)]  # fmt: skip
         if subprocess.run(table, check=False).returncode:
             return 1
-    return bench(grid_argv(flags, args.results, str(power), args.commit, args.dry_run))
+    return bench(grid_argv(args.preset, args.results, str(power), args.commit, args.dry_run))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.commands.cli import main
-from bench.config.presets import get_preset
+from bench.config.presets import PRESETS, extends, get_preset
 from bench.config.schema import write_record
 from leaderboard.arms import (
     adopted,
@@ -124,10 +124,11 @@ def test_the_study_script_skips_the_arms_the_rule_stops(tmp_path):
     assert study.early_stopped(str(tmp_path)) == {"lr 0.004"}
 
 
-def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path):
+def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch):
     """benchmarks/ranking_grid.py: no grid while the study's decision is pending; once every
-    running arm has 8 seeds, the grid's sweep carries the adopted arm's flags, every model of the
-    ranking (GHN-3 included) and a 5-point target."""
+    running arm has 8 seeds, the grid runs the named preset made from the adopted arm (refused
+    unless it is rank with the arm's fields), every model of the ranking (GHN-3 included) and a
+    5-point target."""
     import importlib.util
     from pathlib import Path
 
@@ -145,12 +146,16 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path):
         write_record(tmp_path / "study", r)
     arm, label = grid.study_decision(str(tmp_path / "study"))
     assert arm == ("--decoder-init", "ghn3") and label == get_preset("rank", decoder_init="ghn3").label
-    argv = grid.grid_argv(arm, str(tmp_path / "grid"), str(tmp_path / "grid" / "power.json"), True, True)
+    assert "no such preset" in grid.preset_mismatch("rank-steady", arm)
+    assert "differs in decoder_init" in grid.preset_mismatch("rank", arm)
+    monkeypatch.setitem(PRESETS, "rank-steady", extends(PRESETS["rank"], "rank-steady", decoder_init="ghn3"))
+    assert grid.preset_mismatch("rank-steady", arm) is None
+    argv = grid.grid_argv("rank-steady", str(tmp_path / "grid"), str(tmp_path / "grid" / "power.json"), True, True)
     args = parser(argv).parse_args(argv)
-    assert (args.gnn, args.ghn, args.decoder_init, args.target_diff, args.commit) == (
+    assert (args.gnn, args.ghn, args.preset, args.target_diff, args.commit) == (
         "all",
         "ghn2,mlp,ghn3",
-        "ghn3",
+        "rank-steady",
         5.0,
         True,
     )
