@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The variance study (docs/variance-study.md), then its step 5 (the helping arms combined), then
+# the 1,000 shared property labels (on the machine idle but for them: their inference times are
+# measured), then (by hand: step 4) the ranking grid at the adopted arm's named preset, on the
+# code tagged `grid-code` (GHN-2's decoder version 2). Records and labels are committed on
+# branch `study` as they land. Restart it after any stop or reboot: every step resumes.
+# STUDY: the `study` worktree (records land there); GRIDTREE: a worktree at tag grid-code; PY: the
+# Python with ghnbench's dependencies. Run a copy, so that editing this file never disturbs a run:
+#   cp benchmarks/study_chain.sh /tmp/chain.sh && STUDY=$PWD/../study GRIDTREE=$PWD/../gridtree \
+#     PY=$PWD/.venv/bin/python setsid nohup bash /tmp/chain.sh > ../study.log 2>&1 < /dev/null &
+set -u
+cd "$STUDY" || exit 1
+# 1. the seven arms, on the study's own code (decoder version 1, as its first runs)
+PYTHONPATH="$STUDY" "$PY" benchmarks/variance_study.py --results results/variance-study --commit || exit $?
+# 2. step 5 on the same code; $GRIDTREE (tag grid-code) knows the combination rule
+for seeds in 2 4 8; do
+  FLAGS=$(PYTHONPATH="$GRIDTREE" "$PY" "$GRIDTREE"/benchmarks/variance_study.py --results results/variance-study --print-combination) || exit $?
+  [ -z "$FLAGS" ] && break
+  echo "== variance study: the helping arms combined ($FLAGS), seeds 0-$((seeds - 1))"
+  PYTHONPATH="$STUDY" "$PY" -m bench sweep --gnn gatedgnn,gcn --split val,ood-deep --preset rank --seeds $seeds \
+    --results results/variance-study --no-progress $FLAGS --commit || exit $?
+done
+# 3. the property labels
+if [ ! -e results/properties/.labels/done ]; then
+  PYTHONPATH="$GRIDTREE" "$PY" -m bench properties --labels-only --gnn gatedgnn --preset rank --nets 1000 \
+    --label-workers 2 --out results/properties --no-progress || exit $?
+  date -u +%FT%TZ > results/properties/.labels/done
+  git add results/properties && git commit -qm "results: the 1,000 property nets' shared labels (digits, label recipe defaults; inference times on $(lscpu | sed -n 's/^Model name: *//p'))"
+fi
+# 4. the grid waits for a session: add the adopted arm as a named preset (bench/config/presets.py),
+#    tag the tested main `grid-code`, check it out in $GRIDTREE, merge grid-code into study, then
+#    PYTHONPATH="$STUDY" "$PY" benchmarks/ranking_grid.py --study results/variance-study \
+#      --results results/ranking --preset NAME --commit   (in the background, like this chain)
+echo "chain: the study and the labels are done; the grid waits for its named preset (step 4 of benchmarks/study_chain.sh)"
