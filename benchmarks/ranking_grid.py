@@ -25,7 +25,7 @@ from leaderboard.arms import adopted, arms_of, decision, plain_arm
 from leaderboard.records import run_records
 
 sys.path.insert(0, str(Path(__file__).parent))
-from variance_study import flags_of  # noqa: E402  (the study's arms' flags by how tables name them)
+from variance_study import arm_preset, flags_of  # noqa: E402  (the study's arms: their flags and presets)
 
 TARGET_DIFF = 5.0  # points the ranking must resolve
 GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep")
@@ -51,13 +51,11 @@ def preset_mismatch(name: str, flags: tuple[str, ...]) -> str | None:
     the grid runs the decision, under a name of its own)."""
     import dataclasses
 
-    from bench.commands.cli import parser
-    from bench.commands.options import preset_overrides
-    from bench.config.presets import PRESETS, RUNTIME_FIELDS, get_preset
+    from bench.config.presets import PRESETS, RUNTIME_FIELDS
 
     if name not in PRESETS:
         return f"--preset {name}: no such preset; add it to bench/config/presets.py as extends(RANK, {name!r}, ...)"
-    wanted = dataclasses.asdict(get_preset("rank", **preset_overrides(parser(["sweep"]).parse_args(["sweep", *flags]))))
+    wanted = dataclasses.asdict(arm_preset(flags))
     have = dataclasses.asdict(PRESETS[name])
     differ = sorted(k for k in wanted if k not in ("name", *RUNTIME_FIELDS) and wanted[k] != have.get(k))
     return (

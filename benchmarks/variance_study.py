@@ -71,17 +71,22 @@ def sweep_argv(flags: tuple[str, ...], seeds: int, results: str, commit: bool, d
     ]
 
 
+def arm_preset(flags: tuple[str, ...]):
+    """The preset an arm's `bench sweep` flags make of `rank`."""
+    from bench.commands.cli import parser
+    from bench.commands.options import preset_overrides
+    from bench.config.presets import get_preset
+
+    return get_preset("rank", **preset_overrides(parser(["sweep"]).parse_args(sweep_argv(flags, 1, ".", False, True))))
+
+
 def changed(arm: str) -> str:
     """How the arms table names `arm`: the fields its flags change ("plain" for none)."""
     import dataclasses
 
-    from bench.commands.cli import parser
-    from bench.commands.options import preset_overrides
-    from bench.config.presets import get_preset
     from leaderboard.arms import changed_fields
 
-    args = parser(["sweep"]).parse_args(sweep_argv(ARMS[arm], 1, ".", False, True))
-    preset = get_preset("rank", **preset_overrides(args))
+    preset = arm_preset(ARMS[arm])
     return changed_fields(preset.label, dataclasses.asdict(preset))
 
 
@@ -103,6 +108,11 @@ def combination_flags(results: str) -> tuple[str, ...]:
     joined = combination(arms, plain) if plain else []
     if not joined or combined_name(joined) in {a.what for a in stopped_arms(arms, plain)}:
         return ()
+    return combined_flags(joined)
+
+
+def combined_flags(joined) -> tuple[str, ...]:
+    """The flags of the arms in `joined` (leaderboard.arms.Arm), one after the other."""
     names = [arm for j in joined for arm in ARMS if changed(arm) == j.what]
     return tuple(flag for name in names for flag in ARMS[name])
 
@@ -117,7 +127,7 @@ def flags_of(what: str, results: str) -> tuple[str, ...] | None:
         return ARMS[name]
     arms, plain = study_arms(results)
     joined = combination(arms, plain) if plain else []
-    return combination_flags(results) if joined and combined_name(joined) == what else None
+    return combined_flags(joined) if joined and combined_name(joined) == what else None
 
 
 def early_stopped(results: str) -> set[str]:

@@ -46,13 +46,16 @@ def changed_fields(label: str, fields: dict) -> str:
         and not isinstance(v, dict)
         and base[k] != (tuple(v) if isinstance(v, list) else v)
     }
-    return (
-        ", ".join(
-            f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in sorted(changed.items())
-        )
-        or "plain"
+    return fields_text(changed) or "plain"
+
+
+def fields_text(fields: dict) -> str:
+    """Changed preset fields as an arm's name lists them: "decoder init ghn3, lr 0.001" (by field)."""
+    parts = (
+        f"{k.replace('_', ' ')} {','.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in sorted(fields.items())
     )
+    return ", ".join(parts)
 
 
 def training_minutes(record: dict) -> float:
@@ -268,9 +271,8 @@ def combination(arms: dict[str, Arm], plain: Arm) -> list[Arm]:
 
 
 def combined_name(joined: list[Arm]) -> str:
-    """How the arms table names the combination of `joined` (changed_fields' text of its fields)."""
-    fields = {k: v for arm in joined for k, v in fields_of(arm.what).items()}
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(fields.items()))
+    """How the arms table names the combination of `joined` (as changed_fields names an arm)."""
+    return fields_text({k: v for arm in joined for k, v in fields_of(arm.what).items()})
 
 
 def pending_combination(arms: dict[str, Arm], plain: Arm) -> str | None:
