@@ -85,7 +85,7 @@ def run_properties(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     out = check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
-    ckpt = None if args.labels_only else trained_checkpoint(args, spec)[0]
+    ckpt = None if args.labels_only else trained_checkpoint(args, spec)[0]  # before the labels: fails fast
     recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
     device = torch.device(args.device)
     rows, features, graphs = labels(
