@@ -4,9 +4,14 @@ It reads the study's records, applies the rule (leaderboard.arms.adopted) and re
 decision is pending; then it writes the adopted arm's power table (benchmarks/power_table.py:
 the comparison chosen by simulation, the resolution by seeds) into the grid's folder and runs
 every core, the paper's MLP and GHN-3 as published on val and ood-deep at the named preset made
-from the adopted arm (`--preset NAME`: it must be `rank` with the arm's fields; the script says
-which fields when it is not), as many seeds as a 5-point difference needs, committing records
-as they land (resumable: rerun the same command).
+from the adopted arm (`--preset NAME`: it must be `rank` with the arm's fields and the lenses'
+fine-tuning, LENSES; the script says which fields when it is not), as many seeds as a 5-point
+difference needs, committing records as they land (resumable: rerun the same command).
+
+All three lenses come from the same runs, each job's records committed together: the accuracy
+records carry the fine-tuning lens (LENSES), and each GHN's property record (the embeddings lens,
+`bench sweep --properties`) lands in --properties beside the 1,000 nets' shared labels, which are
+completed first (on a new machine: its inference times, measured before any job starts).
 
     python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --commit
     python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --dry-run
@@ -29,6 +34,8 @@ from variance_study import arm_preset, flags_of  # noqa: E402  (the study's arms
 
 TARGET_DIFF = 5.0  # points the ranking must resolve
 GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep")
+LENSES = {"finetune": (10, 50, 200)}  # the fine-tuning lens's steps, as its published tables (5 nets, lr 0.05)
+PROPERTY_NETS = 1000  # the embeddings lens's nets, GHN-2's 500 + 500
 
 
 def study_decision(study: str) -> tuple[tuple[str, ...] | None, str]:
@@ -54,22 +61,38 @@ def preset_mismatch(name: str, flags: tuple[str, ...]) -> str | None:
     from bench.config.presets import PRESETS, RUNTIME_FIELDS
 
     if name not in PRESETS:
-        return f"--preset {name}: no such preset; add it to bench/config/presets.py as extends(RANK, {name!r}, ...)"
-    wanted = dataclasses.asdict(arm_preset(flags))
+        return (
+            f"--preset {name}: no such preset; add it to bench/config/presets.py as extends(RANK, {name!r}, "
+            f"<the arm's fields>, finetune={LENSES['finetune']})"
+        )
+    wanted = dataclasses.asdict(dataclasses.replace(arm_preset(flags), **LENSES))
     have = dataclasses.asdict(PRESETS[name])
     differ = sorted(k for k in wanted if k not in ("name", *RUNTIME_FIELDS) and wanted[k] != have.get(k))
     return (
-        f"--preset {name} is not rank with {shlex.join(flags)}: it differs in {', '.join(differ)}" if differ else None
+        f"--preset {name} is not rank with {shlex.join(flags)} and the lenses' {LENSES}: it differs in "
+        f"{', '.join(differ)}"
+        if differ
+        else None
     )
 
 
-def grid_argv(preset: str, results: str, power: str, commit: bool, dry_run: bool) -> list[str]:
-    """The grid's `bench sweep` arguments at the named preset of the adopted arm."""
+def labels_argv(properties: str) -> list[str]:
+    """`bench properties` arguments completing the embeddings lens's shared labels (2 workers)."""
+    return ["properties", "--labels-only", "--nets", str(PROPERTY_NETS), "--label-workers", "2", "--out", properties,
+            "--no-progress"]  # fmt: skip
+
+
+def grid_argv(preset: str, results: str, power: str, properties: str, commit: bool, dry_run: bool) -> list[str]:
+    """The grid's `bench sweep` arguments at the named preset of the adopted arm, with every lens."""
     return [
         "sweep",
         *GRID,
         "--preset",
         preset,
+        "--properties",
+        properties,
+        "--property-nets",
+        str(PROPERTY_NETS),
         "--seeds",
         "6",
         "--target-diff",
@@ -89,6 +112,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--study", required=True, help="the variance study's records folder")
     p.add_argument("--results", required=True, help="the grid's records folder (power.json goes there too)")
+    p.add_argument(
+        "--properties",
+        default=None,
+        help="the embeddings lens's folder: property records and the shared labels (default: "
+        "properties/ beside --results)",
+    )
     p.add_argument("--commit", action="store_true", help="commit each job's records as it lands")
     p.add_argument("--dry-run", action="store_true", help="print the grid's plan only")
     p.add_argument(
@@ -114,7 +143,10 @@ def main() -> int:
                  "--preset", label, "--out", str(power)]  # fmt: skip
         if subprocess.run(table, check=False).returncode:
             return 1
-    return bench(grid_argv(args.preset, args.results, str(power), args.commit, args.dry_run))
+    properties = args.properties or str(Path(args.results).parent / "properties")
+    if not args.dry_run and bench(labels_argv(properties)):
+        return 1
+    return bench(grid_argv(args.preset, args.results, str(power), properties, args.commit, args.dry_run))
 
 
 if __name__ == "__main__":

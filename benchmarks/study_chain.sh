@@ -22,12 +22,13 @@ for seeds in 2 4 8; do
 done
 # 3. the property labels
 if [ ! -e results/properties/.labels/done ]; then
-  PYTHONPATH="$GRIDTREE" "$PY" -m bench properties --labels-only --gnn gatedgnn --preset rank --nets 1000 \
+  PYTHONPATH="$GRIDTREE" "$PY" -m bench properties --labels-only --preset rank --nets 1000 \
     --label-workers 2 --out results/properties --no-progress || exit $?
   date -u +%FT%TZ > results/properties/.labels/done
   git add results/properties && git commit -qm "results: the 1,000 property nets' shared labels (digits, label recipe defaults; inference times on $(lscpu | sed -n 's/^Model name: *//p'))"
 fi
-# 4. the grid waits for a session: add the adopted arm as a named preset (bench/config/presets.py),
+# 4. the grid waits for a session: add the adopted arm as a named preset (bench/config/presets.py:
+#    extends(RANK, NAME, <the arm's fields>, finetune=(10, 50, 200)), the fine-tuning lens riding along),
 #    tag the tested main `grid-code`, check it out in $GRIDTREE, merge grid-code into study, then
 #    PYTHONPATH="$STUDY" "$PY" benchmarks/ranking_grid.py --study results/variance-study \
 #      --results results/ranking --preset NAME --commit   (in the background, like this chain)

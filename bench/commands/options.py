@@ -350,6 +350,25 @@ def add_nproc(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_property_lens(p: argparse.ArgumentParser) -> None:
+    """--properties DIR, --property-nets N: also score each trained GHN's embeddings lens into DIR."""
+    lens = group(p, "device and output")
+    lens.add_argument(
+        "--properties",
+        default=None,
+        metavar="DIR",
+        help="also score each trained GHN's embeddings on the property nets (as `bench properties --out DIR`, "
+        "label recipe defaults) before evaluating it, and write its property record into DIR; the nets' "
+        "shared labels must be in DIR/.labels (`bench properties --labels-only --out DIR` computes them)",
+    )
+    lens.add_argument(
+        "--property-nets",
+        type=POSITIVE_INT,
+        default=1000,
+        help="with --properties: the property nets, as `bench properties --nets` (default 1000)",
+    )
+
+
 def add_threads(p: argparse.ArgumentParser) -> None:
     """--threads: torch's intra-op threads (default: OMP_NUM_THREADS if set, else the usable CPUs)."""
     p.add_argument(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 
 from bench.commands.options import POSITIVE_FLOAT, POSITIVE_INT, add_run_options, check_writable
 
@@ -49,34 +49,34 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--labels-only",
         action="store_true",
         help="compute (or complete) the shared labels of the --nets nets under --out/.labels and stop: "
-        "no GHN needed (labels are shared by every GHN scored on the same nets, data and recipe)",
+        "no GHN (and no --gnn) needed (labels are shared by every GHN scored on the same nets, data and recipe)",
     )
     p.set_defaults(func=run_properties)
 
 
 def run_properties(args: argparse.Namespace) -> int:
     """Run `bench properties`: labels (shared), embeddings, fits; print and record the scores."""
-    import numpy as np
-    import torch
-
+    from bench.commands.lens import score_and_record
     from bench.commands.run_cmd import setup, trained_checkpoint
-    from bench.config.paths import properties_root
-    from bench.harness.properties import (
-        LabelRecipe,
-        embeddings,
-        format_scores,
-        labels,
-        property_record,
-        property_record_name,
-        property_scores,
-    )
-    from bench.launchers.threads import usable_cpus
-    from deepnets1m.atomic import atomic_write
-    from gnn_zoo import GHN
+    from bench.harness.properties import LabelRecipe
 
     if args.nets < 4:
         raise ValueError(f"--nets {args.nets}: the fits need at least 4 nets (2 to fit, 2 to score)")
+    recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
+    if args.labels_only:
+        return compute_labels(args, recipe)
     data, preset, spec = setup(args)
+    out = label_workers_and_out(args)
+    ckpt = trained_checkpoint(args, spec)[0]  # before the labels: a missing GHN fails fast
+    score_and_record(args, data, preset.label, ckpt, out, recipe, args.nets, args.label_workers)
+    return 0
+
+
+def label_workers_and_out(args: argparse.Namespace) -> Path:
+    """The --out folder, checked writable, after a warning when --label-workers exceeds the CPUs."""
+    from bench.config.paths import properties_root
+    from bench.launchers.threads import usable_cpus
+
     cpus = usable_cpus()
     if args.label_workers > cpus:
         print(
@@ -84,29 +84,32 @@ def run_properties(args: argparse.Namespace) -> int:
             "the workers will wait on each other",
             file=sys.stderr,
         )
-    out = check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
-    ckpt = None if args.labels_only else trained_checkpoint(args, spec)[0]  # before the labels: fails fast
-    recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
-    device = torch.device(args.device)
-    rows, features, graphs = labels(
+    return check_writable(args.out or properties_root(), "--out" if args.out else "GHNBENCH_HOME")
+
+
+def compute_labels(args: argparse.Namespace, recipe) -> int:
+    """`bench properties --labels-only`: compute (or complete) the shared labels, no GHN (no --gnn)."""
+    from bench.commands.lens import torch_device
+    from bench.commands.options import check_device
+    from bench.config.presets import PRESETS
+    from bench.harness.data import load_data
+    from bench.harness.properties import labels
+    from bench.launchers.threads import set_threads
+
+    set_threads(args.threads)
+    check_device(args.device)
+    out = label_workers_and_out(args)
+    resize = PRESETS[args.preset].resize if args.resize is None else args.resize  # the data a GHN run would see
+    data = load_data(args.dataset, args.data_dir, download=args.download, resize=resize)
+    rows, _, _ = labels(
         data,
         args.dataset,
         recipe,
         args.nets,
         out / ".labels",
-        device,
+        torch_device(args),
         progress=not args.no_progress,
         workers=args.label_workers,
     )
-    if ckpt is None:
-        print(f"labels of {len(rows)} nets ({args.dataset}, {recipe}) in {out / '.labels'}")
-        return 0
-    ghn = GHN.load(ckpt, backend=args.backend).to(device)
-    scores = property_scores(embeddings(ghn, graphs), np.stack(features), rows)
-    print(format_scores(scores))
-    record = property_record(args, preset.label, recipe, scores, ckpt)
-    path = out / property_record_name(record)
-    with atomic_write(path, "w") as f:
-        json.dump(record, f, indent=1)
-    print(f"record: {path}")
+    print(f"labels of {len(rows)} nets ({args.dataset}, {recipe}) in {out / '.labels'}")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.commands.options import (
     add_nproc,
+    add_property_lens,
     add_run_options,
     check_device,
     check_writable,
@@ -222,10 +223,15 @@ def format_catch_up(finetune: dict | None) -> str | None:
 
 def run_run(args: argparse.Namespace) -> int:
     """Run `bench run`: train (or reuse), evaluate on the split, write the record."""
+    from bench.commands.lens import lens_record, property_lens
+
     data, _, spec = setup(args, writes=("checkpoints", "results"))
+    lens = property_lens(args)  # before training: missing labels fail fast
     report = train_step(args, data, spec)
     if report is None:
         return 0
+    if lens is not None:  # before evaluating: a job whose records are all there has its property record too
+        lens_record(args, data, spec.preset.label, report.checkpoint, lens)
     code = evaluate_and_record(args, data, spec, report.checkpoint, report.seconds)
     print(next_steps(args, spec.preset))
     return code
@@ -286,6 +292,7 @@ def configure_run(p: argparse.ArgumentParser) -> None:
     """`bench run`'s options."""
     add_run_options(p, split=True)
     add_nproc(p)
+    add_property_lens(p)
     p.set_defaults(func=run_run)
 
 

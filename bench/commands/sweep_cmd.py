@@ -17,7 +17,7 @@ from bench.launchers.sweep import LAUNCHERS, estimate, launch, plan
 
 def configure(p) -> None:
     """`bench sweep`'s options."""
-    from bench.commands.options import add_common_options, add_nproc, parse_splits
+    from bench.commands.options import add_common_options, add_nproc, add_property_lens, parse_splits
 
     p.add_argument("--gnn", default="all", help="GNN cores: a comma list or all (default all)")
     p.add_argument(
@@ -103,6 +103,7 @@ def configure(p) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the jobs that would run and stop")
     add_common_options(p)
     add_nproc(p)
+    add_property_lens(p)
     p.set_defaults(func=run_sweep)
 
 
@@ -159,6 +160,8 @@ def job_arguments(args, results: Path, checkpoints: Path, overrides: dict) -> li
         common += ["--data-dir", str(Path(args.data_dir).resolve())]
     if args.nproc > 1:
         common += ["--nproc", str(args.nproc)]
+    if args.properties:
+        common += ["--properties", str(Path(args.properties).resolve()), "--property-nets", str(args.property_nets)]
     for field, value in overrides.items():
         if value is not None:
             common += [f"--{field.replace('_', '-')}", str(value)]
@@ -190,6 +193,7 @@ def job_slots(args, preset: Preset) -> tuple[int, int]:
 
 def run_sweep(args) -> int:
     """Run `bench sweep`: plan the grid's jobs, start them, record (and commit) what they write."""
+    from bench.commands.lens import property_lens
     from bench.commands.options import preset_overrides, usable_backends
     from bench.config.paths import checkpoint_root, home, results_root
     from bench.config.presets import check_dataset
@@ -203,11 +207,18 @@ def run_sweep(args) -> int:
     check_dataset(preset, args.dataset)
     results = Path(args.results or results_root()).resolve()
     checkpoints = Path(args.checkpoints or checkpoint_root()).resolve()
+    lens = None
     if not args.dry_run:  # the jobs would find out only at their first write
         check_writable(results, "--results" if args.results else "GHNBENCH_HOME")
         check_writable(checkpoints, "--checkpoints" if args.checkpoints else "GHNBENCH_HOME")
+        lens = property_lens(args)  # every job would fail on missing labels
         if args.commit:
-            check_repository(results)
+            top = check_repository(results)
+            if lens is not None and check_repository(lens) != top:
+                raise ValueError(
+                    f"--commit: --properties {args.properties} is not in the git work tree of --results ({top}); "
+                    "put both folders in one repository"
+                )
     if args.download and not args.dry_run:  # once here, not in every job at the same time
         from bench.harness.data import load_data
 
@@ -238,6 +249,7 @@ def run_sweep(args) -> int:
         return 0
     started = time.perf_counter()
     group = start_group(results, args.argv)
+    lens_group = start_group(lens, args.argv) if lens else None
     folder = Path(args.logs or home() / "sweeps" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     finished = launch(args, jobs, common, parallel, folder, main)
     if finished is None:
@@ -251,8 +263,13 @@ def run_sweep(args) -> int:
         add_records(
             results, group, [n for n in job.record_names(args.dataset, preset_of[job].label) if (results / n).exists()]
         )
+        folders = [results]
+        if lens is not None and lens_group is not None:
+            name = job.property_record(args.dataset, preset_of[job].label, args.property_nets)
+            add_records(lens, lens_group, [name] if (lens / name).exists() else [])
+            folders.append(lens)
         if args.commit:
-            commit_folder(results, f"results: {job} ({args.dataset}/{preset_of[job].label})")
+            commit_folder(folders, f"results: {job} ({args.dataset}/{preset_of[job].label})")
     print(
         f"{len(jobs) - len(failed)} of {len(jobs)} jobs finished in {(time.perf_counter() - started) / 60:.1f} min; "
         f"logs in {folder}; "

@@ -91,14 +91,16 @@ def check_repository(folder: str | os.PathLike) -> Path:
     return Path(found.stdout.strip())
 
 
-def commit_folder(folder: str | os.PathLike, message: str) -> bool:
-    """Commit everything new or changed under `folder` (and nothing else) with `message`; whether
-    there was anything to commit. A failed commit raises, naming git's error."""
-    folder = Path(folder)
-    git(folder, "add", "-A", "--", ".")
-    if not git(folder, "diff", "--cached", "--quiet", "--", ".").returncode:
+def commit_folder(folders: str | os.PathLike | list, message: str) -> bool:
+    """Commit everything new or changed under `folders` (one, or several of one repository; nothing
+    else) in one commit with `message`; whether there was anything to commit. A failed commit
+    raises, naming git's error."""
+    paths = [Path(f).resolve() for f in (folders if isinstance(folders, list) else [folders])]
+    where, names = paths[0], [str(p) for p in paths]
+    git(where, "add", "-A", "--", *names)
+    if not git(where, "diff", "--cached", "--quiet", "--", *names).returncode:
         return False
-    done = git(folder, "commit", "-q", "-m", message, "--", ".")
+    done = git(where, "commit", "-q", "-m", message, "--", *names)
     if done.returncode:
-        raise RuntimeError(f"git commit in {folder} failed: {(done.stderr or done.stdout).strip()}")
+        raise RuntimeError(f"git commit in {where} failed: {(done.stderr or done.stdout).strip()}")
     return True

@@ -41,6 +41,12 @@ def record_name(record: dict) -> str:
     )
 
 
+def property_record_name(record: dict) -> str:
+    """The file name of a property record (`bench properties`, `bench run --properties`)."""
+    r = record
+    return f"{r['ghn']}_{r['gnn']}_{r['backend']}_{r['dataset']}_{r['preset']}_{r['seed']}_n{r['nets']}.json"
+
+
 def write_record(results_dir: str | os.PathLike, record: dict) -> Path:
     """Write `record` atomically into `results_dir` (replacing the same run's earlier record)."""
     path = Path(results_dir) / record_name(record)

@@ -218,6 +218,29 @@ def label_stores(
     }
 
 
+LABEL_GROUPS = {"trained": TRAINED, "timed": TIMED}
+
+
+def unlabelled(
+    stores: dict[str, dict[str, BaselineStore]], names: list[tuple[str, int]]
+) -> list[tuple[str, int, tuple[str, ...]]]:
+    """(split, index, the labels it lacks) of each of the nets `names` the stores lack a label of."""
+    missing = []
+    for split, i in names:
+        wanted = tuple(
+            p for group, props in LABEL_GROUPS.items() if stores[split][group].get(i, props) is None for p in props
+        )
+        if wanted:
+            missing.append((split, i, wanted))
+    return missing
+
+
+def missing_labels(store_folder, dataset: str, recipe: LabelRecipe, nets: int, device: torch.device) -> int:
+    """How many of the first `nets` property nets lack a label in the shared stores (this machine's
+    inference times included)."""
+    return len(unlabelled(label_stores(store_folder, dataset, recipe, device), net_names(nets)))
+
+
 def labels(
     data: ImageData,
     dataset: str,
@@ -240,14 +263,7 @@ def labels(
             sample(split, i) for split, i in tqdm(names, desc="property graphs", unit="net", disable=not progress)
         )
     ]
-    groups = {"trained": TRAINED, "timed": TIMED}
-    missing = []
-    for split, i in names:
-        wanted = tuple(
-            p for group, props in groups.items() if stores[split][group].get(i, props) is None for p in props
-        )
-        if wanted:
-            missing.append((split, i, wanted))
+    missing = unlabelled(stores, names)
     try:
         for done, (split, i, row) in enumerate(
             tqdm(
@@ -259,7 +275,7 @@ def labels(
             ),
             1,
         ):
-            for group, props in groups.items():
+            for group, props in LABEL_GROUPS.items():
                 if props[0] in row:
                     stores[split][group].put(i, {p: row[p] for p in props})
             if done % SAVE_EVERY == 0:
@@ -338,18 +354,19 @@ def format_scores(scores: dict) -> str:
     return "\n".join(lines)
 
 
-def property_record(args, preset: str, recipe: LabelRecipe, scores: dict, ckpt: Path) -> dict:
-    """The record of one GHN's property scores (`args`: `bench properties`' options; `preset`: its
-    label), naming its checkpoint by key."""
+def property_record(args, preset: str, recipe: LabelRecipe, nets: int, scores: dict, ckpt: Path) -> dict:
+    """The record of one GHN's property scores over `nets` nets (`args`: the command's options, for
+    the GHN's identity; `preset`: its label), naming its checkpoint by key."""
     return {
         "kind": "properties",
         "gnn": args.gnn,
         "backend": args.backend,
         "ghn": args.ghn,
+        "view": args.view,
         "dataset": args.dataset,
         "preset": preset,
         "seed": args.seed,
-        "nets": args.nets,
+        "nets": nets,
         "recipe": asdict(recipe),
         "scores": scores,
         "checkpoint": checkpoint_key(ckpt),
@@ -358,9 +375,3 @@ def property_record(args, preset: str, recipe: LabelRecipe, scores: dict, ckpt: 
         "hardware": hardware(args.device),
         "created": now(),
     }
-
-
-def property_record_name(record: dict) -> str:
-    """The file name of a property record."""
-    r = record
-    return f"{r['ghn']}_{r['gnn']}_{r['backend']}_{r['dataset']}_{r['preset']}_{r['seed']}_n{r['nets']}.json"

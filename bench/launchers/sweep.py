@@ -21,7 +21,7 @@ import submitit
 from tqdm import tqdm
 
 from bench.config.presets import LATER_FIELDS, RUNTIME_FIELDS, TIMED_ON, Preset
-from bench.config.schema import RecordError, model_label, read_record, record_name
+from bench.config.schema import RecordError, model_label, property_record_name, read_record, record_name
 from bench.launchers.slurm_wait import follow, outcome
 
 LAUNCHERS = ("slurm", "local", "debug")
@@ -69,6 +69,11 @@ class Job:
             record_name(cell(self.gnn, self.backend, dataset, label, self.seed, self.ghn, self.view, split))
             for split in self.splits
         ]
+
+    def property_record(self, dataset: str, label: str, nets: int) -> str:
+        """The file name of the property record this job writes with --properties over `nets` nets."""
+        fields = {"ghn": self.ghn, "gnn": self.gnn, "backend": self.backend, "view": self.view, "dataset": dataset}
+        return property_record_name({**fields, "preset": label, "seed": self.seed, "nets": nets})
 
 
 def cell(gnn: str, backend: str, dataset: str, label: str, seed: int, ghn: str, view: str | None, split: str) -> dict:

@@ -142,8 +142,8 @@ def test_worker_processes_label_as_this_process_does(tmp_path):
 
 
 def test_labels_only_computes_the_shared_labels_without_a_ghn(home, capsys):
-    argv = ["properties", "--gnn", "gin", "--nets", "4", "--label-steps", "2", "--max-steps", "3", "--no-progress"]
-    assert main([*argv, "--labels-only"]) == 0  # no GHN trained: none needed
+    argv = ["properties", "--nets", "4", "--label-steps", "2", "--max-steps", "3", "--no-progress"]
+    assert main([*argv, "--labels-only"]) == 0  # no GHN trained, no core named: none needed
     assert "labels of 4 nets" in capsys.readouterr().out
     labels = sorted((home / "properties" / ".labels").glob("*.json"))
     assert [len(json.loads(f.read_text())["rows"]) for f in labels] == [2, 2]
@@ -160,3 +160,16 @@ def test_bad_property_flags_are_clear_errors(home, argv, message, capsys):
     with pytest.raises(SystemExit):
         main(["properties", "--gnn", "gcn", *argv])
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "lens, message",
+    [
+        (["--property-nets", "8"], "8 of the 8 property nets have no labels"),
+        (["--property-nets", "2"], "the fits need at least 4 nets"),
+    ],
+)
+def test_a_run_with_the_property_lens_checks_it_before_training(home, lens, message, capsys):
+    argv = ["run", "--gnn", "gcn", "--split", "val", "--steps", "2", "--no-progress"]
+    assert main([*argv, "--properties", str(home / "props"), *lens]) == 2
+    assert message in capsys.readouterr().err and not list(home.rglob("*.pt"))  # nothing trained

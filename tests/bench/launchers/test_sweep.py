@@ -325,3 +325,68 @@ def test_target_diff_plans_from_a_simulated_power_table(home, tmp_path, capsys):
     path.write_text("{}")
     assert main(args) == 2
     assert "--power-table" in capsys.readouterr().err
+
+
+@pytest.fixture
+def quick_labels(monkeypatch):
+    """Property labels computed in no time (the lens's scoring is what these tests check)."""
+    import bench.harness.properties as properties
+
+    def fake(net, data, recipe, size, device, accuracy):
+        return {p: float(sum(x.numel() for x in net.parameters()) % 97) for p in properties.TRAINED}
+
+    monkeypatch.setattr(properties, "net_labels", fake)
+    monkeypatch.setattr(properties, "inference_ms", lambda net, x: 1.0 + len(list(net.modules())))
+
+
+def git_repo(repo: Path) -> None:
+    import subprocess
+
+    repo.mkdir(parents=True, exist_ok=True)
+    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *argv], cwd=repo, check=True)
+
+
+def test_a_sweep_scores_each_ghns_property_lens_and_commits_it_with_the_records(home, quick_labels, capsys):
+    """--properties DIR: each job writes its GHN's property record into DIR before evaluating, and
+    --commit lands it (and DIR's manifest) in the job's commit; a rerun job keeps it."""
+    import subprocess
+
+    repo = home / "repo"
+    git_repo(repo)
+    results, props = repo / "results" / "grid", repo / "results" / "properties"
+    lens = ["--properties", str(props), "--property-nets", "8"]
+    args = ["sweep", "--gnn", "gcn,mlp", "--split", "val", "--launcher", "debug", "--results", str(results), "--commit"]
+    assert main([*args, *lens, *FAST]) == 2  # no labels yet: refused before any training
+    err = capsys.readouterr().err
+    assert "8 of the 8 property nets have no labels" in err and "bench properties --labels-only" in err
+    assert not list(home.rglob("*.pt"))
+    assert main(["properties", "--labels-only", "--nets", "8", "--out", str(props), "--no-progress"]) == 0
+    assert main([*args, *lens, *FAST]) == 0
+    names = sorted(p.name for p in props.glob("*.json") if p.name != "manifest.json")
+    assert names == [f"ghn2_gcn_pyg_digits_{LABEL}_0_n8.json", f"ghn2_mlp_pyg_digits_{LABEL}_0_n8.json"]
+    assert names == sorted(Job(g, "pyg", 0, ("val",)).property_record("digits", LABEL, 8) for g in ("gcn", "mlp"))
+    record = json.loads((props / names[0]).read_text())
+    assert record["nets"] == 8 and record["scores"]["accuracy"]["ghn"]["svr"]["fits"] == 5
+    assert read_manifest(props)[-1]["records"] == names
+    log = subprocess.run(
+        ["git", "log", "--format=%s", "--name-only"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+    assert log.count("results: ") == 2 and f"results/properties/{names[0]}" in log
+    assert "results/properties/manifest.json" in log and "results/properties/.labels/" in log  # labels ship too
+    first = (props / names[0]).stat().st_mtime_ns
+    (results / f"gcn_pyg_val_digits_{LABEL}_0.json").unlink()  # the job runs again, on its checkpoint
+    capsys.readouterr()
+    assert main([*args, *lens, *FAST]) == 0
+    assert "property record of this GHN kept" in capsys.readouterr().out
+    assert (props / names[0]).stat().st_mtime_ns == first
+
+
+def test_commit_refuses_a_property_folder_outside_the_results_repository(home, quick_labels, capsys):
+    git_repo(home / "repo")
+    git_repo(home / "other")
+    props = home / "other" / "properties"
+    assert main(["properties", "--labels-only", "--nets", "4", "--out", str(props), "--no-progress"]) == 0
+    argv = ["sweep", "--gnn", "gcn", "--split", "val", "--launcher", "debug", "--commit", *FAST]
+    assert main([*argv, "--results", str(home / "repo" / "r"), "--properties", str(props), "--property-nets", "4"]) == 2
+    assert "is not in the git work tree of --results" in capsys.readouterr().err
