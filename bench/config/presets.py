@@ -46,10 +46,12 @@ class SplitMinutes:
 @dataclass(frozen=True)
 class JobCost:
     """A preset's sweep job in minutes, measured on TIMED_ON: training, and each split it was
-    timed on (a split not listed counts as their mean)."""
+    timed on (a split not listed counts as their mean), whose evaluation included fine-tuning of
+    these steps (none: measured without)."""
 
     train: float
     splits: tuple[SplitMinutes, ...]
+    finetune: tuple[int, ...] = ()
 
 
 def job_cost(train: float, *splits: tuple[str, float, float]) -> JobCost:

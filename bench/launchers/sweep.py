@@ -166,6 +166,7 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, data
         f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes ({TIMED_ON}): {train:g} "
         f"training a job, evaluation {sum(map(shared, listed)):.1f} a job over {len(listed)} splits"
         + (f" plus {once:.1f} once per seed for the baselines" if once else ", baselines included")
+        + ("; its fine-tuning not included" if preset.finetune != preset.job_minutes.finetune else "")
     )
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import stat
@@ -258,6 +259,8 @@ def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_a
     assert estimate(preset, sorted(jobs, key=lambda j: j.seed), 2, "local").startswith("; about 20 min")
     assert "no time estimate" in estimate(preset, jobs, 2, "local", "fashion-mnist")  # measured on digits only
     assert "no time estimate" in estimate(get_preset("tiny", resize=16), jobs, 2, "local")
+    assert estimate(preset, jobs, 2, "local").endswith("baselines")  # no fine-tuning asked for, none missing
+    assert estimate(dataclasses.replace(preset, finetune=(10,)), jobs, 2, "local").endswith("not included")
 
 
 def test_commit_lands_each_jobs_records_in_git(home, capsys):
