@@ -4,14 +4,17 @@ It reads the study's records, applies the rule (leaderboard.arms.adopted) and re
 decision is pending; then it writes the adopted arm's power table (benchmarks/power_table.py:
 the comparison chosen by simulation, the resolution by seeds) into the grid's folder and runs
 every core, the paper's MLP and GHN-3 as published on val and ood-deep at the named preset made
-from the adopted arm (`--preset NAME`: it must be `rank` with the arm's fields and the lenses'
-fine-tuning, LENSES; the script says which fields when it is not), as many seeds as a 5-point
-difference needs, committing records as they land (resumable: rerun the same command).
+from the adopted arm (`--preset NAME`: it must be `rank` with the arm's fields; the script says
+which fields when it is not), as many seeds as a 5-point difference needs, committing records
+as they land (resumable: rerun the same command).
 
-All three lenses come from the same runs, each job's records committed together: the accuracy
-records carry the fine-tuning lens (LENSES), and each GHN's property record (the embeddings lens,
-`bench sweep --properties`) lands in --properties beside the 1,000 nets' shared labels, which are
-completed first (on a new machine: its inference times, measured before any job starts).
+The three lenses describe the same runs. Each job scores its GHN's embeddings lens before
+evaluating it (`bench sweep --properties`: its property record lands in --properties, in the
+job's commit, beside the 1,000 nets' shared labels, which are completed first; on a new machine
+that is its inference times, measured before any job starts). Once the accuracy grid has its
+seeds, a second sweep fine-tunes the first FINETUNE_SEEDS seeds' GHNs from their checkpoints
+(the fine-tuning lens, FINETUNE, into --finetune-results): fine-tuning 5 nets of each split
+costs about as much as a job's training, so it runs after the headline instead of inside it.
 
     python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --commit
     python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --dry-run
@@ -34,8 +37,9 @@ from variance_study import arm_preset, flags_of  # noqa: E402  (the study's arms
 
 TARGET_DIFF = 5.0  # points the ranking must resolve
 GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep")
-LENSES = {"finetune": (10, 50, 200)}  # the fine-tuning lens's steps, as its published tables (5 nets, lr 0.05)
 PROPERTY_NETS = 1000  # the embeddings lens's nets, GHN-2's 500 + 500
+FINETUNE = "10,50,200"  # the fine-tuning lens's steps, as its published tables (5 nets a split, lr 0.05)
+FINETUNE_SEEDS = 6  # its seeds: twice the published tables' 3
 
 
 def study_decision(study: str) -> tuple[tuple[str, ...] | None, str]:
@@ -61,18 +65,12 @@ def preset_mismatch(name: str, flags: tuple[str, ...]) -> str | None:
     from bench.config.presets import PRESETS, RUNTIME_FIELDS
 
     if name not in PRESETS:
-        return (
-            f"--preset {name}: no such preset; add it to bench/config/presets.py as extends(RANK, {name!r}, "
-            f"<the arm's fields>, finetune={LENSES['finetune']})"
-        )
-    wanted = dataclasses.asdict(dataclasses.replace(arm_preset(flags), **LENSES))
+        return f"--preset {name}: no such preset; add it to bench/config/presets.py as extends(RANK, {name!r}, ...)"
+    wanted = dataclasses.asdict(arm_preset(flags))
     have = dataclasses.asdict(PRESETS[name])
     differ = sorted(k for k in wanted if k not in ("name", *RUNTIME_FIELDS) and wanted[k] != have.get(k))
     return (
-        f"--preset {name} is not rank with {shlex.join(flags)} and the lenses' {LENSES}: it differs in "
-        f"{', '.join(differ)}"
-        if differ
-        else None
+        f"--preset {name} is not rank with {shlex.join(flags)}: it differs in {', '.join(differ)}" if differ else None
     )
 
 
@@ -107,6 +105,25 @@ def grid_argv(preset: str, results: str, power: str, properties: str, commit: bo
     ]
 
 
+def finetune_argv(preset: str, results: str, commit: bool, dry_run: bool) -> list[str]:
+    """The fine-tuning lens's `bench sweep` arguments: the grid's first seeds, from their checkpoints."""
+    return [
+        "sweep",
+        *GRID,
+        "--preset",
+        preset,
+        "--finetune",
+        FINETUNE,
+        "--seeds",
+        str(FINETUNE_SEEDS),
+        "--results",
+        results,
+        "--no-progress",
+        *(["--commit"] if commit else []),
+        *(["--dry-run"] if dry_run else []),
+    ]
+
+
 def main() -> int:
     """Decide, tabulate the power, run the grid."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -117,6 +134,11 @@ def main() -> int:
         default=None,
         help="the embeddings lens's folder: property records and the shared labels (default: "
         "properties/ beside --results)",
+    )
+    p.add_argument(
+        "--finetune-results",
+        default=None,
+        help="the fine-tuning lens's records folder (default: <--results>-finetune)",
     )
     p.add_argument("--commit", action="store_true", help="commit each job's records as it lands")
     p.add_argument("--dry-run", action="store_true", help="print the grid's plan only")
@@ -146,7 +168,11 @@ def main() -> int:
     properties = args.properties or str(Path(args.results).parent / "properties")
     if not args.dry_run and bench(labels_argv(properties)):
         return 1
-    return bench(grid_argv(args.preset, args.results, str(power), properties, args.commit, args.dry_run))
+    code = bench(grid_argv(args.preset, args.results, str(power), properties, args.commit, args.dry_run))
+    if code:
+        return code
+    finetuned = args.finetune_results or f"{args.results.rstrip('/')}-finetune"
+    return bench(finetune_argv(args.preset, finetuned, args.commit, args.dry_run))
 
 
 if __name__ == "__main__":

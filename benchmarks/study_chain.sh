@@ -27,8 +27,7 @@ if [ ! -e results/properties/.labels/done ]; then
   date -u +%FT%TZ > results/properties/.labels/done
   git add results/properties && git commit -qm "results: the 1,000 property nets' shared labels (digits, label recipe defaults; inference times on $(lscpu | sed -n 's/^Model name: *//p'))"
 fi
-# 4. the grid waits for a session: add the adopted arm as a named preset (bench/config/presets.py:
-#    extends(RANK, NAME, <the arm's fields>, finetune=(10, 50, 200)), the fine-tuning lens riding along),
+# 4. the grid waits for a session: add the adopted arm as a named preset (bench/config/presets.py),
 #    tag the tested main `grid-code`, check it out in $GRIDTREE, merge grid-code into study, then
 #    PYTHONPATH="$STUDY" "$PY" benchmarks/ranking_grid.py --study results/variance-study \
 #      --results results/ranking --preset NAME --commit   (in the background, like this chain)

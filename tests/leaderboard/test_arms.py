@@ -149,9 +149,6 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch
     assert "no such preset" in grid.preset_mismatch("rank-steady", arm)
     assert "differs in decoder_init" in grid.preset_mismatch("rank", arm)
     monkeypatch.setitem(PRESETS, "rank-steady", extends(PRESETS["rank"], "rank-steady", decoder_init="ghn3"))
-    assert "differs in finetune" in grid.preset_mismatch("rank-steady", arm)  # the fine-tuning lens rides along
-    steady = extends(PRESETS["rank"], "rank-steady", decoder_init="ghn3", finetune=(10, 50, 200))
-    monkeypatch.setitem(PRESETS, "rank-steady", steady)
     assert grid.preset_mismatch("rank-steady", arm) is None
     props, power = str(tmp_path / "properties"), str(tmp_path / "grid" / "power.json")
     argv = grid.grid_argv("rank-steady", str(tmp_path / "grid"), power, props, True, True)
@@ -166,6 +163,10 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch
     assert (args.properties, args.property_nets) == (props, 1000)
     labels = parser(grid.labels_argv(props)).parse_args(grid.labels_argv(props))
     assert labels.labels_only and (labels.nets, labels.out) == (1000, props)
+    tuned = grid.finetune_argv("rank-steady", str(tmp_path / "grid-finetune"), True, False)
+    tuning = parser(tuned).parse_args(tuned)
+    assert (tuning.gnn, tuning.ghn, tuning.split, tuning.preset) == (args.gnn, args.ghn, args.split, "rank-steady")
+    assert (tuning.finetune, tuning.seeds) == ((10, 50, 200), 6) and tuning.properties is None
 
 
 def load_study():
