@@ -74,6 +74,16 @@ def preset_mismatch(name: str, flags: tuple[str, ...]) -> str | None:
     )
 
 
+def grid_models() -> list[tuple[str, str]]:
+    """The (GHN variant, core) models of GRID, as `bench sweep` plans them (its power table is
+    simulated for as many)."""
+    from bench.commands.sweep_cmd import sweep_models
+    from gnn_zoo import available
+
+    ghns, gnns = GRID[GRID.index("--ghn") + 1], GRID[GRID.index("--gnn") + 1]
+    return sweep_models(tuple(ghns.split(",")), tuple(sorted(available())) if gnns == "all" else tuple(gnns.split(",")))
+
+
 def labels_argv(properties: str) -> list[str]:
     """`bench properties` arguments completing the embeddings lens's shared labels (2 workers)."""
     return ["properties", "--labels-only", "--nets", str(PROPERTY_NETS), "--label-workers", "2", "--out", properties,
@@ -162,7 +172,7 @@ def main() -> int:
     if not power.exists():
         power.parent.mkdir(parents=True, exist_ok=True)
         table = [sys.executable, str(Path(__file__).parent / "power_table.py"), "--results", args.study,
-                 "--preset", label, "--out", str(power)]  # fmt: skip
+                 "--preset", label, "--models", str(len(grid_models())), "--out", str(power)]  # fmt: skip
         if subprocess.run(table, check=False).returncode:
             return 1
     properties = args.properties or str(Path(args.results).parent / "properties")

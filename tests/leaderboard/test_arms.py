@@ -161,6 +161,7 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch
         True,
     )
     assert (args.properties, args.property_nets) == (props, 1000)
+    assert len(grid.grid_models()) == 8  # six cores, the paper's MLP, GHN-3: the power table's models
     labels = parser(grid.labels_argv(props)).parse_args(grid.labels_argv(props))
     assert labels.labels_only and (labels.nets, labels.out) == (1000, props)
     tuned = grid.finetune_argv("rank-steady", str(tmp_path / "grid-finetune"), True, False)
