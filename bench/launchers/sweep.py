@@ -110,12 +110,14 @@ def recorded(results: Path, cell: dict, preset: Preset) -> bool:
 def plan(
     models: list[tuple[Preset, str]], backends, splits, seeds: int, dataset: str, results: Path
 ) -> tuple[list[Job], int]:
-    """The jobs still to run for each (preset of a GHN variant and view, gnn) model, and how many
-    (model, backend, split, seed) cells are already done."""
+    """The jobs still to run for each (preset of a GHN variant and view, gnn) model, seed by seed
+    (every model's seed 0, then every model's seed 1, ...: a grid stopped part-way has as many
+    seeds of each model, give or take one), and how many (model, backend, split, seed) cells are
+    already done."""
     jobs, done = [], 0
-    for preset, gnn in models:
-        for backend in backends:
-            for seed in range(seeds):
+    for seed in range(seeds):
+        for preset, gnn in models:
+            for backend in backends:
                 todo = tuple(
                     s
                     for s in splits

@@ -72,6 +72,13 @@ def test_plan_counts_a_record_made_with_other_settings_as_not_done(home):
     assert plan([(same, "mlp")], ["pyg"], ["val"], 1, "digits", home / "results") == ([], 1)
 
 
+def test_plan_runs_the_grid_seed_by_seed(tmp_path):
+    """Every model's seed 0 before any model's seed 1: a grid stopped part-way is balanced."""
+    tiny = get_preset("tiny", **SAME)
+    jobs, done = plan([(tiny, "mlp"), (tiny, "gcn")], ["pyg"], ["val"], 2, "digits", tmp_path)
+    assert done == 0 and [(j.gnn, j.seed) for j in jobs] == [("mlp", 0), ("gcn", 0), ("mlp", 1), ("gcn", 1)]
+
+
 def test_local_sweep_runs_each_job_as_a_process(home, importable, capsys):
     args = [
         "sweep",
