@@ -172,6 +172,9 @@ class Section:
         provenance = self.provenance_note()
         if provenance:
             lines.append(provenance)
+        cost = self.compute_note()
+        if cost:
+            lines.append(cost)
         collapsed = self.collapsed_runs()
         if collapsed:
             lines.append(
@@ -282,6 +285,32 @@ class Section:
             + "; ".join(odd)
             + "."
         )
+
+    def compute_note(self) -> str | None:
+        """What the table's runs cost: each GHN's training once (its records' CPU time, else their
+        wall-clock time) and each record's evaluation where the record times it, in CPU hours, on
+        which CPUs; None when no record says."""
+        training: dict[tuple, tuple[float, bool]] = {}  # (model, seed) -> (seconds, by CPU time)
+        evaluating, timed, cpus = 0.0, 0, set()
+        for _, r in self.records:
+            cpu, wall = (r.get("training") or {}).get("cpu_seconds"), r.get("train_seconds")
+            if cpu is not None:
+                training[model_label(r), r["seed"]] = (float(cpu), True)
+            elif wall is not None:
+                training[model_label(r), r["seed"]] = (float(wall), False)
+            if r.get("eval_cpu_seconds") is not None:
+                evaluating, timed = evaluating + r["eval_cpu_seconds"], timed + 1
+            hw = r.get("hardware") or {}
+            cpus.add(f"{hw.get('gpu') or hw.get('cpu') or '?'} ({hw.get('cores', '?')} cores)")
+        if not training and not timed:
+            return None
+        walls = sum(not by_cpu for _, by_cpu in training.values())
+        text = f"Compute: {len(training)} GHNs trained in {sum(s for s, _ in training.values()) / 3600:.1f} CPU hours"
+        if walls:
+            text += f" ({walls} of them by wall-clock time: their records have no CPU time)"
+        if timed:
+            text += f", {timed} of the {len(self.records)} records evaluated in {evaluating / 3600:.1f} CPU hours"
+        return text + f"; on {', '.join(sorted(cpus))}."
 
     def collapsed_runs(self) -> dict[str, str]:
         """model -> "n of runs" for models with collapsed runs (records' training.collapsed)."""

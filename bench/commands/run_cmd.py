@@ -4,6 +4,7 @@ and write its records."""
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from bench.commands.options import (
@@ -108,10 +109,15 @@ def evaluate_and_record(args, data, spec, ckpt: Path, train_seconds: float | Non
     ghn = GHN.load(ckpt, backend=args.backend)
     for split in args.split:
         store = BaselineStore(results / ".baselines", baseline_key(args.dataset, split, preset, args.seed, args.device))
+        cpu = time.process_time()
         result = evaluate(
             ghn, split, data, preset, args.seed, args.device, progress=not args.no_progress, baselines=store
         )
-        record = {**build_record(args, spec, split, result, ghn, ckpt, train_seconds), "baselines": store.summary()}
+        cpu = time.process_time() - cpu
+        record = {
+            **build_record(args, spec, split, result, ghn, ckpt, train_seconds, cpu),
+            "baselines": store.summary(),
+        }
         save_and_show(results, record, preset.sgd_steps)
     return 0
 

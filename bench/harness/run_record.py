@@ -13,9 +13,12 @@ from gnn_zoo.base import embedding_params
 from gnn_zoo.conv_decoder import DECODER_VERSION
 
 
-def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds: float | None) -> dict:
+def build_record(
+    args, spec, split: str, result, ghn, ckpt: Path, train_seconds: float | None, eval_cpu_seconds: float | None = None
+) -> dict:
     """The record of one evaluated split (`result`: bench.harness.evaluate.EvalResult) of the run set up
-    by `args`/`spec` (bench.harness.train.TrainSpec), with the GHN in `ckpt`."""
+    by `args`/`spec` (bench.harness.train.TrainSpec), with the GHN in `ckpt`; `eval_cpu_seconds`: the
+    CPU time its evaluation took (baselines and fine-tuning included)."""
     preset, (setting, protocol) = spec.preset, spec.core_setting()
     evaluated = evaluation_fields(split, args.dataset, preset, args.seed, result, args.device)
     training = training_summary(ckpt, ghn.num_classes)
@@ -34,6 +37,7 @@ def build_record(args, spec, split: str, result, ghn, ckpt: Path, train_seconds:
         "ghn_params": sum(p.numel() for p in ghn.parameters()),
         "core": {**core_summary(ghn, protocol), "matched": setting.matched},
         "train_seconds": train_seconds,
+        "eval_cpu_seconds": eval_cpu_seconds,
         "checkpoint": checkpoint_key(ckpt),
     }
 

@@ -126,6 +126,27 @@ def test_seeds_loss_curves_are_plotted_per_model(tmp_path):
     assert "digits_tiny_loss.png" in (tmp_path / "out" / "index.html").read_text()
 
 
+def test_the_notes_say_what_the_runs_cost(tmp_path):
+    """Each GHN's training counts once (its records of every split share it), by CPU time where the
+    record has it, else wall-clock and said so; each record's evaluation where it is timed."""
+    from bench.config.schema import write_record
+
+    from .conftest import make_record
+
+    for gnn, training in (("gcn", {"cpu_seconds": 1800.0}), ("gat", {})):
+        for seed in range(2):
+            for split in ("val", "ood-deep"):
+                r = make_record(gnn, split, seed)
+                r.update(training=training, train_seconds=3600.0, eval_cpu_seconds=360.0)
+                r["hardware"] = {"cpu": "AMD EPYC", "cores": 2}
+                write_record(tmp_path / "results", r)
+    md = render(tmp_path / "db.sqlite", [tmp_path / "results"], None, with_plots=False).text["md"]
+    assert (
+        "Compute: 4 GHNs trained in 3.0 CPU hours (2 of them by wall-clock time: their records have no CPU "
+        "time), 8 of the 8 records evaluated in 0.8 CPU hours; on AMD EPYC (2 cores)."
+    ) in md
+
+
 def test_the_sgd_baseline_is_in_the_notes_and_the_site(tmp_path):
     from bench.config.schema import write_record
 

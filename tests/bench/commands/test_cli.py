@@ -164,6 +164,7 @@ def test_eval_needs_a_trained_ghn(home, capsys):
     record = json.loads((home / "results" / f"gin_pyg_val_digits_{LABEL}_0.json").read_text())
     assert record["training"]["steps"] == 2 and record["training"]["loss_tail"] > 0
     assert record["random_stream"] >= 2 and record["training"]["collapsed"] in (True, False)
+    assert record["eval_cpu_seconds"] > 0  # the split's evaluation, timed in CPU seconds
 
 
 def test_eval_of_a_ghn_saved_without_training_state(home, tmp_path, capsys):
