@@ -177,6 +177,17 @@ def sweep_models(ghns: tuple[str, ...], gnns: tuple[str, ...]) -> list[tuple[str
     return list(dict.fromkeys(pairs))
 
 
+def with_checkpoints(jobs: list, preset_of: dict, dataset: str, root: Path) -> frozenset:
+    """The jobs whose GHN has a checkpoint under `root` already (reused or resumed, not trained anew)."""
+    from bench.harness.train import TrainSpec
+
+    return frozenset(
+        job
+        for job in jobs
+        if TrainSpec(job.gnn, job.backend, dataset, preset_of[job], job.seed).checkpoint(root).exists()
+    )
+
+
 def job_slots(args, preset: Preset) -> tuple[int, int]:
     """(jobs at once, threads per job): locally the usable CPUs shared out, one job per
     preset.job_threads threads (or one job with them all); on Slurm each job gets its --cpus."""
@@ -238,10 +249,11 @@ def run_sweep(args) -> int:
     cells = len(models) * len(backends) * len(args.split) * args.seeds
     parallel, threads = job_slots(args, preset)
     common += ["--threads", str(threads)]
+    trained = with_checkpoints(jobs, preset_of, args.dataset, checkpoints)
     print(
         f"sweep {args.dataset}/{preset.label}: {cells} cells (model x backend x split x seed), {done} already "
         f"recorded in {results}, {len(jobs)} jobs to run, {parallel} at a time with {threads} thread(s) each"
-        + estimate(preset, jobs, parallel, args.launcher, args.dataset)
+        + estimate(preset, jobs, parallel, args.launcher, args.dataset, trained)
     )
     for job in jobs:
         print(f"  {job}")

@@ -131,13 +131,21 @@ def plan(
     return jobs, done
 
 
-def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, dataset: str = "digits") -> str:
+def estimate(
+    preset: Preset,
+    jobs: list[Job],
+    parallel: int,
+    launcher: str,
+    dataset: str = "digits",
+    trained: frozenset[Job] = frozenset(),
+) -> str:
     """ ", about N min" from the preset's measured minutes per job (local runs on digits at its own
     size only, where they were measured; "" without them, a note for other data): each job's
-    training and evaluation with shared baselines, plus computing the baselines once per (seed,
-    split) (counted even where an earlier sweep left them: an upper bound), and again for each
-    of the first `parallel` jobs whose seed an earlier one of them has (jobs of one seed that
-    start together compute its baselines side by side)."""
+    training (but for the `trained` jobs, whose GHN has a checkpoint already) and evaluation with
+    shared baselines, plus computing the baselines once per (seed, split) (counted even where an
+    earlier sweep left them: an upper bound), and again for each of the first `parallel` jobs
+    whose seed an earlier one of them has (jobs of one seed that start together compute its
+    baselines side by side)."""
     if launcher != "local" or preset.job_minutes is None or not jobs:
         return ""
     if dataset != "digits" or preset.resize:
@@ -154,7 +162,7 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, data
 
     together = jobs[:parallel]
     minutes = (
-        sum(train + sum(map(shared, job.splits)) for job in jobs)
+        sum((0 if job in trained else train) + sum(map(shared, job.splits)) for job in jobs)
         + sum(baselines(s) for _, s in {(job.seed, s) for job in jobs for s in job.splits})
         + sum(
             baselines(s)
@@ -168,6 +176,7 @@ def estimate(preset: Preset, jobs: list[Job], parallel: int, launcher: str, data
         f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes ({TIMED_ON}): {train:g} "
         f"training a job, evaluation {sum(map(shared, listed)):.1f} a job over {len(listed)} splits"
         + (f" plus {once:.1f} once per seed for the baselines" if once else ", baselines included")
+        + (f"; training not counted for {len(trained)} of the jobs, whose GHN has a checkpoint" if trained else "")
         + ("; its fine-tuning not included" if preset.finetune != preset.job_minutes.finetune else "")
     )
 

@@ -267,6 +267,8 @@ def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_a
     assert "no time estimate" in estimate(preset, jobs, 2, "local", "fashion-mnist")  # measured on digits only
     assert "no time estimate" in estimate(get_preset("tiny", resize=16), jobs, 2, "local")
     assert estimate(preset, jobs, 2, "local").endswith("baselines")  # no fine-tuning asked for, none missing
+    reused = estimate(preset, jobs, 2, "local", trained=frozenset(jobs[:2]))  # 2 GHNs with checkpoints already
+    assert reused.startswith("; about 14 min") and "training not counted for 2 of the jobs" in reused
     assert estimate(dataclasses.replace(preset, finetune=(10,)), jobs, 2, "local").endswith("not included")
 
 
