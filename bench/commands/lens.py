@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,14 @@ def score_and_record(
     out/.labels, computed where missing in `workers` processes), print the scores and write its
     property record into `out` (`args`: the command's options, for the GHN's identity; `label`:
     its preset's label); the record's path."""
-    device = torch_device(args)
+    device, cpu = torch_device(args), time.process_time()
     rows, features, graphs = labels(
         data, args.dataset, recipe, nets, out / ".labels", device, progress=not args.no_progress, workers=workers
     )
     ghn = GHN.load(ckpt, backend=args.backend).to(device)
     scores = property_scores(embeddings(ghn, graphs), np.stack(features), rows)
     print(format_scores(scores))
-    record = property_record(args, label, recipe, nets, scores, ckpt)
+    record = {**property_record(args, label, recipe, nets, scores, ckpt), "cpu_seconds": time.process_time() - cpu}
     path = out / property_record_name(record)
     with atomic_write(path, "w") as f:
         json.dump(record, f, indent=1)

@@ -379,7 +379,7 @@ def test_a_sweep_scores_each_ghns_property_lens_and_commits_it_with_the_records(
     assert names == [f"ghn2_gcn_pyg_digits_{LABEL}_0_n8.json", f"ghn2_mlp_pyg_digits_{LABEL}_0_n8.json"]
     assert names == sorted(Job(g, "pyg", 0, ("val",)).property_record("digits", LABEL, 8) for g in ("gcn", "mlp"))
     record = json.loads((props / names[0]).read_text())
-    assert record["nets"] == 8 and record["scores"]["accuracy"]["ghn"]["svr"]["fits"] == 5
+    assert record["nets"] == 8 and record["scores"]["accuracy"]["ghn"]["svr"]["fits"] == 5 and record["cpu_seconds"] > 0
     assert read_manifest(props)[-1]["records"] == names
     log = subprocess.run(
         ["git", "log", "--format=%s", "--name-only"], cwd=repo, capture_output=True, text=True, check=True
