@@ -14,7 +14,8 @@ job's commit, beside the 1,000 nets' shared labels, which are completed first; o
 that is its inference times, measured before any job starts). Once the accuracy grid has its
 seeds, a second sweep fine-tunes the first FINETUNE_SEEDS seeds' GHNs from their checkpoints
 (the fine-tuning lens, FINETUNE, into --finetune-results): fine-tuning 5 nets of each split
-costs about as much as a job's training, so it runs after the headline instead of inside it.
+adds 5-10 minutes to a job on 2 busy cores (docs/results-log.md, 2026-12-04), against rank's 6.7
+of training, so it runs after the headline instead of inside it.
 
     python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --commit
     python benchmarks/ranking_grid.py --study results/variance-study --results results/ranking --preset NAME --dry-run
