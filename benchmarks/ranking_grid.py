@@ -5,8 +5,9 @@ decision is pending; then it writes the adopted arm's power table (benchmarks/po
 the comparison chosen by simulation, the resolution by seeds) into the grid's folder and runs
 every core, the paper's MLP and GHN-3 as published on val and ood-deep at the named preset made
 from the adopted arm (`--preset NAME`: it must be `rank` with the arm's fields; the script says
-which fields when it is not), as many seeds as a 5-point difference needs, committing records
-as they land (resumable: rerun the same command).
+which fields when it is not), as many seeds as a 5-point difference needs (at least 12, at most
+24: all 24 when the table finds 5 points at no tabulated count), seed by seed, committing
+records as they land (resumable: rerun the same command).
 
 The three lenses describe the same runs. Each job scores its GHN's embeddings lens before
 evaluating it (`bench sweep --properties`: its property record lands in --properties, in the
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from variance_study import arm_preset, flags_of  # noqa: E402  (the study's arms: their flags and presets)
 
 TARGET_DIFF = 5.0  # points the ranking must resolve
+SEEDS = (12, 24)  # a model's seeds: at least 12, and 24 where the power table says 5 points need more
 GRID = ("--gnn", "all", "--ghn", "ghn2,mlp,ghn3", "--split", "val,ood-deep")
 PROPERTY_NETS = 1000  # the embeddings lens's nets, GHN-2's 500 + 500
 FINETUNE = "10,50,200"  # the fine-tuning lens's steps, as its published tables (5 nets a split, lr 0.05)
@@ -91,7 +93,18 @@ def labels_argv(properties: str) -> list[str]:
             "--no-progress"]  # fmt: skip
 
 
-def grid_argv(preset: str, results: str, power: str, properties: str, commit: bool, dry_run: bool) -> list[str]:
+def grid_seeds(power: str) -> int:
+    """The seeds a model the grid runs: what the power table says TARGET_DIFF needs, within SEEDS
+    (its largest when the table finds it at no tabulated count: the resolution reached is then stated)."""
+    from leaderboard.simulate import read_power_table
+
+    needed = read_power_table(power).seeds_for(TARGET_DIFF)
+    return SEEDS[1] if needed is None else min(max(needed, SEEDS[0]), SEEDS[1])
+
+
+def grid_argv(
+    preset: str, results: str, power: str, properties: str, commit: bool, dry_run: bool, seeds: int = SEEDS[0]
+) -> list[str]:
     """The grid's `bench sweep` arguments at the named preset of the adopted arm, with every lens."""
     return [
         "sweep",
@@ -103,7 +116,7 @@ def grid_argv(preset: str, results: str, power: str, properties: str, commit: bo
         "--property-nets",
         str(PROPERTY_NETS),
         "--seeds",
-        "6",
+        str(seeds),
         "--target-diff",
         str(TARGET_DIFF),
         "--power-table",
@@ -179,7 +192,8 @@ def main() -> int:
     properties = args.properties or str(Path(args.results).parent / "properties")
     if not args.dry_run and bench(labels_argv(properties)):
         return 1
-    code = bench(grid_argv(args.preset, args.results, str(power), properties, args.commit, args.dry_run))
+    seeds = grid_seeds(str(power))
+    code = bench(grid_argv(args.preset, args.results, str(power), properties, args.commit, args.dry_run, seeds))
     if code:
         return code
     finetuned = args.finetune_results or f"{args.results.rstrip('/')}-finetune"

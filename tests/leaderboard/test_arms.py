@@ -1,6 +1,7 @@
 """`bench leaderboard --arms`: training recipes compared by the variance study's rule."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -162,6 +163,17 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch
     )
     assert (args.properties, args.property_nets) == (props, 1000)
     assert len(grid.grid_models()) == 8  # six cores, the paper's MLP, GHN-3: the power table's models
+    assert args.seeds == 12  # the floor; the power table raises it
+    from leaderboard.simulate import Grid, PowerTable, SeedDistribution
+
+    def seeds_under(power: dict) -> int:
+        table = PowerTable("welch", SeedDistribution(2.0, 0.0, 0.0), Grid(models=8), power, 100)
+        (tmp_path / "p.json").write_text(json.dumps(table.to_json()))
+        return grid.grid_seeds(str(tmp_path / "p.json"))
+
+    assert seeds_under({6: {5.0: 0.9}, 12: {5.0: 0.99}}) == 12  # 6 would do: the floor holds
+    assert seeds_under({12: {5.0: 0.5}, 16: {5.0: 0.85}, 24: {5.0: 0.95}}) == 16
+    assert seeds_under({12: {5.0: 0.3}, 24: {5.0: 0.6}}) == 24  # not found at 24: all 24, the resolution stated
     labels = parser(grid.labels_argv(props)).parse_args(grid.labels_argv(props))
     assert labels.labels_only and (labels.nets, labels.out) == (1000, props)
     tuned = grid.finetune_argv("rank-steady", str(tmp_path / "grid-finetune"), True, False)
