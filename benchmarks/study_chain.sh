@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The variance study (docs/variance-study.md), then its step 5 (the helping arms combined), then
 # the 1,000 shared property labels (on the machine idle but for them: their inference times are
-# measured), then (by hand: step 4) the ranking grid at the adopted arm's named preset, on the
-# code tagged `grid-code` (GHN-2's decoder version 2). Records and labels are committed on
+# measured), then the ranking grid at the adopted arm's named preset (step 4, once a session has
+# named it), on the code tagged `grid-code` (GHN-2's decoder version 2). Records and labels are committed on
 # branch `study` as they land. Restart it after any stop or reboot: every step resumes.
 # STUDY: the `study` worktree (records land there); GRIDTREE: a worktree at tag grid-code; PY: the
 # Python with ghnbench's dependencies. Run a copy, so that editing this file never disturbs a run:
@@ -27,8 +27,14 @@ if [ ! -e results/properties/.labels/done ]; then
   date -u +%FT%TZ > results/properties/.labels/done
   git add results/properties && git commit -qm "results: the 1,000 property nets' shared labels (digits, label recipe defaults; inference times on $(lscpu | sed -n 's/^Model name: *//p'))"
 fi
-# 4. the grid waits for a session: add the adopted arm as a named preset (bench/config/presets.py),
-#    tag the tested main `grid-code`, check it out in $GRIDTREE, merge grid-code into study, then
-#    PYTHONPATH="$STUDY" "$PY" benchmarks/ranking_grid.py --study results/variance-study \
-#      --results results/ranking --preset NAME --commit   (in the background, like this chain)
-echo "chain: the study and the labels are done; the grid waits for its named preset (step 4 of benchmarks/study_chain.sh)"
+# 4. the ranking grid, once a session has made the adopted arm a named preset: added it to
+#    bench/config/presets.py, tagged the tested main `grid-code`, checked it out in $GRIDTREE,
+#    merged grid-code into study (the study's sweeps done: they run decoder version 1) and written
+#    the preset's name into results/ranking/PRESET on study
+if [ -s results/ranking/PRESET ]; then
+  PYTHONPATH="$STUDY" "$PY" benchmarks/ranking_grid.py --study results/variance-study --results results/ranking \
+    --preset "$(cat results/ranking/PRESET)" --commit || exit $?
+  echo "chain: the ranking grid and its fine-tuning pass are done"
+else
+  echo "chain: the study and the labels are done; the grid waits for its named preset (step 4 of benchmarks/study_chain.sh)"
+fi

@@ -1,0 +1,41 @@
+"""benchmarks/study_chain.sh's control flow, with a stand-in Python that logs what it is asked to run."""
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+CHAIN = Path(__file__).resolve().parents[1] / "benchmarks" / "study_chain.sh"
+
+
+def run_chain(tmp_path: Path) -> tuple[str, list[str]]:
+    """The chain run over an empty study worktree; its output and the Python commands it ran."""
+    study, log = tmp_path / "study", tmp_path / "calls.log"
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')  # prints nothing: no combination is pending
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "STUDY": str(study), "GRIDTREE": str(tmp_path / "grid"), "PY": str(python)}
+    done = subprocess.run(["bash", str(CHAIN)], env=env, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout, log.read_text().splitlines()
+
+
+def test_the_chain_runs_the_study_the_labels_then_the_named_grid(tmp_path):
+    study = tmp_path / "study"
+    (study / "results" / "properties" / ".labels").mkdir(parents=True)  # as `bench properties` makes it
+    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *argv], cwd=study, check=True)
+    out, calls = run_chain(tmp_path)
+    assert calls[0] == "benchmarks/variance_study.py --results results/variance-study --commit"
+    assert "--print-combination" in calls[1] and "properties --labels-only" in calls[2]
+    assert (study / "results" / "properties" / ".labels" / "done").exists() and len(calls) == 3
+    assert "the grid waits for its named preset" in out
+    (study / "results" / "ranking").mkdir(parents=True)
+    (study / "results" / "ranking" / "PRESET").write_text("rank-steady\n")
+    (tmp_path / "calls.log").unlink()
+    out, calls = run_chain(tmp_path)
+    assert not any("labels-only" in c for c in calls)  # done once
+    assert calls[-1] == (
+        "benchmarks/ranking_grid.py --study results/variance-study --results results/ranking "
+        "--preset rank-steady --commit"
+    )
+    assert "the ranking grid and its fine-tuning pass are done" in out
