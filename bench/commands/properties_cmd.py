@@ -41,8 +41,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--label-workers",
         type=POSITIVE_INT,
         default=1,
-        help="compute missing labels in N one-thread worker processes (default 1: in this process); "
-        "their inference times are then measured side by side",
+        help="compute missing trained labels in N one-thread worker processes (default 1: in this process); "
+        "inference times are then taken in this process, one net at a time, once the workers are done",
     )
     p.add_argument("--out", default=None, help="records folder (default $GHNBENCH_HOME/properties)")
     p.add_argument(

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +242,20 @@ def missing_labels(store_folder, dataset: str, recipe: LabelRecipe, nets: int, d
     return len(unlabelled(label_stores(store_folder, dataset, recipe, device), net_names(nets)))
 
 
+def labelling_phases(
+    missing: list[tuple[str, int, tuple[str, ...]]], workers: int
+) -> list[tuple[list[tuple[str, int, tuple[str, ...]]], int]]:
+    """The (nets and the labels they lack, processes) phases that compute `missing`: in this
+    process alone, or with `workers` > 1 the trained labels in that many workers and then the
+    inference times in this process, one net at a time once the workers are done (a time taken
+    beside a busy process is not the net's)."""
+    if workers <= 1:
+        return [(missing, 1)]
+    split = [[(s, i, tuple(p for p in wanted if p in props)) for s, i, wanted in missing] for props in (TRAINED, TIMED)]
+    trained, timed = ([net for net in nets if net[2]] for nets in split)
+    return [(trained, workers), (timed, 1)]
+
+
 def labels(
     data: ImageData,
     dataset: str,
@@ -252,8 +267,9 @@ def labels(
     workers: int = 1,
 ) -> tuple[list[dict], list[np.ndarray], list[ArchGraph]]:
     """Labels, graph features and graphs of the property nets; labels from the shared stores where
-    they have them (computed where not, in `workers` processes, and stored: saved every SAVE_EVERY
-    nets and when interrupted, so that a run resumes). A net's labels are keyed by its split and
+    they have them (computed where not, the trained ones in `workers` processes and the inference
+    times then in this one, labelling_phases; stored: saved every SAVE_EVERY nets and when
+    interrupted, so that a run resumes). A net's labels are keyed by its split and
     index there, and its random init by the same, so a run over more nets reuses a run over fewer."""
     stores = label_stores(store_folder, dataset, recipe, device)
     names = net_names(nets)
@@ -263,12 +279,13 @@ def labels(
             sample(split, i) for split, i in tqdm(names, desc="property graphs", unit="net", disable=not progress)
         )
     ]
-    missing = unlabelled(stores, names)
+    phases = labelling_phases(unlabelled(stores, names), workers)
+    missing = sum(len(nets) for nets, _ in phases)
     try:
         for done, (split, i, row) in enumerate(
             tqdm(
-                computed_labels(missing, data, recipe, device, workers),
-                total=len(missing),
+                chain.from_iterable(computed_labels(nets, data, recipe, device, n) for nets, n in phases),
+                total=missing,
                 desc="property labels",
                 unit="net",
                 disable=not progress or not missing,

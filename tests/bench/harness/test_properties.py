@@ -122,7 +122,7 @@ def test_timed_labels_are_kept_per_machine_and_trained_ones_shared(tmp_path, mon
     assert len(list((tmp_path / "inference").glob("*.json"))) == 4 and len(list(tmp_path.glob("*.json"))) == 2
 
 
-def test_worker_processes_label_as_this_process_does(tmp_path):
+def test_worker_processes_label_as_this_process_does(tmp_path, monkeypatch):
     data, device = load_data("digits"), torch.device("cpu")
     recipe = LabelRecipe(steps=2, max_steps=3, eval_images=60, eval_batch=60)
     threads = torch.get_num_threads()
@@ -131,14 +131,24 @@ def test_worker_processes_label_as_this_process_does(tmp_path):
         alone, _, _ = properties.labels(data, "digits", recipe, 6, tmp_path / "a", device, progress=False)
     finally:
         torch.set_num_threads(threads)
+    monkeypatch.setattr(properties, "inference_ms", lambda net, x: 123.0)  # reaches this process, not the workers
     pooled, _, _ = properties.labels(data, "digits", recipe, 6, tmp_path / "b", device, progress=False, workers=2)
     measured = [p for p in PROPERTIES if p != "inference_ms"]  # timed: differs from run to run
     assert [[r[p] for p in measured] for r in pooled] == [[r[p] for p in measured] for r in alone]
+    assert [r["inference_ms"] for r in pooled] == [123.0] * 6  # timed here, after the workers, one at a time
     stored = {
         f.name.split("_")[1]: sorted(map(int, json.loads(f.read_text())["rows"]))
         for f in (tmp_path / "b").glob("*.json")
     }
     assert stored == {"val": [0, 1, 2], "test": [0, 1, 2]}
+
+
+def test_workers_train_and_this_process_times_the_nets_after_them():
+    missing = [("val", 0, PROPERTIES), ("val", 1, ("inference_ms",)), ("test", 0, properties.TRAINED)]
+    assert properties.labelling_phases(missing, 1) == [(missing, 1)]
+    trained, timed = properties.labelling_phases(missing, 2)
+    assert trained == ([("val", 0, properties.TRAINED), ("test", 0, properties.TRAINED)], 2)
+    assert timed == ([("val", 0, ("inference_ms",)), ("val", 1, ("inference_ms",))], 1)
 
 
 def test_labels_only_computes_the_shared_labels_without_a_ghn(home, capsys):
