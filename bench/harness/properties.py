@@ -251,8 +251,8 @@ def labelling_phases(
     beside a busy process is not the net's)."""
     if workers <= 1:
         return [(missing, 1)]
-    split = [[(s, i, tuple(p for p in wanted if p in props)) for s, i, wanted in missing] for props in (TRAINED, TIMED)]
-    trained, timed = ([net for net in nets if net[2]] for nets in split)
+    by_group = ([(s, i, tuple(p for p in want if p in props)) for s, i, want in missing] for props in (TRAINED, TIMED))
+    trained, timed = ([net for net in todo if net[2]] for todo in by_group)
     return [(trained, workers), (timed, 1)]
 
 
@@ -280,11 +280,11 @@ def labels(
         )
     ]
     phases = labelling_phases(unlabelled(stores, names), workers)
-    missing = sum(len(nets) for nets, _ in phases)
+    missing = sum(len(todo) for todo, _ in phases)
     try:
         for done, (split, i, row) in enumerate(
             tqdm(
-                chain.from_iterable(computed_labels(nets, data, recipe, device, n) for nets, n in phases),
+                chain.from_iterable(computed_labels(todo, data, recipe, device, n) for todo, n in phases),
                 total=missing,
                 desc="property labels",
                 unit="net",
