@@ -77,14 +77,14 @@ def preset_mismatch(name: str, flags: tuple[str, ...]) -> str | None:
     )
 
 
-def grid_models() -> list[tuple[str, str]]:
-    """The (GHN variant, core) models of GRID, as `bench sweep` plans them (its power table is
-    simulated for as many)."""
-    from bench.commands.sweep_cmd import sweep_models
-    from gnn_zoo import available
+def grid_models() -> list:
+    """The (preset, core) models of GRID, planned by `bench sweep`'s own sweep_presets (its power
+    table is simulated for as many)."""
+    from bench.commands.cli import parser
+    from bench.commands.sweep_cmd import sweep_presets
 
-    ghns, gnns = GRID[GRID.index("--ghn") + 1], GRID[GRID.index("--gnn") + 1]
-    return sweep_models(tuple(ghns.split(",")), tuple(sorted(available())) if gnns == "all" else tuple(gnns.split(",")))
+    argv = ["sweep", *GRID]
+    return sweep_presets(parser(argv).parse_args(argv), {})
 
 
 def labels_argv(properties: str) -> list[str]:
