@@ -27,6 +27,12 @@ from deepnets1m.atomic import atomic_write
 from gnn_zoo import GHN
 
 
+def check_nets(nets: int, flag: str) -> None:
+    """A ValueError naming `flag` when `nets` property nets are too few for the fits."""
+    if nets < 4:
+        raise ValueError(f"{flag} {nets}: the fits need at least 4 nets (2 to fit, 2 to score)")
+
+
 def torch_device(args: argparse.Namespace) -> torch.device:
     """The torch device of a command's --device."""
     return torch.device(args.device)
@@ -60,8 +66,7 @@ def property_lens(args: argparse.Namespace) -> Path | None:
     command that computes them); None without --properties."""
     if not args.properties:
         return None
-    if args.property_nets < 4:
-        raise ValueError(f"--property-nets {args.property_nets}: the fits need at least 4 nets (2 to fit, 2 to score)")
+    check_nets(args.property_nets, "--property-nets")
     out = check_writable(Path(args.properties), "--properties")
     missing = missing_labels(out / ".labels", args.dataset, LabelRecipe(), args.property_nets, torch_device(args))
     if missing:

@@ -56,12 +56,11 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run_properties(args: argparse.Namespace) -> int:
     """Run `bench properties`: labels (shared), embeddings, fits; print and record the scores."""
-    from bench.commands.lens import score_and_record
+    from bench.commands.lens import check_nets, score_and_record
     from bench.commands.run_cmd import setup, trained_checkpoint
     from bench.harness.properties import LabelRecipe
 
-    if args.nets < 4:
-        raise ValueError(f"--nets {args.nets}: the fits need at least 4 nets (2 to fit, 2 to score)")
+    check_nets(args.nets, "--nets")
     recipe = LabelRecipe(steps=args.label_steps, target_loss=args.target_loss, max_steps=args.max_steps)
     if args.labels_only:
         return compute_labels(args, recipe)
@@ -90,8 +89,8 @@ def label_workers_and_out(args: argparse.Namespace) -> Path:
 def compute_labels(args: argparse.Namespace, recipe) -> int:
     """`bench properties --labels-only`: compute (or complete) the shared labels, no GHN (no --gnn)."""
     from bench.commands.lens import torch_device
-    from bench.commands.options import check_device
-    from bench.config.presets import PRESETS
+    from bench.commands.options import check_device, preset_overrides
+    from bench.config.presets import get_preset
     from bench.harness.data import load_data
     from bench.harness.properties import labels
     from bench.launchers.threads import set_threads
@@ -99,7 +98,7 @@ def compute_labels(args: argparse.Namespace, recipe) -> int:
     set_threads(args.threads)
     check_device(args.device)
     out = label_workers_and_out(args)
-    resize = PRESETS[args.preset].resize if args.resize is None else args.resize  # the data a GHN run would see
+    resize = get_preset(args.preset, **preset_overrides(args)).resize  # the data a GHN run would see
     data = load_data(args.dataset, args.data_dir, download=args.download, resize=resize)
     rows, _, _ = labels(
         data,
