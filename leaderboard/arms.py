@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from bench.config.presets import base_fields
-from bench.config.schema import model_label
+from bench.config.schema import DATASET_CLASSES, model_label
 
 ALPHA = 0.05
 FULL_SEEDS = 8  # seeds a model an arm needs before the rule decides
@@ -26,6 +26,7 @@ EARLY_SEEDS = 4  # after this many, an arm clearly worse may stop
 EARLY_DROP = 5.0  # points below plain's pooled mean that stop an arm early
 EARLY_COLLAPSES = 2  # collapsed runs that stop an arm early
 OUTLIER_MADS = 3.0  # a seed this many MADs from its arm's median is an outlier
+PLATEAU_DROP = 0.05  # a run has left its plateau at chance once its loss is 5% below ln(classes)
 
 
 def changed_fields(label: str, fields: dict) -> str:
@@ -65,9 +66,19 @@ def training_minutes(record: dict) -> float:
     return (cpu if cpu is not None else record.get("train_seconds") or math.nan) / 60
 
 
+def plateau_end(training: dict, classes: int) -> float:
+    """The step by which a run's loss curve leaves its plateau at chance: the end of its first
+    curve point PLATEAU_DROP below ln(classes); inf when it never does, NaN without a curve."""
+    curve = (training.get("curve") or {}).get("median_loss") or []
+    if not curve:
+        return math.nan
+    below = (1 - PLATEAU_DROP) * math.log(classes)
+    return next(((i + 1) * training["curve"]["every"] for i, loss in enumerate(curve) if loss < below), math.inf)
+
+
 def seed_frame(records: list[dict]) -> pd.DataFrame:
     """One row per (arm, model, seed): the score (GHN top-1 averaged over the splits every seed
-    has), collapsed (any of its records), training minutes."""
+    has), collapsed (any of its records), training minutes, the step its plateau at chance ends."""
     rows = [
         {
             "arm": r["preset"],
@@ -77,6 +88,7 @@ def seed_frame(records: list[dict]) -> pd.DataFrame:
             "top1": r["metrics"]["ghn"]["mean"],
             "collapsed": bool((r.get("training") or {}).get("collapsed")),
             "minutes": training_minutes(r),
+            "plateau": plateau_end(r.get("training") or {}, DATASET_CLASSES[r["dataset"]]),
             "what": changed_fields(r["preset"], r.get("preset_fields") or {}),
         }
         for r in records
@@ -87,7 +99,11 @@ def seed_frame(records: list[dict]) -> pd.DataFrame:
     splits = sorted(frame["split"].unique())
     whole = frame.groupby(["arm", "model", "seed"]).filter(lambda g: sorted(g["split"]) == splits)
     return whole.groupby(["arm", "model", "seed"], as_index=False).agg(
-        score=("top1", "mean"), collapsed=("collapsed", "any"), minutes=("minutes", "first"), what=("what", "first")
+        score=("top1", "mean"),
+        collapsed=("collapsed", "any"),
+        minutes=("minutes", "first"),
+        plateau=("plateau", "first"),
+        what=("what", "first"),
     )
 
 
@@ -100,6 +116,7 @@ class Arm:
     seeds: dict[str, np.ndarray]  # model -> scores
     collapsed: int
     minutes: float
+    plateaus: np.ndarray  # every run's plateau_end (NaN: no curve)
 
     @property
     def fewest(self) -> int:
@@ -164,6 +181,7 @@ def arms_of(records: list[dict]) -> dict[str, Arm]:
             {m: gm["score"].to_numpy() for m, gm in g.groupby("model")},
             int(g["collapsed"].sum()),
             float(g["minutes"].median()),
+            g["plateau"].to_numpy(dtype=float),
         )
     return out
 
@@ -173,6 +191,15 @@ def seed_cell(scores: np.ndarray) -> str:
     if len(scores) == 0:
         return ""
     return f"{len(scores)}: {scores.mean():.1f}" + (f" ± {scores.std(ddof=1):.1f}" if len(scores) > 1 else "")
+
+
+def plateau_cell(plateaus: np.ndarray) -> str:
+    """An arm's plateau cell: the median and the latest step its runs leave chance by ("never"
+    for runs that do not; "" without curves)."""
+    known = plateaus[~np.isnan(plateaus)]
+    if len(known) == 0:
+        return ""
+    return ", ".join("never" if math.isinf(v) else f"{v:.0f}" for v in (np.median(known), known.max()))
 
 
 def arm_table(records: list[dict]) -> str:
@@ -189,6 +216,7 @@ def arm_table(records: list[dict]) -> str:
         "MAD",
         "outliers",
         "collapsed",
+        "plateau ends (step: median, latest)",
         "vs plain: mean, p lower",
         "spread p lower",
         "min a run (CPU, else wall)",
@@ -210,6 +238,7 @@ def arm_table(records: list[dict]) -> str:
                     f"{mad:.1f}",
                     str(arm.outliers()),
                     str(arm.collapsed),
+                    plateau_cell(arm.plateaus),
                     vs,
                     "" if arm is plain else f"{p_spread:.2f}",
                     f"{arm.minutes:.1f}",

@@ -16,8 +16,9 @@ from deepnets1m.splits import SPLIT_NAMES
 from gnn_zoo.registry import BACKENDS
 from gnn_zoo.variants import VARIANTS
 
-# records' data sets (bench.harness.data loads each)
-DATASETS = ("digits", "fashion-mnist", "cifar10", "cifar100", "imagenet")
+# records' data sets and their classes (bench.harness.data loads each; a loss of ln classes is chance)
+DATASET_CLASSES = {"digits": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100, "imagenet": 1000}
+DATASETS = tuple(DATASET_CLASSES)
 PROTOCOL = "v1"  # the comparison protocol of current runs (bench.config.protocol sets cores up by it)
 NO_PROTOCOL = "none"  # depth set by hand (--layers), or records written before protocols
 MANIFEST = "manifest.json"  # a results folder's provenance file (bench.config.manifest), not a record

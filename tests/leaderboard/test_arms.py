@@ -79,6 +79,29 @@ def test_cost_is_cpu_time_where_a_record_has_it():
     assert training_minutes({"train_seconds": 600.0, "training": {}}) == 10.0
 
 
+def test_the_plateau_ends_where_the_loss_first_drops_below_chance():
+    from leaderboard.arms import plateau_end
+
+    def training(curve: list[float]) -> dict:
+        return {"curve": {"every": 50, "median_loss": curve}}
+
+    assert plateau_end(training([2.30, 2.29, 2.15, 1.5]), 10) == 150  # 2.15 < 0.95 ln 10 within steps 101-150
+    assert plateau_end(training([4.1, 2.31, 2.29, 2.28]), 10) == float("inf")  # from above down to chance, no further
+    assert plateau_end(training([4.6, 4.3]), 100) == 100  # chance is ln(classes): 4.6 with 100
+    assert np.isnan(plateau_end({}, 10))  # a record without a curve says nothing
+
+
+def test_the_arms_table_reports_each_arms_plateau():
+    records = arm_records({}, PLAIN) + arm_records({"decoder_init": "hyperfan"}, TIGHT)
+    for r in records:
+        stuck = r["preset"] != "rank" and r["seed"] < 5  # most hyperfan runs never leave chance
+        r["training"]["curve"] = {"every": 50, "median_loss": [2.3] * 24 if stuck else [2.3] * (3 + r["seed"]) + [1.0]}
+    rows = {line.split(" | ")[0].strip("| "): line for line in arm_table(records).splitlines() if line.startswith("| ")}
+    assert "plateau ends (step: median, latest)" in rows["arm"]
+    assert "| 375, 550 |" in rows["plain"]  # seed s leaves chance by step 200 + 50 s
+    assert "| never, never |" in rows["decoder init hyperfan"]
+
+
 def test_changed_fields_of_a_label():
     preset = get_preset("rank", optimizer="adamw", lr=4e-4)
     assert changed_fields(preset.label, dataclasses.asdict(preset)) == "lr 0.0004, optimizer adamw"
