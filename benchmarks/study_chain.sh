@@ -10,6 +10,16 @@
 #     PY=$PWD/.venv/bin/python setsid nohup bash /tmp/chain.sh > ../study.log 2>&1 < /dev/null &
 set -u
 cd "$STUDY" || exit 1
+# 0. what a stop left: git's index lock of a killed commit (stale after a minute: a commit holds it
+#    for under a second), and records written before their commit (committed now, with their manifest)
+lock=$(git rev-parse --git-path index.lock)
+if [ -n "$(find "$lock" -mmin +1 2>/dev/null)" ]; then
+  echo "chain: removing $lock, left by a commit a stop killed"
+  rm -f "$lock"
+fi
+if [ -d results ] && [ -n "$(git status --porcelain -- results)" ]; then
+  git add -A results && git commit -qm "results: what a stopped run wrote before its commit" -- results || exit $?
+fi
 # 1. the seven arms, on the study's own code (decoder version 1, as its first runs)
 PYTHONPATH="$STUDY" "$PY" benchmarks/variance_study.py --results results/variance-study --commit || exit $?
 # 2. step 5 on the same code; $GRIDTREE (tag grid-code) knows the combination rule

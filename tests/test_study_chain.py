@@ -39,3 +39,20 @@ def test_the_chain_runs_the_study_the_labels_then_the_named_grid(tmp_path):
         "--preset rank-steady --commit"
     )
     assert "the ranking grid and its fine-tuning pass are done" in out
+
+
+def test_the_chain_first_clears_what_a_stop_left(tmp_path):
+    study = tmp_path / "study"
+    (study / "results" / "variance-study").mkdir(parents=True)
+    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *argv], cwd=study, check=True)
+    record = study / "results" / "variance-study" / "gcn_pyg_val_digits_rank_0.json"
+    record.write_text("{}\n")  # landed, not committed
+    lock = study / ".git" / "index.lock"
+    lock.touch()
+    os.utime(lock, (lock.stat().st_mtime - 120,) * 2)  # a commit killed two minutes ago
+    out, _ = run_chain(tmp_path)
+    assert not lock.exists() and "left by a commit a stop killed" in out
+    committed = subprocess.run(["git", "log", "--name-only", "--format=%s"], cwd=study, capture_output=True, text=True)
+    assert "results: what a stopped run wrote before its commit" in committed.stdout
+    assert "results/variance-study/gcn_pyg_val_digits_rank_0.json" in committed.stdout
