@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,7 +223,8 @@ def arm_table(records: list[dict]) -> str:
         "min a run (CPU, else wall)",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + ":-:|" * (len(head) - 1)]
-    for arm in sorted(arms.values(), key=lambda a: (a.what != "plain", a.what)):
+    by_what = {a.what: a for a in arms.values()}
+    for arm in [by_what[what] for what in arm_order(by_what)]:
         sd, lo, hi = arm.pooled_sd()
         diff, p_mean, p_spread = against(arm, plain) if arm is not plain else (math.nan,) * 3
         cells = [seed_cell(arm.seeds.get(m, np.array([]))) for m in models]
@@ -247,6 +249,11 @@ def arm_table(records: list[dict]) -> str:
             + " |"
         )
     return "\n".join(lines) + "\n\n" + decision(arms, plain) + "\n"
+
+
+def arm_order(names: Iterable[str]) -> list[str]:
+    """Arms' names in the table's order: plain first, then by name."""
+    return sorted(names, key=lambda what: (what != "plain", what))
 
 
 def plain_arm(arms: dict[str, Arm]) -> Arm | None:

@@ -5,6 +5,7 @@ random-init baseline is drawn apart."""
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as sp  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from bench.config.schema import method, model_label, parse_method
+from bench.config.schema import DATASET_CLASSES, method, model_label, parse_method
 from deepnets1m.atomic import atomic_write
 
 from .stats import ALPHA, CD_MIN_SEEDS, RankStats, SplitStats, improvement_matrix  # noqa: E402
@@ -26,6 +27,7 @@ from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, metric_key, pivot  # no
 BASELINE_STYLE: dict[str, Any] = {"color": "grey", "ls": "--", "lw": 1.2}
 
 ID_SPLITS = ("val", "test")
+CHANCE_LOSS = {name: float(np.log(classes)) for name, classes in DATASET_CLASSES.items()}
 
 
 def section_plots(section, stem: Path, title: str) -> list[Path]:
@@ -253,6 +255,52 @@ def loss_curves(losses: pd.DataFrame, order: list[str], title: str, path: Path) 
     return save(fig, path)
 
 
+def arm_curves(records: list[dict], path: Path) -> Path | None:
+    """The variance study's curves: every seed's training loss, one panel per arm (rows, in the
+    arms table's order) and model (columns), each line coloured by its seed's score (top-1 over
+    the splits), the loss at chance dotted: where the seeds part, and whether the best seeds are
+    the ones that leave chance first. None when no record keeps a curve."""
+    from .arms import arm_order, seed_frame
+
+    seeds = seed_frame(records).set_index(["arm", "model", "seed"])
+    rows, seen = [], set()
+    for r in records:
+        curve = (r.get("training") or {}).get("curve") or {}
+        key = (r["preset"], model_label(r), r["seed"])
+        if not curve.get("median_loss") or key in seen or key not in seeds.index:
+            continue
+        seen.add(key)
+        what, score = seeds.loc[key, "what"], seeds.loc[key, "score"]
+        rows += [
+            {"arm": what, "model": key[1], "seed": key[2], "score": score, "step": (i + 1) * curve["every"], "loss": v}
+            for i, v in enumerate(curve["median_loss"])
+        ]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    arms, models = arm_order(frame["arm"].unique()), sorted(frame["model"].unique())
+    fig, axes = plt.subplots(
+        len(arms), len(models), figsize=(3.4 * len(models) + 2.4, 2.2 * len(arms)), squeeze=False, sharex=True,
+        layout="constrained",
+    )  # fmt: skip
+    norm = plt.Normalize(frame["score"].min(), frame["score"].max())
+    for (i, arm), (j, model) in ((a, m) for a in enumerate(arms) for m in enumerate(models)):
+        ax, these = axes[i][j], frame[(frame["arm"] == arm) & (frame["model"] == model)]
+        sns.lineplot(
+            these, x="step", y="loss", hue="score", hue_norm=norm, units="seed", estimator=None, palette="viridis",
+            legend=False, lw=1, ax=ax,
+        )  # fmt: skip
+        ax.axhline(CHANCE_LOSS[records[0]["dataset"]], **{**BASELINE_STYLE, "ls": ":"})
+        ax.text(0.97, 0.93, f"{these['seed'].nunique()} seeds", transform=ax.transAxes, ha="right", va="top")
+        ax.set(title=model if i == 0 else "", xlabel="training step", ylabel=textwrap.fill(arm, 24) + "\nloss")
+        ax.yaxis.label.set_fontsize("small")
+        if j:
+            ax.set_ylabel("loss")
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=axes, label="seed's top-1 (%)", shrink=0.3)
+    fig.suptitle("training loss of every seed, by arm (dotted: chance)", fontsize="medium")
+    return save(fig, path, tight=False)
+
+
 def finetune_frame(records: list[dict], metric: str) -> pd.DataFrame:
     """Fine-tuning curves of records evaluated with --finetune: one row per (model, seed, split,
     steps) with the mean accuracy over the fine-tuned nets: the GHN init (step 0: its 0-step
@@ -321,11 +369,13 @@ def metric_label(cells: pd.DataFrame) -> str:
     return METRIC_LABELS[cells["metric"].iloc[0]]
 
 
-def save(fig: plt.Figure, path: str | os.PathLike) -> Path:
-    """Write `fig` as PNG (atomically: rendered to a temp name, then moved) and close it."""
+def save(fig: plt.Figure, path: str | os.PathLike, tight: bool = True) -> Path:
+    """Write `fig` as PNG (atomically: rendered to a temp name, then moved) and close it; `tight`:
+    laid out tight first (not with a colorbar spanning the panels)."""
 
     path = Path(path)
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     with atomic_write(path) as f:
         fig.savefig(f, format="png", dpi=120)
     plt.close(fig)

@@ -70,7 +70,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         default=None,
         help="also write a static site into this folder: index.html (open it in a "
         "browser; works offline), a detail page per table, PNG plots, "
-        "leaderboard.md and .csv",
+        "leaderboard.md and .csv (with --arms: arms.md and the seeds' loss curves by arm, arms_curves.png)",
     )
     p.add_argument("--no-plots", action="store_true", help="with --out, skip the PNG plots")
     p.add_argument("--reference", action="store_true", help="add published rows from the GHN papers (labelled)")
@@ -116,7 +116,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run_arms(args: argparse.Namespace) -> int:
-    """Print the arms table of `bench leaderboard --arms`."""
+    """Print the arms table of `bench leaderboard --arms`; with --out, also write it as arms.md and
+    the seeds' loss curves by arm as arms_curves.png into that folder."""
+    from deepnets1m.atomic import atomic_write
     from leaderboard.arms import arm_table
     from leaderboard.db import latest_records, sync
 
@@ -127,7 +129,20 @@ def run_arms(args: argparse.Namespace) -> int:
     if not records:
         folders = ", ".join(map(str, args.results or [results_root()]))
         raise ValueError(f"--arms: no records of preset {args.preset} in {folders}")
-    print(arm_table(records), end="")
+    table = arm_table(records)
+    print(table, end="")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_write(out / "arms.md", "w") as f:
+            f.write(table)
+        if not args.no_plots:
+            from leaderboard.plots import arm_curves
+
+            if arm_curves(records, out / "arms_curves.png") is None:
+                print(
+                    "--arms --out: no record keeps a loss curve (training.curve); no arms_curves.png", file=sys.stderr
+                )
     return 0
 
 

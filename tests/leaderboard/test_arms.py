@@ -102,6 +102,25 @@ def test_the_arms_table_reports_each_arms_plateau():
     assert "| never, never |" in rows["decoder init hyperfan"]
 
 
+def test_arms_out_writes_the_table_and_every_seeds_curve_by_arm(tmp_path, capsys):
+    records = arm_records({}, PLAIN) + arm_records({"decoder_init": "ghn3"}, TIGHT)
+    for r in records[:4]:  # two seeds keep their curve; a curve-less record is left out of the figure
+        r["training"]["curve"] = {"every": 50, "median_loss": [2.3, 2.1, 1.8]}
+    for r in records:
+        write_record(tmp_path / "results", r)
+    argv = ["leaderboard", "--results", str(tmp_path / "results"), "--preset", "rank", "--arms"]
+    assert main([*argv, "--db", str(tmp_path / "db"), "--out", str(tmp_path / "site")]) == 0
+    table = capsys.readouterr().out
+    assert (tmp_path / "site" / "arms.md").read_text() == table
+    assert (tmp_path / "site" / "arms_curves.png").read_bytes()[:4] == b"\x89PNG"
+    for r in records[:4]:
+        del r["training"]["curve"]
+        write_record(tmp_path / "results", r)
+    assert main([*argv, "--db", str(tmp_path / "db2"), "--out", str(tmp_path / "bare")]) == 0
+    assert "no record keeps a loss curve" in capsys.readouterr().err
+    assert not (tmp_path / "bare" / "arms_curves.png").exists() and (tmp_path / "bare" / "arms.md").exists()
+
+
 def test_changed_fields_of_a_label():
     preset = get_preset("rank", optimizer="adamw", lr=4e-4)
     assert changed_fields(preset.label, dataclasses.asdict(preset)) == "lr 0.0004, optimizer adamw"
