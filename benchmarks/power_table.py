@@ -1,6 +1,7 @@
 """The ranking grid's statistic and power table, by the rule in docs/variance-study.md ("The
 statistic of the ranking grid"): fit the seed distribution of one arm's records (each model's
-seeds centred on its median), choose the comparison by simulation, and tabulate its power by
+seeds centred on its median) and measure their per-net noise and model x net interaction,
+choose the comparison by simulation, and tabulate its power by
 seeds a model and difference, as JSON for `bench leaderboard --power-table` and `bench sweep
 --target-diff D --power-table`.
 
@@ -18,10 +19,19 @@ import numpy as np
 from deepnets1m.atomic import atomic_write
 from leaderboard.arms import arms_of
 from leaderboard.records import run_records
-from leaderboard.simulate import Grid, choose_comparison, fit_seeds, power_table
+from leaderboard.simulate import choose_comparison, fit_grid, fit_seeds, power_table
+from leaderboard.stats import Scores, common_nets, scores_of
+from leaderboard.table import BASELINE, arch_frame
 
 SEED_COUNTS = (6, 8, 10, 12, 16, 20, 24)
 DELTAS = tuple(np.round(np.arange(2.0, 10.01, 0.5), 1))
+
+
+def arm_scores(records: list[dict]) -> list[Scores]:
+    """Each model's per-net GHN accuracies (seeds x nets) in one arm's records, on the nets every run has."""
+    rows = arch_frame(records)
+    rows, _ = common_nets(rows[rows["model"] != BASELINE])
+    return scores_of(rows)
 
 
 def main() -> int:
@@ -44,8 +54,12 @@ def main() -> int:
     if args.preset not in arms:
         p.error(f"no complete seeds of preset {args.preset} in {args.results}")
     fitted = fit_seeds(list(arms[args.preset].seeds.values()))
-    grid = Grid(models=args.models)
+    grid = fit_grid(arm_scores(records), args.models)
     print(f"fitted seeds: {fitted.describe()} ({sum(map(len, arms[args.preset].seeds.values()))} seeds)")
+    print(
+        f"measured: per-net noise SD {grid.noise_sd:.1f}, model x net interaction SD {grid.interaction_sd:.1f}, "
+        f"nets' SD {grid.net_sd:.1f} ({grid.splits} splits of {grid.nets} nets); simulated with {grid.models} models"
+    )
     method = args.method
     if method == "auto":
         method, rates = choose_comparison(fitted, grid, grids=max(args.grids, 2000))

@@ -82,7 +82,8 @@ def fit_seeds(groups: list[np.ndarray]) -> SeedDistribution:
 
 @dataclass(frozen=True)
 class Grid:
-    """The design of a simulated grid and its variances besides the seeds'."""
+    """The design of a simulated grid and its variances besides the seeds' (defaults: a plausible
+    design for tests; fit_grid measures them from runs)."""
 
     models: int = 7
     seeds: int = 12
@@ -91,6 +92,43 @@ class Grid:
     net_sd: float = 8.0  # the nets' own difficulty (cancels in a difference)
     interaction_sd: float = 1.5  # model x net
     noise_sd: float = 2.5  # per (model, seed, net)
+
+
+def fit_grid(scores: list[Scores], models: int) -> Grid:
+    """A grid of `models` models with the variances measured in `scores` (each model's seeds x
+    nets, the nets in splits), by the method of moments within each split: the per-net noise from
+    each model's seed x net residuals, the model x net interaction from the models' per-net means
+    (less their noise), the nets' difficulty from the nets' means (less both). The seed shifts
+    are not fitted here (fit_seeds does), and cancel in every term."""
+    if len(scores) < 2:
+        raise ValueError("fit_grid needs at least two models' per-net scores (the interaction is between models)")
+    groups = scores[0].groups
+    inv_seeds = float(np.mean([1 / len(sc.seeds) for sc in scores]))
+    noise_ss = noise_df = inter_ss = inter_df = net_ss = net_df = 0.0
+    for g in np.unique(groups):
+        runs = [sc.values[:, groups == g] for sc in scores]  # per model: seeds x nets of split g
+        for y in runs:
+            resid = y - y.mean(1, keepdims=True) - y.mean(0, keepdims=True) + y.mean()
+            noise_ss += float((resid**2).sum())
+            noise_df += (y.shape[0] - 1) * (y.shape[1] - 1)
+        means = np.stack([y.mean(0) for y in runs])  # models x nets
+        inter = means - means.mean(1, keepdims=True) - means.mean(0, keepdims=True) + means.mean()
+        inter_ss += float((inter**2).sum())
+        inter_df += (means.shape[0] - 1) * (means.shape[1] - 1)
+        net_ss += float(((means.mean(0) - means.mean()) ** 2).sum())
+        net_df += means.shape[1] - 1
+    noise = noise_ss / max(noise_df, 1)
+    interaction = max(inter_ss / max(inter_df, 1) - noise * inv_seeds, 0.0)
+    net = max(net_ss / max(net_df, 1) - interaction / len(scores) - noise * inv_seeds / len(scores), 0.0)
+    splits = len(np.unique(groups))
+    return Grid(
+        models=models,
+        nets=round(len(groups) / splits),
+        splits=splits,
+        net_sd=math.sqrt(net),
+        interaction_sd=math.sqrt(interaction),
+        noise_sd=math.sqrt(noise),
+    )
 
 
 def simulate_grid(

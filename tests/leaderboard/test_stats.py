@@ -385,3 +385,48 @@ def test_a_power_table_plans_seeds_and_states_resolution_by_simulation():
     assert table.detectable(12) in (2.0, 6.0) and table.detectable(12) <= table.detectable(4)
     assert table.seeds_for(6.0) == 4 and table.seeds_for(0.5) is None
     assert PowerTable.from_json(table.to_json()) == table
+
+
+def test_the_grids_variances_are_measured_from_runs_with_known_answers():
+    """fit_grid recovers the per-net noise, the model x net interaction and the nets' spread of
+    simulated runs (8 seeds x 2 splits of 20 nets, as the variance study's arms), whatever the
+    seeds' own spread, which cancels; two models at least."""
+    from dataclasses import replace
+
+    from leaderboard.simulate import Grid, SeedDistribution, fit_grid, simulate_grid
+
+    truth = Grid(models=2, seeds=8, nets=20, splits=2, net_sd=7.0, interaction_sd=2.0, noise_sd=5.0)
+    rng = np.random.default_rng(11)
+    fits = [fit_grid(simulate_grid(rng, truth, SeedDistribution(**CONTAMINATED)), models=8) for _ in range(200)]
+    for name in ("noise_sd", "interaction_sd", "net_sd"):
+        assert np.mean([getattr(f, name) for f in fits]) == pytest.approx(getattr(truth, name), rel=0.1), name
+    assert (fits[0].models, fits[0].nets, fits[0].splits) == (8, 20, 2)  # the grid's design, the runs' nets
+    with pytest.raises(ValueError, match="at least two models"):
+        fit_grid(simulate_grid(rng, replace(truth, models=1), SeedDistribution(1.0)), models=8)
+
+
+def test_the_power_table_simulates_the_noise_measured_in_the_arms_records(tmp_path):
+    """benchmarks/power_table.py measures the per-net noise of the arm's records (SD 0.5 here) and
+    ships it in the table it writes, for the grid's number of models."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bench.config.schema import write_record
+
+    from .conftest import board_records
+
+    for r in board_records({"gcn": 0.0, "gat": 2.0}, seeds=4):
+        write_record(tmp_path / "arm", r)
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "power_table.py"
+    argv = ["--results", str(tmp_path / "arm"), "--preset", "tiny", "--method", "welch", "--models", "3"]
+    done = subprocess.run(
+        [sys.executable, str(script), *argv, "--grids", "5", "--out", str(tmp_path / "power.json")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "measured: per-net noise SD 0.4" in done.stdout  # 0.44: 4 seeds x 16 nets of noise SD 0.5
+    grid = json.loads((tmp_path / "power.json").read_text())["grid"]
+    assert grid["models"] == 3 and grid["noise_sd"] == pytest.approx(0.5, abs=0.1) and grid["nets"] == 8
