@@ -27,6 +27,7 @@ EARLY_SEEDS = 4  # after this many, an arm clearly worse may stop
 EARLY_DROP = 5.0  # points below plain's pooled mean that stop an arm early
 EARLY_COLLAPSES = 2  # collapsed runs that stop an arm early
 OUTLIER_MADS = 3.0  # a seed this many MADs from its arm's median is an outlier
+SD_TIE = 0.1  # pooled seed SDs this close tie, and the cheaper arm is adopted
 PLATEAU_DROP = 0.05  # a run has left its plateau at chance once its loss is 5% below ln(classes)
 
 
@@ -324,13 +325,14 @@ def pending_combination(arms: dict[str, Arm], plain: Arm) -> str | None:
 def adopted(arms: dict[str, Arm], plain: Arm) -> Arm | None:
     """The arm the rule adopts, once every arm it has not stopped has FULL_SEEDS seeds a model
     and the combination of the helping arms (step 5) has run (None before): the lowest pooled
-    seed SD (to 0.1) among plain and the arms whose mean is not significantly below plain's,
-    ties to the cheaper."""
+    seed SD among plain and the arms whose mean is not significantly below plain's; of the arms
+    within SD_TIE of that lowest SD, the cheapest (CPU minutes a run)."""
     running = [a for a in arms.values() if a not in stopped_arms(arms, plain)]
     if any(a.fewest < FULL_SEEDS for a in running) or pending_combination(arms, plain):
         return None
     eligible = [a for a in running if a is plain or not against(a, plain)[1] < ALPHA]
-    return min(eligible, key=lambda a: (round(a.pooled_sd()[0], 1), a.minutes))
+    lowest = min(a.pooled_sd()[0] for a in eligible)
+    return min((a for a in eligible if a.pooled_sd()[0] <= lowest + SD_TIE), key=lambda a: a.minutes)
 
 
 def decision(arms: dict[str, Arm], plain: Arm) -> str:

@@ -72,6 +72,24 @@ def test_a_lower_mean_is_not_adopted_and_short_arms_leave_the_decision_pending()
     assert "Stopped early" in arm_table(stopped) and "steps 2400" in arm_table(stopped)
 
 
+def test_spreads_within_a_tenth_of_a_point_tie_and_the_cheaper_arm_is_adopted():
+    """The rule's step 4: ties within 0.1 SD go to the cheaper arm (2.64 against 2.56 ties, though
+    rounding would part them; 2.72 does not)."""
+    from leaderboard.arms import Arm
+
+    shape = np.array([-1.5, -1, -0.5, 0, 0, 0.5, 1, 1.5])
+    shape /= shape.std(ddof=1)  # 8 seeds of SD 1
+
+    def arm(name: str, sd: float, minutes: float) -> Arm:
+        return Arm(name, name, {m: 46 + sd * shape for m in ("a", "b")}, 0, minutes, np.array([]))
+
+    plain = arm("plain", 6.0, 10.0)
+    tight, cheap = arm("lr 0.001, steps 2400", 2.56, 21.0), arm("lr 0.001", 2.64, 10.0)
+    assert adopted({a.name: a for a in (plain, tight, cheap)}, plain) is cheap
+    wider = arm("lr 0.001", 2.72, 10.0)
+    assert adopted({a.name: a for a in (plain, tight, wider)}, plain) is tight
+
+
 def test_cost_is_cpu_time_where_a_record_has_it():
     from leaderboard.arms import training_minutes
 
