@@ -364,7 +364,7 @@ def decision(arms: dict[str, Arm], plain: Arm) -> str:
     best = adopted(arms, plain)
     assert best is not None  # every running arm has its seeds
     notes.append(
-        f"Decision by the rule: {best.what} (the lowest pooled seed SD, {best.pooled_sd()[0]:.1f}, among "
-        f"the arms whose mean is not significantly below plain's)."
+        f"Decision by the rule: {best.what} (pooled seed SD {best.pooled_sd()[0]:.1f}: the lowest, to within "
+        f"{SD_TIE} and then the cheapest, among the arms whose mean is not significantly below plain's)."
     )
     return " ".join(notes)
