@@ -21,6 +21,7 @@ import seaborn as sns  # noqa: E402
 from bench.config.schema import DATASET_CLASSES, method, model_label, parse_method
 from deepnets1m.atomic import atomic_write
 
+from .arms import arm_order, seed_frame  # noqa: E402
 from .stats import ALPHA, CD_MIN_SEEDS, RankStats, SplitStats, improvement_matrix  # noqa: E402
 from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, metric_key, pivot  # noqa: E402
 
@@ -260,8 +261,6 @@ def arm_curves(records: list[dict], path: Path) -> Path | None:
     arms table's order) and model (columns), each line coloured by its seed's score (top-1 over
     the splits), the loss at chance dotted: where the seeds part, and whether the best seeds are
     the ones that leave chance first. None when no record keeps a curve."""
-    from .arms import arm_order, seed_frame
-
     seeds = seed_frame(records).set_index(["arm", "model", "seed"])
     rows, seen = [], set()
     for r in records:
