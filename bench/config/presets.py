@@ -279,4 +279,12 @@ def get_preset(name: str, ghn: str = "ghn2", **overrides) -> Preset:
     for field, choices in CHOICES.items():
         if overrides.get(field) not in (None, *choices):
             raise ValueError(f"--{field.replace('_', '-')} {overrides[field]!r}: choose from {', '.join(choices)}")
-    return dataclasses.replace(for_variant(PRESETS[name], ghn), **{k: v for k, v in overrides.items() if v is not None})
+    preset = dataclasses.replace(
+        for_variant(PRESETS[name], ghn), **{k: v for k, v in overrides.items() if v is not None}
+    )
+    if VARIANTS[ghn].decoder == "ghn3" and preset.decoder_init == "hyperfan":
+        raise ValueError(
+            f"preset {name} sets decoder_init hyperfan, which rescales GHN-2's decoder; --ghn {ghn} starts from "
+            f"GHN-3's own init: run it at a preset without hyperfan"
+        )
+    return preset

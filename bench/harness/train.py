@@ -178,7 +178,8 @@ def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
     is 16 on ImageNet-sized images, else 11. The shell's init is keyed on the seed alone (common
     random numbers across cores); the preset's decoder_init then rescales the decoder's last
     layers (gnn_zoo.init; hyperfan measures them on the seed's first PROBE_NETS training nets,
-    so it depends on the core too)."""
+    so it depends on the core too), GHN-2's decoder only: GHN-3 variants start from GHN-3's own
+    init, whatever the preset (a preset adopting GHN-3's init gives them that init once)."""
     p, variant = spec.preset, VARIANTS[spec.preset.ghn]
     setting, _ = spec.core_setting()
     ghn = GHN(
@@ -196,6 +197,8 @@ def build_ghn(spec: TrainSpec, data: ImageData, device: torch.device) -> GHN:
         decoder=variant.decoder,
         **setting.kwargs,
     ).to(device)
+    if variant.decoder == "ghn3":  # built with GHN-3's own init (gnn_zoo.init.ghn3_init): a preset's
+        return ghn  # decoder_init rescales GHN-2's decoder, and a second / 5 would start GHN-3 at / 25
     probe = None
     if p.decoder_init == "hyperfan":
         specs = train_architectures(spec.seed, 0, PROBE_NETS, p.max_train_params, attempt=PROBE_NETS)

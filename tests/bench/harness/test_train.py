@@ -363,6 +363,27 @@ def test_the_loss_curve_is_kept_across_a_resume(tmp_path, digits, monkeypatch):
     assert 0 < training_summary(half.checkpoint.with_name(spec().checkpoint(tmp_path / "b").name), 10)["cpu_seconds"]
 
 
+def test_ghn3_starts_from_its_own_init_once_under_a_preset_adopting_ghn3s_init(digits, monkeypatch):
+    """A named preset with decoder_init ghn3 (the variance study's lever for GHN-2's decoder) leaves
+    GHN-3 at its own init, weights / 5 once, not / 25; a preset with hyperfan refuses GHN-3."""
+    from bench.config.presets import PRESETS, extends
+    from bench.harness.train import build_ghn
+
+    monkeypatch.setitem(PRESETS, "tiny-ghn3-init", extends(PRESETS["tiny"], "tiny-ghn3-init", decoder_init="ghn3"))
+    monkeypatch.setitem(PRESETS, "tiny-hyperfan", extends(PRESETS["tiny"], "tiny-hyperfan", decoder_init="hyperfan"))
+    built = {
+        name: build_ghn(TrainSpec("gcn", "pyg", "digits", get_preset(name, "ghn3", **TINY), 0), digits, "cpu")
+        for name in ("tiny", "tiny-ghn3-init")
+    }
+    for layer in ("conv2", "classifier"):
+        assert torch.equal(
+            getattr(built["tiny"].decoder, layer).weight, getattr(built["tiny-ghn3-init"].decoder, layer).weight
+        )
+    with pytest.raises(ValueError, match="preset tiny-hyperfan sets decoder_init hyperfan"):
+        get_preset("tiny-hyperfan", "ghn3")
+    get_preset("tiny-hyperfan", "ghn2")  # GHN-2's decoder takes it
+
+
 @pytest.mark.parametrize("kind", ["ghn3", "hyperfan"])
 def test_decoder_inits_set_the_scale_of_the_first_predicted_weights(digits, kind):
     """ghn3: the decoder's last layers / 5 and zero biases; hyperfan: predicted weights start at
