@@ -56,3 +56,27 @@ def test_the_chain_first_clears_what_a_stop_left(tmp_path):
     committed = subprocess.run(["git", "log", "--name-only", "--format=%s"], cwd=study, capture_output=True, text=True)
     assert "results: what a stopped run wrote before its commit" in committed.stdout
     assert "results/variance-study/gcn_pyg_val_digits_rank_0.json" in committed.stdout
+
+
+def test_the_labels_run_the_grid_code_not_the_studys(tmp_path):
+    """Step 3 runs `bench properties` on $GRIDTREE's code, though the chain works in $STUDY, where
+    `python -m bench` would import the study's own (older) bench first."""
+    import sys
+
+    study, grid = tmp_path / "study", tmp_path / "grid"
+    for tree in (study, grid):
+        (tree / "bench").mkdir(parents=True)
+        (tree / "bench" / "__init__.py").write_text("")
+        (tree / "bench" / "__main__.py").write_text(
+            "import pathlib\n"
+            "pathlib.Path('results/properties/.labels').mkdir(parents=True, exist_ok=True)\n"
+            f"print('bench of the {tree.name} tree')\n"
+        )
+    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *argv], cwd=study, check=True)
+    python = tmp_path / "python"  # the real Python for the labels, a silent stand-in for the rest
+    python.write_text(f'#!/bin/sh\ncase "$*" in *"bench properties"*) exec {sys.executable} "$@";; esac\n')
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "STUDY": str(study), "GRIDTREE": str(grid), "PY": str(python)}
+    done = subprocess.run(["bash", str(CHAIN)], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert "bench of the grid tree" in done.stdout and "bench of the study tree" not in done.stdout
