@@ -45,18 +45,19 @@ class SplitMinutes:
 
 @dataclass(frozen=True)
 class JobCost:
-    """A preset's sweep job in minutes, measured on TIMED_ON: training, and each split it was
-    timed on (a split not listed counts as their mean), whose evaluation included fine-tuning of
-    these steps (none: measured without)."""
+    """A preset's sweep job in minutes, measured on TIMED_ON: training (of `steps` steps; a preset
+    of other steps scales it), and each split it was timed on (a split not listed counts as their
+    mean), whose evaluation included fine-tuning of these steps (none: measured without)."""
 
     train: float
     splits: tuple[SplitMinutes, ...]
     finetune: tuple[int, ...] = ()
+    steps: int | None = None
 
 
-def job_cost(train: float, *splits: tuple[str, float, float]) -> JobCost:
-    """JobCost from (split, shared, baselines) triples."""
-    return JobCost(train, tuple(SplitMinutes(*split) for split in splits))
+def job_cost(train: float, *splits: tuple[str, float, float], steps: int | None = None) -> JobCost:
+    """JobCost from (split, shared, baselines) triples, its training measured at `steps` steps."""
+    return JobCost(train, tuple(SplitMinutes(*split) for split in splits), steps=steps)
 
 
 @dataclass(frozen=True)
@@ -198,15 +199,15 @@ TINY = Preset(
     amp=False, ckpt_every=50, job_threads=1,
     job_minutes=job_cost(1.6, ("val", 0.25, 0.4), ("test", 0.3, 0.55), ("ood-wide", 2.0, 4.3), ("ood-deep", 0.4, 0.75),
                          ("ood-dense", 0.37, 0.7), ("ood-bnfree", 0.23, 0.45), ("ood-predefined", 0.27, 1.7),
-                         ("ood-torchvision", 0.45, 2.4)),
+                         ("ood-torchvision", 0.45, 2.4), steps=1000),
 )  # fmt: skip
 # the budget for GHN-2 against its MLP ablation: GHN-2's meta-batch idea at m = 4, 4x tiny's
 # training nets, every digits eval image, 20 nets a split (baselines included in job_minutes)
 CPU30 = extends(TINY, "cpu30", meta_batch=4, steps=1200, lr=2e-3, eval_nets=20, ckpt_every=100,
-                job_minutes=job_cost(6.7, ("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0)))  # fmt: skip
+                job_minutes=job_cost(6.7, ("val", 0.75, 0.0), ("ood-deep", 0.75, 0.0), steps=1200))  # fmt: skip
 # the ranking's budget: cpu30's recipe, the cheapest budget whose seeds agreed in the search
 # (docs/leaderboard.md, "The ranking")
-RANK = extends(CPU30, "rank", job_minutes=job_cost(6.7, ("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0)))
+RANK = extends(CPU30, "rank", job_minutes=job_cost(6.7, ("val", 0.5, 0.0), ("ood-deep", 0.6, 0.0), steps=1200))
 # one GPU or a patient CPU
 SMALL = extends(TINY, "small", meta_batch=8, steps=5000, lr=1e-3, max_train_params=2e6, max_meta_nodes=2200,
                 eval_nets=100, eval_images=2000, eval_batch=500, sgd_steps=50, sgd_nets=20, amp=True,

@@ -150,8 +150,9 @@ def estimate(
         return ""
     if dataset != "digits" or preset.resize:
         return f"; no time estimate: {preset.name}'s minutes were measured on digits at 8x8 only"
-    train = preset.job_minutes.train
-    listed = {s.split: (s.shared, s.baselines) for s in preset.job_minutes.splits}
+    cost = preset.job_minutes
+    train = cost.train * (preset.steps / cost.steps if cost.steps else 1.0)  # training is linear in its steps
+    listed = {s.split: (s.shared, s.baselines) for s in cost.splits}
     mean = tuple(sum(v[k] for v in listed.values()) / len(listed) for k in (0, 1))  # a split not listed
 
     def shared(split: str) -> float:
@@ -174,10 +175,12 @@ def estimate(
     once = sum(map(baselines, listed))
     return (
         f"; about {minutes / parallel:.0f} min by {preset.name}'s measured minutes ({TIMED_ON}): {train:g} "
-        f"training a job, evaluation {sum(map(shared, listed)):.1f} a job over {len(listed)} splits"
+        f"training a job"
+        + (f" (scaled from {cost.train:g} at {cost.steps} steps)" if cost.steps and cost.steps != preset.steps else "")
+        + f", evaluation {sum(map(shared, listed)):.1f} a job over {len(listed)} splits"
         + (f" plus {once:.1f} once per seed for the baselines" if once else ", baselines included")
         + (f"; training not counted for {len(trained)} of the jobs, whose GHN has a checkpoint" if trained else "")
-        + ("; its fine-tuning not included" if preset.finetune != preset.job_minutes.finetune else "")
+        + ("; its fine-tuning not included" if preset.finetune != cost.finetune else "")
     )
 
 

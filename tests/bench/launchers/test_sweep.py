@@ -270,6 +270,11 @@ def test_the_estimate_adds_training_evaluation_and_the_baselines_once_per_seed_a
     reused = estimate(preset, jobs, 2, "local", trained=frozenset(jobs[:2]))  # 2 GHNs with checkpoints already
     assert reused.startswith("; about 14 min") and "training not counted for 2 of the jobs" in reused
     assert estimate(dataclasses.replace(preset, finetune=(10,)), jobs, 2, "local").endswith("not included")
+    longer = get_preset(
+        "tiny", steps=2000, job_minutes=job_cost(2.0, ("val", 1.0, 3.0), ("test", 2.0, 5.0), steps=1000)
+    )
+    scaled = estimate(longer, jobs, 2, "local")  # twice the steps it was measured at: 4 minutes of training a job
+    assert scaled.startswith("; about 20 min") and "4 training a job (scaled from 2 at 1000 steps)" in scaled
 
 
 def test_commit_lands_each_jobs_records_in_git(home, capsys):
