@@ -32,9 +32,9 @@ for seeds in 2 4 8; do
 done
 # 3. the property labels
 if [ ! -e results/properties/.labels/done ]; then
-  # -P: `python -m` would put the current folder, the study's code, before PYTHONPATH
-  PYTHONPATH="$GRIDTREE" "$PY" -P -m bench properties --labels-only --preset rank --nets 1000 \
-    --label-workers 2 --out results/properties --no-progress || exit $?
+  # run from $GRIDTREE: `python -m` puts the current folder (here the study's code) before PYTHONPATH
+  (cd "$GRIDTREE" && PYTHONPATH="$GRIDTREE" "$PY" -m bench properties --labels-only --preset rank --nets 1000 \
+    --label-workers 2 --out "$STUDY/results/properties" --no-progress) || exit $?
   date -u +%FT%TZ > results/properties/.labels/done
   git add results/properties && git commit -qm "results: the 1,000 property nets' shared labels (digits, label recipe defaults; inference times on $(lscpu | sed -n 's/^Model name: *//p'))"
 fi

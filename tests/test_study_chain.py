@@ -11,6 +11,7 @@ CHAIN = Path(__file__).resolve().parents[1] / "benchmarks" / "study_chain.sh"
 def run_chain(tmp_path: Path) -> tuple[str, list[str]]:
     """The chain run over an empty study worktree; its output and the Python commands it ran."""
     study, log = tmp_path / "study", tmp_path / "calls.log"
+    (tmp_path / "grid").mkdir(exist_ok=True)
     python = tmp_path / "python"
     python.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')  # prints nothing: no combination is pending
     python.chmod(python.stat().st_mode | stat.S_IEXEC)
@@ -68,8 +69,9 @@ def test_the_labels_run_the_grid_code_not_the_studys(tmp_path):
         (tree / "bench").mkdir(parents=True)
         (tree / "bench" / "__init__.py").write_text("")
         (tree / "bench" / "__main__.py").write_text(
-            "import pathlib\n"
-            "pathlib.Path('results/properties/.labels').mkdir(parents=True, exist_ok=True)\n"
+            "import pathlib, sys\n"
+            "out = pathlib.Path(sys.argv[sys.argv.index('--out') + 1])\n"
+            "(out / '.labels').mkdir(parents=True, exist_ok=True)\n"
             f"print('bench of the {tree.name} tree')\n"
         )
     for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
@@ -80,3 +82,4 @@ def test_the_labels_run_the_grid_code_not_the_studys(tmp_path):
     env = {**os.environ, "STUDY": str(study), "GRIDTREE": str(grid), "PY": str(python)}
     done = subprocess.run(["bash", str(CHAIN)], env=env, capture_output=True, text=True, timeout=60, check=True)
     assert "bench of the grid tree" in done.stdout and "bench of the study tree" not in done.stdout
+    assert (study / "results" / "properties" / ".labels" / "done").exists()  # the labels land in the study
