@@ -185,7 +185,7 @@ def test_the_study_script_skips_the_arms_the_rule_stops(tmp_path):
     assert study.early_stopped(str(tmp_path)) == {"lr 0.004"}
 
 
-def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch):
+def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch, capsys):
     """benchmarks/ranking_grid.py: no grid while the study's decision is pending; once every
     running arm has 8 seeds, the grid runs the named preset made from the adopted arm (refused
     unless it is rank with the arm's fields), every model of the ranking (GHN-3 included) and a
@@ -240,6 +240,16 @@ def test_the_ranking_grid_starts_with_the_adopted_arm_only(tmp_path, monkeypatch
     tuning = parser(tuned).parse_args(tuned)
     assert (tuning.gnn, tuning.ghn, tuning.split, tuning.preset) == (args.gnn, args.ghn, args.split, "rank-steady")
     assert (tuning.finetune, tuning.seeds) == ((10, 50, 200), 6) and tuning.properties is None
+    # the whole script, planned only: the power table's 16 seeds, 8 models, then the fine-tuning pass
+    (tmp_path / "grid").mkdir()
+    seeds_under({12: {5.0: 0.5}, 16: {5.0: 0.85}})
+    (tmp_path / "p.json").rename(power)
+    script = ["--study", str(tmp_path / "study"), "--results", str(tmp_path / "grid"), "--preset", "rank-steady"]
+    monkeypatch.setattr("sys.argv", ["ranking_grid.py", *script, "--dry-run"])
+    assert grid.main() == 0
+    out = capsys.readouterr().out
+    assert "sweep digits/rank-steady: 256 cells" in out and "16 seeds per model" in out
+    assert "48 jobs to run" in out  # fine-tuning: 8 models x the first 6 seeds
 
 
 def load_study():
