@@ -417,7 +417,7 @@ def test_the_power_table_simulates_the_noise_measured_in_the_arms_records(tmp_pa
 
     from .conftest import board_records
 
-    for r in board_records({"gcn": 0.0, "gat": 2.0}, seeds=4):
+    for r in board_records({"gcn": 0.0, "gat": 2.0, "gin": -1.0}, seeds=4):  # three models, as a grid has
         write_record(tmp_path / "arm", r)
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "power_table.py"
     argv = ["--results", str(tmp_path / "arm"), "--preset", "tiny", "--method", "welch", "--models", "3"]
@@ -427,6 +427,6 @@ def test_the_power_table_simulates_the_noise_measured_in_the_arms_records(tmp_pa
         text=True,
         check=True,
     )
-    assert "measured: per-net noise SD 0.4" in done.stdout  # 0.44: 4 seeds x 16 nets of noise SD 0.5
+    assert "measured: per-net noise SD 0.5" in done.stdout and "(12 seeds)" in done.stdout  # 3 models x 4 seeds
     grid = json.loads((tmp_path / "power.json").read_text())["grid"]
     assert grid["models"] == 3 and grid["noise_sd"] == pytest.approx(0.5, abs=0.1) and grid["nets"] == 8
