@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from bench.config.presets import base_fields
-from bench.config.schema import DATASET_CLASSES, model_label
+from bench.config.schema import chance_loss, model_label
 
 ALPHA = 0.05
 FULL_SEEDS = 8  # seeds a model an arm needs before the rule decides
@@ -68,13 +68,14 @@ def training_minutes(record: dict) -> float:
     return (cpu if cpu is not None else record.get("train_seconds") or math.nan) / 60
 
 
-def plateau_end(training: dict, classes: int) -> float:
-    """The step by which a run's loss curve leaves its plateau at chance: the end of its first
-    curve point PLATEAU_DROP below ln(classes); inf when it never does, NaN without a curve."""
+def plateau_end(training: dict, chance: float) -> float:
+    """The step by which a run's loss curve leaves its plateau at `chance` (the loss of constant
+    logits): the end of its first curve point PLATEAU_DROP below it; inf when it never does, NaN
+    without a curve."""
     curve = (training.get("curve") or {}).get("median_loss") or []
     if not curve:
         return math.nan
-    below = (1 - PLATEAU_DROP) * math.log(classes)
+    below = (1 - PLATEAU_DROP) * chance
     return next(((i + 1) * training["curve"]["every"] for i, loss in enumerate(curve) if loss < below), math.inf)
 
 
@@ -90,7 +91,7 @@ def seed_frame(records: list[dict]) -> pd.DataFrame:
             "top1": r["metrics"]["ghn"]["mean"],
             "collapsed": bool((r.get("training") or {}).get("collapsed")),
             "minutes": training_minutes(r),
-            "plateau": plateau_end(r.get("training") or {}, DATASET_CLASSES[r["dataset"]]),
+            "plateau": plateau_end(r.get("training") or {}, chance_loss(r["dataset"])),
             "what": changed_fields(r["preset"], r.get("preset_fields") or {}),
         }
         for r in records

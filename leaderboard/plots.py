@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as sp  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from bench.config.schema import DATASET_CLASSES, method, model_label, parse_method
+from bench.config.schema import chance_loss, method, model_label, parse_method
 from deepnets1m.atomic import atomic_write
 
 from .arms import arm_order, seed_frame  # noqa: E402
@@ -28,7 +28,6 @@ from .table import BASELINE, METRIC_LABELS, SPLIT_ORDER, metric_key, pivot  # no
 BASELINE_STYLE: dict[str, Any] = {"color": "grey", "ls": "--", "lw": 1.2}
 
 ID_SPLITS = ("val", "test")
-CHANCE_LOSS = {name: float(np.log(classes)) for name, classes in DATASET_CLASSES.items()}
 
 
 def section_plots(section, stem: Path, title: str) -> list[Path]:
@@ -208,22 +207,22 @@ def net_scatter(
 
 
 def loss_frame(records: list[dict]) -> pd.DataFrame:
-    """Training-loss curves of the records that keep one (training.curve): one row per (model,
-    seed, step) with the median loss of the CURVE_EVERY steps ending there; each seed's GHN
-    once, whichever splits its records cover."""
+    """Training-loss curves of the records that keep one (training.curve): one row per (preset
+    label, model, seed, step) with the median loss of the CURVE_EVERY steps ending there; each
+    seed's GHN once, whichever splits its records cover."""
 
     rows, seen = [], set()
     for r in records:
         curve = (r.get("training") or {}).get("curve") or {}
-        key = (model_label(r), r["seed"])
+        key = (r["preset"], model_label(r), r["seed"])
         if not curve.get("median_loss") or key in seen:
             continue
         seen.add(key)
         rows += [
-            {"model": key[0], "seed": key[1], "step": (i + 1) * curve["every"], "loss": loss}
+            {"preset": key[0], "model": key[1], "seed": key[2], "step": (i + 1) * curve["every"], "loss": loss}
             for i, loss in enumerate(curve["median_loss"])
         ]
-    return pd.DataFrame(rows, columns=["model", "seed", "step", "loss"])
+    return pd.DataFrame(rows, columns=["preset", "model", "seed", "step", "loss"])
 
 
 def loss_curves(losses: pd.DataFrame, order: list[str], title: str, path: Path) -> Path:
@@ -261,22 +260,11 @@ def arm_curves(records: list[dict], path: Path) -> Path | None:
     arms table's order) and model (columns), each line coloured by its seed's score (top-1 over
     the splits), the loss at chance dotted: where the seeds part, and whether the best seeds are
     the ones that leave chance first. None when no record keeps a curve."""
-    seeds = seed_frame(records).set_index(["arm", "model", "seed"])
-    rows, seen = [], set()
-    for r in records:
-        curve = (r.get("training") or {}).get("curve") or {}
-        key = (r["preset"], model_label(r), r["seed"])
-        if not curve.get("median_loss") or key in seen or key not in seeds.index:
-            continue
-        seen.add(key)
-        what, score = seeds.loc[key, "what"], seeds.loc[key, "score"]
-        rows += [
-            {"arm": what, "model": key[1], "seed": key[2], "score": score, "step": (i + 1) * curve["every"], "loss": v}
-            for i, v in enumerate(curve["median_loss"])
-        ]
-    if not rows:
+    seeds = seed_frame(records)[["arm", "model", "seed", "score", "what"]]
+    curves = loss_frame(records).rename(columns={"preset": "arm"})
+    frame = curves.merge(seeds, on=["arm", "model", "seed"]).drop(columns="arm").rename(columns={"what": "arm"})
+    if frame.empty:
         return None
-    frame = pd.DataFrame(rows)
     arms, models = arm_order(frame["arm"].unique()), sorted(frame["model"].unique())
     fig, axes = plt.subplots(
         len(arms), len(models), figsize=(3.4 * len(models) + 2.4, 2.2 * len(arms)), squeeze=False, sharex=True,
@@ -289,7 +277,7 @@ def arm_curves(records: list[dict], path: Path) -> Path | None:
             these, x="step", y="loss", hue="score", hue_norm=norm, units="seed", estimator=None, palette="viridis",
             legend=False, lw=1, ax=ax,
         )  # fmt: skip
-        ax.axhline(CHANCE_LOSS[records[0]["dataset"]], **{**BASELINE_STYLE, "ls": ":"})
+        ax.axhline(chance_loss(records[0]["dataset"]), **{**BASELINE_STYLE, "ls": ":"})
         ax.text(0.97, 0.93, f"{these['seed'].nunique()} seeds", transform=ax.transAxes, ha="right", va="top")
         ax.set(title=model if i == 0 else "", xlabel="training step", ylabel=textwrap.fill(arm, 24) + "\nloss")
         ax.yaxis.label.set_fontsize("small")

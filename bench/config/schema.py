@@ -29,6 +29,11 @@ RECORD_KEYS = ("gnn", "backend", "split", "dataset", "preset", "seed", "ghn", "v
 DEFAULT_GHN = "ghn2"  # the variant of records written before variants existed
 
 
+def chance_loss(dataset: str) -> float:
+    """The cross-entropy of constant logits on `dataset`: ln of its classes."""
+    return math.log(DATASET_CLASSES[dataset])
+
+
 def record_name(record: dict) -> str:
     """File name of a record: its identifying fields joined (the GHN variant first unless it is
     ghn2, the graph view last when it is not the core's default, so default runs keep the names

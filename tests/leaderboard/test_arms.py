@@ -98,15 +98,17 @@ def test_cost_is_cpu_time_where_a_record_has_it():
 
 
 def test_the_plateau_ends_where_the_loss_first_drops_below_chance():
+    from bench.config.schema import chance_loss
     from leaderboard.arms import plateau_end
 
     def training(curve: list[float]) -> dict:
         return {"curve": {"every": 50, "median_loss": curve}}
 
-    assert plateau_end(training([2.30, 2.29, 2.15, 1.5]), 10) == 150  # 2.15 < 0.95 ln 10 within steps 101-150
-    assert plateau_end(training([4.1, 2.31, 2.29, 2.28]), 10) == float("inf")  # from above down to chance, no further
-    assert plateau_end(training([4.6, 4.3]), 100) == 100  # chance is ln(classes): 4.6 with 100
-    assert np.isnan(plateau_end({}, 10))  # a record without a curve says nothing
+    ten, hundred = chance_loss("digits"), chance_loss("cifar100")  # ln 10, ln 100
+    assert plateau_end(training([2.30, 2.29, 2.15, 1.5]), ten) == 150  # 2.15 < 0.95 ln 10 within steps 101-150
+    assert plateau_end(training([4.1, 2.31, 2.29, 2.28]), ten) == float("inf")  # from above down to chance, no further
+    assert plateau_end(training([4.6, 4.3]), hundred) == 100  # chance is ln(classes): 4.6 with 100
+    assert np.isnan(plateau_end({}, ten))  # a record without a curve says nothing
 
 
 def test_the_arms_table_reports_each_arms_plateau():
