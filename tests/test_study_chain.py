@@ -8,6 +8,12 @@ from pathlib import Path
 CHAIN = Path(__file__).resolve().parents[1] / "benchmarks" / "study_chain.sh"
 
 
+def init_repo(path: Path) -> None:
+    """A git repository at `path` that can commit."""
+    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *argv], cwd=path, check=True)
+
+
 def run_chain(tmp_path: Path) -> tuple[str, list[str]]:
     """The chain run over an empty study worktree; its output and the Python commands it ran."""
     study, log = tmp_path / "study", tmp_path / "calls.log"
@@ -23,8 +29,7 @@ def run_chain(tmp_path: Path) -> tuple[str, list[str]]:
 def test_the_chain_runs_the_study_the_labels_then_the_named_grid(tmp_path):
     study = tmp_path / "study"
     (study / "results" / "properties" / ".labels").mkdir(parents=True)  # as `bench properties` makes it
-    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
-        subprocess.run(["git", *argv], cwd=study, check=True)
+    init_repo(study)
     out, calls = run_chain(tmp_path)
     assert calls[0] == "benchmarks/variance_study.py --results results/variance-study --commit"
     assert "--print-combination" in calls[1] and "properties --labels-only" in calls[2]
@@ -45,8 +50,7 @@ def test_the_chain_runs_the_study_the_labels_then_the_named_grid(tmp_path):
 def test_the_chain_first_clears_what_a_stop_left(tmp_path):
     study = tmp_path / "study"
     (study / "results" / "variance-study").mkdir(parents=True)
-    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
-        subprocess.run(["git", *argv], cwd=study, check=True)
+    init_repo(study)
     record = study / "results" / "variance-study" / "gcn_pyg_val_digits_rank_0.json"
     record.write_text("{}\n")  # landed, not committed
     lock = study / ".git" / "index.lock"
@@ -74,8 +78,7 @@ def test_the_labels_run_the_grid_code_not_the_studys(tmp_path):
             "(out / '.labels').mkdir(parents=True, exist_ok=True)\n"
             f"print('bench of the {tree.name} tree')\n"
         )
-    for argv in (["init", "-q"], ["config", "user.email", "t@t"], ["config", "user.name", "t"]):
-        subprocess.run(["git", *argv], cwd=study, check=True)
+    init_repo(study)
     python = tmp_path / "python"  # the real Python for the labels, a silent stand-in for the rest
     python.write_text(f'#!/bin/sh\ncase "$*" in *"bench properties"*) exec {sys.executable} "$@";; esac\n')
     python.chmod(python.stat().st_mode | stat.S_IEXEC)
